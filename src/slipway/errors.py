@@ -1,0 +1,124 @@
+"""Slipway's one exception tree.
+
+Every error Slipway raises is a ``SlipwayError``. The tree separates the user's
+mistakes (which get a message, a location and a hint, and exit code 2) from
+runtime failures (which the engine either retries or answers with a rollback)::
+
+    SlipwayError
+    ├── UsageError            bad command-line input                     exit 2
+    │   └── SpecError         bad slipway.yaml: file, line, column, hint  exit 2
+    ├── NoGoError             not started: lock held, check failed        exit 4
+    │   └── LockedError       another runner holds the environment lock
+    ├── StepError             a step failed while running                 exit 1 / 3
+    │   ├── TemporaryError    worth retrying after ``delay_s``
+    │   └── PermanentError    retrying will not help: roll back
+    │       └── CheckFailed   a health check said "fail", with evidence
+    ├── BackendError          a real part (supervisord, HAProxy) misbehaved
+    └── StoreError            the store could not be read or written
+
+Retry policy lives in the types, not in each step: the engine retries a
+``TemporaryError`` (and a ``BackendError``, which is usually a process still
+starting) a bounded number of times, and rolls back on anything else. Errors of
+the libraries underneath (OSError, xmlrpc faults, httpx, SQLAlchemy) are
+translated into these at the module that calls them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SlipwayError(Exception):
+    """Root of everything Slipway raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(SlipwayError):
+    """The user asked for something invalid; the message says how to fix it."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a file a problem is; lines and columns count from 1."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class SpecError(UsageError):
+    """slipway.yaml is wrong at ``location``, in ``field``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: Location | None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.location = location
+        self.field = field
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        what = f"{self.field}: " if self.field else ""
+        text = f"{where}{what}{self.message}"
+        return text if not self.hint else f"{text}\n  hint: {self.hint}"
+
+
+class NoGoError(SlipwayError):
+    """The deployment was not started: a check, a gate, the window or a lock said no."""
+
+    exit_code = 4
+
+
+class LockedError(NoGoError):
+    """Another runner holds the environment's lock."""
+
+
+class StepError(SlipwayError):
+    """A step failed while it ran."""
+
+
+class TemporaryError(StepError):
+    """Retrying after ``delay_s`` may succeed (a process still starting, a busy socket)."""
+
+    def __init__(self, message: str, *, delay_s: float = 0.5) -> None:
+        super().__init__(message)
+        self.delay_s = delay_s
+
+
+class PermanentError(StepError):
+    """Retrying will not help; the engine rolls back."""
+
+
+class CheckFailed(PermanentError):
+    """A check answered "fail"; ``evidence`` says what it saw."""
+
+    def __init__(self, message: str, *, evidence: str = "") -> None:
+        super().__init__(message)
+        self.evidence = evidence
+
+
+class BackendError(SlipwayError):
+    """A real part (supervisord, HAProxy, the file system) did not do what was asked."""
+
+
+class StoreError(SlipwayError):
+    """The store could not be opened, migrated, read or written."""

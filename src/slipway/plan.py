@@ -1,0 +1,44 @@
+"""The plan: what a deployment of one release to one environment will do, as data.
+
+``build_plan`` and ``rollback_plan`` only read the placement they are given;
+printing their result (``slipway plan``) changes nothing anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slipway.spec.model import Environment
+from slipway.steps import Layout, Placement, Step, StepList
+from slipway.strategies import back_to, rolling
+
+
+def _preamble(version: str) -> list[Step]:
+    plan = StepList()
+    plan.one("prepare_release", {"version": version}, f"prepare release {version}")
+    plan.one("ensure_infra", {}, "ensure supervisord and the router are running")
+    return plan.steps
+
+
+def _renumber(steps: Sequence[Step], offset: int) -> list[Step]:
+    return [Step(s.kind, s.params, s.description, s.group + offset) for s in steps]
+
+
+def build_plan(env: Environment, *, version: str, placement: Sequence[Placement]) -> list[Step]:
+    """Steps to roll ``version`` out to ``env`` from ``placement``, with its strategy."""
+    layout = Layout.from_slots(env.slots())
+    body = rolling(env.strategy, version=version, layout=layout, placement=placement)
+    head = _preamble(version)
+    return head + _renumber(body, head[-1].group)
+
+
+def rollback_plan(
+    env: Environment, *, version: str | None, placement: Sequence[Placement], prepare: bool
+) -> list[Step]:
+    """Steps back to ``version`` (nothing serving if None); ``prepare`` its release first."""
+    layout = Layout.from_slots(env.slots())
+    body = back_to(version, layout=layout, placement=placement)
+    if not prepare or version is None:
+        return body
+    head = _preamble(version)
+    return head + _renumber(body, head[-1].group)

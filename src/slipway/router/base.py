@@ -1,0 +1,49 @@
+"""The ``Router`` interface: what sends traffic to instances.
+
+Servers are fixed *slots* (``s1`` … ``sN``, each with a port); an instance is
+put in a slot by the target, then the router is told to send it traffic
+(``enable``), to let its in-flight requests finish (``drain``) or to leave it
+alone (``disable``). Methods are idempotent for the same reason as targets'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+AdminState = Literal["ready", "drain", "maint"]
+
+
+@dataclass(frozen=True)
+class ServerState:
+    slot: str
+    address: str
+    port: int
+    admin: AdminState
+    operational: str  # "UP", "DOWN", "MAINT", … as the router reports it
+    weight: int
+    sessions: int  # current connections to this server
+
+
+class Router(Protocol):
+    def ensure_up(self) -> None:
+        """Start the router if it is not running, with its slots and their saved state."""
+
+    def servers(self) -> list[ServerState]: ...
+
+    def enable(self, slot: str, *, weight: int = 100) -> None:
+        """Send the slot traffic."""
+
+    def set_weight(self, slot: str, weight: int) -> None: ...
+
+    def drain(self, slot: str, *, timeout_s: float) -> bool:
+        """Stop new traffic to the slot and wait (bounded) for its sessions to end.
+
+        Returns whether it drained before the timeout. Ends in maintenance either way.
+        """
+
+    def disable(self, slot: str) -> None:
+        """No traffic at all (maintenance)."""
+
+    def down(self) -> None:
+        """Stop the router if Slipway started it."""

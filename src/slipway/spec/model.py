@@ -1,0 +1,305 @@
+"""Pydantic models of ``slipway.yaml``.
+
+The models are the single source of truth for what a spec may contain: they
+validate it, give defaults, and produce the JSON Schema (``slipway schema``).
+Every model forbids unknown keys, so a misspelt key is an error pointing at
+its line, not a silently ignored setting.
+
+Top-level ``process``, ``health``, ``strategy`` and ``on_failure`` are the
+defaults of every environment; an environment may override each of them
+wholesale. ``Spec.environment(name)`` returns the merged view the rest of
+Slipway works with.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$"
+_VERSION_RE = re.compile(VERSION_PATTERN)
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Seconds = Annotated[float, Field(gt=0, le=86_400)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+def is_valid_version(version: str) -> bool:
+    """Versions become paths, program names and parts of remote commands: keep them tame."""
+    return bool(_VERSION_RE.fullmatch(version)) and ".." not in version
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReleaseSpec(_Model):
+    """Where a release comes from: a directory or tarball (``path``) or a build command."""
+
+    path: str | None = Field(
+        None, description="Directory or .tar.gz of a release; `{version}` is replaced."
+    )
+    build: str | None = Field(
+        None,
+        description="Command that builds a release into `{output}`; `{version}` is replaced. "
+        "Run without a shell, split like a POSIX shell would.",
+    )
+    keep: int = Field(5, ge=1, le=100, description="How many unpacked releases to keep.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReleaseSpec:
+        if (self.path is None) == (self.build is None):
+            raise ValueError("give exactly one of `path` or `build`")
+        return self
+
+
+class ProcessSpec(_Model):
+    """How an instance is started, in its release directory."""
+
+    command: list[str] = Field(
+        ..., min_length=1, description="argv of the instance; `{port}` is replaced."
+    )
+    env: dict[str, str] = Field(default_factory=dict)
+    stop_timeout_s: Seconds = Field(10.0, description="Grace after SIGTERM before SIGKILL.")
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
+        for key in env:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                raise ValueError(f"{key!r} is not a valid environment variable name")
+        return env
+
+
+class HttpCheckSpec(_Model):
+    type: Literal["http"] = "http"
+    path: str = Field("/health", pattern=r"^/[A-Za-z0-9._~/%?=&-]*$")
+    expect_status: int = Field(200, ge=100, le=599)
+    expect_body: str | None = None
+    timeout_s: Seconds = 2.0
+
+
+class TcpCheckSpec(_Model):
+    type: Literal["tcp"]
+    timeout_s: Seconds = 2.0
+
+
+class CommandCheckSpec(_Model):
+    type: Literal["command"]
+    command: list[str] = Field(..., min_length=1, description="argv; `{port}` is replaced.")
+    timeout_s: Seconds = 10.0
+
+
+CheckSpec = Annotated[HttpCheckSpec | TcpCheckSpec | CommandCheckSpec, Field(discriminator="type")]
+
+
+class HealthSpec(_Model):
+    """When an instance counts as healthy (thresholds as in HAProxy and Kubernetes probes)."""
+
+    check: CheckSpec = Field(default_factory=HttpCheckSpec)
+    interval_s: Seconds = 0.5
+    timeout_s: Seconds = Field(30.0, description="Give up on an instance after this long.")
+    healthy_threshold: int = Field(2, ge=1, le=100)
+    unhealthy_threshold: int = Field(3, ge=1, le=100)
+
+
+IntOrPercent = Annotated[int | str, Field(union_mode="left_to_right")]
+
+
+def _int_or_percent(value: int | str, field: str) -> int | str:
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{field} cannot be negative")
+        return value
+    if not re.fullmatch(r"(100|[1-9]?[0-9])%", value):
+        raise ValueError(f"{field} must be a whole number or a percentage like '25%'")
+    return value
+
+
+class RollingSpec(_Model):
+    """Replace instances batch by batch; surge and unavailable mean what Kubernetes means."""
+
+    type: Literal["rolling"] = "rolling"
+    batch_size: IntOrPercent = Field(1, description="Instances replaced per batch (or '%').")
+    max_surge: IntOrPercent = Field(
+        1, description="Instances allowed above the desired count during the update (or '%')."
+    )
+    max_unavailable: IntOrPercent = Field(
+        0, description="Instances allowed below the desired count during the update (or '%')."
+    )
+
+    @field_validator("batch_size", "max_surge", "max_unavailable")
+    @classmethod
+    def _check(cls, value: int | str, info: object) -> int | str:
+        return _int_or_percent(value, getattr(info, "field_name", "value"))
+
+    @model_validator(mode="after")
+    def _not_both_zero(self) -> RollingSpec:
+        if self.max_surge in (0, "0%") and self.max_unavailable in (0, "0%"):
+            raise ValueError("max_surge and max_unavailable cannot both be 0: nothing could move")
+        if self.batch_size in (0, "0%"):
+            raise ValueError("batch_size must be at least 1")
+        return self
+
+
+StrategySpec = Annotated[RollingSpec, Field(discriminator="type")]
+
+
+class Listen(_Model):
+    host: str
+    port: Port
+
+
+def parse_listen(value: object) -> object:
+    """``"127.0.0.1:8080"`` → ``{"host": ..., "port": ...}``; other shapes are left to pydantic."""
+    if isinstance(value, str):
+        host, sep, port = value.rpartition(":")
+        if not sep or not port.isdigit():
+            raise ValueError("listen must look like 127.0.0.1:8080")
+        return {"host": host.strip("[]"), "port": int(port)}
+    return value
+
+
+class HAProxySpec(_Model):
+    type: Literal["haproxy"] = "haproxy"
+    listen: Listen
+    metrics_port: Port | None = Field(
+        None, description="Loopback port of HAProxy's Prometheus exporter."
+    )
+    drain_timeout_s: Seconds = Field(30.0, description="Longest wait for in-flight requests.")
+
+    @field_validator("listen", mode="before")
+    @classmethod
+    def _listen(cls, value: object) -> object:
+        return parse_listen(value)
+
+    @field_validator("listen")
+    @classmethod
+    def _loopback(cls, listen: Listen) -> Listen:
+        if listen.host != "localhost":
+            try:
+                ipaddress.ip_address(listen.host)
+            except ValueError as exc:
+                raise ValueError(f"{listen.host!r} is not an IP address") from exc
+        return listen
+
+
+RouterSpec = Annotated[HAProxySpec, Field(discriminator="type")]
+
+
+class LocalTargetSpec(_Model):
+    type: Literal["local"] = "local"
+    name: Name = "local"
+
+
+TargetSpec = Annotated[LocalTargetSpec, Field(discriminator="type")]
+
+
+class InstancesSpec(_Model):
+    """The instances of the app. Each has two slots (ports), so a new release can start beside
+    the old one: slot ``a`` on ``base_port + i`` and slot ``b`` on ``base_port + count + i``."""
+
+    count: int | None = Field(None, ge=1, le=64)
+    names: list[Name] | None = Field(None, min_length=1, max_length=64)
+    base_port: Port = Field(..., description="First of 2 × count consecutive loopback ports.")
+
+    @field_validator("names")
+    @classmethod
+    def _unique(cls, names: list[str] | None) -> list[str] | None:
+        seen: set[str] = set()
+        for name in names or []:
+            if name in seen:
+                raise ValueError(f"instance name {name!r} appears twice")
+            seen.add(name)
+        return names
+
+    @model_validator(mode="after")
+    def _count(self) -> InstancesSpec:
+        if self.count is None and self.names is None:
+            raise ValueError("give `count` or `names`")
+        if self.count is not None and self.names is not None and self.count != len(self.names):
+            raise ValueError(f"count is {self.count} but {len(self.names)} names are given")
+        if self.base_port + 2 * len(self.instance_names) - 1 > 65535:
+            raise ValueError("base_port + 2 × count goes past port 65535")
+        return self
+
+    @property
+    def instance_names(self) -> list[str]:
+        if self.names is not None:
+            return list(self.names)
+        return [f"web-{i + 1}" for i in range(self.count or 0)]
+
+
+class EnvironmentSpec(_Model):
+    router: RouterSpec
+    instances: InstancesSpec
+    targets: list[TargetSpec] = Field(default_factory=lambda: [LocalTargetSpec()], min_length=1)
+    process: ProcessSpec | None = None
+    health: HealthSpec | None = None
+    strategy: StrategySpec | None = None
+    on_failure: Literal["rollback", "stop"] | None = None
+    on_interrupt: Literal["resume", "rollback"] | None = None
+
+    @model_validator(mode="after")
+    def _ports(self) -> EnvironmentSpec:
+        names = [t.name for t in self.targets]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"target name {name!r} appears twice")
+        first = self.instances.base_port
+        last = first + 2 * len(self.instances.instance_names) - 1
+        for what, port in (
+            ("router listen port", self.router.listen.port),
+            ("router metrics_port", self.router.metrics_port),
+        ):
+            if port is not None and first <= port <= last:
+                raise ValueError(f"{what} {port} falls in the instance ports {first}-{last}")
+        return self
+
+
+class Spec(_Model):
+    """One app, its releases, and the environments it is deployed to."""
+
+    version: Literal[1] = Field(1, description="Version of this file's format.")
+    app: Name
+    state_dir: str = Field(".slipway", description="Where Slipway keeps state, beside this file.")
+    release: ReleaseSpec
+    process: ProcessSpec
+    health: HealthSpec = Field(default_factory=HealthSpec)
+    strategy: StrategySpec = Field(default_factory=RollingSpec)
+    on_failure: Literal["rollback", "stop"] = "rollback"
+    on_interrupt: Literal["resume", "rollback"] = Field(
+        "resume", description="What `slipway resume` does with a deployment whose runner died."
+    )
+    environments: dict[Name, EnvironmentSpec] = Field(..., min_length=1)
+
+
+class Environment(_Model):
+    """One environment with the spec's defaults applied: what the engine works with."""
+
+    app: str
+    name: str
+    root: Path
+    state_dir: Path
+    release: ReleaseSpec
+    process: ProcessSpec
+    health: HealthSpec
+    strategy: StrategySpec
+    on_failure: Literal["rollback", "stop"]
+    on_interrupt: Literal["resume", "rollback"]
+    router: RouterSpec
+    instances: InstancesSpec
+    targets: list[TargetSpec]
+
+    def slots(self) -> list[tuple[str, str, int]]:
+        """(instance, slot, port) for every slot, ``a`` slots first."""
+        names = self.instances.instance_names
+        base, count = self.instances.base_port, len(names)
+        result = [(n, f"{n}_a", base + i) for i, n in enumerate(names)]
+        result += [(n, f"{n}_b", base + count + i) for i, n in enumerate(names)]
+        return result

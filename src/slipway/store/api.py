@@ -1,0 +1,418 @@
+"""The store: deployments, steps, events, locks and the current release of each environment.
+
+SQLite (WAL, in the state directory) by default; any SQLAlchemy URL works, and
+PostgreSQL is the one for teams. The schema is Alembic's: ``Store.open``
+upgrades it to head before anything else runs.
+
+Records are plain frozen dataclasses, so the engine, the CLI and a Python user
+see the same thing and nothing holds a database session.
+
+The environment lock is a lease: a row with a holder (``host:pid``) and an
+expiry, renewed while the runner lives. A runner killed with SIGKILL stops
+renewing; another runner may take the lock once it has expired, or at once
+when the holder is a process on this host that no longer exists. Taking over
+is a compare-and-set on the old row, so two runners cannot both win.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from slipway.clock import Clock, SystemClock, utc_iso
+from slipway.errors import LockedError, StoreError
+from slipway.store.tables import current_releases, deployments, events, locks, steps
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+ACTIVE = ("pending", "running", "rolling_back")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    id: str
+    app: str
+    environment: str
+    kind: str
+    version: str
+    previous_version: str | None
+    release_digest: str | None
+    strategy: str
+    status: str
+    reason: str | None
+    runner: str | None
+    started_at: str
+    ended_at: str | None
+    rollback_started_at: str | None
+    rollback_s: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    id: int
+    deployment_id: str
+    seq: int
+    phase: str
+    group_no: int
+    kind: str
+    params: dict[str, Any]
+    description: str
+    state: str
+    attempts: int
+    error: str | None
+    started_at: str | None
+    ended_at: str | None
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    deployment_id: str
+    at: str
+    level: str
+    message: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Lock:
+    deployment_id: str
+    holder: str
+    acquired_at: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class CurrentRelease:
+    version: str
+    release_digest: str | None
+    deployment_id: str
+    updated_at: str
+
+
+def this_runner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def runner_alive(holder: str | None) -> bool | None:
+    """Whether the runner ``host:pid`` lives; None when it is on another host (we cannot tell)."""
+    if not holder:
+        return False
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Store:
+    """One handle on the store; safe to share between the engine's threads."""
+
+    def __init__(self, engine: Engine, *, clock: Clock | None = None) -> None:
+        self._engine = engine
+        self._clock = clock or SystemClock()
+        self._write_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, url: str, *, clock: Clock | None = None) -> Store:
+        """Connect and migrate to the latest schema."""
+        try:
+            engine = create_engine(url)
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
+            with engine.begin() as conn:
+                _migrate(conn)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the store at {url}: {exc}") from exc
+        return cls(engine, clock=clock)
+
+    @classmethod
+    def for_state_dir(cls, state_dir: Path, *, clock: Clock | None = None) -> Store:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        return cls.open(f"sqlite:///{state_dir / 'slipway.db'}", clock=clock)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def now(self) -> str:
+        return utc_iso(self._clock.now())
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._write_lock:
+            try:
+                with self._engine.begin() as conn:
+                    yield conn
+            except SQLAlchemyError as exc:
+                raise StoreError(f"store write failed: {exc}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store read failed: {exc}") from exc
+
+    # deployments
+
+    def create_deployment(
+        self,
+        *,
+        app: str,
+        environment: str,
+        kind: str,
+        version: str,
+        previous_version: str | None,
+        strategy: str,
+        release_digest: str | None = None,
+    ) -> Deployment:
+        stamp = self._clock.now().strftime("%Y%m%d-%H%M%S")
+        deployment_id = f"{stamp}-{secrets.token_hex(3)}"
+        row = {
+            "id": deployment_id,
+            "app": app,
+            "environment": environment,
+            "kind": kind,
+            "version": version,
+            "previous_version": previous_version,
+            "release_digest": release_digest,
+            "strategy": strategy,
+            "status": "pending",
+            "runner": this_runner(),
+            "started_at": self.now(),
+        }
+        with self._write() as conn:
+            conn.execute(insert(deployments).values(**row))
+        return self.deployment(deployment_id)
+
+    def update_deployment(self, deployment_id: str, **values: Any) -> None:
+        with self._write() as conn:
+            conn.execute(update(deployments).where(deployments.c.id == deployment_id).values(values))
+
+    def deployment(self, deployment_id: str) -> Deployment:
+        with self._read() as conn:
+            row = conn.execute(
+                select(deployments).where(deployments.c.id == deployment_id)
+            ).one_or_none()
+        if row is None:
+            raise StoreError(f"no deployment {deployment_id!r}")
+        return Deployment(**row._asdict())
+
+    def find_deployment(self, prefix: str) -> Deployment | None:
+        """A deployment by id or unique id prefix (``slipway logs 20261122``)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(deployments).where(deployments.c.id.startswith(prefix)).limit(2)
+            ).all()
+        return Deployment(**rows[0]._asdict()) if len(rows) == 1 else None
+
+    def deployments(
+        self, app: str, environment: str | None = None, *, limit: int = 20
+    ) -> list[Deployment]:
+        query = select(deployments).where(deployments.c.app == app)
+        if environment is not None:
+            query = query.where(deployments.c.environment == environment)
+        query = query.order_by(deployments.c.started_at.desc()).limit(limit)
+        with self._read() as conn:
+            return [Deployment(**r._asdict()) for r in conn.execute(query)]
+
+    # steps
+
+    def add_steps(self, deployment_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Append steps (``seq``, ``phase``, ``group_no``, ``kind``, ``params``, ``description``)."""
+        with self._write() as conn:
+            for row in rows:
+                conn.execute(
+                    insert(steps).values(
+                        deployment_id=deployment_id,
+                        state="pending",
+                        attempts=0,
+                        **{**row, "params": json.dumps(row["params"], sort_keys=True)},
+                    )
+                )
+
+    def set_step(self, step_id: int, **values: Any) -> None:
+        with self._write() as conn:
+            conn.execute(update(steps).where(steps.c.id == step_id).values(values))
+
+    def steps(self, deployment_id: str) -> list[StepRecord]:
+        query = select(steps).where(steps.c.deployment_id == deployment_id).order_by(steps.c.seq)
+        with self._read() as conn:
+            return [
+                StepRecord(**{**r._asdict(), "params": json.loads(r.params)})
+                for r in conn.execute(query)
+            ]
+
+    # events
+
+    def event(self, deployment_id: str, message: str, *, level: str = "info", **data: Any) -> None:
+        with self._write() as conn:
+            conn.execute(
+                insert(events).values(
+                    deployment_id=deployment_id,
+                    at=self.now(),
+                    level=level,
+                    message=message,
+                    data=json.dumps(data, sort_keys=True, default=str) if data else None,
+                )
+            )
+
+    def events(self, deployment_id: str) -> list[Event]:
+        query = select(events).where(events.c.deployment_id == deployment_id)
+        with self._read() as conn:
+            return [
+                Event(**{**r._asdict(), "data": json.loads(r.data) if r.data else {}})
+                for r in conn.execute(query.order_by(events.c.id))
+            ]
+
+    # current release
+
+    def set_current(
+        self, app: str, environment: str, *, version: str, digest: str | None, deployment_id: str
+    ) -> None:
+        values = {
+            "version": version,
+            "release_digest": digest,
+            "deployment_id": deployment_id,
+            "updated_at": self.now(),
+        }
+        where = (current_releases.c.app == app) & (current_releases.c.environment == environment)
+        with self._write() as conn:
+            if conn.execute(update(current_releases).where(where).values(values)).rowcount == 0:
+                conn.execute(
+                    insert(current_releases).values(app=app, environment=environment, **values)
+                )
+
+    def current(self, app: str, environment: str) -> CurrentRelease | None:
+        where = (current_releases.c.app == app) & (current_releases.c.environment == environment)
+        with self._read() as conn:
+            row = conn.execute(select(current_releases).where(where)).one_or_none()
+        if row is None:
+            return None
+        return CurrentRelease(
+            version=row.version,
+            release_digest=row.release_digest,
+            deployment_id=row.deployment_id,
+            updated_at=row.updated_at,
+        )
+
+    # the environment lock
+
+    def lock(self, app: str, environment: str) -> Lock | None:
+        where = (locks.c.app == app) & (locks.c.environment == environment)
+        with self._read() as conn:
+            row = conn.execute(select(locks).where(where)).one_or_none()
+        if row is None:
+            return None
+        return Lock(row.deployment_id, row.holder, row.acquired_at, row.expires_at)
+
+    def acquire_lock(
+        self, app: str, environment: str, *, deployment_id: str, ttl_s: float
+    ) -> None:
+        """Take the lock, or raise ``LockedError`` naming who holds it and since when."""
+        holder = this_runner()
+        now = self._clock.now()
+        values = {
+            "deployment_id": deployment_id,
+            "holder": holder,
+            "acquired_at": utc_iso(now),
+            "expires_at": utc_iso(now + timedelta(seconds=ttl_s)),
+        }
+        held = self.lock(app, environment)
+        if held is None:
+            try:
+                with self._write() as conn:
+                    conn.execute(insert(locks).values(app=app, environment=environment, **values))
+                return
+            except StoreError as exc:
+                if not isinstance(exc.__cause__, IntegrityError):
+                    raise
+                held = self.lock(app, environment)
+                if held is None:  # released in between: try once more from the top
+                    return self.acquire_lock(
+                        app, environment, deployment_id=deployment_id, ttl_s=ttl_s
+                    )
+        if not self._stale(held, now) and held.holder != holder:
+            raise LockedError(
+                f"{app}/{environment} is locked by deployment {held.deployment_id} "
+                f"(runner {held.holder}, since {held.acquired_at}, lease until {held.expires_at})"
+            )
+        where = (
+            (locks.c.app == app)
+            & (locks.c.environment == environment)
+            & (locks.c.holder == held.holder)
+            & (locks.c.expires_at == held.expires_at)
+        )
+        with self._write() as conn:
+            taken = conn.execute(update(locks).where(where).values(values)).rowcount
+        if taken != 1:
+            raise LockedError(f"{app}/{environment} was locked by another runner just now")
+
+    def _stale(self, held: Lock, now: datetime) -> bool:
+        if runner_alive(held.holder) is False:
+            return True
+        return held.expires_at < utc_iso(now)
+
+    def renew_lock(self, app: str, environment: str, *, ttl_s: float) -> bool:
+        """Extend our lease; False if the lock is no longer ours."""
+        expires = utc_iso(self._clock.now() + timedelta(seconds=ttl_s))
+        where = (
+            (locks.c.app == app)
+            & (locks.c.environment == environment)
+            & (locks.c.holder == this_runner())
+        )
+        with self._write() as conn:
+            return conn.execute(update(locks).where(where).values(expires_at=expires)).rowcount == 1
+
+    def release_lock(self, app: str, environment: str) -> None:
+        where = (
+            (locks.c.app == app)
+            & (locks.c.environment == environment)
+            & (locks.c.holder == this_runner())
+        )
+        with self._write() as conn:
+            conn.execute(locks.delete().where(where))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _migrate(conn: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if MigrationContext.configure(conn).get_current_revision() == head:
+        return
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")

@@ -1,0 +1,85 @@
+"""The store's tables, as SQLAlchemy Core metadata (the one schema Alembic migrates).
+
+Timestamps are ISO-8601 UTC strings (``clock.utc_iso``): the same text in
+SQLite and PostgreSQL, sortable, and readable in a plain ``sqlite3`` shell.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("app", String(64), nullable=False),
+    Column("environment", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # deploy | rollback
+    Column("version", String(64), nullable=False),
+    Column("previous_version", String(64)),
+    Column("release_digest", String(80)),
+    Column("strategy", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text),
+    Column("runner", String(255)),  # host:pid of the process running it
+    Column("started_at", String(32), nullable=False),
+    Column("ended_at", String(32)),
+    Column("rollback_started_at", String(32)),
+    Column("rollback_s", Float),
+    Index("ix_deployments_env", "app", "environment", "started_at"),
+)
+
+steps = Table(
+    "steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("deployment_id", String(40), ForeignKey("deployments.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("phase", String(16), nullable=False),  # deploy | rollback
+    Column("group_no", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("params", Text, nullable=False),  # JSON
+    Column("description", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("started_at", String(32)),
+    Column("ended_at", String(32)),
+    Index("ix_steps_deployment", "deployment_id", "seq"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("deployment_id", String(40), ForeignKey("deployments.id"), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("data", Text),  # JSON
+    Index("ix_events_deployment", "deployment_id", "id"),
+)
+
+locks = Table(
+    "locks",
+    metadata,
+    Column("app", String(64), primary_key=True),
+    Column("environment", String(64), primary_key=True),
+    Column("deployment_id", String(40), nullable=False),
+    Column("holder", String(255), nullable=False),
+    Column("acquired_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+)
+
+current_releases = Table(
+    "current_releases",
+    metadata,
+    Column("app", String(64), primary_key=True),
+    Column("environment", String(64), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("release_digest", String(80)),
+    Column("deployment_id", String(40), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)

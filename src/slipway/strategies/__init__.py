@@ -1,0 +1,6 @@
+"""Strategies: pure functions from a spec, a version and the live placement to steps."""
+
+from slipway.strategies.rollback import back_to
+from slipway.strategies.rolling import rolling
+
+__all__ = ["back_to", "rolling"]

@@ -1,0 +1,78 @@
+"""Step-building pieces every strategy shares: start, verify, switch on, drain, stop."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from slipway.steps import Layout, Placement, Slot, StepList
+
+
+def resolve_count(value: int | str, total: int, *, round_up: bool) -> int:
+    """``2`` → 2; ``"25%"`` of ``total`` → rounded up (surge) or down (unavailable), as Kubernetes."""
+    if isinstance(value, int):
+        return value
+    exact = int(value.rstrip("%")) * total / 100
+    return math.ceil(exact) if round_up else math.floor(exact)
+
+
+def serving(placement: Sequence[Placement], slot: Slot) -> Placement | None:
+    for p in placement:
+        if p.slot == slot.name and p.serving:
+            return p
+    return None
+
+
+def defined(placement: Sequence[Placement], slot: Slot) -> Placement | None:
+    for p in placement:
+        if p.slot == slot.name:
+            return p
+    return None
+
+
+def bring_up(plan: StepList, version: str, slots: Iterable[Slot]) -> None:
+    """Start ``version`` in ``slots``, wait until healthy, then send them traffic."""
+    slots = list(slots)
+    plan.group(
+        "start_instance",
+        [
+            (
+                {"slot": s.name, "port": s.port, "version": version, "instance": s.instance},
+                f"start {version} in {s.name} (port {s.port})",
+            )
+            for s in slots
+        ],
+    )
+    plan.group(
+        "health_check",
+        [({"slot": s.name, "port": s.port}, f"health check {s.name}") for s in slots],
+    )
+    plan.group(
+        "enable_instance",
+        [({"slot": s.name}, f"send traffic to {s.name}") for s in slots],
+    )
+
+
+def take_down(plan: StepList, slots: Iterable[Slot], *, drain: bool = True) -> None:
+    """Drain ``slots`` (no new requests, in-flight ones finish), then stop their processes."""
+    slots = list(slots)
+    if drain:
+        plan.group(
+            "drain_instance",
+            [({"slot": s.name}, f"drain {s.name}") for s in slots],
+        )
+    plan.group("stop_instance", [({"slot": s.name}, f"stop {s.name}") for s in slots])
+
+
+def other_slot(layout_pair: tuple[Slot, Slot], occupied: Slot | None) -> Slot:
+    return layout_pair[1] if occupied == layout_pair[0] else layout_pair[0]
+
+
+def idle_slots(layout: Layout, placement: Sequence[Placement]) -> list[Slot]:
+    """Slots with a process defined that takes no traffic: leftovers of an earlier run."""
+    return [
+        slot
+        for pair in layout.instances
+        for slot in pair
+        if (p := defined(placement, slot)) is not None and not p.serving
+    ]

@@ -1,0 +1,59 @@
+"""The ``Target`` interface: where instances run.
+
+A target knows how to run one instance of a release in a named *slot* (a fixed
+port the router also knows), report what runs in each slot, and stop it. Every
+method is idempotent: ``start`` of a slot already running that version does
+nothing, ``stop`` of a stopped slot does nothing. That is what lets
+``slipway resume`` re-run a step that was in flight when a runner died.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """What to run in a slot."""
+
+    slot: str
+    port: int
+    version: str
+    release_dir: Path
+    command: Sequence[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    stop_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class InstanceState:
+    """What runs in a slot now, as the target itself reports it."""
+
+    slot: str
+    port: int
+    version: str
+    running: bool
+    state: str
+    pid: int | None
+
+
+class Target(Protocol):
+    name: str
+
+    def ensure_up(self) -> None:
+        """Start whatever the target needs (a supervisord) if it is not running."""
+
+    def instances(self) -> list[InstanceState]:
+        """Every slot that has an instance defined, running or not."""
+
+    def start(self, spec: InstanceSpec) -> None:
+        """Run ``spec`` in its slot, replacing another version there; wait until it runs."""
+
+    def stop(self, slot: str) -> None:
+        """Stop the slot's instance gracefully (SIGTERM, then wait) and forget it."""
+
+    def down(self) -> None:
+        """Stop every instance and the target's own processes."""
