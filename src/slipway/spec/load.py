@@ -96,6 +96,9 @@ def load_spec(path: str | Path = DEFAULT_FILE) -> LoadedSpec:
         mark = exc.problem_mark or exc.context_mark
         where = Location(str(file), mark.line + 1, mark.column + 1) if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        context = exc.context_mark
+        if exc.context and context and mark and context.line != mark.line:
+            problem += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
         hint = "each key may appear only once in a mapping" if "duplicate" in problem else None
         raise SpecError(
             f"YAML syntax error: {problem}",
@@ -160,14 +163,14 @@ def _spec_error(file: Path, document: Any, error: ErrorDetails) -> SpecError:
 
 def _clean_loc(document: Any, loc: Sequence[str | int]) -> tuple[str | int, ...]:
     """Drop the parts pydantic adds for unions (a discriminator value, a member type name):
-    a part is kept when it names a key or index in the document, or is the last part."""
+    a discriminator is dropped once per mapping, where it is that mapping's `type:`."""
     kept: list[str | int] = []
     node = document
     dropped_at: Any = None
     for part in loc:
-        if isinstance(node, CommentedMap) and part in node:
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+        if (isinstance(node, CommentedMap) and part in node) or (
+            isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node)
+        ):
             node = node[part]
         elif isinstance(part, str) and node is not dropped_at and _is_union_part(node, part):
             dropped_at = node
@@ -216,7 +219,7 @@ def _hint(error: ErrorDetails, document: Any, loc: Sequence[str | int]) -> str |
     if kind in ("greater_than_equal", "less_than_equal") and loc and "port" in str(loc[-1]):
         return "ports go from 1 to 65535"
     if kind == "string_pattern_mismatch":
-        if loc and loc[-1] in ("app",) or (len(loc) > 1 and loc[-2] in ("names", "environments")):
+        if (loc and loc[-1] in ("app",)) or (len(loc) > 1 and loc[-2] in ("names", "environments")):
             return "use lowercase letters, digits and '-', starting with a letter"
         return "this value has characters that are not allowed here"
     if kind in ("int_parsing", "int_type", "int_from_float"):

@@ -101,7 +101,7 @@ CheckSpec = Annotated[HttpCheckSpec | TcpCheckSpec | CommandCheckSpec, Field(dis
 class HealthSpec(_Model):
     """When an instance counts as healthy (thresholds as in HAProxy and Kubernetes probes)."""
 
-    check: CheckSpec = Field(default_factory=HttpCheckSpec)
+    check: CheckSpec = Field(default_factory=lambda: HttpCheckSpec())
     interval_s: Seconds = 0.5
     timeout_s: Seconds = Field(30.0, description="Give up on an instance after this long.")
     healthy_threshold: int = Field(2, ge=1, le=100)
@@ -206,7 +206,7 @@ class InstancesSpec(_Model):
 
     count: int | None = Field(None, ge=1, le=64)
     names: list[Name] | None = Field(None, min_length=1, max_length=64)
-    base_port: Port = Field(..., description="First of 2 × count consecutive loopback ports.")
+    base_port: Port = Field(..., description="First of 2 x count consecutive loopback ports.")
 
     @field_validator("names")
     @classmethod
@@ -225,7 +225,7 @@ class InstancesSpec(_Model):
         if self.count is not None and self.names is not None and self.count != len(self.names):
             raise ValueError(f"count is {self.count} but {len(self.names)} names are given")
         if self.base_port + 2 * len(self.instance_names) - 1 > 65535:
-            raise ValueError("base_port + 2 × count goes past port 65535")
+            raise ValueError("base_port + 2 x count goes past port 65535")
         return self
 
     @property
@@ -270,8 +270,8 @@ class Spec(_Model):
     state_dir: str = Field(".slipway", description="Where Slipway keeps state, beside this file.")
     release: ReleaseSpec
     process: ProcessSpec
-    health: HealthSpec = Field(default_factory=HealthSpec)
-    strategy: StrategySpec = Field(default_factory=RollingSpec)
+    health: HealthSpec = Field(default_factory=lambda: HealthSpec())
+    strategy: StrategySpec = Field(default_factory=lambda: RollingSpec())
     on_failure: Literal["rollback", "stop"] = "rollback"
     on_interrupt: Literal["resume", "rollback"] = Field(
         "resume", description="What `slipway resume` does with a deployment whose runner died."

@@ -180,9 +180,14 @@ class Store:
 
     # deployments
 
+    def new_deployment_id(self) -> str:
+        """Sortable by time, unique enough for one team: ``20261122-160301-a1b2c3``."""
+        return f"{self._clock.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
     def create_deployment(
         self,
         *,
+        deployment_id: str,
         app: str,
         environment: str,
         kind: str,
@@ -191,8 +196,6 @@ class Store:
         strategy: str,
         release_digest: str | None = None,
     ) -> Deployment:
-        stamp = self._clock.now().strftime("%Y%m%d-%H%M%S")
-        deployment_id = f"{stamp}-{secrets.token_hex(3)}"
         row = {
             "id": deployment_id,
             "app": app,
@@ -212,7 +215,9 @@ class Store:
 
     def update_deployment(self, deployment_id: str, **values: Any) -> None:
         with self._write() as conn:
-            conn.execute(update(deployments).where(deployments.c.id == deployment_id).values(values))
+            conn.execute(
+                update(deployments).where(deployments.c.id == deployment_id).values(values)
+            )
 
     def deployment(self, deployment_id: str) -> Deployment:
         with self._read() as conn:
@@ -244,7 +249,7 @@ class Store:
     # steps
 
     def add_steps(self, deployment_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Append steps (``seq``, ``phase``, ``group_no``, ``kind``, ``params``, ``description``)."""
+        """Append steps: dicts of seq, phase, group_no, kind, params and description."""
         with self._write() as conn:
             for row in rows:
                 conn.execute(
@@ -331,9 +336,7 @@ class Store:
             return None
         return Lock(row.deployment_id, row.holder, row.acquired_at, row.expires_at)
 
-    def acquire_lock(
-        self, app: str, environment: str, *, deployment_id: str, ttl_s: float
-    ) -> None:
+    def acquire_lock(self, app: str, environment: str, *, deployment_id: str, ttl_s: float) -> None:
         """Take the lock, or raise ``LockedError`` naming who holds it and since when."""
         holder = this_runner()
         now = self._clock.now()

@@ -9,7 +9,7 @@ from slipway.steps import Layout, Placement, Slot, StepList
 
 
 def resolve_count(value: int | str, total: int, *, round_up: bool) -> int:
-    """``2`` → 2; ``"25%"`` of ``total`` → rounded up (surge) or down (unavailable), as Kubernetes."""
+    """``2`` → 2; ``"25%"`` of ``total``, rounded up (surge) or down (unavailable) like K8s."""
     if isinstance(value, int):
         return value
     exact = int(value.rstrip("%")) * total / 100

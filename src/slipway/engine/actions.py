@@ -1,0 +1,129 @@
+"""What each kind of step does, against the environment's real parts.
+
+Each action reads the state it is about to change and acts only where it
+differs (the backends' methods are idempotent), so re-running an action that
+was in flight when a runner died is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from slipway.checks.health import wait_healthy
+from slipway.clock import Clock
+from slipway.engine.wiring import Backends, health_check
+from slipway.errors import CheckFailed
+from slipway.spec.model import Environment
+from slipway.store import Store
+from slipway.targets.base import InstanceSpec
+
+Result = dict[str, Any]
+
+
+class Actions:
+    def __init__(
+        self,
+        env: Environment,
+        backends: Backends,
+        *,
+        store: Store,
+        clock: Clock,
+        deployment_id: str,
+    ) -> None:
+        self._env = env
+        self._b = backends
+        self._store = store
+        self._clock = clock
+        self._deployment_id = deployment_id
+        self._table: dict[str, Callable[[Mapping[str, Any]], Result]] = {
+            "prepare_release": self.prepare_release,
+            "ensure_infra": self.ensure_infra,
+            "start_instance": self.start_instance,
+            "health_check": self.health_check,
+            "enable_instance": self.enable_instance,
+            "drain_instance": self.drain_instance,
+            "stop_instance": self.stop_instance,
+            "mark_current": self.mark_current,
+        }
+
+    def run(self, kind: str, params: Mapping[str, Any]) -> Result:
+        return self._table[kind](params)
+
+    def prepare_release(self, params: Mapping[str, Any]) -> Result:
+        release = self._b.releases.prepare(params["version"])
+        self._store.update_deployment(self._deployment_id, release_digest=release.digest)
+        return {"digest": release.digest, "path": str(release.path)}
+
+    def ensure_infra(self, params: Mapping[str, Any]) -> Result:
+        self._b.target.ensure_up()
+        self._b.router.ensure_up()
+        return {}
+
+    def start_instance(self, params: Mapping[str, Any]) -> Result:
+        version, port = params["version"], int(params["port"])
+        release = self._b.releases.prepare(version)
+        process = self._env.process
+        self._b.router.disable(params["slot"])  # never send traffic to a starting process
+        self._b.target.start(
+            InstanceSpec(
+                slot=params["slot"],
+                port=port,
+                version=version,
+                release_dir=release.path,
+                command=[a.replace("{port}", str(port)) for a in process.command],
+                env=dict(process.env),
+                stop_timeout_s=process.stop_timeout_s,
+            )
+        )
+        return {}
+
+    def health_check(self, params: Mapping[str, Any]) -> Result:
+        health = self._env.health
+        check = health_check(self._env, port=int(params["port"]), slot=params["slot"])
+        result = wait_healthy(
+            check,
+            interval_s=health.interval_s,
+            timeout_s=health.timeout_s,
+            healthy_threshold=health.healthy_threshold,
+            unhealthy_threshold=health.unhealthy_threshold,
+            clock=self._clock,
+        )
+        if not result.passed:  # wait_healthy raises on failure; this guards its contract
+            raise CheckFailed(f"{params['slot']} is not healthy", evidence=result.evidence)
+        return {"evidence": result.evidence}
+
+    def enable_instance(self, params: Mapping[str, Any]) -> Result:
+        self._b.router.enable(params["slot"])
+        return {}
+
+    def drain_instance(self, params: Mapping[str, Any]) -> Result:
+        timeout = self._env.router.drain_timeout_s
+        drained = self._b.router.drain(params["slot"], timeout_s=timeout)
+        if not drained:
+            self._store.event(
+                self._deployment_id,
+                f"{params['slot']} still had requests after {timeout:g}s of draining",
+                level="warning",
+            )
+        return {"drained": drained}
+
+    def stop_instance(self, params: Mapping[str, Any]) -> Result:
+        self._b.router.disable(params["slot"])
+        self._b.target.stop(params["slot"])
+        return {}
+
+    def mark_current(self, params: Mapping[str, Any]) -> Result:
+        version = params["version"]
+        release = self._b.releases.prepare(version)
+        self._b.releases.link_current(version)
+        self._store.set_current(
+            self._env.app,
+            self._env.name,
+            version=version,
+            digest=release.digest,
+            deployment_id=self._deployment_id,
+        )
+        in_use = {i.version for i in self._b.target.instances()}
+        self._b.releases.prune(keep=self._env.release.keep, protect=in_use | {version})
+        return {"digest": release.digest}

@@ -1,0 +1,27 @@
+"""The live placement: what each slot runs, read from the target and the router themselves.
+
+Strategies and rollbacks are planned from this, never from what the store
+believes, so a plan is right even after a crash left the store behind.
+"""
+
+from __future__ import annotations
+
+from slipway.engine.wiring import Backends
+from slipway.steps import Placement
+
+
+def read_placement(backends: Backends) -> list[Placement]:
+    servers = {s.slot: s for s in backends.router.servers()}
+    placement = []
+    for inst in backends.target.instances():
+        server = servers.get(inst.slot)
+        takes_traffic = server is not None and server.admin == "ready"
+        placement.append(
+            Placement(
+                slot=inst.slot,
+                version=inst.version,
+                running=inst.running,
+                serving=inst.running and takes_traffic,
+            )
+        )
+    return placement

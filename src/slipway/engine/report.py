@@ -1,0 +1,163 @@
+"""What ``status``, ``history`` and ``logs`` report, as plain data (the CLI only prints it).
+
+``status`` joins three sources and says where they disagree: the store (what
+Slipway last decided), the target (which process runs which version) and the
+router (which slot takes traffic). A deployment whose runner died is reported
+as interrupted, with the command that finishes it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slipway.engine.wiring import Backends
+from slipway.errors import SlipwayError, UsageError
+from slipway.spec.model import Environment
+from slipway.store import Deployment, Store, runner_alive
+
+
+def seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    delta = datetime.fromisoformat(end) - datetime.fromisoformat(start)
+    return round(delta.total_seconds(), 3)
+
+
+def deployment_dict(dep: Deployment) -> dict[str, Any]:
+    return {
+        "id": dep.id,
+        "kind": dep.kind,
+        "version": dep.version,
+        "previous_version": dep.previous_version,
+        "release_digest": dep.release_digest,
+        "strategy": dep.strategy,
+        "status": dep.status,
+        "reason": dep.reason,
+        "runner": dep.runner,
+        "started_at": dep.started_at,
+        "ended_at": dep.ended_at,
+        "duration_s": seconds_between(dep.started_at, dep.ended_at),
+        "rollback_s": dep.rollback_s,
+    }
+
+
+def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, Any]:
+    current = store.current(env.app, env.name)
+    recent = store.deployments(env.app, env.name, limit=1)
+    last = recent[0] if recent else None
+    report: dict[str, Any] = {
+        "app": env.app,
+        "environment": env.name,
+        "current": None,
+        "last_deployment": deployment_dict(last) if last else None,
+        "interrupted": None,
+        "lock": None,
+        "router": f"haproxy on {env.router.listen.host}:{env.router.listen.port}",
+        "instances": [],
+        "problems": [],
+    }
+    if current:
+        report["current"] = {
+            "version": current.version,
+            "release_digest": current.release_digest,
+            "since": current.updated_at,
+            "deployment": current.deployment_id,
+        }
+    if last and last.active and runner_alive(last.runner) is False:
+        report["interrupted"] = {
+            "deployment": last.id,
+            "status": last.status,
+            "runner": last.runner,
+            "hint": f"its runner died: run `slipway resume` ({env.on_interrupt} per the spec)",
+        }
+    lock = store.lock(env.app, env.name)
+    if lock:
+        report["lock"] = {
+            "deployment": lock.deployment_id,
+            "holder": lock.holder,
+            "since": lock.acquired_at,
+            "expires_at": lock.expires_at,
+        }
+    try:
+        instances = {i.slot: i for i in backends.target.instances()}
+        servers = {s.slot: s for s in backends.router.servers()}
+    except SlipwayError as exc:
+        report["problems"].append(f"cannot read live state: {exc}")
+        return report
+    serving_versions = set()
+    for instance, slot, port in env.slots():
+        inst, server = instances.get(slot), servers.get(slot)
+        if inst is None and (server is None or server.admin == "maint"):
+            continue
+        serving = bool(inst and inst.running and server and server.admin == "ready")
+        if serving and inst:
+            serving_versions.add(inst.version)
+        report["instances"].append(
+            {
+                "instance": instance,
+                "slot": slot,
+                "port": port,
+                "version": inst.version if inst else None,
+                "process": inst.state if inst else "absent",
+                "pid": inst.pid if inst else None,
+                "router": f"{server.admin}/{server.operational}" if server else "absent",
+                "serving": serving,
+            }
+        )
+        if server and server.admin == "ready" and not (inst and inst.running):
+            report["problems"].append(f"{slot} takes traffic but no process runs there")
+    if current and not report["interrupted"] and serving_versions - {current.version}:
+        others = ", ".join(sorted(serving_versions - {current.version}))
+        report["problems"].append(
+            f"serving {others} although the current release is {current.version}"
+        )
+    return report
+
+
+def history(env: Environment, *, store: Store, limit: int) -> list[dict[str, Any]]:
+    result = []
+    for dep in store.deployments(env.app, env.name, limit=limit):
+        steps = store.steps(dep.id)
+        entry = deployment_dict(dep)
+        entry["steps"] = {
+            "total": len(steps),
+            "failed": sum(s.state == "failed" for s in steps),
+        }
+        result.append(entry)
+    return result
+
+
+def logs(env: Environment, *, store: Store, deployment: str) -> dict[str, Any]:
+    dep = store.find_deployment(deployment)
+    if dep is None or dep.app != env.app:
+        raise UsageError(
+            f"no single deployment matches {deployment!r}",
+            hint="`slipway history` lists deployment ids; give more of the id",
+        )
+    return {
+        "deployment": deployment_dict(dep),
+        "steps": [
+            {
+                "seq": s.seq,
+                "phase": s.phase,
+                "kind": s.kind,
+                "description": s.description,
+                "state": s.state,
+                "attempts": s.attempts,
+                "error": s.error,
+                "started_at": s.started_at,
+                "duration_s": seconds_between(s.started_at, s.ended_at),
+            }
+            for s in store.steps(dep.id)
+        ],
+        "events": [
+            {
+                "at": e.at,
+                "level": e.level,
+                "message": e.message,
+                **({"data": e.data} if e.data else {}),
+            }
+            for e in store.events(dep.id)
+        ],
+    }

@@ -1,0 +1,347 @@
+"""The engine: runs a plan durably, and rolls back by itself.
+
+Every transition is written to the store *before* its effect: a step is
+marked ``running`` (with its attempt count) before its action starts, and
+``succeeded`` only after it returned. A runner killed at any moment therefore
+leaves a record that tells the truth — at worst a step marked ``running``
+whose action may or may not have happened — and, since every action is
+idempotent, ``resume`` can simply run that step again.
+
+Retry policy lives in the error types: a ``TemporaryError`` or a
+``BackendError`` is retried a bounded number of times after a delay; any
+other failure ends the deployment phase and, when the spec says
+``on_failure: rollback``, starts the rollback plan, computed from the live
+placement so that it is right whatever point the failed phase reached.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import groupby
+
+from slipway.clock import Clock, SystemClock
+from slipway.engine.actions import Actions
+from slipway.engine.observe import NullObserver, Observer
+from slipway.engine.placement import read_placement
+from slipway.engine.wiring import Backends
+from slipway.errors import BackendError, PermanentError, SlipwayError, TemporaryError, UsageError
+from slipway.plan import build_plan, rollback_plan
+from slipway.release import check_version
+from slipway.spec.model import Environment
+from slipway.steps import Step
+from slipway.store import Deployment, StepRecord, Store, this_runner
+
+MAX_ATTEMPTS = 3
+LEASE_TTL_S = 15.0
+EXIT_CODES = {"succeeded": 0, "rolled_back": 3, "aborted": 3, "failed": 1}
+
+
+class Interrupted(SlipwayError):
+    """The runner was asked to stop (Ctrl-C, SIGTERM, ``slipway abort``)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    deployment: Deployment
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES.get(self.deployment.status, 1)
+
+
+class Engine:
+    """Deploys, rolls back and resumes one environment."""
+
+    def __init__(
+        self,
+        env: Environment,
+        *,
+        store: Store,
+        backends: Backends,
+        clock: Clock | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        self.env = env
+        self.store = store
+        self.backends = backends
+        self.clock = clock or SystemClock()
+        self.observer = observer or NullObserver()
+        self._stop = threading.Event()
+
+    def request_stop(self) -> None:
+        """Ask the runner to stop after the steps in flight; it then rolls back."""
+        self._stop.set()
+
+    # entry points
+
+    def deploy(self, version: str) -> Outcome:
+        check_version(version)
+        current = self.store.current(self.env.app, self.env.name)
+        previous = current.version if current else None
+        return self._start(kind="deploy", version=version, previous=previous)
+
+    def rollback(self, to: str | None = None) -> Outcome:
+        """Put back ``to``, or the release that was current before the current one."""
+        if to is None:
+            to = self._previous_release()
+        check_version(to)
+        current = self.store.current(self.env.app, self.env.name)
+        return self._start(
+            kind="rollback", version=to, previous=current.version if current else None
+        )
+
+    def resume(self) -> Outcome:
+        """Finish (or roll back, as the spec says) the deployment whose runner died."""
+        active = [d for d in self.store.deployments(self.env.app, self.env.name) if d.active]
+        if not active:
+            raise UsageError(
+                f"nothing to resume in {self.env.app}/{self.env.name}",
+                hint="`slipway status` shows the last deployment",
+            )
+        dep = active[0]
+        self.store.acquire_lock(
+            self.env.app, self.env.name, deployment_id=dep.id, ttl_s=LEASE_TTL_S
+        )
+        with self._lease():
+            self.store.update_deployment(dep.id, runner=this_runner())
+            self._event(dep.id, f"resumed by {this_runner()} after its runner {dep.runner} stopped")
+            records = self.store.steps(dep.id)
+            self.observer.started(self.store.deployment(dep.id), records)
+            if dep.status == "rolling_back" or self.env.on_interrupt == "rollback":
+                reason = dep.reason or "runner died; rolled back on resume"
+                return self._roll_back(dep, reason=reason, status="rolled_back")
+            return self._run_deploy(dep, [r for r in records if r.phase == "deploy"])
+
+    # the deployment lifecycle
+
+    def _start(self, *, kind: str, version: str, previous: str | None) -> Outcome:
+        dep_id = self.store.new_deployment_id()
+        self.store.acquire_lock(
+            self.env.app, self.env.name, deployment_id=dep_id, ttl_s=LEASE_TTL_S
+        )
+        with self._lease():
+            placement = read_placement(self.backends)
+            if kind == "deploy":
+                steps = build_plan(self.env, version=version, placement=placement)
+            else:
+                steps = rollback_plan(self.env, version=version, placement=placement, prepare=True)
+            dep = self.store.create_deployment(
+                deployment_id=dep_id,
+                app=self.env.app,
+                environment=self.env.name,
+                kind=kind,
+                version=version,
+                previous_version=previous,
+                strategy=self.env.strategy.type if kind == "deploy" else "rollback",
+            )
+            self._persist(dep.id, steps, phase="deploy", first_seq=0)
+            self.store.update_deployment(dep.id, status="running")
+            self._event(dep.id, f"{kind} of {version} started (current: {previous or 'none'})")
+            records = self.store.steps(dep.id)
+            self.observer.started(self.store.deployment(dep.id), records)
+            return self._run_deploy(self.store.deployment(dep.id), records)
+
+    def _run_deploy(self, dep: Deployment, records: Sequence[StepRecord]) -> Outcome:
+        try:
+            self._run_steps(dep, records)
+        except Interrupted as exc:
+            return self._fail(dep, str(exc), status="aborted")
+        except SlipwayError as exc:
+            return self._fail(dep, str(exc), status="rolled_back")
+        self.store.update_deployment(dep.id, status="succeeded", ended_at=self.store.now())
+        self._event(dep.id, f"{dep.version} is live")
+        return self._finish(dep.id)
+
+    def _fail(self, dep: Deployment, reason: str, *, status: str) -> Outcome:
+        self._event(dep.id, f"failed: {reason}", level="error")
+        if self.env.on_failure != "rollback":
+            self.store.update_deployment(
+                dep.id, status="failed", reason=reason, ended_at=self.store.now()
+            )
+            return self._finish(dep.id)
+        return self._roll_back(self.store.deployment(dep.id), reason=reason, status=status)
+
+    def _roll_back(self, dep: Deployment, *, reason: str, status: str) -> Outcome:
+        """Traffic back to the previous release first, then instances; time it."""
+        self._stop.clear()
+        started = self.clock.monotonic()
+        self.store.update_deployment(
+            dep.id, status="rolling_back", reason=reason, rollback_started_at=self.store.now()
+        )
+        records = self.store.steps(dep.id)
+        for r in records:
+            if r.state == "pending":
+                self.store.set_step(r.id, state="skipped")
+            elif r.state == "running":
+                self.store.set_step(r.id, state="failed", error="interrupted")
+        target = dep.previous_version if dep.kind == "deploy" else None
+        self._event(dep.id, f"rolling back to {target or 'nothing (first release)'}")
+        steps = rollback_plan(
+            self.env,
+            version=target,
+            placement=read_placement(self.backends),
+            prepare=False,
+        )
+        self._persist(dep.id, steps, phase="rollback", first_seq=len(records))
+        rollback_records = [r for r in self.store.steps(dep.id) if r.seq >= len(records)]
+        self.observer.started(self.store.deployment(dep.id), self.store.steps(dep.id))
+        try:
+            self._run_steps(dep, rollback_records)
+        except SlipwayError as exc:
+            self.store.update_deployment(
+                dep.id,
+                status="failed",
+                reason=f"{reason}; then the rollback failed: {exc}",
+                ended_at=self.store.now(),
+            )
+            self._event(dep.id, f"rollback failed: {exc}", level="error")
+            return self._finish(dep.id)
+        for r in records:
+            if r.phase == "deploy" and r.state == "succeeded" and r.kind != "prepare_release":
+                self.store.set_step(r.id, state="compensated")
+        elapsed = self.clock.monotonic() - started
+        final = status if target is not None else "failed"
+        self.store.update_deployment(
+            dep.id, status=final, rollback_s=round(elapsed, 3), ended_at=self.store.now()
+        )
+        self._event(dep.id, f"rolled back to {target or 'nothing'} in {elapsed:.2f}s")
+        return self._finish(dep.id)
+
+    def _finish(self, dep_id: str) -> Outcome:
+        dep = self.store.deployment(dep_id)
+        self.observer.finished(dep)
+        return Outcome(dep)
+
+    # running steps
+
+    def _run_steps(self, dep: Deployment, records: Sequence[StepRecord]) -> None:
+        actions = Actions(
+            self.env, self.backends, store=self.store, clock=self.clock, deployment_id=dep.id
+        )
+        for group in iter_groups(records):
+            todo = [r for r in group if r.state != "succeeded"]
+            if self._stop.is_set():
+                raise Interrupted("stopped on request")
+            if len(todo) == 1:
+                self._run_step(actions, todo[0])
+                continue
+            with ThreadPoolExecutor(max_workers=min(len(todo), 16)) as pool:
+                futures = [pool.submit(self._run_step, actions, r) for r in todo]
+                errors = [f.exception() for f in futures]
+            failures = [e for e in errors if e is not None]
+            if failures:
+                raise failures[0]
+
+    def _run_step(self, actions: Actions, record: StepRecord) -> None:
+        attempts = record.attempts
+        while True:
+            attempts += 1
+            self.store.set_step(
+                record.id, state="running", attempts=attempts, started_at=self.store.now()
+            )
+            self.observer.step(record.seq, record.description, "running", None)
+            try:
+                actions.run(record.kind, record.params)
+            except (TemporaryError, BackendError) as exc:
+                if attempts < MAX_ATTEMPTS and not self._stop.is_set():
+                    delay = exc.delay_s if isinstance(exc, TemporaryError) else 1.0
+                    self._event(record.deployment_id, f"{record.description}: {exc}; retrying")
+                    self.clock.sleep(delay)
+                    continue
+                self._step_failed(record, exc)
+                raise PermanentError(f"{record.description}: {exc}") from exc
+            except SlipwayError as exc:
+                self._step_failed(record, exc)
+                raise
+            except Exception as exc:  # a bug or an untranslated library error: record it
+                self._step_failed(record, exc)
+                raise PermanentError(f"{record.description}: {exc!r}") from exc
+            self.store.set_step(record.id, state="succeeded", ended_at=self.store.now())
+            self.observer.step(record.seq, record.description, "succeeded", None)
+            return
+
+    def _step_failed(self, record: StepRecord, exc: BaseException) -> None:
+        message = str(exc)
+        evidence = getattr(exc, "evidence", "")
+        self.store.set_step(
+            record.id,
+            state="failed",
+            error=f"{message}\n{evidence}".strip(),
+            ended_at=self.store.now(),
+        )
+        self.observer.step(record.seq, record.description, "failed", message)
+
+    # bookkeeping
+
+    def _persist(self, dep_id: str, steps: Sequence[Step], *, phase: str, first_seq: int) -> None:
+        self.store.add_steps(
+            dep_id,
+            [
+                {
+                    "seq": first_seq + i,
+                    "phase": phase,
+                    "group_no": step.group,
+                    "kind": step.kind,
+                    "params": dict(step.params),
+                    "description": step.description,
+                }
+                for i, step in enumerate(steps)
+            ],
+        )
+
+    def _event(self, dep_id: str, message: str, *, level: str = "info") -> None:
+        self.store.event(dep_id, message, level=level)
+        self.observer.message(message, level)
+
+    def _previous_release(self) -> str:
+        current = self.store.current(self.env.app, self.env.name)
+        for dep in self.store.deployments(self.env.app, self.env.name, limit=100):
+            if dep.status == "succeeded" and (current is None or dep.version != current.version):
+                return dep.version
+        raise UsageError(
+            "no earlier release to roll back to",
+            hint="give one with --to VERSION (see `slipway history`)",
+        )
+
+    def _lease(self) -> _Lease:
+        return _Lease(self.store, self.env, clock=self.clock, on_lost=self.request_stop)
+
+
+class _Lease:
+    """Renews the environment lock while the runner works; releases it at the end."""
+
+    def __init__(
+        self, store: Store, env: Environment, *, clock: Clock, on_lost: Callable[[], None]
+    ) -> None:
+        self._store = store
+        self._env = env
+        self._done = threading.Event()
+        self._on_lost = on_lost
+        self._thread = threading.Thread(target=self._renew, name="slipway-lease", daemon=True)
+
+    def _renew(self) -> None:
+        while not self._done.wait(LEASE_TTL_S / 3):
+            try:
+                if not self._store.renew_lock(self._env.app, self._env.name, ttl_s=LEASE_TTL_S):
+                    self._on_lost()
+                    return
+            except SlipwayError:
+                continue  # a busy store: the next renewal may succeed before expiry
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+        self._store.release_lock(self._env.app, self._env.name)
+
+
+def iter_groups(records: Sequence[StepRecord]) -> Iterator[list[StepRecord]]:
+    """Consecutive steps of one phase and group: they may run in parallel."""
+    for _, group in groupby(records, key=lambda r: (r.phase, r.group_no)):
+        yield list(group)

@@ -1,0 +1,71 @@
+"""Which real parts serve an environment: its target, its router, its releases, its checks.
+
+The one place that knows the concrete backends. A new kind of target or
+router is one new module plus one line here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from slipway.checks.base import Check
+from slipway.checks.command import CommandCheck
+from slipway.checks.http import HttpCheck
+from slipway.checks.tcp import TcpCheck
+from slipway.clock import Clock
+from slipway.release import Releases
+from slipway.router.base import Router
+from slipway.router.haproxy import HAProxyConfig, HAProxyRouter
+from slipway.spec.model import CommandCheckSpec, Environment, HttpCheckSpec
+from slipway.supervisor import Supervisor
+from slipway.targets.base import Target
+from slipway.targets.local import LocalTarget
+
+
+@dataclass(frozen=True)
+class Backends:
+    target: Target
+    router: Router
+    releases: Releases
+
+    @classmethod
+    def for_environment(cls, env: Environment, *, clock: Clock) -> Backends:
+        run_dir = run_directory(env)
+        supervisor = Supervisor(run_dir, clock=clock)
+        health = env.health.check
+        config = HAProxyConfig(
+            run_dir=run_dir,
+            listen_host=env.router.listen.host,
+            listen_port=env.router.listen.port,
+            backend=env.app,
+            slots=[(slot, port) for _, slot, port in env.slots()],
+            health_path=health.path if isinstance(health, HttpCheckSpec) else None,
+            metrics_port=env.router.metrics_port,
+        )
+        return cls(
+            target=LocalTarget(env.targets[0].name, supervisor),
+            router=HAProxyRouter(config, supervisor, clock=clock),
+            releases=Releases(env.state_dir / "releases", spec=env.release, spec_root=env.root),
+        )
+
+
+def run_directory(env: Environment) -> Path:
+    return env.state_dir / "run"
+
+
+def health_check(env: Environment, *, port: int, slot: str) -> Check:
+    """The spec's health check aimed at one instance."""
+    spec = env.health.check
+    if isinstance(spec, HttpCheckSpec):
+        return HttpCheck(
+            f"http://127.0.0.1:{port}{spec.path}",
+            expect_status=spec.expect_status,
+            expect_body=spec.expect_body,
+            timeout_s=spec.timeout_s,
+            name=f"http {slot}",
+        )
+    if isinstance(spec, CommandCheckSpec):
+        argv = [a.replace("{port}", str(port)) for a in spec.command]
+        return CommandCheck(argv, timeout_s=spec.timeout_s, cwd=env.root)
+    return TcpCheck("127.0.0.1", port, timeout_s=spec.timeout_s)

@@ -1,0 +1,109 @@
+"""How Slipway shows things to people: the live progress of a deployment, report tables."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from slipway.store import Deployment, StepRecord
+
+MARKS = {
+    "pending": "[dim]·[/]",
+    "running": "[yellow]▶[/]",
+    "succeeded": "[green]✓[/]",
+    "failed": "[red]✗[/]",
+    "compensated": "[blue]↺[/]",
+    "skipped": "[dim]-[/]",
+}
+OUTCOME_STYLE = {"succeeded": "green", "rolled_back": "yellow", "aborted": "yellow"}
+
+
+class ProgressView:
+    """Observer that shows the plan with each step's state, live on a terminal.
+
+    Off a terminal (CI logs) it prints one line per transition instead, so the
+    log reads top to bottom.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._rows: dict[int, list[str]] = {}
+        self._live: Live | None = None
+        self._lock = threading.Lock()
+
+    def started(self, deployment: Deployment, steps: Sequence[StepRecord]) -> None:
+        with self._lock:
+            for s in steps:
+                self._rows[s.seq] = [s.phase, s.description, s.state, s.error or ""]
+            if self._live is None and self._console.is_terminal:
+                self._live = Live(self._table(), console=self._console, refresh_per_second=8)
+                self._live.start()
+        if not self._console.is_terminal:
+            self._console.print(
+                f"deployment {deployment.id}: {deployment.kind} {deployment.version} "
+                f"({len(steps)} steps)"
+            )
+
+    def step(self, seq: int, description: str, state: str, error: str | None) -> None:
+        with self._lock:
+            row = self._rows.setdefault(seq, ["", description, state, ""])
+            row[2], row[3] = state, (error or "")
+            if self._live is not None:
+                self._live.update(self._table())
+                return
+        if state != "running":
+            suffix = f": {error}" if error else ""
+            self._console.print(f"  {MARKS.get(state, state)} {description}{suffix}")
+
+    def message(self, text: str, level: str) -> None:
+        style = {"error": "red", "warning": "yellow"}.get(level, "cyan")
+        self._console.print(f"[{style}]{text}[/]")
+
+    def finished(self, deployment: Deployment) -> None:
+        with self._lock:
+            if self._live is not None:
+                self._live.update(self._table())
+                self._live.stop()
+                self._live = None
+
+    def _table(self) -> Table:
+        table = Table(show_header=True, header_style="bold", expand=False)
+        table.add_column("#", justify="right")
+        table.add_column("phase")
+        table.add_column("step")
+        table.add_column("", justify="center")
+        table.add_column("note", overflow="fold", max_width=60)
+        for seq in sorted(self._rows):
+            phase, description, state, error = self._rows[seq]
+            table.add_row(str(seq), phase, description, MARKS.get(state, state), error)
+        return table
+
+
+def outcome_line(dep: Deployment) -> str:
+    style = OUTCOME_STYLE.get(dep.status, "red")
+    text = f"[{style} bold]{dep.status}[/]: {dep.kind} of {dep.version} ({dep.id})"
+    if dep.rollback_s is not None:
+        text += f", rolled back in {dep.rollback_s:.2f}s"
+    if dep.reason:
+        text += f"\n  reason: {dep.reason}"
+    return text
+
+
+def print_json(data: Any) -> None:
+    """Plain JSON on stdout: no colours, no wrapping, for pipelines."""
+    print(json.dumps(data, indent=2, default=str))
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    result = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        result.add_column(column)
+    for row in rows:
+        result.add_row(*["" if v is None else str(v) for v in row])
+    return result

@@ -1,0 +1,121 @@
+"""Bad input gives one clear message with file:line:column, the field and a hint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from slipway.errors import SpecError
+from slipway.spec import load_spec
+
+GOOD = """\
+version: 1
+app: shop
+release:
+  path: releases/{version}
+process:
+  command: [python3, server.py]
+health:
+  check: {type: http, path: /health}
+strategy:
+  type: rolling
+  max_surge: 1
+environments:
+  production:
+    router:
+      type: haproxy
+      listen: 127.0.0.1:8080
+    instances:
+      count: 3
+      base_port: 9101
+"""
+
+
+@pytest.fixture
+def spec_dir(tmp_path: Path) -> Path:
+    (tmp_path / "releases").mkdir()
+    return tmp_path
+
+
+def write(spec_dir: Path, text: str) -> Path:
+    path = spec_dir / "slipway.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_good_spec_loads_with_defaults(spec_dir: Path) -> None:
+    loaded = load_spec(write(spec_dir, GOOD))
+    env = loaded.environment(None)
+    assert env.name == "production"
+    assert env.health.healthy_threshold == 2
+    assert [s[2] for s in env.slots()] == [9101, 9102, 9103, 9104, 9105, 9106]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "field", "words"),
+    [
+        ("app: shop", "app: [shop", (3, 8), None, "flow sequence at line 2, column 6"),
+        (
+            "  count: 3",
+            "  count: 3\n      cuont: 4",
+            (19, 7),
+            "instances.cuont",
+            "did you mean 'count'",
+        ),
+        ("  count: 3", "  count: three", (18, 14), "instances.count", "whole number"),
+        ("base_port: 9101", "base_port: 70000", (19, 18), "base_port", "65535"),
+        ("app: shop", "app: Shop;rm", (2, 6), "app", "lowercase"),
+        ("  count: 3", "  names: [web, api, web]", (18, 14), "names", "appears twice"),
+        ("release:\n  path", "release:\n  pth", (4, 3), "release.pth", "did you mean 'path'"),
+        (
+            "path: releases/{version}",
+            "path: missing/{version}",
+            (4, 9),
+            "release.path",
+            "does not exist",
+        ),
+        ("type: rolling", "type: canary-ish", (10, 3), "strategy", "allowed: 'rolling'"),
+        (
+            "listen: 127.0.0.1:8080",
+            "listen: 127.0.0.1:9102",
+            (14, 5),
+            "production",
+            "instance ports",
+        ),
+        ("app: shop", "app: shop\napp: again", (3, 1), None, "each key may appear only once"),
+        (
+            "  command: [python3, server.py]",
+            "  command: []",
+            (6, 12),
+            "process.command",
+            "at least 1",
+        ),
+    ],
+)
+def test_bad_input_is_located(
+    spec_dir: Path, old: str, new: str, where: tuple[int, int], field: str | None, words: str
+) -> None:
+    assert old in GOOD
+    path = write(spec_dir, GOOD.replace(old, new, 1))
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    error = info.value
+    assert error.exit_code == 2
+    assert error.location is not None
+    assert (error.location.line, error.location.column) == where, str(error)
+    if field:
+        assert field in (error.field or ""), str(error)
+    assert words in str(error)
+    assert str(error).startswith(f"{path}:{where[0]}:{where[1]}:")
+
+
+def test_missing_file_says_how_to_start(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="slipway init"):
+        load_spec(tmp_path / "nope.yaml")
+
+
+def test_unknown_environment_lists_known_ones(spec_dir: Path) -> None:
+    loaded = load_spec(write(spec_dir, GOOD))
+    with pytest.raises(Exception, match="known environments: production"):
+        loaded.environment("staging")
