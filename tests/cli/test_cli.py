@@ -1,0 +1,118 @@
+"""The command line as a user runs it: real processes, exit codes, JSON output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from slipway.store import Store
+
+SLIPWAY = [sys.executable, "-m", "slipway"]
+
+
+def slipway(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SLIPWAY, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
+
+
+def test_init_writes_a_spec_that_validates(tmp_path: Path) -> None:
+    result = slipway("init", "--app", "shop", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "releases").mkdir()
+    result = slipway("validate", "--output", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"valid": True, "app": "shop", "environments": ["production"]}
+    again = slipway("init", cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_bad_spec_exits_2_with_location_and_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "slipway.yaml").write_text("app: shop\nrelease: {path: x}\nprocess: [\n")
+    result = slipway("validate", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "slipway.yaml:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_spec_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = slipway("status", "-f", tmp_path / "none.yaml")
+    assert result.returncode == 2
+    assert "slipway init" in result.stderr
+
+
+@pytest.mark.parametrize("version", ["v1;rm -rf /", "$(id)", "../etc", "v 1", "`x`", ""])
+def test_version_with_shell_metacharacters_is_refused(spec_file: Path, version: str) -> None:
+    for command in ("plan", "deploy"):
+        result = slipway(command, "-f", spec_file, "--version", version)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert "invalid version" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_schema_is_json_schema() -> None:
+    result = slipway("schema")
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "Spec" and "environments" in schema["properties"]
+
+
+def test_plan_touches_nothing(spec_file: Path) -> None:
+    result = slipway("plan", "-f", spec_file, "--version", "v1", "--output", "json")
+    assert result.returncode == 0, result.stderr
+    steps = json.loads(result.stdout)["steps"]
+    assert [s["kind"] for s in steps][:3] == ["prepare_release", "ensure_infra", "start_instance"]
+    state = spec_file.parent / "state"
+    # nothing was started or built: no run directory, no release
+    assert not (state / "test" / "run" / "sv.sock").exists()
+    assert not (state / "test" / "releases").exists()
+
+
+def test_deploy_status_history_logs_and_down(spec_file: Path) -> None:
+    deployed = slipway("deploy", "-f", spec_file, "--version", "v1")
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    status = json.loads(slipway("status", "-f", spec_file, "-o", "json").stdout)
+    assert status["current"]["version"] == "v1"
+    assert sum(i["serving"] for i in status["instances"]) == 3
+    assert status["problems"] == [] and status["interrupted"] is None
+    history = json.loads(slipway("history", "-f", spec_file, "-o", "json").stdout)["deployments"]
+    assert [d["status"] for d in history] == ["succeeded"]
+    logs = json.loads(slipway("logs", "-f", spec_file, history[0]["id"], "-o", "json").stdout)
+    assert logs["steps"] and all(s["state"] == "succeeded" for s in logs["steps"])
+    assert logs["events"]
+    down = slipway("down", "-f", spec_file)
+    assert down.returncode == 0, down.stderr
+    status = json.loads(slipway("status", "-f", spec_file, "-o", "json").stdout)
+    assert not any(i["serving"] for i in status["instances"])
+
+
+def test_broken_release_exits_3(spec_file: Path) -> None:
+    assert slipway("deploy", "-f", spec_file, "--version", "v1").returncode == 0
+    result = slipway("deploy", "-f", spec_file, "--version", "v3")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "rolled_back" in result.stdout
+
+
+def test_second_concurrent_deploy_is_refused_with_exit_4(spec_file: Path) -> None:
+    first = subprocess.Popen(
+        [*SLIPWAY, "deploy", "-f", str(spec_file), "--version", "v1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        store = Store.for_state_dir(spec_file.parent / "state")
+        deadline = time.monotonic() + 30
+        while store.lock("shop", "test") is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lock = store.lock("shop", "test")
+        store.close()
+        assert lock is not None, "the first deploy never took the lock"
+        second = slipway("deploy", "-f", spec_file, "--version", "v2")
+        assert second.returncode == 4, second.stdout + second.stderr
+        assert f"locked by deployment {lock.deployment_id}" in second.stderr
+        assert ":%d" % first.pid in second.stderr
+    finally:
+        assert first.wait(timeout=60) == 0
