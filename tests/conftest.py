@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -93,18 +94,14 @@ def write_spec(directory: Path, *, count: int = 3, on_interrupt: str = "resume")
 def stop_environment(env: Environment) -> None:
     """Stop supervisord (and with it HAProxy and the instances) by the PID it wrote."""
     run_dir = env.state_dir / "run"
-    try:
+    with contextlib.suppress(Exception):  # teardown must go on to the PID below
         Backends.for_environment(env, clock=SystemClock()).target.down()
-    except Exception:  # noqa: BLE001 - teardown must go on to the PID below
-        pass
     pidfile = run_dir / "supervisord.pid"
     if pidfile.exists():
         pid = int(pidfile.read_text().strip() or 0)
         if pid:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             time.sleep(0.2)
 
 

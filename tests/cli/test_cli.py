@@ -15,7 +15,9 @@ from slipway.store import Store
 SLIPWAY = [sys.executable, "-m", "slipway"]
 
 
-def slipway(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def slipway(
+    *args: str | Path, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*SLIPWAY, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd
     )
@@ -27,7 +29,11 @@ def test_init_writes_a_spec_that_validates(tmp_path: Path) -> None:
     (tmp_path / "releases").mkdir()
     result = slipway("validate", "--output", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"valid": True, "app": "shop", "environments": ["production"]}
+    assert json.loads(result.stdout) == {
+        "valid": True,
+        "app": "shop",
+        "environments": ["production"],
+    }
     again = slipway("init", cwd=tmp_path)
     assert again.returncode == 2 and "--force" in again.stderr
 
@@ -113,6 +119,6 @@ def test_second_concurrent_deploy_is_refused_with_exit_4(spec_file: Path) -> Non
         second = slipway("deploy", "-f", spec_file, "--version", "v2")
         assert second.returncode == 4, second.stdout + second.stderr
         assert f"locked by deployment {lock.deployment_id}" in second.stderr
-        assert ":%d" % first.pid in second.stderr
+        assert f":{first.pid}" in second.stderr
     finally:
         assert first.wait(timeout=60) == 0

@@ -23,9 +23,7 @@ SLIPWAY = [sys.executable, "-m", "slipway"]
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SLIPWAY, *map(str, args)], capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([*SLIPWAY, *map(str, args)], capture_output=True, text=True, timeout=120)
 
 
 def kill_when_step_starts(spec: Path, version: str, seq: int) -> str:

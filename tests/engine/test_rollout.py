@@ -29,7 +29,9 @@ def test_rolling_update_under_load_loses_no_request(spec_file: Path) -> None:
     try:
         assert engine.deploy("v1").exit_code == 0
         url = f"http://127.0.0.1:{engine.env.router.listen.port}/work"
-        with TrafficGenerator(url, concurrency=4, max_requests=50_000, max_duration_s=60) as traffic:
+        with TrafficGenerator(
+            url, concurrency=4, max_requests=50_000, max_duration_s=60
+        ) as traffic:
             time.sleep(0.3)
             outcome = engine.deploy("v2")
             finished = time.monotonic()
@@ -55,7 +57,9 @@ def test_release_failing_its_health_check_is_rolled_back(spec_file: Path) -> Non
     try:
         assert engine.deploy("v1").exit_code == 0
         url = f"http://127.0.0.1:{engine.env.router.listen.port}/work"
-        with TrafficGenerator(url, concurrency=2, max_requests=20_000, max_duration_s=60) as traffic:
+        with TrafficGenerator(
+            url, concurrency=2, max_requests=20_000, max_duration_s=60
+        ) as traffic:
             outcome = engine.deploy("v3")
         assert outcome.exit_code == 3
         dep = outcome.deployment
@@ -70,7 +74,7 @@ def test_release_failing_its_health_check_is_rolled_back(spec_file: Path) -> Non
         current = store.current("shop", "test")
         assert current is not None and current.version == "v1"
         states = {s.state for s in store.steps(dep.id)}
-        assert "failed" in states and "compensated" in states or "skipped" in states
+        assert ("failed" in states and "compensated" in states) or "skipped" in states
         events = " ".join(e.message for e in store.events(dep.id))
         assert "rolling back to v1" in events
     finally:

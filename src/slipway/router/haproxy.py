@@ -1,0 +1,320 @@
+"""HAProxy as the router: one backend of fixed slots, driven through the runtime API.
+
+HAProxy runs in master-worker mode as the program ``haproxy`` of the
+environment's supervisord. Every slot is a server of the backend, declared
+``disabled`` (maintenance) in the config; Slipway moves slots between
+``ready``, ``drain`` and ``maint`` with ``set server`` on the admin socket and
+never edits the config for that. After each change it saves ``show servers
+state`` to the server-state file, which the config loads at start and reload
+(``load-server-state-from-file``), so a reload or a restart of HAProxy keeps
+what the runtime API set instead of putting every slot back in maintenance.
+
+Zero failed requests while slots change relies on three things here:
+``drain`` waits until the slot has no session left before it goes to
+maintenance; ``retry-on`` + ``option redispatch`` resend a request whose
+connection failed or came back empty (a keep-alive connection the instance
+closed as it stopped) to another server; and HTTP health checks take a slot
+out of rotation if its process dies anyway.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import subprocess
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from slipway.clock import Clock, SystemClock
+from slipway.errors import BackendError
+from slipway.router.base import AdminState, ServerState
+from slipway.supervisor import Supervisor
+
+PROGRAM = "haproxy"
+SOCKET = "hap.sock"
+STATE_FILE = "haproxy.state"
+CONFIG_FILE = "haproxy.cfg"
+DRAIN_POLL_S = 0.05
+ANSWER_TIMEOUT_S = 15.0
+# srv_admin_state flags (HAProxy's SRV_ADMF_*): forced, inherited, resolution and hostname
+# maintenance; forced and inherited drain. 0x04 (CMAINT) only remembers that the config said
+# `disabled`: it stays set after `set server … state ready` and is not maintenance.
+MAINT_BITS = 0x01 | 0x02 | 0x20 | 0x40
+DRAIN_BITS = 0x08 | 0x10
+
+
+@dataclass(frozen=True)
+class HAProxyConfig:
+    run_dir: Path
+    listen_host: str
+    listen_port: int
+    backend: str
+    slots: Sequence[tuple[str, int]]
+    health_path: str | None = "/health"
+    metrics_port: int | None = None
+    connect_timeout_s: float = 2.0
+    server_timeout_s: float = 30.0
+    client_timeout_s: float = 30.0
+    check_interval_s: float = 1.0
+
+    def render(self) -> str:
+        run = self.run_dir.resolve()
+        check = ""
+        lines = [
+            "# written by Slipway: edits are overwritten",
+            "global",
+            f"    stats socket {run}/{SOCKET} mode 600 level admin expose-fd listeners",
+            f"    server-state-file {run}/{STATE_FILE}",
+            "    maxconn 4096",
+            "",
+            "defaults",
+            "    mode http",
+            "    option httplog",
+            f"    timeout connect {int(self.connect_timeout_s * 1000)}ms",
+            f"    timeout client {int(self.client_timeout_s * 1000)}ms",
+            f"    timeout server {int(self.server_timeout_s * 1000)}ms",
+            "    timeout http-keep-alive 10s",
+            "    timeout queue 10s",
+            "    retries 3",
+            "    option redispatch 1",
+            "    retry-on conn-failure empty-response junk-response",
+            "    load-server-state-from-file global",
+            "",
+            f"frontend {self.backend}_in",
+            f"    bind {_bind(self.listen_host, self.listen_port)}",
+            f"    default_backend {self.backend}",
+            "",
+            f"backend {self.backend}",
+            "    balance roundrobin",
+        ]
+        if self.health_path:
+            inter = max(100, int(self.check_interval_s * 1000))
+            lines += [
+                f"    option httpchk GET {self.health_path}",
+                "    http-check expect status 200",
+                f"    default-server inter {inter}ms fall 2 rise 1",
+            ]
+            check = " check"
+        for slot, port in self.slots:
+            lines.append(f"    server {slot} 127.0.0.1:{port}{check} disabled")
+        if self.metrics_port is not None:
+            lines += [
+                "",
+                "frontend slipway_metrics",
+                f"    bind 127.0.0.1:{self.metrics_port}",
+                "    http-request use-service prometheus-exporter if { path /metrics }",
+                "    http-request return status 404",
+            ]
+        return "\n".join(lines) + "\n"
+
+
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def haproxy_binary() -> str:
+    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
+    if not found:
+        raise BackendError(
+            "HAProxy is not installed: install it with `sudo apt-get install haproxy` "
+            "(Debian/Ubuntu, version 2.6 or later)"
+        )
+    return found
+
+
+class HAProxyRouter:
+    def __init__(
+        self, config: HAProxyConfig, supervisor: Supervisor, *, clock: Clock | None = None
+    ) -> None:
+        self.config = config
+        self._sv = supervisor
+        self._clock = clock or SystemClock()
+        self._run = config.run_dir.resolve()
+        self.socket = self._run / SOCKET
+        self._state_lock = threading.Lock()
+
+    # lifecycle
+
+    def ensure_up(self) -> None:
+        self._sv.ensure_running()
+        cfg = self._run / CONFIG_FILE
+        text = self.config.render()
+        changed = not cfg.exists() or cfg.read_text() != text
+        if changed:
+            candidate = cfg.with_suffix(".new")
+            candidate.write_text(text)
+            self._validate(candidate)
+            candidate.replace(cfg)
+        binary = haproxy_binary()
+        self._sv.put_program(
+            PROGRAM,
+            command=[binary, "-W", "-db", "-f", str(cfg)],
+            directory=self._run,
+            env={},
+            stop_timeout_s=10,
+        )
+        info = self._sv.info(PROGRAM)
+        if info is not None and info["statename"] == "RUNNING":
+            if changed:
+                self._save_state()
+                self._sv.signal(PROGRAM, "USR2")  # master-worker reload, state file kept
+                self._clock.sleep(0.3)
+        else:
+            self._sv.start(PROGRAM)
+        self._wait_answering()
+
+    def _validate(self, cfg: Path) -> None:
+        result = subprocess.run(
+            [haproxy_binary(), "-c", "-q", "-f", str(cfg)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise BackendError(f"HAProxy rejects its config {cfg}: {result.stderr.strip()[-800:]}")
+
+    def _wait_answering(self) -> None:
+        deadline = self._clock.monotonic() + ANSWER_TIMEOUT_S
+        while True:
+            try:
+                self.command("show info")
+                return
+            except BackendError:
+                if self._clock.monotonic() > deadline:
+                    raise
+                self._clock.sleep(0.05)
+
+    def down(self) -> None:
+        if self._sv.is_running() and self._sv.info(PROGRAM) is not None:
+            self._save_state()
+            self._sv.stop(PROGRAM)
+
+    # the runtime API
+
+    def command(self, line: str) -> str:
+        """Send one runtime-API command; return its answer."""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(5)
+                conn.connect(str(self.socket))
+                conn.sendall(line.encode() + b"\n")
+                chunks = []
+                while chunk := conn.recv(65536):
+                    chunks.append(chunk)
+        except OSError as exc:
+            raise BackendError(
+                f"HAProxy's admin socket {self.socket} does not answer: {exc}"
+            ) from exc
+        return b"".join(chunks).decode(errors="replace")
+
+    def _set(self, slot: str, what: str) -> None:
+        answer = self.command(f"set server {self.config.backend}/{slot} {what}").strip()
+        if answer:
+            raise BackendError(f"HAProxy refused `set server {slot} {what}`: {answer}")
+        self._save_state()
+
+    def _save_state(self) -> None:
+        try:
+            state = self.command("show servers state")
+        except BackendError:
+            return  # nothing running: the file on disk is still the last known state
+        if state.startswith("1\n"):
+            with self._state_lock:  # the engine enables a batch of slots from several threads
+                tmp = self._run / f"{STATE_FILE}.{os.getpid()}.tmp"
+                tmp.write_text(state)
+                tmp.replace(self._run / STATE_FILE)
+
+    def enable(self, slot: str, *, weight: int = 100) -> None:
+        self._set(slot, f"weight {weight}")
+        self._set(slot, "state ready")
+
+    def set_weight(self, slot: str, weight: int) -> None:
+        self._set(slot, f"weight {weight}")
+
+    def disable(self, slot: str) -> None:
+        if self._admin(slot) != "maint":
+            self._set(slot, "state maint")
+
+    def drain(self, slot: str, *, timeout_s: float) -> bool:
+        if self._admin(slot) == "maint":
+            return True
+        self._set(slot, "state drain")
+        deadline = self._clock.monotonic() + timeout_s
+        drained = False
+        while True:
+            server = self._server(slot)
+            if server is None or server.sessions == 0:
+                drained = True
+                break
+            if self._clock.monotonic() > deadline:
+                break
+            self._clock.sleep(DRAIN_POLL_S)
+        self._set(slot, "state maint")
+        return drained
+
+    # reading state
+
+    def _admin(self, slot: str) -> AdminState | None:
+        server = self._server(slot)
+        return server.admin if server else None
+
+    def _server(self, slot: str) -> ServerState | None:
+        for server in self.servers():
+            if server.slot == slot:
+                return server
+        return None
+
+    def servers(self) -> list[ServerState]:
+        if not self.socket.exists():
+            return []
+        try:
+            stat = self.command(f"show stat {self.config.backend} 4 -1")
+            state = self.command(f"show servers state {self.config.backend}")
+        except BackendError:
+            return []
+        admin_bits = _admin_bits(state)
+        result = []
+        for row in csv.DictReader(io.StringIO(stat.lstrip("# "))):
+            name = row.get("svname", "")
+            if row.get("pxname") != self.config.backend or name in ("BACKEND", "FRONTEND", ""):
+                continue
+            bits = admin_bits.get(name, 0)
+            admin: AdminState = (
+                "maint" if bits & MAINT_BITS else "drain" if bits & DRAIN_BITS else "ready"
+            )
+            host, _, port = row.get("addr", "").rpartition(":")
+            result.append(
+                ServerState(
+                    slot=name,
+                    address=host,
+                    port=int(port) if port.isdigit() else 0,
+                    admin=admin,
+                    operational=row.get("status", ""),
+                    weight=int(row.get("weight") or 0),
+                    sessions=int(row.get("scur") or 0) + int(row.get("qcur") or 0),
+                )
+            )
+        return result
+
+
+def _admin_bits(state: str) -> dict[str, int]:
+    """srv_admin_state per server, from ``show servers state``."""
+    lines = state.splitlines()
+    header = next((ln for ln in lines if ln.startswith("# be_id")), None)
+    if header is None:
+        return {}
+    columns = header.lstrip("# ").split()
+    bits = {}
+    for line in lines:
+        if not line or line.startswith("#") or line.strip() == "1":
+            continue
+        fields = dict(zip(columns, line.split(), strict=False))
+        if "srv_name" in fields:
+            bits[fields["srv_name"]] = int(fields.get("srv_admin_state", "0"))
+    return bits
