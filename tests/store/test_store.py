@@ -118,3 +118,16 @@ def test_renew_and_release_only_our_own_lock(store: Store) -> None:
     store.release_lock("shop", "prod")
     assert store.lock("shop", "prod") is None
     assert not store.renew_lock("shop", "prod", ttl_s=5)
+
+
+def test_schema_head_constant_matches_the_migrations(store: Store) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from slipway.store.api import MIGRATIONS, SCHEMA_HEAD, schema_revision
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
+    with store._engine.connect() as conn:
+        assert schema_revision(conn) == SCHEMA_HEAD

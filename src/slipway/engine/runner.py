@@ -223,6 +223,8 @@ class Engine:
         )
         for group in iter_groups(records):
             todo = [r for r in group if r.state != "succeeded"]
+            if not todo:  # done before the runner died
+                continue
             if self._stop.is_set():
                 raise Interrupted("stopped on request")
             if len(todo) == 1:
