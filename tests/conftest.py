@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -111,3 +112,34 @@ def spec_file(tmp_path: Path) -> Iterator[Path]:
     path = write_spec(tmp_path)
     yield path
     stop_environment(load_spec(path).environment("test"))
+
+
+def start_sample_app(release_dir: Path, version: str, port: int) -> subprocess.Popen[bytes]:
+    """Build ``version`` of the sample app into ``release_dir`` and run it on ``port``."""
+    subprocess.run([sys.executable, str(BUILD), version, str(release_dir)], check=True)
+    process = subprocess.Popen(
+        [sys.executable, "server.py"],
+        cwd=release_dir,
+        env={**os.environ, "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    raise RuntimeError("the sample app did not start")
+
+
+@pytest.fixture
+def sample_app(tmp_path: Path) -> Iterator[int]:
+    """The sample app's v1 on a free loopback port; killed by its PID afterwards."""
+    port = free_port_range(1)
+    process = start_sample_app(tmp_path / "v1", "v1", port)
+    yield port
+    process.kill()
+    process.wait()

