@@ -6,9 +6,11 @@ Each run starts a fresh environment of the sample app (3 instances behind
 HAProxy, under supervisord) in a temporary directory on free loopback ports,
 deploys v1, then — with the traffic generator sending requests through HAProxy
 all along — rolls to v2 (``deploy_s``: the deployment's own duration) and
-tries v3, whose instances fail their health check (``rollback_s``: from the
-failure being detected to traffic fully back on v2 with its instances
-healthy, as the engine records it). Traffic continues until at least
+tries v5, whose third instance fails its health check after two instances
+already serve v5 (``rollback_s``: from the failure being detected to traffic
+fully back on v2, with v2 instances started again and healthy and the v5 ones
+stopped, as the engine records it), then v3, which fails on its first
+instance (``early_rollback_s``). Traffic continues until at least
 ``min_requests`` were sent. The full run repeats this 3 times and reports
 medians (requests and failures are summed); ``--quick`` does one run.
 
@@ -105,7 +107,11 @@ def one_run(workdir: Path, *, min_requests: int, concurrency: int) -> dict[str, 
             time.sleep(0.5)
             rolled = engine.deploy("v2").deployment
             time.sleep(0.5)
-            rejected = engine.deploy("v3").deployment
+            # v5 fails only on its third instance: two instances already moved to it must come
+            # back to v2 (started again in their old slots) — the expensive rollback
+            rejected = engine.deploy("v5").deployment
+            time.sleep(0.5)
+            early = engine.deploy("v3").deployment  # fails on its first instance
             deadline = time.monotonic() + 60
             while traffic.requests_so_far() < min_requests and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -117,6 +123,8 @@ def one_run(workdir: Path, *, min_requests: int, concurrency: int) -> dict[str, 
             "deploy_outcome": rolled.status,
             "rollback_s": rejected.rollback_s,
             "rollback_outcome": rejected.status,
+            "early_rollback_s": early.rollback_s,
+            "early_rollback_outcome": early.status,
             "served_at_end": sorted(report.versions_after(time.monotonic() - 0.5)),
             "errors": report.errors[:5],
         }
@@ -156,6 +164,9 @@ def main() -> None:
         "failed_requests": sum(r["failed_requests"] for r in runs),
         "deploy_s": statistics.median(r["deploy_s"] for r in runs),
         "rollback_s": statistics.median(rollbacks) if rollbacks else None,
+        "early_rollback_s": statistics.median(
+            r["early_rollback_s"] for r in runs if r["early_rollback_s"] is not None
+        ),
         "runs": runs,
         "quick": args.quick,
     }

@@ -36,6 +36,7 @@ def main(argv: list[str]) -> int:
     release = {
         "version": version,
         "fail_health": bool(entry.get("fail_health", False)),
+        "fail_health_slots": list(entry.get("fail_health_slots", [])),
         "error_rate": float(entry.get("error_rate", 0.0)),
         "latency_ms": int(entry.get("latency_ms", 0)),
         "crash_after_s": entry.get("crash_after_s"),

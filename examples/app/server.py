@@ -1,10 +1,12 @@
 """The sample app: a small HTTP service whose releases misbehave on purpose.
 
 Standard library only, so a release is just this file and its ``release.json``:
-``{"version", "fail_health", "error_rate", "latency_ms", "crash_after_s"}``.
+``{"version", "fail_health", "fail_health_slots", "error_rate", "latency_ms",
+"crash_after_s"}``.
 It listens on 127.0.0.1 and the port in ``PORT``.
 
-- ``/health``: 200 ``ok``, or 503 when ``fail_health``.
+- ``/health``: 200 ``ok``, or 503 when ``fail_health`` (or this slot is in
+  ``fail_health_slots``: a release bad on one instance only).
 - ``/``: JSON with version, slot and pid.
 - ``/work``: an ordinary request: ``latency_ms`` added, 500 for ``error_rate`` of them.
 - ``/metrics``: Prometheus text: requests by code and a latency histogram.
@@ -82,7 +84,7 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self) -> int:
         path = self.path.split("?", 1)[0]
         if path == "/health":
-            if RELEASE.get("fail_health"):
+            if RELEASE.get("fail_health") or SLOT in RELEASE.get("fail_health_slots", []):
                 return self._send(503, "unhealthy\n")
             return self._send(200, "ok\n")
         if path == "/metrics":

@@ -1,3 +1,102 @@
-"""Slipway: a deployment-runbook engine."""
+"""Slipway: a deployment-runbook engine.
+
+The public Python API is what this module exports; everything else may change::
+
+    from slipway import Backends, Engine, Store, load_spec
+
+    env = load_spec("slipway.yaml").environment("production")
+    store = Store.for_state_dir(env.state_dir.parent)
+    engine = Engine(env, store=store, backends=Backends.for_environment(env, clock=SystemClock()))
+    outcome = engine.deploy("1.4.2")   # outcome.exit_code follows DESIGN.md
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from slipway.clock import Clock, ManualClock, SystemClock
+    from slipway.engine import Backends, Engine, NullObserver, Observer, Outcome
+    from slipway.errors import (
+        BackendError,
+        CheckFailed,
+        LockedError,
+        NoGoError,
+        PermanentError,
+        SlipwayError,
+        SpecError,
+        StepError,
+        StoreError,
+        TemporaryError,
+        UsageError,
+    )
+    from slipway.plan import build_plan, rollback_plan
+    from slipway.spec import Environment, LoadedSpec, Spec, load_spec
+    from slipway.store import Store
+
+# Imported on first use: `python -m slipway.launch`, which starts every instance, and
+# `import slipway` must not pay for the engine, SQLAlchemy and httpx.
+_HOMES = {
+    **dict.fromkeys(("Clock", "ManualClock", "SystemClock"), "slipway.clock"),
+    **dict.fromkeys(
+        ("Backends", "Engine", "NullObserver", "Observer", "Outcome"), "slipway.engine"
+    ),
+    **dict.fromkeys(
+        (
+            "BackendError",
+            "CheckFailed",
+            "LockedError",
+            "NoGoError",
+            "PermanentError",
+            "SlipwayError",
+            "SpecError",
+            "StepError",
+            "StoreError",
+            "TemporaryError",
+            "UsageError",
+        ),
+        "slipway.errors",
+    ),
+    **dict.fromkeys(("build_plan", "rollback_plan"), "slipway.plan"),
+    **dict.fromkeys(("Environment", "LoadedSpec", "Spec", "load_spec"), "slipway.spec"),
+    "Store": "slipway.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'slipway' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "BackendError",
+    "Backends",
+    "CheckFailed",
+    "Clock",
+    "Engine",
+    "Environment",
+    "LoadedSpec",
+    "LockedError",
+    "ManualClock",
+    "NoGoError",
+    "NullObserver",
+    "Observer",
+    "Outcome",
+    "PermanentError",
+    "SlipwayError",
+    "Spec",
+    "SpecError",
+    "StepError",
+    "Store",
+    "StoreError",
+    "SystemClock",
+    "TemporaryError",
+    "UsageError",
+    "build_plan",
+    "load_spec",
+    "rollback_plan",
+]

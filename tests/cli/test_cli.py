@@ -122,3 +122,27 @@ def test_second_concurrent_deploy_is_refused_with_exit_4(spec_file: Path) -> Non
         assert f":{first.pid}" in second.stderr
     finally:
         assert first.wait(timeout=60) == 0
+
+
+def test_demo_json_has_the_phases(spec_file: Path) -> None:
+    result = slipway("demo", "-f", spec_file, "--output", "json", timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    phases = json.loads(result.stdout)["phases"]
+    assert [(p["version"], p["strategy"], p["outcome"]) for p in phases] == [
+        ("v1", "rolling", "succeeded"),
+        ("v2", "rolling", "succeeded"),
+        ("v3", "rolling", "rolled_back"),
+    ]
+    for phase in phases:
+        assert set(phase) >= {
+            "version",
+            "strategy",
+            "outcome",
+            "duration_s",
+            "requests",
+            "failed_requests",
+            "rollback_s",
+        }
+    assert phases[1]["requests"] > 100 and phases[1]["failed_requests"] == 0
+    assert phases[2]["failed_requests"] == 0 and phases[2]["rollback_s"] is not None
+    assert phases[0]["rollback_s"] is None

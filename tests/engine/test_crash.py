@@ -116,3 +116,22 @@ def test_resume_rolls_back_when_the_spec_says_so(tmp_path: Path) -> None:
 def test_nothing_to_resume_is_a_usage_error(spec_file: Path) -> None:
     result = run("resume", "-f", spec_file)
     assert result.returncode == 2 and "nothing to resume" in result.stderr
+
+
+def test_interrupted_deployment_blocks_a_new_one_until_resumed(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path)
+    try:
+        assert run("deploy", "-f", spec, "--version", "v1").returncode == 0
+        dep_id = kill_when_step_starts(spec, "v2", 4)
+        again = run("deploy", "-f", spec, "--version", "v2")
+        assert again.returncode == 4, again.stdout + again.stderr
+        assert f"deployment {dep_id}" in again.stderr and "slipway resume" in again.stderr
+        # a rollback may supersede it instead
+        back = run("rollback", "-f", spec, "--to", "v1")
+        assert back.returncode == 0, back.stdout + back.stderr
+        assert_consistent(spec, "v1")
+        logs = json.loads(run("logs", "-f", spec, dep_id, "-o", "json").stdout)
+        assert logs["deployment"]["status"] == "aborted"
+        assert "superseded by rollback" in logs["deployment"]["reason"]
+    finally:
+        stop_environment(load_spec(spec).environment("test"))

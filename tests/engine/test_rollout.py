@@ -94,3 +94,27 @@ def test_manual_rollback_to_previous_release(spec_file: Path) -> None:
         assert engine.backends.releases.current() == "v1"
     finally:
         store.close()
+
+
+def test_late_failure_brings_moved_instances_back(spec_file: Path) -> None:
+    """v5 fails on its third instance only: the two already moved must serve v1 again."""
+    engine, store = open_engine(spec_file)
+    try:
+        assert engine.deploy("v1").exit_code == 0
+        url = f"http://127.0.0.1:{engine.env.router.listen.port}/work"
+        with TrafficGenerator(
+            url, concurrency=2, max_requests=20_000, max_duration_s=60
+        ) as traffic:
+            outcome = engine.deploy("v5")
+            finished = time.monotonic()
+            time.sleep(0.3)
+        assert outcome.exit_code == 3, outcome.deployment.reason
+        assert traffic.report.failed == 0, traffic.report.errors
+        assert traffic.report.versions_after(finished) == {"v1"}
+        assert "v5" in traffic.report.by_version  # it did serve before it was rejected
+        assert sorted(serving_versions(engine).values()) == ["v1", "v1", "v1"]
+        assert {i.version for i in engine.backends.target.instances()} == {"v1"}
+        rollback = [s for s in store.steps(outcome.deployment.id) if s.phase == "rollback"]
+        assert [s.kind for s in rollback].count("start_instance") == 2
+    finally:
+        store.close()

@@ -27,7 +27,14 @@ from slipway.engine.actions import Actions
 from slipway.engine.observe import NullObserver, Observer
 from slipway.engine.placement import read_placement
 from slipway.engine.wiring import Backends
-from slipway.errors import BackendError, PermanentError, SlipwayError, TemporaryError, UsageError
+from slipway.errors import (
+    BackendError,
+    NoGoError,
+    PermanentError,
+    SlipwayError,
+    TemporaryError,
+    UsageError,
+)
 from slipway.plan import build_plan, rollback_plan
 from slipway.release import check_version
 from slipway.spec.model import Environment
@@ -123,6 +130,7 @@ class Engine:
             self.env.app, self.env.name, deployment_id=dep_id, ttl_s=LEASE_TTL_S
         )
         with self._lease():
+            self._settle_interrupted(kind, superseded_by=dep_id)
             placement = read_placement(self.backends)
             if kind == "deploy":
                 steps = build_plan(self.env, version=version, placement=placement)
@@ -143,6 +151,24 @@ class Engine:
             records = self.store.steps(dep.id)
             self.observer.started(self.store.deployment(dep.id), records)
             return self._run_deploy(self.store.deployment(dep.id), records)
+
+    def _settle_interrupted(self, kind: str, *, superseded_by: str) -> None:
+        """A deployment whose runner died must be resumed before a new one starts; a rollback
+        may instead supersede it (it is computed from the live state, so it is safe)."""
+        for dep in self.store.deployments(self.env.app, self.env.name, limit=5):
+            if not dep.active:
+                continue
+            if kind != "rollback":
+                raise NoGoError(
+                    f"deployment {dep.id} ({dep.kind} {dep.version}) was interrupted: "
+                    "run `slipway resume` to finish it, or `slipway rollback`"
+                )
+            self.store.update_deployment(
+                dep.id,
+                status="aborted",
+                reason=f"interrupted; superseded by rollback {superseded_by}",
+                ended_at=self.store.now(),
+            )
 
     def _run_deploy(self, dep: Deployment, records: Sequence[StepRecord]) -> Outcome:
         try:
