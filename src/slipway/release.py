@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +78,8 @@ class Releases:
             content = work / "content"
             self._assemble(version, content)
             digest = tree_digest(content)
-            (content / MANIFEST).write_text(json.dumps({"version": version, "digest": digest}))
+            manifest = {"version": version, "digest": digest, "prepared_ns": time.time_ns()}
+            (content / MANIFEST).write_text(json.dumps(manifest))
             final = self.path(version)
             if final.exists():  # a leftover without manifest from a killed runner
                 shutil.rmtree(final)
@@ -144,8 +146,16 @@ class Releases:
         """Unpacked releases, oldest first."""
         if not self.root.is_dir():
             return []
-        found = [p for p in self.root.iterdir() if (p / MANIFEST).is_file()]
-        return [p.name for p in sorted(found, key=lambda p: (p / MANIFEST).stat().st_mtime)]
+        found = []
+        for path in self.root.iterdir():
+            if path.is_symlink():  # `current`
+                continue
+            try:
+                manifest = json.loads((path / MANIFEST).read_text())
+            except (OSError, ValueError):
+                continue
+            found.append((int(manifest.get("prepared_ns", 0)), path.name))
+        return [name for _, name in sorted(found)]
 
     def prune(self, *, keep: int, protect: Collection[str]) -> list[str]:
         """Remove the oldest releases beyond ``keep``, never one in ``protect``."""
