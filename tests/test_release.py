@@ -101,3 +101,11 @@ def test_current_link_and_pruning_keep_what_is_in_use(tmp_path: Path) -> None:
     removed = releases.prune(keep=2, protect={"1"})
     assert removed == ["2"]
     assert sorted(releases.versions()) == ["1", "3", "4"]
+
+
+def test_missing_release_source_is_a_usage_error(tmp_path: Path) -> None:
+    releases = Releases(tmp_path / "r", spec=ReleaseSpec(path="src/{version}"), spec_root=tmp_path)
+    with pytest.raises(UsageError, match=r"release 9\.9: .*src/9\.9 does not exist"):
+        releases.check_source("9.9")
+    make_source(tmp_path, "1.0")
+    releases.check_source("1.0")

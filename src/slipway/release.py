@@ -67,6 +67,19 @@ class Releases:
         data = json.loads(manifest.read_text())
         return Release(version, data["digest"], self.path(version))
 
+    def check_source(self, version: str) -> None:
+        """Refuse, before anything starts, a version whose release directory or tarball is
+        missing (a typo in ``--version`` is a usage error, not a failed deployment)."""
+        check_version(version)
+        if self._spec.path is None or self.get(version) is not None:
+            return
+        source = self._spec_root / self._spec.path.replace("{version}", version)
+        if not source.exists():
+            raise UsageError(
+                f"release {version}: {source} does not exist",
+                hint="check --version and release.path in the spec (`{version}` is replaced)",
+            )
+
     def prepare(self, version: str) -> Release:
         """Build or unpack ``version`` unless it is already here; idempotent."""
         existing = self.get(version)

@@ -146,3 +146,11 @@ def test_demo_json_has_the_phases(spec_file: Path) -> None:
     assert phases[1]["requests"] > 100 and phases[1]["failed_requests"] == 0
     assert phases[2]["failed_requests"] == 0 and phases[2]["rollback_s"] is not None
     assert phases[0]["rollback_s"] is None
+
+
+def test_deploy_of_a_missing_release_directory_exits_2(tmp_path: Path) -> None:
+    assert slipway("init", "--app", "shop", cwd=tmp_path).returncode == 0
+    (tmp_path / "releases").mkdir()
+    result = slipway("deploy", "--version", "1.0", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "releases/1.0 does not exist" in result.stderr and "Traceback" not in result.stderr

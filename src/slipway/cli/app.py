@@ -34,7 +34,7 @@ app = typer.Typer(
     help="Slipway runs your deployment runbook: checks, rollout, analysis, rollback, records.",
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # never break a path in an error message
 
 P = ParamSpec("P")
 R = TypeVar("R")

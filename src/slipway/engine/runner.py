@@ -36,7 +36,6 @@ from slipway.errors import (
     UsageError,
 )
 from slipway.plan import build_plan, rollback_plan
-from slipway.release import check_version
 from slipway.spec.model import Environment
 from slipway.steps import Step
 from slipway.store import Deployment, StepRecord, Store, this_runner
@@ -85,7 +84,7 @@ class Engine:
     # entry points
 
     def deploy(self, version: str) -> Outcome:
-        check_version(version)
+        self.backends.releases.check_source(version)
         current = self.store.current(self.env.app, self.env.name)
         previous = current.version if current else None
         return self._start(kind="deploy", version=version, previous=previous)
@@ -94,7 +93,7 @@ class Engine:
         """Put back ``to``, or the release that was current before the current one."""
         if to is None:
             to = self._previous_release()
-        check_version(to)
+        self.backends.releases.check_source(to)
         current = self.store.current(self.env.app, self.env.name)
         return self._start(
             kind="rollback", version=to, previous=current.version if current else None
