@@ -23,9 +23,7 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,63 +33,12 @@ from slipway.clock import SystemClock
 from slipway.engine import Backends, Engine
 from slipway.spec import load_spec
 from slipway.store import Store
+from slipway.testing import write_sample_spec
 from slipway.traffic import TrafficGenerator
-
-ROOT = Path(__file__).resolve().parents[1]
-
-SPEC = """\
-version: 1
-app: bench
-state_dir: state
-release:
-  build: {python} {build} {{version}} {{output}}
-process:
-  command: [{python}, server.py]
-  stop_timeout_s: 5
-health:
-  check: {{type: http, path: /health, timeout_s: 1}}
-  interval_s: 0.2
-  timeout_s: 15
-  healthy_threshold: 2
-  unhealthy_threshold: 3
-strategy: {{type: rolling, batch_size: 1, max_surge: 1, max_unavailable: 0}}
-environments:
-  bench:
-    router: {{type: haproxy, listen: "127.0.0.1:{listen}", drain_timeout_s: 10}}
-    instances: {{count: 3, base_port: {base}}}
-"""
-
-
-def free_base(size: int) -> int:
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
-        if base + size < 65000 and all(_free(base + i) for i in range(size)):
-            return base
-    raise RuntimeError("no free range of loopback ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def one_run(workdir: Path, *, min_requests: int, concurrency: int) -> dict[str, Any]:
-    base = free_base(7)
-    spec = workdir / "slipway.yaml"
-    spec.write_text(
-        SPEC.format(
-            python=sys.executable,
-            build=ROOT / "examples" / "app" / "build.py",
-            listen=base + 6,
-            base=base,
-        )
-    )
+    spec = write_sample_spec(workdir, app="bench", environment="bench", interval_s=0.2)
     env = load_spec(spec).environment("bench")
     clock = SystemClock()
     backends = Backends.for_environment(env, clock=clock)
@@ -100,7 +47,7 @@ def one_run(workdir: Path, *, min_requests: int, concurrency: int) -> dict[str, 
     try:
         first = engine.deploy("v1")
         assert first.deployment.status == "succeeded", first.deployment.reason
-        url = f"http://127.0.0.1:{base + 6}/work"
+        url = f"http://127.0.0.1:{env.router.listen.port}/work"
         with TrafficGenerator(
             url, concurrency=concurrency, max_requests=10 * min_requests, max_duration_s=150
         ) as traffic:

@@ -18,78 +18,13 @@ from slipway.clock import SystemClock
 from slipway.engine import Backends
 from slipway.spec import load_spec
 from slipway.spec.model import Environment
+from slipway.testing import SAMPLE_BUILD, free_port_range, write_sample_spec
 
-ROOT = Path(__file__).resolve().parents[1]
-BUILD = ROOT / "examples" / "app" / "build.py"
-
-SPEC = """\
-version: 1
-app: shop
-state_dir: state
-release:
-  build: {python} {build} {{version}} {{output}}
-  keep: 3
-process:
-  command: [{python}, server.py]
-  stop_timeout_s: 5
-health:
-  check: {{type: http, path: /health, timeout_s: 1}}
-  interval_s: 0.1
-  timeout_s: 10
-  healthy_threshold: 2
-  unhealthy_threshold: 3
-strategy:
-  type: rolling
-  batch_size: 1
-  max_surge: 1
-  max_unavailable: 0
-on_interrupt: {on_interrupt}
-environments:
-  test:
-    router:
-      type: haproxy
-      listen: 127.0.0.1:{listen}
-      drain_timeout_s: 5
-    instances:
-      count: {count}
-      base_port: {base}
-"""
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port_range(size: int) -> int:
-    """First port of ``size`` consecutive free loopback ports (a best effort: ports may race)."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + size < 65000 and all(_free(base + i) for i in range(size)):
-            return base
-    raise RuntimeError("no free port range")
+BUILD = SAMPLE_BUILD
 
 
 def write_spec(directory: Path, *, count: int = 3, on_interrupt: str = "resume") -> Path:
-    base = free_port_range(2 * count + 1)
-    path = directory / "slipway.yaml"
-    path.write_text(
-        SPEC.format(
-            python=sys.executable,
-            build=BUILD,
-            listen=base + 2 * count,
-            base=base,
-            count=count,
-            on_interrupt=on_interrupt,
-        )
-    )
-    return path
+    return write_sample_spec(directory, count=count, on_interrupt=on_interrupt)
 
 
 def stop_environment(env: Environment) -> None:

@@ -1,9 +1,13 @@
 """Build a release of the sample app: ``build.py VERSION OUTPUT_DIR``.
 
 Copies ``server.py`` into OUTPUT_DIR and writes its ``release.json`` from the
-catalogue (``releases.json``). A version not in the catalogue but shaped like
-``v<number>`` builds a good release, so demos and benchmarks can make as many
-good releases as they like.
+catalogue, ``releases.json``: each entry names the fields that differ from a
+good release (``DEFAULTS``), plus a description. A version not in the catalogue
+but shaped like ``v<number>`` builds a good release, so demos and benchmarks can
+make as many good releases as they like; any other name exits 2, because a typo
+must not quietly build a good release.
+
+Standard library only: Slipway runs this as a user's build command would run.
 """
 
 from __future__ import annotations
@@ -13,8 +17,30 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
+DEFAULTS: dict[str, Any] = {
+    "fail_health": False,
+    "fail_health_slots": [],
+    "error_rate": 0.0,
+    "latency_ms": 0,
+    "crash_after_s": None,
+}
+
+
+def release_fields(version: str, catalogue: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The ``release.json`` of ``version``, or None when it is not a release we know."""
+    if version in catalogue:
+        entry = {k: v for k, v in catalogue[version].items() if k != "description"}
+    elif re.fullmatch(r"v\d+", version):
+        entry = {}
+    else:
+        return None
+    unknown = set(entry) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"releases.json: {version}: unknown fields {sorted(unknown)}")
+    return {"version": version, **DEFAULTS, **entry}
 
 
 def main(argv: list[str]) -> int:
@@ -23,24 +49,20 @@ def main(argv: list[str]) -> int:
         return 2
     version, output = argv[0], Path(argv[1])
     catalogue = json.loads((HERE / "releases.json").read_text())
-    if version in catalogue:
-        entry = dict(catalogue[version])
-    elif re.fullmatch(r"v\d+", version):
-        entry = {"description": "good"}
-    else:
-        known = ", ".join(sorted(catalogue))
-        print(f"build.py: unknown release {version!r} (known: {known}, or v<N>)", file=sys.stderr)
+    try:
+        release = release_fields(version, catalogue)
+    except ValueError as exc:
+        print(f"build.py: {exc}", file=sys.stderr)
+        return 2
+    if release is None:
+        known = ", ".join(catalogue)
+        print(
+            f"build.py: unknown release {version!r}: known are {known}, or any v<number>",
+            file=sys.stderr,
+        )
         return 2
     output.mkdir(parents=True, exist_ok=True)
     shutil.copy2(HERE / "server.py", output / "server.py")
-    release = {
-        "version": version,
-        "fail_health": bool(entry.get("fail_health", False)),
-        "fail_health_slots": list(entry.get("fail_health_slots", [])),
-        "error_rate": float(entry.get("error_rate", 0.0)),
-        "latency_ms": int(entry.get("latency_ms", 0)),
-        "crash_after_s": entry.get("crash_after_s"),
-    }
     (output / "release.json").write_text(json.dumps(release, indent=2) + "\n")
     return 0
 

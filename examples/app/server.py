@@ -1,53 +1,102 @@
 """The sample app: a small HTTP service whose releases misbehave on purpose.
 
-Standard library only, so a release is just this file and its ``release.json``:
-``{"version", "fail_health", "fail_health_slots", "error_rate", "latency_ms",
-"crash_after_s"}``.
-It listens on 127.0.0.1 and the port in ``PORT``.
+Standard library only, so a release is just this file and its ``release.json``
+(written by ``build.py``): ``{"version", "fail_health", "fail_health_slots",
+"error_rate", "latency_ms", "crash_after_s"}``. It listens on 127.0.0.1 and the
+port in ``PORT``; ``SLIPWAY_SLOT`` names the slot it runs in.
 
-- ``/health``: 200 ``ok``, or 503 when ``fail_health`` (or this slot is in
-  ``fail_health_slots``: a release bad on one instance only).
+- ``/health``: 200 ``ok``, or 503 when ``fail_health`` (or when this slot is in
+  ``fail_health_slots``: a release that is bad on one instance only).
 - ``/``: JSON with version, slot and pid.
-- ``/work``: an ordinary request: ``latency_ms`` added, 500 for ``error_rate`` of them.
-- ``/metrics``: Prometheus text: requests by code and a latency histogram.
+- ``/work``: an ordinary request. ``/`` and ``/work`` wait ``latency_ms`` and
+  answer 500 for a share ``error_rate`` of requests (random, seeded per process).
+- ``/metrics``: Prometheus text: requests by code, a latency histogram and the
+  requests in flight, all labelled with the version.
 
-Every response carries ``X-Release: <version>``. On SIGTERM it stops accepting
-connections, lets in-flight requests finish (at most ``DRAIN_S``), answers
-with ``Connection: close`` from then on, and exits 0.
+Every response carries ``X-Release: <version>``, and each request is logged as
+one line on stdout. With ``crash_after_s`` the process exits with status 3 that
+many seconds after it started.
+
+SIGTERM (or SIGINT) drains it the way a load-balanced service should stop: the
+listening socket is closed (new connections are refused), idle keep-alive
+connections are closed, requests in flight finish (for at most ``DRAIN_S``)
+and answer with ``Connection: close``, then it exits 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import signal
+import socket
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 DRAIN_S = 10.0
 IDLE_TIMEOUT_S = 5.0
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
-RELEASE = json.loads((Path(__file__).parent / "release.json").read_text())
+RELEASE: dict[str, Any] = json.loads((Path(__file__).parent / "release.json").read_text())
 VERSION = str(RELEASE.get("version", "unknown"))
 SLOT = os.environ.get("SLIPWAY_SLOT", "")
 random_source = random.Random(os.getpid())
 
 
 class State:
-    """Counters shared by the handler threads."""
+    """Metrics and connections, shared by the handler threads.
+
+    Connections are tracked from the moment they are accepted, as *idle* (waiting
+    for a request) or *busy* (a request is being answered), so that a drain can
+    close the idle ones at once and wait only for the busy ones.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.in_flight = 0
         self.draining = False
+        self.idle: set[socket.socket] = set()
+        self.busy: set[socket.socket] = set()
         self.by_code: dict[int, int] = {}
         self.buckets = [0] * (len(BUCKETS) + 1)
         self.latency_sum = 0.0
+
+    def accepted(self, conn: socket.socket) -> None:
+        with self.lock:
+            self.idle.add(conn)
+
+    def begin(self, conn: socket.socket) -> None:
+        with self.lock:
+            self.idle.discard(conn)
+            self.busy.add(conn)
+
+    def end(self, conn: socket.socket) -> None:
+        with self.lock:
+            if conn in self.busy:
+                self.busy.discard(conn)
+                self.idle.add(conn)
+
+    def closed(self, conn: socket.socket) -> None:
+        with self.lock:
+            self.idle.discard(conn)
+            self.busy.discard(conn)
+
+    def in_flight(self) -> int:
+        with self.lock:
+            return len(self.busy)
+
+    def close_idle(self) -> None:
+        """Wake the threads blocked reading an idle connection: they see EOF and end."""
+        with self.lock:
+            self.draining = True
+            idle = list(self.idle)
+        for conn in idle:
+            with contextlib.suppress(OSError):  # the client may have closed it first
+                conn.shutdown(socket.SHUT_RDWR)
 
     def record(self, code: int, seconds: float) -> None:
         with self.lock:
@@ -66,67 +115,89 @@ STATE = State()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    timeout = IDLE_TIMEOUT_S  # idle keep-alive connections are closed after this
+    timeout = IDLE_TIMEOUT_S  # an idle keep-alive connection is closed after this
     server_version = "sample-app"
+    # headers and body are two writes: with Nagle's algorithm the body would wait for a
+    # delayed ACK, adding ~40 ms to every keep-alive request
+    disable_nagle_algorithm = True
+    started = 0.0
+
+    def parse_request(self) -> bool:
+        # called as soon as a request line has arrived: from here on the connection is busy
+        STATE.begin(self.connection)
+        self.started = time.monotonic()
+        return super().parse_request()
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        finally:
+            STATE.end(self.connection)
+            if STATE.draining:
+                self.close_connection = True  # no next request on this connection
 
     def do_GET(self) -> None:
-        with STATE.lock:
-            STATE.in_flight += 1
-        started = time.monotonic()
-        code = 500
-        try:
-            code = self._route()
-        finally:
-            STATE.record(code, time.monotonic() - started)
-            with STATE.lock:
-                STATE.in_flight -= 1
-
-    def _route(self) -> int:
         path = self.path.split("?", 1)[0]
         if path == "/health":
             if RELEASE.get("fail_health") or SLOT in RELEASE.get("fail_health_slots", []):
-                return self._send(503, "unhealthy\n")
-            return self._send(200, "ok\n")
-        if path == "/metrics":
-            return self._send(200, metrics(), content_type="text/plain; version=0.0.4")
-        if path in ("/", "/work"):
-            latency = float(RELEASE.get("latency_ms") or 0) / 1000
-            if latency:
-                time.sleep(latency)
+                self._send(503, "unhealthy\n")
+            else:
+                self._send(200, "ok\n")
+        elif path == "/metrics":
+            self._send(200, metrics(), content_type="text/plain; version=0.0.4")
+        elif path in ("/", "/work"):
+            latency_s = float(RELEASE.get("latency_ms") or 0) / 1000
+            if latency_s:
+                time.sleep(latency_s)
             if random_source.random() < float(RELEASE.get("error_rate") or 0):
-                return self._send(500, "injected error\n")
-            body = json.dumps({"version": VERSION, "slot": SLOT, "pid": os.getpid()}) + "\n"
-            return self._send(200, body, content_type="application/json")
-        return self._send(404, "not found\n")
+                self._send(500, "injected error\n")
+            else:
+                body = {"version": VERSION, "slot": SLOT, "pid": os.getpid()}
+                self._send(200, json.dumps(body) + "\n", content_type="application/json")
+        else:
+            self._send(404, "not found\n")
 
-    def _send(self, code: int, body: str, *, content_type: str = "text/plain") -> int:
+    def _send(self, code: int, body: str, *, content_type: str = "text/plain") -> None:
         data = body.encode()
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("X-Release", VERSION)
-        if STATE.draining:
-            self.send_header("Connection", "close")
-            self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
-        return code
 
-    def log_message(self, format: str, *args: object) -> None:
-        sys.stdout.write(f"{self.address_string()} {format % args}\n")
+    def end_headers(self) -> None:
+        # here rather than in _send so that send_error's answers (400, 501) carry them too
+        self.send_header("X-Release", VERSION)
+        if STATE.draining and not self.close_connection:
+            self.send_header("Connection", "close")  # also sets close_connection
+        super().end_headers()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """One line per request on stdout, and the request counted in the metrics."""
+        seconds = time.monotonic() - self.started if self.started else 0.0
+        status = int(code) if isinstance(code, int) else 0  # HTTPStatus is an int too
+        STATE.record(status, seconds)
+        request = f'"{self.requestline}" {status} {seconds * 1000:.1f}ms'
+        sys.stdout.write(f"{self.address_string()} {VERSION} {SLOT or '-'} {request}\n")
+        sys.stdout.flush()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 
 def metrics() -> str:
-    lines = [
-        "# HELP app_requests_total Requests answered, by status code.",
-        "# TYPE app_requests_total counter",
-    ]
+    label = f'version="{VERSION}"'
     with STATE.lock:
         by_code = dict(STATE.by_code)
         buckets = list(STATE.buckets)
         total_s = STATE.latency_sum
+        in_flight = len(STATE.busy)
+    lines = [
+        "# HELP app_requests_total Requests answered, by status code.",
+        "# TYPE app_requests_total counter",
+    ]
     for code, count in sorted(by_code.items()):
-        lines.append(f'app_requests_total{{version="{VERSION}",code="{code}"}} {count}')
+        lines.append(f'app_requests_total{{{label},code="{code}"}} {count}')
     lines += [
         "# HELP app_request_seconds Time to answer a request.",
         "# TYPE app_request_seconds histogram",
@@ -135,9 +206,14 @@ def metrics() -> str:
     for bound, count in zip((*BUCKETS, float("inf")), buckets, strict=True):
         cumulative += count
         le = "+Inf" if bound == float("inf") else repr(bound)
-        lines.append(f'app_request_seconds_bucket{{version="{VERSION}",le="{le}"}} {cumulative}')
-    lines.append(f'app_request_seconds_sum{{version="{VERSION}"}} {total_s:.6f}')
-    lines.append(f'app_request_seconds_count{{version="{VERSION}"}} {cumulative}')
+        lines.append(f'app_request_seconds_bucket{{{label},le="{le}"}} {cumulative}')
+    lines += [
+        f"app_request_seconds_sum{{{label}}} {total_s:.6f}",
+        f"app_request_seconds_count{{{label}}} {cumulative}",
+        "# HELP app_requests_in_flight Requests being answered, this one included.",
+        "# TYPE app_requests_in_flight gauge",
+        f"app_requests_in_flight{{{label}}} {in_flight}",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -145,31 +221,54 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # registered here, before its thread starts, so a drain cannot miss a connection
+        STATE.accepted(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        STATE.closed(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):  # a client that went away: not worth a traceback
+            sys.stderr.write(f"{client_address[0]} connection lost: {error}\n")
+        else:
+            super().handle_error(request, client_address)
+
+
+def crash(after_s: float) -> None:
+    time.sleep(after_s)
+    sys.stderr.write(f"sample app {VERSION} crashing on purpose after {after_s:g}s\n")
+    sys.stderr.flush()
+    os._exit(3)
+
 
 def main() -> None:
     port = int(os.environ.get("PORT", "8000"))
     server = Server(("127.0.0.1", port), Handler)
-    stopped = threading.Event()
 
     def drain(_signum: int, _frame: object) -> None:
-        STATE.draining = True
+        with STATE.lock:
+            STATE.draining = True
+        # shutdown() waits for serve_forever, which runs in this (the main) thread
         threading.Thread(target=server.shutdown, daemon=True).start()
-        stopped.set()
 
     signal.signal(signal.SIGTERM, drain)
-    crash_after = RELEASE.get("crash_after_s")
-    if crash_after:
-        threading.Timer(float(crash_after), lambda: os._exit(3)).start()
-    print(f"sample app {VERSION} listening on 127.0.0.1:{port}", flush=True)
+    signal.signal(signal.SIGINT, drain)
+    if RELEASE.get("crash_after_s") is not None:
+        after_s = float(RELEASE["crash_after_s"])
+        threading.Thread(target=crash, args=(after_s,), daemon=True).start()
+    print(f"sample app {VERSION} listening on 127.0.0.1:{port} (pid {os.getpid()})", flush=True)
     server.serve_forever(poll_interval=0.1)
-    server.server_close()  # no new connections from here on
+    server.server_close()  # new connections are refused from here on
+    STATE.close_idle()
     deadline = time.monotonic() + DRAIN_S
-    while time.monotonic() < deadline:
-        with STATE.lock:
-            if STATE.in_flight == 0:
-                break
+    while STATE.in_flight() and time.monotonic() < deadline:
         time.sleep(0.02)
-    print(f"sample app {VERSION} stopped", flush=True)
+    left = STATE.in_flight()
+    print(f"sample app {VERSION} stopped ({left} requests cut short)", flush=True)
     sys.exit(0)
 
 

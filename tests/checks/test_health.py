@@ -1,93 +1,167 @@
-"""wait_healthy's schedule, table-driven with a manual clock; and the real checks on loopback."""
+"""wait_healthy: its schedule table-driven on a manual clock, then once against the real app."""
 
 from __future__ import annotations
 
-import socket
+import os
+import subprocess
 import sys
-from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from slipway.checks.base import CheckResult, Status
-from slipway.checks.command import CommandCheck
 from slipway.checks.health import wait_healthy
 from slipway.checks.http import HttpCheck
-from slipway.checks.tcp import TcpCheck
-from slipway.clock import ManualClock
-from slipway.errors import CheckFailed
+from slipway.clock import ManualClock, SystemClock
+from slipway.errors import CheckFailed, UsageError
+from tests.examples.conftest import StartApp, build, free_port
+
+CODES: dict[str, Status] = {"p": "pass", "f": "fail", "i": "inconclusive"}
 
 
 class Scripted:
-    """A check that answers from a script (pure logic under test, not a real part)."""
+    """Answers from a script of p/f/i, each probe taking ``probe_s`` of the manual clock."""
 
     name = "scripted"
 
-    def __init__(self, answers: str) -> None:
-        codes: dict[str, Status] = {"p": "pass", "f": "fail", "i": "inconclusive"}
-        self._answers: Iterator[Status] = iter([codes[c] for c in answers])
-        self.calls = 0
+    def __init__(self, answers: str, clock: ManualClock, *, probe_s: float = 0.0) -> None:
+        self._answers = [CODES[c] for c in answers]
+        self._clock = clock
+        self._probe_s = probe_s
+        self.times: list[float] = []
 
     def probe(self) -> CheckResult:
-        self.calls += 1
-        return CheckResult(next(self._answers, "inconclusive"), f"probe {self.calls}")
+        self.times.append(self._clock.monotonic())
+        self._clock.sleep(self._probe_s)
+        status = (
+            self._answers[len(self.times) - 1] if len(self.times) <= len(self._answers) else "i"
+        )
+        return CheckResult(status, f"probe {len(self.times)}")
 
 
-@pytest.mark.parametrize(
-    ("answers", "healthy", "probes", "elapsed"),
-    [
-        ("pp", True, 2, 0.5),
-        ("iiipp", True, 5, 2.0),  # refused while starting does not count against it
-        ("pfpp", True, 4, 1.5),  # a single failure is forgiven
-        ("fff", False, 3, 1.0),
-        ("pffpfff", False, 7, 3.0),
-        ("i" * 100, False, 21, 10.0),  # the overall timeout ends it
-    ],
-)
-def test_thresholds(answers: str, healthy: bool, probes: int, elapsed: float) -> None:
+def run(
+    answers: str, *, probe_s: float = 0.0, **overrides: float
+) -> tuple[Scripted, ManualClock, CheckResult | CheckFailed]:
     clock = ManualClock()
-    check = Scripted(answers)
-    kwargs = {
+    check = Scripted(answers, clock, probe_s=probe_s)
+    params = {
         "interval_s": 0.5,
-        "timeout_s": 10,
+        "timeout_s": 10.0,
         "healthy_threshold": 2,
         "unhealthy_threshold": 3,
-        "clock": clock,
     }
-    if healthy:
-        assert wait_healthy(check, **kwargs).passed  # type: ignore[arg-type]
+    params.update(overrides)
+    try:
+        outcome: CheckResult | CheckFailed = wait_healthy(
+            check,
+            interval_s=params["interval_s"],
+            timeout_s=params["timeout_s"],
+            healthy_threshold=int(params["healthy_threshold"]),
+            unhealthy_threshold=int(params["unhealthy_threshold"]),
+            clock=clock,
+        )
+    except CheckFailed as exc:
+        outcome = exc
+    return check, clock, outcome
+
+
+# interval 0.5 s, timeout 10 s, healthy after 2 passes in a row, unhealthy after 3 failures
+@pytest.mark.parametrize(
+    ("answers", "verdict", "probes", "elapsed"),
+    [
+        ("pp", "healthy", 2, 0.5),
+        ("iiipp", "healthy", 5, 2.0),  # refused while starting: the grace, counts for neither
+        ("pfpp", "healthy", 4, 1.5),  # one failure is forgiven once passes follow
+        ("pipp", "healthy", 4, 1.5),  # ... and so is one refusal, but it breaks the streak
+        ("fff", "failed 3 health checks in a row", 3, 1.0),
+        ("pffpfff", "failed 3 health checks in a row", 7, 3.0),
+        ("piii", "failed 3 health checks in a row", 4, 1.5),  # answered, then refused: died
+        ("iifii", "failed 3 health checks in a row", 5, 2.0),  # the grace ends at the first answer
+        ("i" * 30, "never answered within 10s", 21, 10.0),
+        ("pf" * 15, "not healthy within 10s", 21, 10.0),
+    ],
+)
+def test_schedule(answers: str, verdict: str, probes: int, elapsed: float) -> None:
+    check, clock, outcome = run(answers)
+    if verdict == "healthy":
+        assert isinstance(outcome, CheckResult) and outcome.passed
+        assert outcome.evidence == f"probe {probes} (healthy after {probes} probes, {elapsed:.1f}s)"
+        assert outcome.duration_s == pytest.approx(elapsed)
     else:
-        with pytest.raises(CheckFailed) as info:
-            wait_healthy(check, **kwargs)  # type: ignore[arg-type]
-        assert "probe" in info.value.evidence
-    assert check.calls == probes
+        assert isinstance(outcome, CheckFailed)
+        assert str(outcome) == f"scripted: {verdict}"
+    assert len(check.times) == probes
     assert clock.monotonic() == pytest.approx(elapsed)
 
 
-def test_http_check_against_a_real_server(sample_app: int) -> None:
-    ok = HttpCheck(f"http://127.0.0.1:{sample_app}/health", expect_body="ok").probe()
-    assert ok.status == "pass", ok.evidence
-    wrong = HttpCheck(f"http://127.0.0.1:{sample_app}/nope").probe()
-    assert wrong.status == "fail" and "404" in wrong.evidence
+def test_probes_keep_their_cadence_when_a_probe_takes_time() -> None:
+    check, clock, _ = run("ffpp", probe_s=0.3)
+    assert check.times == pytest.approx([0.0, 0.5, 1.0, 1.5])
+    assert clock.monotonic() == pytest.approx(1.8)
 
 
-def test_http_and_tcp_checks_on_a_closed_port_are_inconclusive() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    assert HttpCheck(f"http://127.0.0.1:{port}/").probe().status == "inconclusive"
-    assert TcpCheck("127.0.0.1", port, timeout_s=1).probe().status == "inconclusive"
+def test_evidence_is_the_last_probes_with_their_times() -> None:
+    _, _, outcome = run("pppfiiiiii", healthy_threshold=5, unhealthy_threshold=4)
+    assert isinstance(outcome, CheckFailed)
+    assert outcome.evidence.splitlines() == [
+        "+1.0s pass: probe 3",
+        "+1.5s fail: probe 4",
+        "+2.0s inconclusive: probe 5",
+        "+2.5s inconclusive: probe 6",
+        "+3.0s inconclusive: probe 7",
+    ]
 
 
-def test_tcp_check_passes_on_a_listening_port(sample_app: int) -> None:
-    assert TcpCheck("127.0.0.1", sample_app).probe().passed
+def test_a_threshold_of_one_and_a_zero_timeout() -> None:
+    check, _, outcome = run("p", healthy_threshold=1)
+    assert isinstance(outcome, CheckResult) and len(check.times) == 1
+    check, _, outcome = run("i", timeout_s=0)
+    assert isinstance(outcome, CheckFailed) and len(check.times) == 1
 
 
-def test_command_check_never_uses_a_shell(tmp_path: object) -> None:
-    assert CommandCheck([sys.executable, "-c", "raise SystemExit(0)"]).probe().passed
-    failed = CommandCheck([sys.executable, "-c", "print('boom'); raise SystemExit(3)"]).probe()
-    assert failed.status == "fail" and "exit 3" in failed.evidence and "boom" in failed.evidence
-    # a shell would run the second command; argv makes it one harmless argument
-    echo = CommandCheck(["echo", "x; touch /tmp/slipway-should-not-exist"]).probe()
-    assert echo.passed and "touch" in echo.evidence
-    timeout = CommandCheck([sys.executable, "-c", "import time; time.sleep(5)"], timeout_s=0.3)
-    assert "timed out" in timeout.probe().evidence
+@pytest.mark.parametrize(
+    "bad",
+    [{"interval_s": 0}, {"timeout_s": -1}, {"healthy_threshold": 0}, {"unhealthy_threshold": 0}],
+)
+def test_nonsense_parameters_are_refused(bad: dict[str, float]) -> None:
+    with pytest.raises(UsageError):
+        run("p", **bad)
+
+
+def test_a_real_app_still_starting_becomes_healthy(tmp_path: Path) -> None:
+    """Probing starts before the process listens: the refusals are its startup grace."""
+    port = free_port()
+    release = build("v1", tmp_path / "v1")
+    process = subprocess.Popen(
+        [sys.executable, "server.py"],
+        cwd=release,
+        env={**os.environ, "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        result = wait_healthy(
+            HttpCheck(f"http://127.0.0.1:{port}/health", timeout_s=1),
+            interval_s=0.05,
+            timeout_s=10,
+            healthy_threshold=2,
+            unhealthy_threshold=3,
+            clock=SystemClock(),
+        )
+        assert result.passed and "status 200 from v1" in result.evidence
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_real_unhealthy_release_fails_with_its_answers_as_evidence(start_app: StartApp) -> None:
+    app = start_app("v3")
+    with pytest.raises(CheckFailed, match="failed 3 health checks in a row") as info:
+        wait_healthy(
+            HttpCheck(f"{app.url}/health", name="web-1_a"),
+            interval_s=0.05,
+            timeout_s=10,
+            healthy_threshold=2,
+            unhealthy_threshold=3,
+            clock=SystemClock(),
+        )
+    assert info.value.evidence.count("status 503 from v3") == 3

@@ -1,10 +1,22 @@
-"""Waiting for an instance to become healthy, with thresholds.
+"""Waiting for an instance to become healthy: thresholds, a startup grace, a deadline.
 
-The rule: ``healthy_threshold`` consecutive passes make an instance healthy;
-``unhealthy_threshold`` consecutive failures make it fail. An *inconclusive*
-probe (connection refused: the process has not opened its port yet) counts
-for neither, so a slow start is not a failure — until ``timeout_s`` runs out,
-which fails it whatever the probes said.
+The rule, probe by probe (one every ``interval_s``, counted from the start of
+the previous probe):
+
+- ``pass``: one more pass in a row; ``healthy_threshold`` of them in a row make
+  the instance healthy and ``wait_healthy`` returns.
+- ``fail`` (the instance answered, wrongly or too slowly): one more failure in a
+  row; ``unhealthy_threshold`` of them in a row raise ``CheckFailed``.
+- ``inconclusive`` (connection refused: nothing listens on the port):
+  *before the instance has answered at all* it counts for neither — this is the
+  startup grace, since a process opens its port some time after it starts;
+  *once it has answered* (any pass or fail), it counts as a failure, because
+  an instance that answered and now refuses has died or closed its port.
+- Whatever the probes say, ``timeout_s`` after the first probe it is over:
+  ``CheckFailed``. So the startup grace lasts at most ``timeout_s``.
+
+Either way a pass streak is broken by anything but a pass. ``CheckFailed``
+carries the last probes as evidence, each with its time since the first one.
 """
 
 from __future__ import annotations
@@ -13,7 +25,9 @@ from collections import deque
 
 from slipway.checks.base import Check, CheckResult
 from slipway.clock import Clock
-from slipway.errors import CheckFailed
+from slipway.errors import CheckFailed, UsageError
+
+MIN_PROBES_KEPT = 5
 
 
 def wait_healthy(
@@ -25,27 +39,46 @@ def wait_healthy(
     unhealthy_threshold: int,
     clock: Clock,
 ) -> CheckResult:
-    deadline = clock.monotonic() + timeout_s
-    passes = failures = 0
-    recent: deque[str] = deque(maxlen=5)
+    """Probe ``check`` until it is healthy (returned) or not (``CheckFailed`` raised).
+
+    The result returned is the last probe's, its evidence saying how long it
+    took, and its ``duration_s`` the whole wait.
+    """
+    if interval_s <= 0 or timeout_s < 0 or healthy_threshold < 1 or unhealthy_threshold < 1:
+        raise UsageError(
+            "wait_healthy needs interval_s > 0, timeout_s >= 0 and thresholds of at least 1"
+        )
+    started = clock.monotonic()
+    deadline = started + timeout_s
+    passes = failures = probes = 0
+    answered = False
+    recent: deque[str] = deque(maxlen=max(MIN_PROBES_KEPT, unhealthy_threshold))
     while True:
+        probe_started = clock.monotonic()
         result = check.probe()
-        recent.append(f"{result.status}: {result.evidence}")
+        probes += 1
+        recent.append(f"+{probe_started - started:.1f}s {result.status}: {result.evidence}")
         if result.status == "pass":
+            answered = True
             passes, failures = passes + 1, 0
             if passes >= healthy_threshold:
-                return result
-        elif result.status == "fail":
+                waited = clock.monotonic() - started
+                evidence = f"{result.evidence} (healthy after {probes} probes, {waited:.1f}s)"
+                return CheckResult("pass", evidence, waited)
+        elif result.status == "fail" or answered:
+            answered = True
             passes, failures = 0, failures + 1
             if failures >= unhealthy_threshold:
                 raise CheckFailed(
-                    f"{check.name}: health check failed {failures} times in a row",
+                    f"{check.name}: failed {failures} health checks in a row",
                     evidence="\n".join(recent),
                 )
         else:
-            passes = 0
-        if clock.monotonic() + interval_s > deadline:
+            passes = 0  # still starting: the grace
+        next_probe = probe_started + interval_s
+        if next_probe > deadline:
+            what = "not healthy" if answered else "never answered"
             raise CheckFailed(
-                f"{check.name}: not healthy after {timeout_s:g}s", evidence="\n".join(recent)
+                f"{check.name}: {what} within {timeout_s:g}s", evidence="\n".join(recent)
             )
-        clock.sleep(interval_s)
+        clock.sleep(next_probe - clock.monotonic())

@@ -1,4 +1,11 @@
-"""HTTP check: a GET that must answer the expected status (and body) in time."""
+"""HTTP check: one GET that must answer the expected status (and body) in time.
+
+A refused connection is *inconclusive*, not a failure: the process may not have
+opened its port yet, and ``wait_healthy`` decides what that means. Anything
+that did answer, wrongly or too slowly, is a failure with the answer as
+evidence. Each probe opens a fresh connection, so a probe sees what a new
+client would, and no socket outlives it.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,12 @@ import httpx
 
 from slipway.checks.base import CheckResult
 
+SNIPPET_CHARS = 200
+
 
 class HttpCheck:
+    """``GET url`` answers ``expect_status`` (and contains ``expect_body``) within ``timeout_s``."""
+
     def __init__(
         self,
         url: str,
@@ -21,29 +32,33 @@ class HttpCheck:
     ) -> None:
         self.url = url
         self.name = name or f"http {url}"
-        self._status = expect_status
-        self._body = expect_body
-        self._timeout = timeout_s
+        self.expect_status = expect_status
+        self.expect_body = expect_body
+        self.timeout_s = timeout_s
 
     def probe(self) -> CheckResult:
         started = time.monotonic()
         try:
-            with httpx.Client(timeout=self._timeout, trust_env=False) as client:
+            # trust_env=False: a proxy from the environment must never stand in for the instance
+            with httpx.Client(timeout=self.timeout_s, trust_env=False) as client:
                 response = client.get(self.url)
         except httpx.ConnectError as exc:
-            return CheckResult("inconclusive", f"cannot connect: {exc}", time.monotonic() - started)
+            return CheckResult("inconclusive", f"cannot connect: {exc}", _since(started))
         except httpx.HTTPError as exc:
-            return CheckResult("fail", f"{type(exc).__name__}: {exc}", time.monotonic() - started)
-        elapsed = time.monotonic() - started
-        if response.status_code != self._status:
-            snippet = response.text[:200].strip()
-            return CheckResult(
-                "fail",
-                f"status {response.status_code}, expected {self._status}: {snippet}",
-                elapsed,
-            )
-        if self._body is not None and self._body not in response.text:
-            return CheckResult("fail", f"body does not contain {self._body!r}", elapsed)
-        return CheckResult(
-            "pass", f"status {response.status_code} in {elapsed * 1000:.0f} ms", elapsed
-        )
+            return CheckResult("fail", f"{type(exc).__name__}: {exc}", _since(started))
+        elapsed = _since(started)
+        release = response.headers.get("X-Release")
+        answered = f"status {response.status_code}" + (f" from {release}" if release else "")
+        if response.status_code != self.expect_status:
+            snippet = response.text[:SNIPPET_CHARS].strip()
+            evidence = f"{answered}, expected {self.expect_status}: {snippet!r}"
+            return CheckResult("fail", evidence, elapsed)
+        if self.expect_body is not None and self.expect_body not in response.text:
+            snippet = response.text[:SNIPPET_CHARS].strip()
+            evidence = f"{answered}, body does not contain {self.expect_body!r}: {snippet!r}"
+            return CheckResult("fail", evidence, elapsed)
+        return CheckResult("pass", f"{answered} in {elapsed * 1000:.0f} ms", elapsed)
+
+
+def _since(started: float) -> float:
+    return time.monotonic() - started
