@@ -93,6 +93,7 @@ def test_deploy_status_history_logs_and_down(spec_file: Path) -> None:
     assert down.returncode == 0, down.stderr
     status = json.loads(slipway("status", "-f", spec_file, "-o", "json").stdout)
     assert not any(i["serving"] for i in status["instances"])
+    assert any("nothing serves v1" in p for p in status["problems"])
 
 
 def test_broken_release_exits_3(spec_file: Path) -> None:

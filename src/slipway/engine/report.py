@@ -107,6 +107,11 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
         )
         if server and server.admin == "ready" and not (inst and inst.running):
             report["problems"].append(f"{slot} takes traffic but no process runs there")
+    if current and not serving_versions:
+        report["problems"].append(
+            f"nothing serves {current.version}: stopped with `slipway down`? "
+            f"`slipway deploy --version {current.version}` starts it again"
+        )
     if current and not report["interrupted"] and serving_versions - {current.version}:
         others = ", ".join(sorted(serving_versions - {current.version}))
         report["problems"].append(
