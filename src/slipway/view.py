@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -101,9 +102,13 @@ def print_json(data: Any) -> None:
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    result = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
-        result.add_column(column)
-    for row in rows:
-        result.add_row(*["" if v is None else str(v) for v in row])
+    # A light box and folding, never cutting: an 80-column CI log shows every value whole.
+    result = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    for i, column in enumerate(columns):
+        # Short values (outcomes, versions, durations) stay whole; long ones (ids) fold.
+        longest = max((len(row[i]) for row in cells), default=0)
+        result.add_column(column, overflow="fold", min_width=longest if longest <= 12 else None)
+    for row in cells:
+        result.add_row(*row)
     return result
