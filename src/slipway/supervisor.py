@@ -254,7 +254,9 @@ class Supervisor:
             deadline = self._clock.monotonic() + START_TIMEOUT_S
             while (info := self.info(name)) is not None and info["statename"] == "STARTING":
                 if self._clock.monotonic() > deadline:
-                    raise BackendError(f"{name} is still STARTING after {START_TIMEOUT_S:g}s")
+                    raise BackendError(
+                        f"{name} is still STARTING after {START_TIMEOUT_S:g}s"
+                    ) from exc
                 self._clock.sleep(0.05)
 
     def stop(self, name: str) -> None:
