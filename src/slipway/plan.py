@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slipway.spec.model import Environment
+from slipway.spec.model import Environment, RollingSpec
+from slipway.spec.progressive import BlueGreenSpec
 from slipway.steps import Layout, Placement, Step, StepList
-from slipway.strategies import back_to, rolling
+from slipway.strategies import back_to, blue_green, canary, rolling
 
 
 def _preamble(version: str) -> list[Step]:
@@ -27,7 +28,13 @@ def _renumber(steps: Sequence[Step], offset: int) -> list[Step]:
 def build_plan(env: Environment, *, version: str, placement: Sequence[Placement]) -> list[Step]:
     """Steps to roll ``version`` out to ``env`` from ``placement``, with its strategy."""
     layout = Layout.from_slots(env.slots())
-    body = rolling(env.strategy, version=version, layout=layout, placement=placement)
+    strategy = env.strategy
+    if isinstance(strategy, RollingSpec):
+        body = rolling(strategy, version=version, layout=layout, placement=placement)
+    elif isinstance(strategy, BlueGreenSpec):
+        body = blue_green(strategy, version=version, layout=layout, placement=placement)
+    else:
+        body = canary(strategy, version=version, layout=layout, placement=placement)
     head = _preamble(version)
     return head + _renumber(body, head[-1].group)
 

@@ -9,7 +9,7 @@ a runner died.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -22,6 +22,13 @@ StepKind = Literal[
     "drain_instance",  # no new traffic, in-flight requests finish, then maintenance
     "stop_instance",  # stop the slot's process
     "mark_current",  # record the environment's current release and link it
+    "standby_instance",  # checked by the router and ready, but no new traffic
+    "switch_traffic",  # in one router operation: these slots take traffic (weights), those drain
+    "smoke_test",  # requests to a new instance before it takes user traffic
+    "analysis",  # measure the canary against its baseline for a number of runs; abort if bad
+    "pause",  # wait a duration (background analysis and signals watched meanwhile)
+    "gate",  # wait for a person: promote / approve / reject (or a timeout)
+    "hold",  # keep the previous set up after a switch, so a rollback is a switch back
 ]
 
 StepState = Literal["pending", "running", "succeeded", "failed", "compensated", "skipped"]
@@ -90,7 +97,7 @@ class StepList:
     steps: list[Step] = field(default_factory=list)
     _group: int = 0
 
-    def group(self, kind: StepKind, items: list[tuple[Mapping[str, Any], str]]) -> None:
+    def group(self, kind: StepKind, items: Sequence[tuple[Mapping[str, Any], str]]) -> None:
         """Append one step per item, all in a new parallel group; nothing if ``items`` is empty."""
         if not items:
             return

@@ -31,13 +31,16 @@ health:
   timeout_s: 15
   healthy_threshold: 2
   unhealthy_threshold: 3
-strategy: {{type: rolling, batch_size: 1, max_surge: 1, max_unavailable: 0}}
+strategy: {strategy}
 on_interrupt: {on_interrupt}
 environments:
   {environment}:
     router: {{type: haproxy, listen: "127.0.0.1:{listen}", drain_timeout_s: 10}}
     instances: {{count: {count}, base_port: {base}}}
 """
+
+
+ROLLING = "{type: rolling, batch_size: 1, max_surge: 1, max_unavailable: 0}"
 
 
 def _free(port: int) -> bool:
@@ -82,8 +85,13 @@ def write_sample_spec(
     count: int = 3,
     on_interrupt: str = "resume",
     interval_s: float = 0.1,
+    strategy: str = ROLLING,
 ) -> Path:
-    """A ``slipway.yaml`` of the sample app in ``directory``, on free loopback ports."""
+    """A ``slipway.yaml`` of the sample app in ``directory``, on free loopback ports.
+
+    ``strategy`` is the YAML of its ``strategy:`` (indented for a block under it, or a
+    flow mapping).
+    """
     base = free_port_range(2 * count + 1)
     path = directory / "slipway.yaml"
     path.write_text(
@@ -92,6 +100,7 @@ def write_sample_spec(
             python=sys.executable,
             build=SAMPLE_BUILD,
             interval_s=interval_s,
+            strategy=strategy,
             on_interrupt=on_interrupt,
             environment=environment,
             listen=base + 2 * count,

@@ -31,6 +31,9 @@ def replay(steps: list[Step], placement: list[Placement]) -> tuple[dict[str, str
             running[slot] = step.params["version"]
         elif step.kind == "enable_instance":
             serving.add(slot)
+        elif step.kind == "switch_traffic":
+            serving |= set(step.params["ready"])
+            serving -= set(step.params["drain"])
         elif step.kind == "drain_instance":
             serving.discard(slot)
         elif step.kind == "stop_instance":
@@ -111,7 +114,7 @@ def test_rollback_puts_traffic_back_before_stopping() -> None:
     assert serving == {"web-1_a": "v1", "web-2_a": "v1", "web-3_a": "v1"}
     assert low == 3  # capacity never drops while going back
     kinds = [s.kind for s in steps]
-    assert kinds.index("enable_instance") < kinds.index("drain_instance")
+    assert kinds.index("switch_traffic") < kinds.index("drain_instance")
 
 
 def test_rollback_of_a_first_release_stops_everything() -> None:

@@ -373,6 +373,10 @@ def demo(
     )
 
 
+# Commands that live in their own modules register themselves on `app` when imported.
+from slipway.cli import control as _control  # noqa: E402, F401
+
+
 def main() -> None:
     try:
         app()

@@ -8,13 +8,19 @@ was in flight when a runner died is safe.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from slipway.checks.health import wait_healthy
+from slipway.checks.http import HttpCheck
 from slipway.clock import Clock
+from slipway.engine.observe import Observer
+from slipway.engine.signals import Waiter
+from slipway.engine.waits import Waits
 from slipway.engine.wiring import Backends, health_check
 from slipway.errors import CheckFailed
 from slipway.spec.model import Environment
+from slipway.spec.progressive import BlueGreenSpec
 from slipway.store import Store
 from slipway.targets.base import InstanceSpec
 
@@ -30,12 +36,29 @@ class Actions:
         store: Store,
         clock: Clock,
         deployment_id: str,
+        waiter: Waiter,
+        observer: Observer,
     ) -> None:
         self._env = env
         self._b = backends
         self._store = store
         self._clock = clock
         self._deployment_id = deployment_id
+        self._waits = Waits(
+            env,
+            backends,
+            store=store,
+            clock=clock,
+            deployment_id=deployment_id,
+            waiter=waiter,
+            observer=observer,
+        )
+        self._timed: dict[str, Callable[[Mapping[str, Any], datetime], Result]] = {
+            "pause": self._waits.pause,
+            "gate": self._waits.gate,
+            "hold": self._waits.hold,
+            "analysis": self._waits.analysis,
+        }
         self._table: dict[str, Callable[[Mapping[str, Any]], Result]] = {
             "prepare_release": self.prepare_release,
             "ensure_infra": self.ensure_infra,
@@ -45,10 +68,19 @@ class Actions:
             "drain_instance": self.drain_instance,
             "stop_instance": self.stop_instance,
             "mark_current": self.mark_current,
+            "standby_instance": self.standby_instance,
+            "switch_traffic": self.switch_traffic,
+            "smoke_test": self.smoke_test,
         }
 
-    def run(self, kind: str, params: Mapping[str, Any]) -> Result:
+    def run(self, kind: str, params: Mapping[str, Any], *, started: datetime) -> Result:
+        """Run one step; ``started`` is when it first started (waits count from there)."""
+        if kind in self._timed:
+            return self._timed[kind](params, started)
         return self._table[kind](params)
+
+    def close(self) -> None:
+        self._waits.close()
 
     def prepare_release(self, params: Mapping[str, Any]) -> Result:
         release = self._b.releases.prepare(params["version"])
@@ -81,11 +113,13 @@ class Actions:
     def health_check(self, params: Mapping[str, Any]) -> Result:
         health = self._env.health
         check = health_check(self._env, port=int(params["port"]), slot=params["slot"])
+        # A slot still running the release it goes back to (on standby) needs one passing probe.
+        quick = bool(params.get("quick"))
         result = wait_healthy(
             check,
             interval_s=health.interval_s,
             timeout_s=health.timeout_s,
-            healthy_threshold=health.healthy_threshold,
+            healthy_threshold=1 if quick else health.healthy_threshold,
             unhealthy_threshold=health.unhealthy_threshold,
             clock=self._clock,
         )
@@ -96,6 +130,31 @@ class Actions:
     def enable_instance(self, params: Mapping[str, Any]) -> Result:
         self._b.router.enable(params["slot"])
         return {}
+
+    def standby_instance(self, params: Mapping[str, Any]) -> Result:
+        self._b.router.standby(params["slot"])
+        return {}
+
+    def switch_traffic(self, params: Mapping[str, Any]) -> Result:
+        ready = {str(k): int(v) for k, v in params["ready"].items()}
+        self._b.router.switch(ready=ready, drain=list(params["drain"]))
+        return {}
+
+    def smoke_test(self, params: Mapping[str, Any]) -> Result:
+        strategy = self._env.strategy
+        assert isinstance(strategy, BlueGreenSpec)
+        smoke = strategy.smoke[int(params["index"])]
+        check = HttpCheck(
+            f"http://127.0.0.1:{int(params['port'])}{smoke.path}",
+            expect_status=smoke.expect_status,
+            expect_body=smoke.expect_body,
+            timeout_s=smoke.timeout_s,
+            name=f"smoke {params['slot']}",
+        )
+        result = check.probe()
+        if not result.passed:
+            raise CheckFailed(f"smoke test of {params['slot']} failed", evidence=result.evidence)
+        return {"evidence": result.evidence}
 
     def drain_instance(self, params: Mapping[str, Any]) -> Result:
         timeout = self._env.router.drain_timeout_s

@@ -16,16 +16,20 @@ placement so that it is right whatever point the failed phase reached.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import groupby
 
 from slipway.clock import Clock, SystemClock
+from slipway.engine import control
 from slipway.engine.actions import Actions
 from slipway.engine.observe import NullObserver, Observer
 from slipway.engine.placement import read_placement
+from slipway.engine.signals import Interrupted, RollbackRequested, Waiter
 from slipway.engine.wiring import Backends
 from slipway.errors import (
     BackendError,
@@ -41,20 +45,22 @@ from slipway.steps import Step
 from slipway.store import Deployment, StepRecord, Store, this_runner
 
 MAX_ATTEMPTS = 3
+ASK_TIMEOUT_S = 30.0  # a runner hears signals between steps and every 0.1 s while waiting
+ROLLBACK_WAIT_S = 600.0
 LEASE_TTL_S = 15.0
 EXIT_CODES = {"succeeded": 0, "rolled_back": 3, "aborted": 3, "failed": 1}
-
-
-class Interrupted(SlipwayError):
-    """The runner was asked to stop (Ctrl-C, SIGTERM, ``slipway abort``)."""
 
 
 @dataclass(frozen=True)
 class Outcome:
     deployment: Deployment
+    #: ``slipway rollback`` of a running deployment: its being rolled back is success.
+    rollback_asked: bool = False
 
     @property
     def exit_code(self) -> int:
+        if self.rollback_asked and self.deployment.status == "rolled_back":
+            return 0
         return EXIT_CODES.get(self.deployment.status, 1)
 
 
@@ -90,7 +96,22 @@ class Engine:
         return self._start(kind="deploy", version=version, previous=previous)
 
     def rollback(self, to: str | None = None) -> Outcome:
-        """Put back ``to``, or the release that was current before the current one."""
+        """Put back ``to``, or the release that was current before the current one.
+
+        While a deployment runs (its blue-green hold, a canary's pause …), its runner is asked
+        to roll back instead: it knows what it changed, and it holds the lock.
+        """
+        running = control.running_deployment(self.env, self.store)
+        if running is not None and to in (None, running.previous_version):
+            _, signal = control.send(self.env, self.store, "rollback", who=control.actor())
+            self.observer.message(
+                f"asked the runner of {running.id} ({running.runner}) to roll back", "info"
+            )
+            control.wait_handled(self.store, signal, clock=self.clock, timeout_s=ASK_TIMEOUT_S)
+            dep = control.wait_ended(
+                self.store, running, clock=self.clock, timeout_s=ROLLBACK_WAIT_S
+            )
+            return Outcome(dep, rollback_asked=True)
         if to is None:
             to = self._previous_release()
         self.backends.releases.check_source(to)
@@ -171,9 +192,11 @@ class Engine:
 
     def _run_deploy(self, dep: Deployment, records: Sequence[StepRecord]) -> Outcome:
         try:
-            self._run_steps(dep, records)
+            self._run_steps(dep, records, listen=True)
         except Interrupted as exc:
             return self._fail(dep, str(exc), status="aborted")
+        except RollbackRequested as exc:
+            return self._fail(dep, str(exc), status="rolled_back")
         except SlipwayError as exc:
             return self._fail(dep, str(exc), status="rolled_back")
         self.store.update_deployment(dep.id, status="succeeded", ended_at=self.store.now())
@@ -214,7 +237,7 @@ class Engine:
         rollback_records = [r for r in self.store.steps(dep.id) if r.seq >= len(records)]
         self.observer.started(self.store.deployment(dep.id), self.store.steps(dep.id))
         try:
-            self._run_steps(dep, rollback_records)
+            self._run_steps(dep, rollback_records, listen=False)
         except SlipwayError as exc:
             self.store.update_deployment(
                 dep.id,
@@ -237,41 +260,61 @@ class Engine:
 
     def _finish(self, dep_id: str) -> Outcome:
         dep = self.store.deployment(dep_id)
+        Waiter(self.store, dep_id, should_stop=self._stop.is_set).close(
+            f"not acted on: the deployment ended {dep.status}"
+        )
         self.observer.finished(dep)
         return Outcome(dep)
 
     # running steps
 
-    def _run_steps(self, dep: Deployment, records: Sequence[StepRecord]) -> None:
+    def _run_steps(self, dep: Deployment, records: Sequence[StepRecord], *, listen: bool) -> None:
+        """Run ``records`` group by group; ``listen`` to signals between groups (not while
+        rolling back: a rollback is not itself aborted)."""
+        waiter = Waiter(self.store, dep.id, should_stop=self._stop.is_set)
         actions = Actions(
-            self.env, self.backends, store=self.store, clock=self.clock, deployment_id=dep.id
+            self.env,
+            self.backends,
+            store=self.store,
+            clock=self.clock,
+            deployment_id=dep.id,
+            waiter=waiter,
+            observer=self.observer,
         )
-        for group in iter_groups(records):
-            todo = [r for r in group if r.state != "succeeded"]
-            if not todo:  # done before the runner died
-                continue
-            if self._stop.is_set():
-                raise Interrupted("stopped on request")
-            if len(todo) == 1:
-                self._run_step(actions, todo[0])
-                continue
-            with ThreadPoolExecutor(max_workers=min(len(todo), 16)) as pool:
-                futures = [pool.submit(self._run_step, actions, r) for r in todo]
-                errors = [f.exception() for f in futures]
-            failures = [e for e in errors if e is not None]
-            if failures:
-                raise failures[0]
+        try:
+            for group in iter_groups(records):
+                todo = [r for r in group if r.state != "succeeded"]
+                if not todo:  # done before the runner died
+                    continue
+                if listen:
+                    waiter.check()
+                elif self._stop.is_set():
+                    raise Interrupted("stopped on request")
+                if len(todo) == 1:
+                    self._run_step(actions, todo[0])
+                    continue
+                with ThreadPoolExecutor(max_workers=min(len(todo), 16)) as pool:
+                    futures = [pool.submit(self._run_step, actions, r) for r in todo]
+                    errors = [f.exception() for f in futures]
+                failures = [e for e in errors if e is not None]
+                if failures:
+                    raise failures[0]
+        finally:
+            actions.close()
 
     def _run_step(self, actions: Actions, record: StepRecord) -> None:
         attempts = record.attempts
+        # A step's clock (a pause, a hold) runs from its first start, across resumes.
+        first_start = record.started_at or self.store.now()
+        started = datetime.fromisoformat(first_start.replace("Z", "+00:00"))
         while True:
             attempts += 1
             self.store.set_step(
-                record.id, state="running", attempts=attempts, started_at=self.store.now()
+                record.id, state="running", attempts=attempts, started_at=first_start
             )
             self.observer.step(record.seq, record.description, "running", None)
             try:
-                actions.run(record.kind, record.params)
+                result = actions.run(record.kind, record.params, started=started)
             except (TemporaryError, BackendError) as exc:
                 if attempts < MAX_ATTEMPTS and not self._stop.is_set():
                     delay = exc.delay_s if isinstance(exc, TemporaryError) else 1.0
@@ -286,7 +329,12 @@ class Engine:
             except Exception as exc:  # a bug or an untranslated library error: record it
                 self._step_failed(record, exc)
                 raise PermanentError(f"{record.description}: {exc!r}") from exc
-            self.store.set_step(record.id, state="succeeded", ended_at=self.store.now())
+            self.store.set_step(
+                record.id,
+                state="succeeded",
+                ended_at=self.store.now(),
+                result=json.dumps(result, sort_keys=True, default=str) if result else None,
+            )
             self.observer.step(record.seq, record.description, "succeeded", None)
             return
 

@@ -42,12 +42,17 @@ class Backends:
             slots=[(slot, port) for _, slot, port in env.slots()],
             health_path=health.path if isinstance(health, HttpCheckSpec) else None,
             metrics_port=env.router.metrics_port,
+            log_socket=run_dir / LOG_SOCKET,
         )
         return cls(
             target=LocalTarget(env.targets[0].name, supervisor),
             router=HAProxyRouter(config, supervisor, clock=clock),
             releases=Releases(env.state_dir / "releases", spec=env.release, spec_root=env.root),
         )
+
+
+# HAProxy's per-request log goes here; a runner analysing a release listens on it.
+LOG_SOCKET = "requests.sock"
 
 
 def run_directory(env: Environment) -> Path:

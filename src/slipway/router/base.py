@@ -8,6 +8,7 @@ alone (``disable``). Methods are idempotent for the same reason as targets'.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -35,6 +36,13 @@ class Router(Protocol):
         """Send the slot traffic."""
 
     def set_weight(self, slot: str, weight: int) -> None: ...
+
+    def standby(self, slot: str) -> None:
+        """Checked and ready to take traffic at once, but taking no new requests."""
+
+    def switch(self, *, ready: Mapping[str, int], drain: Sequence[str]) -> None:
+        """In one router operation: ``ready`` slots take traffic with these weights, ``drain``
+        slots take no new requests. Blue-green switches and canary weights are this."""
 
     def drain(self, slot: str, *, timeout_s: float) -> bool:
         """Stop new traffic to the slot and wait (bounded) for its sessions to end.

@@ -26,7 +26,7 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,8 @@ SOCKET = "hap.sock"
 STATE_FILE = "haproxy.state"
 CONFIG_FILE = "haproxy.cfg"
 DRAIN_POLL_S = 0.05
+# One line per request: the server (slot) that answered, the status, the active time in ms.
+LOG_FORMAT = "%s %ST %Ta"
 ANSWER_TIMEOUT_S = 15.0
 # srv_admin_state flags (HAProxy's SRV_ADMF_*): forced, inherited, resolution and hostname
 # maintenance; forced and inherited drain. 0x04 (CMAINT) only remembers that the config said
@@ -57,6 +59,9 @@ class HAProxyConfig:
     slots: Sequence[tuple[str, int]]
     health_path: str | None = "/health"
     metrics_port: int | None = None
+    # Where HAProxy sends one line per request (slot, status, milliseconds): a unix datagram
+    # socket a runner listens on while it analyses a release. Nobody listening costs nothing.
+    log_socket: Path | None = None
     connect_timeout_s: float = 2.0
     server_timeout_s: float = 30.0
     client_timeout_s: float = 30.0
@@ -71,10 +76,18 @@ class HAProxyConfig:
             f"    stats socket {run}/{SOCKET} mode 600 level admin expose-fd listeners",
             f"    server-state-file {run}/{STATE_FILE}",
             "    maxconn 4096",
+        ]
+        if self.log_socket is not None:
+            lines.append(f"    log {self.log_socket.resolve()} len 1024 format raw local0 info")
+        lines += [
             "",
             "defaults",
             "    mode http",
-            "    option httplog",
+            *(
+                ["    log global", f'    log-format "{LOG_FORMAT}"']
+                if self.log_socket is not None
+                else ["    option httplog"]
+            ),
             f"    timeout connect {int(self.connect_timeout_s * 1000)}ms",
             f"    timeout client {int(self.client_timeout_s * 1000)}ms",
             f"    timeout server {int(self.server_timeout_s * 1000)}ms",
@@ -238,20 +251,52 @@ class HAProxyRouter:
         """
         self._set(slot, f"weight {weight}")
         self._set(slot, "state ready")
+        self._wait_up(slot)
+
+    def set_weight(self, slot: str, weight: int) -> None:
+        self._set(slot, f"weight {weight}")
+
+    def standby(self, slot: str) -> None:
+        """Checked and ready, but no new traffic: HAProxy's ``drain`` state.
+
+        Health checks go on in drain (not in maintenance), so a slot on standby is known UP
+        and a later ``switch`` to it takes effect at once.
+        """
+        if self._admin(slot) != "drain":
+            self._set(slot, "state drain")
+        self._wait_up(slot)
+
+    def switch(self, *, ready: Mapping[str, int], drain: Sequence[str]) -> None:
+        """Move traffic in one runtime-API message: ``ready`` slots get their weights and
+        traffic, ``drain`` slots get no new requests (in-flight ones finish)."""
+        for slot in ready:
+            if self._admin(slot) == "maint":
+                self.standby(slot)
+        commands = []
+        for slot, weight in ready.items():
+            commands.append(f"set server {self.config.backend}/{slot} weight {weight}")
+            commands.append(f"set server {self.config.backend}/{slot} state ready")
+        commands += [f"set server {self.config.backend}/{slot} state drain" for slot in drain]
+        if not commands:
+            return
+        answer = self.command("; ".join(commands)).strip()
+        if answer:
+            raise BackendError(f"HAProxy refused part of a traffic switch: {answer}")
+        self._save_state()
+
+    def _wait_up(self, slot: str) -> None:
+        """Until HAProxy's own checks see the slot UP (a slot out of maintenance starts DOWN)."""
         if not self.config.health_path:
             return
         deadline = self._clock.monotonic() + 3 * self.config.check_interval_s + 2
         while True:
             server = self._server(slot)
-            if server is not None and server.operational.startswith("UP"):
+            if server is not None and server.operational.startswith(("UP", "DRAIN UP")):
                 return
             if self._clock.monotonic() > deadline:
                 state = server.operational if server else "absent"
-                raise BackendError(f"HAProxy still has {slot} {state} after enabling it")
+                raise BackendError(f"HAProxy still has {slot} {state} after its checks started")
             self._clock.sleep(DRAIN_POLL_S)
-
-    def set_weight(self, slot: str, weight: int) -> None:
-        self._set(slot, f"weight {weight}")
 
     def disable(self, slot: str) -> None:
         if self._admin(slot) != "maint":
@@ -294,7 +339,7 @@ class HAProxyRouter:
             state = self.command(f"show servers state {self.config.backend}")
         except BackendError:
             return []
-        admin_bits = _admin_bits(state)
+        admin_bits, op_states = _admin_bits(state)
         result = []
         for row in csv.DictReader(io.StringIO(stat.lstrip("# "))):
             name = row.get("svname", "")
@@ -311,7 +356,9 @@ class HAProxyRouter:
                     address=host,
                     port=int(port) if port.isdigit() else 0,
                     admin=admin,
-                    operational=row.get("status", ""),
+                    # In drain, `status` says DRAIN whether checks pass or not: the op state
+                    # of `show servers state` (2 = running) tells if HAProxy sees it UP.
+                    operational=_operational(row.get("status", ""), op_states.get(name)),
                     weight=int(row.get("weight") or 0),
                     sessions=int(row.get("scur") or 0) + int(row.get("qcur") or 0),
                 )
@@ -319,18 +366,27 @@ class HAProxyRouter:
         return result
 
 
-def _admin_bits(state: str) -> dict[str, int]:
-    """srv_admin_state per server, from ``show servers state``."""
+def _admin_bits(state: str) -> tuple[dict[str, int], dict[str, int]]:
+    """srv_admin_state and srv_op_state per server, from ``show servers state``."""
     lines = state.splitlines()
     header = next((ln for ln in lines if ln.startswith("# be_id")), None)
     if header is None:
-        return {}
+        return {}, {}
     columns = header.lstrip("# ").split()
     bits = {}
+    ops = {}
     for line in lines:
         if not line or line.startswith("#") or line.strip() == "1":
             continue
         fields = dict(zip(columns, line.split(), strict=False))
         if "srv_name" in fields:
             bits[fields["srv_name"]] = int(fields.get("srv_admin_state", "0"))
-    return bits
+            ops[fields["srv_name"]] = int(fields.get("srv_op_state", "0"))
+    return bits, ops
+
+
+def _operational(status: str, op_state: int | None) -> str:
+    """HAProxy's status, with a draining server's health made explicit: ``DRAIN UP``."""
+    if status.startswith("DRAIN") and op_state is not None:
+        return "DRAIN UP" if op_state == 2 else "DRAIN DOWN"
+    return status

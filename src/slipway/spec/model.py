@@ -20,6 +20,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from slipway.spec.progressive import BlueGreenSpec, CanarySpec
+
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$"
 _VERSION_RE = re.compile(VERSION_PATTERN)
@@ -147,7 +149,7 @@ class RollingSpec(_Model):
         return self
 
 
-StrategySpec = Annotated[RollingSpec, Field(discriminator="type")]
+StrategySpec = Annotated[RollingSpec | BlueGreenSpec | CanarySpec, Field(discriminator="type")]
 
 
 class Listen(_Model):

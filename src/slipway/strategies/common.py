@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from slipway.steps import Layout, Placement, Slot, StepList
 
@@ -33,6 +34,16 @@ def defined(placement: Sequence[Placement], slot: Slot) -> Placement | None:
 def bring_up(plan: StepList, version: str, slots: Iterable[Slot]) -> None:
     """Start ``version`` in ``slots``, wait until healthy, then send them traffic."""
     slots = list(slots)
+    start_and_check(plan, version, slots)
+    plan.group(
+        "enable_instance",
+        [({"slot": s.name}, f"send traffic to {s.name}") for s in slots],
+    )
+
+
+def start_and_check(plan: StepList, version: str, slots: Iterable[Slot]) -> None:
+    """Start ``version`` in ``slots`` and wait until healthy, taking no traffic yet."""
+    slots = list(slots)
     plan.group(
         "start_instance",
         [
@@ -47,9 +58,29 @@ def bring_up(plan: StepList, version: str, slots: Iterable[Slot]) -> None:
         "health_check",
         [({"slot": s.name, "port": s.port}, f"health check {s.name}") for s in slots],
     )
+
+
+def standby(plan: StepList, slots: Iterable[Slot]) -> None:
+    """The router checks ``slots`` and holds them ready, sending them no traffic yet."""
     plan.group(
-        "enable_instance",
-        [({"slot": s.name}, f"send traffic to {s.name}") for s in slots],
+        "standby_instance",
+        [({"slot": s.name}, f"{s.name} on standby in the router") for s in slots],
+    )
+
+
+def switch(
+    plan: StepList,
+    *,
+    ready: Mapping[str, int],
+    drain: Sequence[str],
+    description: str,
+    **extra: Any,
+) -> None:
+    """One router operation: ``ready`` slots take traffic at these weights, ``drain`` none."""
+    plan.one(
+        "switch_traffic",
+        {"ready": dict(ready), "drain": list(drain), **extra},
+        description,
     )
 
 
@@ -66,6 +97,17 @@ def take_down(plan: StepList, slots: Iterable[Slot], *, drain: bool = True) -> N
 
 def other_slot(layout_pair: tuple[Slot, Slot], occupied: Slot | None) -> Slot:
     return layout_pair[1] if occupied == layout_pair[0] else layout_pair[0]
+
+
+def live_pairs(
+    layout: Layout, placement: Sequence[Placement]
+) -> list[tuple[tuple[Slot, Slot], Slot | None]]:
+    """Each instance with the slot that serves now (None for an instance serving nothing)."""
+    result: list[tuple[tuple[Slot, Slot], Slot | None]] = []
+    for pair in layout.instances:
+        live = [s for s in pair if serving(placement, s) is not None]
+        result.append((pair, live[0] if live else None))
+    return result
 
 
 def idle_slots(layout: Layout, placement: Sequence[Placement]) -> list[Slot]:

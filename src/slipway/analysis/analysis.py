@@ -1,0 +1,144 @@
+"""One analysis: runs at an interval, each measuring every metric on canary and baseline,
+judged, recorded, and counted towards a verdict.
+
+The counting follows Argo Rollouts' AnalysisRun: a run *fails* when a metric
+fails; more than ``failure_limit`` failed runs abort. A provider that cannot
+answer is an *error*; more than ``consecutive_error_limit`` in a row abort
+(a blind canary is not a healthy one). A run with too little data is
+*inconclusive*; more than ``inconclusive_limit`` of them hand the decision to
+a person (``slipway promote`` or ``slipway abort``) instead of guessing.
+
+Besides metrics, every run looks at the canary's instances themselves: one
+that stopped, restarted or was marked down by the router's health checks
+aborts at once — a crashing release must not wait for its error rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from slipway.analysis.base import Judge, MetricResult, Provider, Side, Verdict, Window
+from slipway.analysis.judges import StatisticalJudge, ThresholdJudge
+from slipway.clock import Clock
+from slipway.errors import SlipwayError
+from slipway.spec.progressive import AnalysisSpec
+
+DEFAULT_STEP_RUNS = 3
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_no: int
+    verdict: Verdict  # of the analysis so far, after this run
+    status: str  # of this run: pass | fail | inconclusive | error
+    summary: str
+    measurements: Sequence[dict[str, Any]] = field(default_factory=tuple)
+
+
+def make_judge(spec: AnalysisSpec) -> Judge:
+    if spec.judge == "statistical":
+        return StatisticalJudge(
+            confidence=spec.confidence,
+            tests_per_run=len(spec.metrics),
+            min_requests=spec.min_requests,
+        )
+    return ThresholdJudge(min_requests=spec.min_requests)
+
+
+class Analysis:
+    def __init__(
+        self,
+        spec: AnalysisSpec,
+        *,
+        name: str = "analysis",
+        canary: Side,
+        baseline: Side | None,
+        providers: Mapping[str, Provider],
+        clock: Clock,
+        instance_problems: Callable[[], list[str]] = list,
+        judge: Judge | None = None,
+        first_run_no: int = 1,
+    ) -> None:
+        self.spec = spec
+        self.name = name
+        self.canary = canary
+        self.baseline = baseline
+        self._providers = providers
+        self._clock = clock
+        self._problems = instance_problems
+        self.judge = judge or make_judge(spec)
+        self.started = clock.monotonic()
+        self._last = self.started
+        self.next_at = self.started + spec.interval_s
+        self.run_no = first_run_no - 1
+        self.failures = 0
+        self.consecutive_errors = 0
+        self.inconclusives = 0
+
+    def acknowledge(self) -> None:
+        """A person decided to go on after inconclusive runs: count them afresh."""
+        self.inconclusives = 0
+
+    def due(self) -> bool:
+        return self._clock.monotonic() >= self.next_at
+
+    def run(self) -> RunResult:
+        """Measure and judge now; the verdict says whether to go on."""
+        now = self._clock.monotonic()
+        self.run_no += 1
+        self.next_at = now + self.spec.interval_s
+        window = Window(self.started if self.judge.cumulative else self._last, now)
+        self._last = now
+
+        problems = self._problems()
+        if problems:
+            return RunResult(self.run_no, "abort", "fail", "; ".join(problems))
+
+        results: list[MetricResult] = []
+        errors: list[str] = []
+        for metric in self.spec.metrics:
+            provider = self._providers.get(metric.provider)
+            if provider is None:
+                errors.append(f"{metric.name}: no {metric.provider} provider here")
+                continue
+            try:
+                canary = provider.measure(metric, self.canary, window)
+                baseline = (
+                    provider.measure(metric, self.baseline, window) if self.baseline else None
+                )
+            except SlipwayError as exc:
+                errors.append(f"{metric.name}: {exc}")
+                continue
+            results.append(self.judge.judge(metric, canary, baseline, run_no=self.run_no))
+        measurements = [r.as_dict() for r in results] + [{"error": e} for e in errors]
+
+        failed = [r for r in results if r.status == "fail"]
+        if failed:
+            self.failures += 1
+            self.consecutive_errors = 0
+            summary = "; ".join(f"{r.metric} {r.detail}" for r in failed)
+            verdict: Verdict = "abort" if self.failures > self.spec.failure_limit else "continue"
+            return RunResult(self.run_no, verdict, "fail", summary, measurements)
+        if errors:
+            self.consecutive_errors += 1
+            verdict = (
+                "abort"
+                if self.consecutive_errors > self.spec.consecutive_error_limit
+                else "continue"
+            )
+            return RunResult(self.run_no, verdict, "error", "; ".join(errors), measurements)
+        self.consecutive_errors = 0
+        unsure = [r for r in results if r.status == "inconclusive"]
+        if unsure:
+            self.inconclusives += 1
+            verdict = (
+                "inconclusive"
+                if self.inconclusives > self.spec.inconclusive_limit
+                else ("continue")
+            )
+            summary = "; ".join(f"{r.metric}: {r.detail}" for r in unsure)
+            return RunResult(self.run_no, verdict, "inconclusive", summary, measurements)
+        summary = "; ".join(f"{r.metric} {r.detail}" for r in results)
+        return RunResult(self.run_no, "continue", "pass", summary, measurements)

@@ -1,0 +1,130 @@
+"""Per-request data from HAProxy's own log: the honest source of canary latencies.
+
+HAProxy's statistics give counts and a moving *average* of response times over
+the last 1024 requests — not percentiles, and not per release. So the router's
+config sends one log line per request (``%s %ST %Ta``: the slot that answered,
+the status, the active time in ms) to a unix datagram socket in the run
+directory, and the runner, while it analyses a release, listens there.
+Nobody listening costs HAProxy nothing (the datagram is dropped), and a
+runner only needs the requests made while it watches.
+
+``LogCollector`` keeps the records (bounded) with the monotonic time they
+arrived; ``HAProxyLogProvider`` turns the records of one side's slots in a
+window into a ``Sample``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from slipway.analysis.base import Sample, Side, Window
+from slipway.errors import BackendError
+from slipway.spec.progressive import MetricSpec
+
+MAX_RECORDS = 2_000_000
+RECV_TIMEOUT_S = 0.2
+
+
+@dataclass(frozen=True)
+class Record:
+    at: float  # monotonic time of arrival
+    slot: str
+    status: int
+    active_ms: float
+
+
+def parse(line: str, at: float) -> Record | None:
+    parts = line.strip().split()
+    if len(parts) != 3:
+        return None
+    slot, status, active = parts
+    try:
+        return Record(at, slot, int(status), float(active))
+    except ValueError:
+        return None
+
+
+class LogCollector:
+    """Listens on HAProxy's request-log socket in a thread; a context manager."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._records: deque[Record] = deque(maxlen=MAX_RECORDS)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> LogCollector:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.unlink(missing_ok=True)  # left by a runner that died
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            sock.bind(str(self.path))
+        except OSError as exc:
+            sock.close()
+            raise BackendError(f"cannot listen for HAProxy's log on {self.path}: {exc}") from exc
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        sock.settimeout(RECV_TIMEOUT_S)
+        self._sock = sock
+        self._thread = threading.Thread(target=self._listen, name="slipway-haproxy-log")
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def _listen(self) -> None:
+        assert self._sock is not None
+        while not self._stop.is_set():
+            try:
+                data = self._sock.recv(2048)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            record = parse(data.decode(errors="replace"), time.monotonic())
+            if record is not None:
+                with self._lock:
+                    self._records.append(record)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        if self._sock is not None:
+            self._sock.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+    def __enter__(self) -> LogCollector:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def records(self, slots: tuple[str, ...], window: Window) -> list[Record]:
+        wanted = set(slots)
+        with self._lock:
+            return [
+                r for r in self._records if r.slot in wanted and window.start <= r.at < window.end
+            ]
+
+
+class HAProxyLogProvider:
+    """Requests, 5xx answers and per-request times of one side, from the request log."""
+
+    def __init__(self, collector: LogCollector) -> None:
+        self._collector = collector
+
+    def measure(self, metric: MetricSpec, side: Side, window: Window) -> Sample:
+        records = self._collector.records(side.slots, window)
+        return Sample(
+            requests=len(records),
+            errors=sum(1 for r in records if r.status >= 500 or r.status < 0),
+            latencies_ms=tuple(r.active_ms for r in records),
+        )

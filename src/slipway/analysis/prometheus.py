@@ -1,0 +1,65 @@
+"""PromQL over Prometheus' HTTP API: the metrics a team already has.
+
+The query of a metric is a template: ``{{version}}``, ``{{release}}``
+(``<app>-<version>``), ``{{environment}}`` and ``{{servers}}`` (a regex of the
+side's router slots, for HAProxy's exporter: ``server=~"{{servers}}"``) are
+replaced for the canary and for its baseline in turn. The query must give one
+number (a scalar, or a vector whose values are summed); an empty vector is
+"nothing measured" (inconclusive), not zero.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import httpx
+
+from slipway.analysis.base import Sample, Side, Window
+from slipway.errors import BackendError
+from slipway.spec.progressive import MetricSpec, PrometheusSpec
+
+
+class PrometheusProvider:
+    def __init__(self, spec: PrometheusSpec, *, app: str, environment: str) -> None:
+        self._spec = spec
+        self._app = app
+        self._environment = environment
+
+    def render(self, query: str, side: Side) -> str:
+        values = {
+            "version": side.version,
+            "release": f"{self._app}-{side.version}",
+            "environment": self._environment,
+            "servers": "|".join(re.escape(s) for s in side.slots),
+        }
+        for key, value in values.items():
+            query = query.replace("{{" + key + "}}", value)
+        return query
+
+    def measure(self, metric: MetricSpec, side: Side, window: Window) -> Sample:
+        assert metric.query is not None
+        query = self.render(metric.query, side)
+        url = self._spec.url.rstrip("/") + "/api/v1/query"
+        try:
+            answer = httpx.get(
+                url, params={"query": query}, timeout=self._spec.timeout_s, trust_env=False
+            )
+            body = answer.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise BackendError(f"Prometheus at {self._spec.url} did not answer: {exc}") from exc
+        if body.get("status") != "success":
+            raise BackendError(
+                f"Prometheus refused `{query}`: {body.get('error', answer.status_code)}"
+            )
+        data = body["data"]
+        if data["resultType"] == "scalar":
+            values = [float(data["result"][1])]
+        elif data["resultType"] == "vector":
+            values = [float(item["value"][1]) for item in data["result"]]
+        else:
+            raise BackendError(f"`{query}` gives a {data['resultType']}, not a number")
+        values = [v for v in values if not math.isnan(v)]
+        if not values:
+            return Sample()
+        return Sample(value=sum(values))

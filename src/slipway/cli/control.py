@@ -1,0 +1,123 @@
+"""``slipway promote``, ``approve``, ``reject`` and ``abort``: a person speaks to a running
+deployment from another terminal (through the store), and hears what it did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from slipway.cli.app import (
+    EnvOpt,
+    FileOpt,
+    Output,
+    OutputOpt,
+    app,
+    out,
+    reports_errors,
+    session,
+)
+from slipway.clock import SystemClock
+from slipway.engine import control
+from slipway.spec import DEFAULT_FILE
+from slipway.view import outcome_line, print_json
+
+DeploymentArg = Annotated[
+    str | None,
+    typer.Argument(help="Deployment id or prefix (default: the one running)."),
+]
+CommentOpt = Annotated[str | None, typer.Option("--comment", "-m", help="Why; recorded.")]
+HEARD_WITHIN_S = 10.0
+ABORT_WAIT_S = 600.0
+
+
+def _signal(
+    kind: str,
+    deployment: str | None,
+    comment: str | None,
+    file: Path,
+    env: str | None,
+    output: Output,
+) -> None:
+    clock = SystemClock()
+    with session(file, env) as s:
+        dep, sent = control.send(
+            s.env, s.store, kind, who=control.actor(), comment=comment, deployment=deployment
+        )
+        heard = control.wait_handled(s.store, sent, clock=clock, timeout_s=HEARD_WITHIN_S)
+        final = None
+        if kind == "abort" and heard.handled_at is not None:
+            final = control.wait_ended(s.store, dep, clock=clock, timeout_s=ABORT_WAIT_S)
+    if output is Output.json:
+        print_json(
+            {
+                "deployment": dep.id,
+                "signal": kind,
+                "by": sent.actor,
+                "heard": heard.handled_at is not None,
+                "outcome": heard.outcome,
+                "status": final.status if final else None,
+            }
+        )
+    elif heard.handled_at is None:
+        out.print(
+            f"{kind} sent to {dep.id} by {sent.actor}; its runner will act on it at its "
+            "next pause or gate"
+        )
+    else:
+        out.print(f"{dep.id}: {kind} by {sent.actor}: {heard.outcome}")
+        if final is not None:
+            out.print(outcome_line(final))
+
+
+@app.command()
+@reports_errors
+def promote(
+    deployment: DeploymentArg = None,
+    comment: CommentOpt = None,
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Go on: end the current pause or promote gate (a blue-green switch, a canary step)."""
+    _signal("promote", deployment, comment, file, env, output)
+
+
+@app.command()
+@reports_errors
+def approve(
+    deployment: DeploymentArg = None,
+    comment: CommentOpt = None,
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Say yes at the gate a deployment waits at; who, when and why are recorded."""
+    _signal("approve", deployment, comment, file, env, output)
+
+
+@app.command()
+@reports_errors
+def reject(
+    deployment: DeploymentArg = None,
+    comment: CommentOpt = None,
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Say no at the gate a deployment waits at: it rolls back."""
+    _signal("reject", deployment, comment, file, env, output)
+
+
+@app.command()
+@reports_errors
+def abort(
+    deployment: DeploymentArg = None,
+    comment: CommentOpt = None,
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Stop a running deployment now and roll it back (traffic first)."""
+    _signal("abort", deployment, comment, file, env, output)

@@ -1,0 +1,105 @@
+"""Talking to a deployment that runs elsewhere: find it, signal it, wait for what it did.
+
+``slipway promote``, ``approve``, ``reject``, ``abort`` — and ``rollback`` while
+a deployment runs — go through here. The runner may be another process or
+another machine: the store is the only channel (``slipway.store.signals``).
+A deployment whose runner is gone cannot hear anything; that is said plainly,
+with the commands that can help (``resume``, ``rollback``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from slipway.clock import Clock
+from slipway.errors import UsageError
+from slipway.spec.model import Environment
+from slipway.store import Deployment, Signal, Store, runner_alive
+
+ACTOR_VARIABLE = "SLIPWAY_USER"
+
+
+def actor() -> str:
+    """Who is asking: ``$SLIPWAY_USER`` (set by CI or a chat bot), else the login name."""
+    return os.environ.get(ACTOR_VARIABLE) or getpass.getuser()
+
+
+def running_deployment(
+    env: Environment, store: Store, *, deployment: str | None = None
+) -> Deployment | None:
+    """The deployment of ``env`` whose runner is alive (or the one named), if any."""
+    if deployment is not None:
+        dep = store.find_deployment(deployment)
+        if dep is None or (dep.app, dep.environment) != (env.app, env.name):
+            raise UsageError(
+                f"no deployment {deployment!r} in {env.app}/{env.name}",
+                hint="`slipway history` lists them",
+            )
+        return dep if dep.active and _runner_lives(store, dep) else None
+    for dep in store.deployments(env.app, env.name, limit=5):
+        if dep.active and _runner_lives(store, dep):
+            return dep
+    return None
+
+
+def _runner_lives(store: Store, dep: Deployment) -> bool:
+    lock = store.lock(dep.app, dep.environment)
+    if lock is None or lock.deployment_id != dep.id:
+        return False
+    alive = runner_alive(lock.holder)
+    if alive is not None:
+        return alive
+    return lock.expires_at > store.now()  # a runner on another host: trust its lease
+
+
+def send(
+    env: Environment,
+    store: Store,
+    kind: str,
+    *,
+    who: str,
+    comment: str | None = None,
+    deployment: str | None = None,
+) -> tuple[Deployment, Signal]:
+    dep = running_deployment(env, store, deployment=deployment)
+    if dep is None:
+        raise UsageError(
+            f"no deployment is running in {env.app}/{env.name} to {kind}",
+            hint="`slipway status` shows the last one; a deployment whose runner died is "
+            "finished with `slipway resume` or undone with `slipway rollback`",
+        )
+    if kind in ("approve", "reject", "promote"):
+        _check_approver(store, dep, who)
+    return dep, store.send_signal(dep.id, kind, actor=who, comment=comment)
+
+
+def _check_approver(store: Store, dep: Deployment, who: str) -> None:
+    for step in store.steps(dep.id):
+        if step.kind == "gate" and step.state == "running":
+            approvers = list(step.params.get("approvers") or [])
+            if approvers and who not in approvers:
+                raise UsageError(
+                    f"{who} may not decide at {step.description!r}",
+                    hint=f"the approvers are {', '.join(approvers)} "
+                    f"(set {ACTOR_VARIABLE} to act as one of them)",
+                )
+
+
+def wait_handled(store: Store, signal: Signal, *, clock: Clock, timeout_s: float) -> Signal:
+    """The signal once its runner acted on it, or as it is after ``timeout_s``."""
+    deadline = clock.monotonic() + timeout_s
+    while True:
+        current = store.signal(signal.id)
+        if current.handled_at is not None or clock.monotonic() > deadline:
+            return current
+        clock.sleep(0.05)
+
+
+def wait_ended(store: Store, dep: Deployment, *, clock: Clock, timeout_s: float) -> Deployment:
+    deadline = clock.monotonic() + timeout_s
+    while True:
+        current = store.deployment(dep.id)
+        if not current.active or clock.monotonic() > deadline:
+            return current
+        clock.sleep(0.05)

@@ -1,0 +1,260 @@
+"""The steps that wait: pauses, gates, analyses and the blue-green hold.
+
+Each waits in small slices (``POLL_S``), and in each slice listens for
+signals (``Waiter``) and, where a background analysis watches the canary, runs
+it when due. Deadlines count from the step's first start as recorded in the
+store, so a step resumed after its runner died waits only what was left.
+
+An analysis verdict of *abort* raises ``AnalysisFailed`` (the engine rolls
+back: traffic to the baseline first); *inconclusive* hands the decision to a
+person — the step then waits for ``slipway promote`` (go on) or ``slipway
+abort`` — instead of guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from slipway.analysis import Analysis, Provider, RunResult, Side
+from slipway.analysis.haproxy_log import HAProxyLogProvider, LogCollector
+from slipway.analysis.probe import ProbeProvider
+from slipway.analysis.prometheus import PrometheusProvider
+from slipway.clock import Clock
+from slipway.engine.observe import Observer
+from slipway.engine.signals import POLL_S, GateRejected, Waiter, said
+from slipway.engine.wiring import LOG_SOCKET, Backends, run_directory
+from slipway.errors import PermanentError
+from slipway.spec.model import Environment
+from slipway.spec.progressive import AnalysisSpec
+from slipway.store import Store
+
+Result = dict[str, Any]
+
+
+class AnalysisFailed(PermanentError):
+    """The analysis judged the new release bad."""
+
+
+class Waits:
+    def __init__(
+        self,
+        env: Environment,
+        backends: Backends,
+        *,
+        store: Store,
+        clock: Clock,
+        deployment_id: str,
+        waiter: Waiter,
+        observer: Observer,
+    ) -> None:
+        self._env = env
+        self._b = backends
+        self._store = store
+        self._clock = clock
+        self._deployment_id = deployment_id
+        self._waiter = waiter
+        self._observer = observer
+        self._collector: LogCollector | None = None
+        self._background: Analysis | None = None
+
+    def close(self) -> None:
+        if self._collector is not None:
+            self._collector.stop()
+            self._collector = None
+
+    # the steps
+
+    def pause(self, params: Mapping[str, Any], started: datetime) -> Result:
+        deadline = started + timedelta(seconds=float(params["duration_s"]))
+        watch = self._watch(params)
+        while self._clock.now() < deadline:
+            signal = self._waiter.check(accept=("promote",))
+            if signal is not None:
+                self._waiter.handled(signal, "pause ended")
+                self._event(f"promoted by {said(signal)}: pause ended early")
+                return {"ended": "promoted", "by": signal.actor}
+            if watch is not None and watch.due():
+                self._judge(watch, params)
+            self._clock.sleep(POLL_S)
+        return {"ended": "elapsed"}
+
+    def gate(self, params: Mapping[str, Any], started: datetime) -> Result:
+        timeout = params.get("timeout_s")
+        deadline = started + timedelta(seconds=float(timeout)) if timeout else None
+        approvers = list(params.get("approvers") or [])
+        watch = self._watch(params)
+        self._event(
+            f"waiting for a person: `slipway promote {self._deployment_id}` to go on, "
+            f"`slipway abort {self._deployment_id}` to roll back",
+            level="warning",
+        )
+        while True:
+            signal = self._waiter.check(accept=("promote", "approve", "reject"))
+            if signal is not None:
+                if approvers and signal.actor not in approvers:
+                    self._waiter.handled(signal, f"refused: not one of {', '.join(approvers)}")
+                    self._event(f"{signal.actor} may not decide here", level="warning")
+                    continue
+                decision = {
+                    "by": signal.actor,
+                    "at": signal.created_at,
+                    "comment": signal.comment,
+                }
+                if signal.kind == "reject":
+                    self._waiter.handled(signal, "rejected: rolling back")
+                    raise GateRejected(f"{params['gate']} rejected by {said(signal)}")
+                self._waiter.handled(signal, "approved")
+                self._event(f"{params['gate']} approved by {said(signal)}")
+                return {"decision": "approved", **decision}
+            if watch is not None and watch.due():
+                self._judge(watch, params, person_waits=True)
+            if deadline is not None and self._clock.now() >= deadline:
+                raise GateRejected(f"nobody decided within {timeout:g}s: rejected")
+            self._clock.sleep(POLL_S)
+
+    def hold(self, params: Mapping[str, Any], started: datetime) -> Result:
+        deadline = started + timedelta(seconds=float(params["duration_s"]))
+        while self._clock.now() < deadline:
+            signal = self._waiter.check(accept=("promote",))
+            if signal is not None:
+                self._waiter.handled(signal, "scale-down delay skipped")
+                return {"ended": "promoted", "by": signal.actor}
+            self._clock.sleep(POLL_S)
+        return {"ended": "elapsed"}
+
+    def analysis(self, params: Mapping[str, Any], started: datetime) -> Result:
+        spec = AnalysisSpec.model_validate(params["spec"])
+        analysis = self._new_analysis(spec, params, name=str(params["name"]))
+        runs = spec.count or 3
+        while analysis.run_no < runs:
+            signal = self._waiter.check(accept=("promote",))
+            if signal is not None:
+                self._waiter.handled(signal, "analysis skipped")
+                self._event(f"promoted by {said(signal)}: analysis skipped")
+                return {"ended": "promoted", "runs": analysis.run_no}
+            if analysis.due():
+                self._judge(analysis, params)
+            self._clock.sleep(POLL_S)
+        return {"ended": "passed", "runs": analysis.run_no}
+
+    # analysis
+
+    def _watch(self, params: Mapping[str, Any]) -> Analysis | None:
+        """The background analysis of this deployment, made at its first pause."""
+        if not params.get("watch"):
+            return None
+        if self._background is None:
+            spec = AnalysisSpec.model_validate(params["watch"])
+            self._background = self._new_analysis(spec, params, name="background")
+        return self._background
+
+    def _new_analysis(
+        self, spec: AnalysisSpec, params: Mapping[str, Any], *, name: str
+    ) -> Analysis:
+        canary = _side(params["canary"])
+        baseline = _side(params["baseline"]) if params.get("baseline") else None
+        done = [r for r in self._store.analysis_runs(self._deployment_id) if r.analysis == name]
+        return Analysis(
+            spec,
+            name=name,
+            canary=canary,
+            baseline=baseline,
+            providers=self._providers(spec),
+            clock=self._clock,
+            instance_problems=self._problems_of(canary),
+            first_run_no=len(done) + 1,
+        )
+
+    def _providers(self, spec: AnalysisSpec) -> dict[str, Provider]:
+        providers: dict[str, Provider] = {}
+        kinds = {m.provider for m in spec.metrics}
+        if "haproxy" in kinds:
+            if self._collector is None:
+                self._collector = LogCollector(run_directory(self._env) / LOG_SOCKET).start()
+            providers["haproxy"] = HAProxyLogProvider(self._collector)
+        if "probe" in kinds:
+            providers["probe"] = ProbeProvider(self._addresses)
+        if "prometheus" in kinds and spec.prometheus is not None:
+            providers["prometheus"] = PrometheusProvider(
+                spec.prometheus, app=self._env.app, environment=self._env.name
+            )
+        return providers
+
+    def _addresses(self) -> dict[str, tuple[str, int]]:
+        return {s.slot: (s.address, s.port) for s in self._b.router.servers()}
+
+    def _problems_of(self, canary: Side) -> Callable[[], list[str]]:
+        first_pid: dict[str, int | None] = {}
+
+        def problems() -> list[str]:
+            found = []
+            instances = {i.slot: i for i in self._b.target.instances()}
+            servers = {s.slot: s for s in self._b.router.servers()}
+            for slot in canary.slots:
+                inst = instances.get(slot)
+                if inst is None or not inst.running:
+                    state = inst.state if inst else "gone"
+                    found.append(f"{slot}: {canary.version} is not running ({state})")
+                    continue
+                if first_pid.setdefault(slot, inst.pid) != inst.pid:
+                    found.append(f"{slot}: {canary.version} restarted (pid {inst.pid})")
+                server = servers.get(slot)
+                if server is not None and server.operational.startswith("DOWN"):
+                    found.append(f"{slot}: the router's health checks mark it DOWN")
+            return found
+
+        return problems
+
+    def _judge(
+        self, analysis: Analysis, params: Mapping[str, Any], *, person_waits: bool = False
+    ) -> RunResult:
+        result = analysis.run()
+        name = analysis.name
+        weight = params.get("weight")
+        self._store.record_analysis(
+            self._deployment_id,
+            analysis=name,
+            run_no=result.run_no,
+            canary_version=analysis.canary.version,
+            baseline_version=analysis.baseline.version if analysis.baseline else None,
+            weight=int(weight) if weight is not None else None,
+            verdict=result.verdict,
+            summary=f"{result.status}: {result.summary}",
+            measurements=result.measurements,
+        )
+        line = f"analysis {name} run {result.run_no}: {result.status} — {result.summary}"
+        if result.verdict == "abort":
+            self._event(line, level="error")
+            raise AnalysisFailed(f"analysis {name} run {result.run_no}: {result.summary}")
+        if result.status == "pass":
+            self._observer.message(line, "info")
+        else:
+            self._event(line, level="warning")
+        if result.verdict == "inconclusive" and not person_waits:
+            self._await_person(f"analysis {name} is inconclusive")
+            analysis.acknowledge()
+        return result
+
+    def _await_person(self, why: str) -> None:
+        self._event(
+            f"{why}: waiting for `slipway promote {self._deployment_id}` to go on or "
+            f"`slipway abort {self._deployment_id}` to roll back",
+            level="warning",
+        )
+        while True:
+            signal = self._waiter.check(accept=("promote",))
+            if signal is not None:
+                self._waiter.handled(signal, f"went on after: {why}")
+                self._event(f"promoted by {said(signal)} after: {why}")
+                return
+            self._clock.sleep(POLL_S)
+
+    def _event(self, message: str, *, level: str = "info") -> None:
+        self._store.event(self._deployment_id, message, level=level)
+        self._observer.message(message, level)
+
+
+def _side(data: Mapping[str, Any]) -> Side:
+    return Side(version=str(data["version"]), slots=tuple(data["slots"]))

@@ -1,0 +1,90 @@
+"""Blue-green: the whole new set beside the live one, verified, then all traffic at once.
+
+1. Start the new release (green) in the free slot of every instance; wait until
+   each is healthy; put it on standby in the router (checked, taking nothing).
+2. Verify it while it takes no user traffic: smoke requests to each green
+   instance, and an optional analysis with synthetic (probe) requests.
+3. Unless ``auto_promote`` is on, wait for ``slipway promote``.
+4. Switch all traffic in one router operation: green ready, blue draining.
+5. Hold blue, still running and checked, for ``scale_down_delay_s``: a rollback
+   meanwhile is a switch back. Then drain and stop blue.
+
+A first release (nothing serving) is simply started everywhere. Pure: data in, steps out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slipway.spec.progressive import BlueGreenSpec
+from slipway.steps import Layout, Placement, Step, StepList
+from slipway.strategies.common import (
+    bring_up,
+    defined,
+    idle_slots,
+    live_pairs,
+    other_slot,
+    standby,
+    start_and_check,
+    switch,
+    take_down,
+)
+
+FULL_WEIGHT = 100
+
+
+def blue_green(
+    spec: BlueGreenSpec, *, version: str, layout: Layout, placement: Sequence[Placement]
+) -> list[Step]:
+    plan = StepList()
+    take_down(plan, idle_slots(layout, placement), drain=False)
+    pairs = live_pairs(layout, placement)
+    blue = [old for _, old in pairs if old is not None]
+    if not blue:  # a first release: nothing to be beside
+        bring_up(plan, version, [pair[0] for pair, _ in pairs])
+        plan.one("mark_current", {"version": version}, f"record {version} as current")
+        return plan.steps
+    blue_version = next(p.version for s in blue if (p := defined(placement, s)) is not None)
+    green = [other_slot(pair, old) for pair, old in pairs]
+    start_and_check(plan, version, green)
+    standby(plan, green)
+    plan.group(
+        "smoke_test",
+        [
+            ({"slot": s.name, "port": s.port, "index": i}, f"smoke test {i + 1} on {s.name}")
+            for i in range(len(spec.smoke))
+            for s in green
+        ],
+    )
+    sides = {
+        "canary": {"version": version, "slots": [s.name for s in green]},
+        "baseline": {"version": blue_version, "slots": [s.name for s in blue]},
+    }
+    if spec.analysis is not None:
+        plan.one(
+            "analysis",
+            {"name": "pre-switch", "spec": spec.analysis.model_dump(mode="json"), **sides},
+            f"analysis of {version} on standby against {blue_version}",
+        )
+    if not spec.auto_promote:
+        plan.one(
+            "gate",
+            {"gate": "promote", "timeout_s": None, "watch": None, **sides},
+            f"wait for `slipway promote` to switch to {version}",
+        )
+    switch(
+        plan,
+        ready={s.name: FULL_WEIGHT for s in green},
+        drain=[s.name for s in blue],
+        description=f"switch all traffic to {version}",
+    )
+    plan.one("mark_current", {"version": version}, f"record {version} as current")
+    if spec.scale_down_delay_s > 0:
+        plan.one(
+            "hold",
+            {"duration_s": spec.scale_down_delay_s, "version": blue_version},
+            f"keep {blue_version} on standby for {spec.scale_down_delay_s:g}s "
+            "(a rollback meanwhile is a switch back)",
+        )
+    take_down(plan, blue)
+    return plan.steps

@@ -1,0 +1,119 @@
+"""Canary: a share of the traffic to the new release, step by step, under analysis.
+
+The new release starts in the free slot of every instance (so the canary and
+the stable set have the same size and a weight is an exact share of requests),
+is checked, and waits on standby. Then the spec's steps run in order:
+
+- ``set_weight: N`` — one router operation: the canary slots take ``N`` and the
+  stable slots ``100 - N`` of each instance's weight;
+- ``pause`` — wait a duration, or for ``slipway promote`` when none is given;
+- ``analysis`` — measure the canary against the stable set (its baseline) for
+  a number of runs, and abort if it is bad.
+
+The background analysis of the spec watches during every pause. After the last
+step, all traffic goes to the canary, and the stable set is drained and stopped.
+A first release (nothing serving) is simply started everywhere.
+Pure: data in, steps out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slipway.spec.progressive import CanarySpec
+from slipway.steps import Layout, Placement, Slot, Step, StepList
+from slipway.strategies.common import (
+    bring_up,
+    defined,
+    idle_slots,
+    live_pairs,
+    other_slot,
+    standby,
+    start_and_check,
+    switch,
+    take_down,
+)
+
+FULL_WEIGHT = 100
+
+
+def canary(
+    spec: CanarySpec, *, version: str, layout: Layout, placement: Sequence[Placement]
+) -> list[Step]:
+    plan = StepList()
+    take_down(plan, idle_slots(layout, placement), drain=False)
+    pairs = live_pairs(layout, placement)
+    stable = [old for _, old in pairs if old is not None]
+    if not stable:  # a first release: nothing to compare with
+        bring_up(plan, version, [pair[0] for pair, _ in pairs])
+        plan.one("mark_current", {"version": version}, f"record {version} as current")
+        return plan.steps
+    stable_version = next(p.version for s in stable if (p := defined(placement, s)) is not None)
+    canaries = [other_slot(pair, old) for pair, old in pairs]
+    start_and_check(plan, version, canaries)
+    standby(plan, canaries)
+
+    sides = {
+        "canary": {"version": version, "slots": [s.name for s in canaries]},
+        "baseline": {"version": stable_version, "slots": [s.name for s in stable]},
+    }
+    watch = spec.analysis.model_dump(mode="json") if spec.analysis is not None else None
+    weight = 0
+    for number, step in enumerate(spec.steps, start=1):
+        if step.set_weight is not None:
+            weight = step.set_weight
+            _set_weight(plan, weight, canaries=canaries, stable=stable, version=version)
+        elif step.pause is not None:
+            wait: dict[str, Any] = {"watch": watch, "weight": weight, **sides}
+            if step.pause.duration_s is not None:
+                plan.one(
+                    "pause",
+                    {"duration_s": step.pause.duration_s, **wait},
+                    f"pause {step.pause.duration_s:g}s at {weight}%",
+                )
+            else:
+                plan.one(
+                    "gate",
+                    {"gate": "promote", "timeout_s": step.pause.timeout_s, **wait},
+                    f"wait for `slipway promote` at {weight}%",
+                )
+        elif step.analysis is not None:
+            plan.one(
+                "analysis",
+                {
+                    "name": f"step {number}",
+                    "spec": step.analysis.model_dump(mode="json"),
+                    "weight": weight,
+                    **sides,
+                },
+                f"analysis of {version} at {weight}% against {stable_version}",
+            )
+    switch(
+        plan,
+        ready={s.name: FULL_WEIGHT for s in canaries},
+        drain=[s.name for s in stable],
+        description=f"promote: all traffic to {version}",
+    )
+    plan.one("mark_current", {"version": version}, f"record {version} as current")
+    take_down(plan, stable)
+    return plan.steps
+
+
+def _set_weight(
+    plan: StepList, weight: int, *, canaries: list[Slot], stable: list[Slot], version: str
+) -> None:
+    """Per instance, the canary slot gets ``weight`` and the stable slot the rest."""
+    ready = {}
+    drain = []
+    for slot in canaries:
+        if weight > 0:
+            ready[slot.name] = weight
+        else:
+            drain.append(slot.name)
+    for slot in stable:
+        if weight < FULL_WEIGHT:
+            ready[slot.name] = FULL_WEIGHT - weight
+        else:
+            drain.append(slot.name)
+    switch(plan, ready=ready, drain=drain, description=f"{weight}% of traffic to {version}")

@@ -1,0 +1,235 @@
+"""Blue-green and canary against real supervisord, HAProxy (its runtime API and its request
+log) and the sample app's good and bad releases, under traffic."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from slipway.clock import SystemClock
+from slipway.engine import Backends, Engine, Outcome, control
+from slipway.spec import load_spec
+from slipway.store import Store
+from slipway.testing import write_sample_spec
+from slipway.traffic import TrafficGenerator
+from tests.conftest import stop_environment
+from tests.engine.test_rollout import serving_versions
+
+BLUE_GREEN = "{type: blue-green, smoke: [{path: /}], scale_down_delay_s: 60}"
+# A short canary: 10 % for up to 20 s with background analysis every 0.5 s, then 50 %.
+CANARY = """
+  type: canary
+  steps:
+    - set_weight: 10
+    - pause: {duration_s: 20}
+    - set_weight: 50
+    - pause: {duration_s: 1}
+  analysis:
+    interval_s: 0.5
+    min_requests: 5
+    metrics:
+      - {name: error_rate, fail_if: "> 0.01"}
+      - {name: p95_latency_ms, fail_if: "> 2 * baseline", min_delta: 20}"""
+PROMOTE_GATE = """
+  type: canary
+  steps:
+    - set_weight: 20
+    - pause: {}
+  analysis: null"""
+
+
+@contextmanager
+def engine_for(tmp_path: Path, strategy: str) -> Iterator[tuple[Engine, Store]]:
+    spec = write_sample_spec(tmp_path, strategy=strategy)
+    env = load_spec(spec).environment("test")
+    store = Store.for_state_dir(env.state_dir.parent)
+    engine = Engine(env, store=store, backends=Backends.for_environment(env, clock=SystemClock()))
+    try:
+        yield engine, store
+    finally:
+        store.close()
+        stop_environment(env)
+
+
+@pytest.fixture
+def blue_green(tmp_path: Path) -> Iterator[tuple[Engine, Store]]:
+    with engine_for(tmp_path, BLUE_GREEN) as pair:
+        yield pair
+
+
+@pytest.fixture
+def canary(tmp_path: Path) -> Iterator[tuple[Engine, Store]]:
+    with engine_for(tmp_path, CANARY) as pair:
+        yield pair
+
+
+def url(engine: Engine) -> str:
+    return f"http://127.0.0.1:{engine.env.router.listen.port}/work"
+
+
+def in_background(engine: Engine, version: str) -> tuple[threading.Thread, list[Outcome]]:
+    result: list[Outcome] = []
+    thread = threading.Thread(target=lambda: result.append(engine.deploy(version)))
+    thread.start()
+    return thread, result
+
+
+def wait_for_step(store: Store, engine: Engine, kind: str, timeout_s: float = 60) -> str:
+    """The id of the running deployment once its step of ``kind`` runs."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        dep = control.running_deployment(engine.env, store)
+        if dep is not None and any(
+            s.kind == kind and s.state == "running" for s in store.steps(dep.id)
+        ):
+            return dep.id
+        time.sleep(0.05)
+    raise AssertionError(f"no {kind} step ran within {timeout_s}s")
+
+
+def test_blue_green_switches_at_once_and_rolls_back_by_switching_back(
+    blue_green: tuple[Engine, Store],
+) -> None:
+    engine, store = blue_green
+    assert engine.deploy("v1").exit_code == 0
+    with TrafficGenerator(url(engine), concurrency=4, max_duration_s=90) as traffic:
+        thread, result = in_background(engine, "v2")
+        dep_id = wait_for_step(store, engine, "hold")
+        switched = time.monotonic()
+        time.sleep(0.5)
+        # during the hold: v2 serves everything, v1 still runs on standby
+        assert set(serving_versions(engine).values()) == {"v2"}
+        assert {i.version for i in engine.backends.target.instances() if i.running} == {"v1", "v2"}
+        asked = time.monotonic()
+        rollback = Engine(engine.env, store=store, backends=engine.backends).rollback()
+        back = time.monotonic()
+        thread.join(timeout=60)
+        time.sleep(0.5)
+    report = traffic.report
+    assert rollback.exit_code == 0, rollback.deployment.reason
+    assert rollback.deployment.id == dep_id and rollback.deployment.status == "rolled_back"
+    assert result[0].exit_code == 3  # the deploy itself ends rolled back
+    assert report.failed == 0, report.errors
+    assert report.versions_after(back) == {"v1"}
+    assert "v2" in report.versions_after(switched) - report.versions_after(back)
+    assert set(serving_versions(engine).values()) == {"v1"}
+    assert {i.version for i in engine.backends.target.instances()} == {"v1"}
+    rollback_steps = [s for s in store.steps(dep_id) if s.phase == "rollback"]
+    assert "start_instance" not in {s.kind for s in rollback_steps}  # a switch, not a restart
+    assert back - asked < 30  # bounded; the sub-second figure is measured by `slipway demo`
+    assert store.current("shop", "test").version == "v1"  # type: ignore[union-attr]
+
+
+def test_blue_green_without_rollback_retires_the_old_set(tmp_path: Path) -> None:
+    strategy = "{type: blue-green, scale_down_delay_s: 1}"
+    with engine_for(tmp_path, strategy) as (engine, _store):
+        assert engine.deploy("v1").exit_code == 0
+        with TrafficGenerator(url(engine), concurrency=4, max_duration_s=60) as traffic:
+            outcome = engine.deploy("v2")
+            done = time.monotonic()
+            time.sleep(0.3)
+        assert outcome.exit_code == 0, outcome.deployment.reason
+        assert traffic.report.failed == 0, traffic.report.errors
+        assert traffic.report.versions_after(done) == {"v2"}
+        assert {i.version for i in engine.backends.target.instances()} == {"v2"}
+
+
+def test_canary_of_a_release_answering_5xx_is_aborted_by_analysis(
+    canary: tuple[Engine, Store],
+) -> None:
+    engine, store = canary
+    assert engine.deploy("v1").exit_code == 0
+    with TrafficGenerator(url(engine), concurrency=4, max_duration_s=90) as traffic:
+        outcome = engine.deploy("errors_20pct")
+        done = time.monotonic()
+        time.sleep(0.3)
+    dep = outcome.deployment
+    assert outcome.exit_code == 3 and dep.status == "rolled_back", dep.reason
+    assert dep.reason is not None and "error_rate" in dep.reason
+    runs = store.analysis_runs(dep.id)
+    assert runs and runs[-1].verdict == "abort"
+    assert runs[-1].weight == 10  # stopped at the first step
+    measured = {m["metric"]: m for m in runs[-1].measurements if "metric" in m}
+    assert measured["error_rate"]["status"] == "fail"
+    assert measured["error_rate"]["canary"] > 0.01
+    assert measured["error_rate"]["baseline_requests"] > measured["error_rate"]["canary_requests"]
+    # only the canary's share of traffic saw its errors, and none after the rollback
+    report = traffic.report
+    assert 0 < report.failed < report.requests * 0.1
+    assert report.failed_between(done, float("inf")) == 0
+    assert report.versions_after(done) == {"v1"}
+    assert {i.version for i in engine.backends.target.instances()} == {"v1"}
+    servers = engine.backends.router.servers()
+    assert {s.weight for s in servers if s.admin == "ready"} == {100}  # weights restored
+
+
+def test_good_canary_is_promoted_step_by_step(canary: tuple[Engine, Store]) -> None:
+    engine, store = canary
+    assert engine.deploy("v1").exit_code == 0
+    with TrafficGenerator(url(engine), concurrency=4, max_duration_s=90) as traffic:
+        thread, result = in_background(engine, "v2")
+        dep_id = wait_for_step(store, engine, "pause")
+        time.sleep(2)
+        _, sent = control.send(engine.env, store, "promote", who="alice", comment="looks fine")
+        thread.join(timeout=90)
+        done = time.monotonic()
+        time.sleep(0.3)
+    assert result[0].exit_code == 0, result[0].deployment.reason
+    assert store.signal(sent.id).outcome == "pause ended"
+    report = traffic.report
+    assert report.failed == 0, report.errors
+    assert report.versions_after(done) == {"v2"}
+    runs = store.analysis_runs(dep_id)
+    assert runs and all(r.verdict == "continue" for r in runs)
+    pauses = [s.result for s in store.steps(dep_id) if s.kind == "pause"]
+    assert pauses == [{"ended": "promoted", "by": "alice"}, {"ended": "elapsed"}]
+
+
+def test_canary_weight_sends_that_share_of_requests(tmp_path: Path) -> None:
+    with engine_for(tmp_path, PROMOTE_GATE) as (engine, store):
+        assert engine.deploy("v1").exit_code == 0
+        thread, result = in_background(engine, "v2")
+        dep_id = wait_for_step(store, engine, "gate")
+        with TrafficGenerator(url(engine), concurrency=2, max_requests=1000) as traffic:
+            deadline = time.monotonic() + 60
+            while traffic.requests_so_far() < 1000 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        share = traffic.report.by_version.get("v2", 0) / traffic.report.requests
+        assert 0.15 <= share <= 0.25, traffic.report.by_version  # 20 %, round-robin
+        control.send(engine.env, store, "reject", who="bob", comment="not today")
+        thread.join(timeout=60)
+        dep = store.deployment(dep_id)
+        assert dep.status == "aborted" and "rejected by bob (not today)" in (dep.reason or "")
+        assert result[0].exit_code == 3
+        assert set(serving_versions(engine).values()) == {"v1"}
+
+
+def test_abort_from_another_terminal_rolls_back(canary: tuple[Engine, Store]) -> None:
+    engine, store = canary
+    assert engine.deploy("v1").exit_code == 0
+    thread, result = in_background(engine, "v2")
+    dep_id = wait_for_step(store, engine, "pause")
+    control.send(engine.env, store, "abort", who="carol")
+    thread.join(timeout=60)
+    assert result[0].deployment.status == "aborted"
+    assert result[0].exit_code == 3
+    assert "aborted by carol" in (store.deployment(dep_id).reason or "")
+    assert set(serving_versions(engine).values()) == {"v1"}
+
+
+def test_crashing_canary_is_caught_by_its_instances_not_its_error_rate(
+    canary: tuple[Engine, Store],
+) -> None:
+    engine, _store = canary
+    assert engine.deploy("v1").exit_code == 0
+    with TrafficGenerator(url(engine), concurrency=4, max_duration_s=90):
+        outcome = engine.deploy("crash")
+    assert outcome.deployment.status == "rolled_back", outcome.deployment.reason
+    reason = outcome.deployment.reason or ""
+    assert "not running" in reason or "restarted" in reason or "DOWN" in reason, reason
+    assert set(serving_versions(engine).values()) == {"v1"}
