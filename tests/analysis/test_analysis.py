@@ -36,7 +36,9 @@ class Scripted:
 GOOD, BAD, THIN = Sample(requests=100), Sample(requests=100, errors=20), Sample(requests=3)
 
 
-def run_all(spec: AnalysisSpec, script: list[Sample | Exception], problems: list[str] | None = None) -> list[tuple[str, str]]:
+def run_all(
+    spec: AnalysisSpec, script: list[Sample | Exception], problems: list[str] | None = None
+) -> list[tuple[str, str]]:
     clock = ManualClock()
     analysis = Analysis(
         spec,

@@ -14,7 +14,9 @@ ERRORS = MetricSpec(name="error_rate", fail_if="> 0.01")
 P95 = MetricSpec(name="p95_latency_ms", fail_if="> 2 * baseline", min_delta=5)
 
 
-def sample(n: int, errors: int = 0, *, latency: float = 2.0, spread: float = 1.0, seed: int = 0) -> Sample:
+def sample(
+    n: int, errors: int = 0, *, latency: float = 2.0, spread: float = 1.0, seed: int = 0
+) -> Sample:
     rng = random.Random(seed)
     return Sample(
         requests=n,
@@ -54,7 +56,9 @@ def test_threshold_judge() -> None:
     slow = sample(100, latency=120)
     assert judge.judge(P95, slow, sample(900), run_no=1).status == "fail"
     # twice a tiny baseline is still tiny: below min_delta it is noise, not a regression
-    assert judge.judge(P95, sample(100, latency=4), sample(900, latency=1), run_no=1).status == "pass"
+    assert (
+        judge.judge(P95, sample(100, latency=4), sample(900, latency=1), run_no=1).status == "pass"
+    )
 
 
 def test_statistical_judge_catches_real_regressions() -> None:

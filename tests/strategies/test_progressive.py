@@ -63,7 +63,9 @@ def test_blue_green_waits_for_promote_and_runs_its_analysis() -> None:
     spec = BlueGreenSpec(
         type="blue-green",
         auto_promote=False,
-        analysis=AnalysisSpec(metrics=[{"name": "error_rate", "provider": "probe", "fail_if": "> 0"}]),
+        analysis=AnalysisSpec(
+            metrics=[{"name": "error_rate", "provider": "probe", "fail_if": "> 0"}]
+        ),
         scale_down_delay_s=0,
     )
     steps = blue_green(spec, version="v2", layout=layout(2), placement=all_on("v1", 2))
