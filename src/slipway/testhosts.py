@@ -359,3 +359,81 @@ def _teardown(fleet: TestFleet) -> None:
             subprocess.run(["ip", "link", "del", host.link], capture_output=True, check=False)
     if fleet.bridge:
         subprocess.run(["ip", "link", "del", fleet.bridge], capture_output=True, check=False)
+
+
+FLEET_SPEC = """\
+version: 1
+app: {app}
+state_dir: state
+release:
+  build: {python} {build} {{version}} {{output}}
+  keep: 3
+process:
+  command: [{python}, server.py]
+  stop_timeout_s: 5
+health:
+  check: {{type: http, path: /health, timeout_s: 1}}
+  interval_s: 0.1
+  timeout_s: {health_timeout_s}
+  healthy_threshold: 2
+  unhealthy_threshold: 3
+strategy: {strategy}
+environments:
+  test:
+    router: {{type: haproxy, host: {lb}, listen: "{lb_address}:8080", drain_timeout_s: 5}}
+    instances: {{per_host: {per_host}, base_port: 9100}}
+    targets:
+      - type: ssh
+        select: web
+        key_file: {key_file}
+        known_hosts: {known_hosts}
+        deploy_to: /srv/{app}
+        service: {{type: supervisord, python: {python}}}
+        connect_timeout_s: 3
+        command_timeout_s: {command_timeout_s}
+        max_parallel: {max_parallel}
+{target_extra}        hosts:
+{hosts}
+"""
+
+
+def write_fleet_spec(
+    directory: Path,
+    fleet: TestFleet,
+    *,
+    app: str = "shop",
+    per_host: int = 1,
+    strategy: str = "{type: rolling, batch_size: 1, max_surge: 1, max_unavailable: 0}",
+    target_extra: str = "",
+    command_timeout_s: float = 10,
+    health_timeout_s: float = 15,
+    max_parallel: int = 20,
+) -> Path:
+    """A ``slipway.yaml`` of the sample app on ``fleet``: HAProxy on its last host (group
+    ``lb``), the app on every other host (group ``web``)."""
+    from slipway.testing import SAMPLE_BUILD
+
+    *web, lb = fleet.hosts
+    lines = [f"          {h.name}: {{address: {h.address}, groups: [web]}}" for h in web]
+    lines.append(f"          {lb.name}: {{address: {lb.address}, groups: [lb]}}")
+    extra = "".join(f"        {line}\n" for line in target_extra.splitlines() if line.strip())
+    path = directory / "slipway.yaml"
+    path.write_text(
+        FLEET_SPEC.format(
+            app=app,
+            python=sys.executable,
+            build=SAMPLE_BUILD,
+            strategy=strategy,
+            lb=lb.name,
+            lb_address=lb.address,
+            per_host=per_host,
+            key_file=fleet.key_file,
+            known_hosts=fleet.known_hosts,
+            command_timeout_s=command_timeout_s,
+            health_timeout_s=health_timeout_s,
+            max_parallel=max_parallel,
+            target_extra=extra,
+            hosts="\n".join(lines),
+        )
+    )
+    return path

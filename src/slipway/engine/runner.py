@@ -255,7 +255,7 @@ class Engine:
             if len(todo) == 1:
                 self._run_step(actions, todo[0])
                 continue
-            with ThreadPoolExecutor(max_workers=min(len(todo), 16)) as pool:
+            with ThreadPoolExecutor(max_workers=min(len(todo), self.backends.parallel)) as pool:
                 futures = [pool.submit(self._run_step, actions, r) for r in todo]
                 errors = [f.exception() for f in futures]
             failures = [e for e in errors if e is not None]

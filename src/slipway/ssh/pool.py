@@ -249,10 +249,17 @@ class SshPool:
         return self.call(self.arun(name, command, stdin=stdin, timeout_s=timeout_s, check=check))
 
     async def aunix(
-        self, name: str, path: str, request: bytes, *, timeout_s: float | None = None
+        self,
+        name: str,
+        path: str,
+        request: bytes,
+        *,
+        until: Callable[[bytes], bool] | None = None,
+        timeout_s: float | None = None,
     ) -> bytes:
-        """Send ``request`` to a unix socket on the host (through the SSH connection); read the
-        whole answer. HAProxy's runtime API and supervisord's XML-RPC both close after answering.
+        """Send ``request`` to a unix socket on the host, through the SSH connection; read the
+        answer until the server closes (HAProxy's runtime API) or ``until(answer)`` is true
+        (supervisord's HTTP, by its Content-Length). Nothing listens on the network for this.
         """
         conn = await self.connection(name)
         timeout = timeout_s or self.command_timeout_s
@@ -261,8 +268,11 @@ class SshPool:
             reader, writer = await conn.open_unix_connection(path)
             try:
                 writer.write(request)
-                writer.write_eof()
-                data: bytes = await reader.read()
+                data = b""
+                while chunk := await reader.read(65536):
+                    data += chunk
+                    if until is not None and until(data):
+                        break
                 return data
             finally:
                 writer.close()
