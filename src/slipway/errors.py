@@ -145,8 +145,17 @@ class HostFailed(PermanentError):
     goes on without it (within ``max_fail_percentage``) or everything is rolled back.
     """
 
-    def __init__(self, host: str, message: str, *, unreachable: bool = False) -> None:
-        super().__init__(f"{host}: {message}")
+    def __init__(
+        self,
+        host: str,
+        message: str,
+        *,
+        unreachable: bool = False,
+        others: dict[str, str] | None = None,
+    ) -> None:
+        more = f" (and {len(others)} more: {', '.join(sorted(others))})" if others else ""
+        super().__init__(f"{host}: {message}{more}")
         self.host = host
         self.detail = message
         self.unreachable = unreachable
+        self.hosts = {host: message, **(others or {})}  # every host that failed in one step

@@ -100,6 +100,28 @@ class TestHost:
             raise RuntimeError("only network-namespace hosts can be cut off")
         _ip("link", "set", self.link, "down")
 
+    def run_inside(self, script: str) -> str:
+        """Run ``script`` with ``sh`` inside the host (its mount and network namespaces)."""
+        if self.pid is None:
+            raise RuntimeError(f"test host {self.name} is not running")
+        found = subprocess.run(
+            [
+                "nsenter",
+                "-t",
+                str(self.pid),
+                "-m",
+                *(["-n"] if self.netns else []),
+                "sh",
+                "-c",
+                script,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return found.stdout
+
     def reconnect(self) -> None:
         if self.link is not None:
             _ip("link", "set", self.link, "up")

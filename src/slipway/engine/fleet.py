@@ -14,7 +14,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from slipway.clock import Clock
-from slipway.errors import HostFailed, SlipwayError
+from slipway.errors import SlipwayError
 from slipway.release import Release, Releases
 from slipway.router.haproxy import HAProxyConfig
 from slipway.router.remote import RemoteHAProxyRouter
@@ -22,7 +22,7 @@ from slipway.spec.fleet import Fleet, SupervisordService
 from slipway.spec.model import Environment, HttpCheckSpec, ReleaseSpec
 from slipway.ssh.layout import ReleaseSync, RemoteLayout
 from slipway.ssh.pool import SshHost, SshPool
-from slipway.targets.ssh import SshTarget
+from slipway.targets.ssh import SshTarget, raise_failures
 from slipway.targets.ssh_services import (
     CommandService,
     Service,
@@ -61,7 +61,7 @@ class FleetReleases(Releases):
             async def send(host: str) -> bool:
                 return await self.sync.ensure(host, version, release.path)
 
-            _raise_first(self.pool.map(live, send))
+            raise_failures(self.pool.map(live, send))
             self._sent.add(release.digest)
         return release
 
@@ -72,7 +72,7 @@ class FleetReleases(Releases):
         async def switch(host: str) -> None:
             await self.sync.layout.switch_current(host, version)
 
-        _raise_first(self.pool.map(live, switch))
+        raise_failures(self.pool.map(live, switch))
 
     def prune(self, *, keep: int, protect: Collection[str]) -> list[str]:
         removed = super().prune(keep=keep, protect=protect)
@@ -81,16 +81,8 @@ class FleetReleases(Releases):
         async def prune(host: str) -> list[str]:
             return await self.sync.layout.prune(host, keep=keep, protect=set(protect))
 
-        _raise_first(self.pool.map(live, prune))
+        raise_failures(self.pool.map(live, prune))
         return removed
-
-
-def _raise_first(results: dict[str, object]) -> None:
-    for host, result in results.items():
-        if isinstance(result, SlipwayError):
-            raise result
-        if isinstance(result, BaseException):
-            raise HostFailed(host, f"{type(result).__name__}: {result}") from result
 
 
 def make_pool(fleet: Fleet) -> SshPool:

@@ -8,6 +8,14 @@ needed there, nothing listening on the network) — or, when the spec names
 ``router.admin``, straight to that TCP admin socket. HAProxy itself runs as a
 program of the LB host's supervisord, and the config is validated there
 (``haproxy -c``) before it replaces the old one.
+
+A fleet moves many slots at once (a batch of a hundred hosts enables a
+hundred servers from a hundred threads), and every move costs a round trip
+here, not a local syscall. So concurrent readers share one fresh reading of
+the server states (at most ``SHARED_READ_S`` old, and never older than this
+router's last change), and concurrent saves of the server-state file
+coalesce: a save that starts after a change includes it, so a change whose
+save is already covered by a later one does not save again.
 """
 
 from __future__ import annotations
@@ -15,9 +23,11 @@ from __future__ import annotations
 import shlex
 import socket
 import threading
+import time
 
 from slipway.clock import Clock, SystemClock
 from slipway.errors import BackendError, HostFailed
+from slipway.router.base import ServerState
 from slipway.router.haproxy import (
     ANSWER_TIMEOUT_S,
     CONFIG_FILE,
@@ -31,6 +41,7 @@ from slipway.ssh.pool import SshPool
 from slipway.ssh.supervisor import RemoteSupervisor, tar_of
 
 q = shlex.quote
+SHARED_READ_S = 0.05
 
 
 class RemoteHAProxyRouter(HAProxyRouter):
@@ -55,6 +66,29 @@ class RemoteHAProxyRouter(HAProxyRouter):
         self.run = str(config.run_dir)
         self.remote_socket = f"{self.run}/{SOCKET}"
         self.sv = RemoteSupervisor(pool, host, supervisor_dir, python=python)
+        self._read_lock = threading.Lock()
+        self._reading: tuple[float, int, list[ServerState]] | None = None  # at, generation, …
+        self._generation = 0  # bumped by every change
+        self._saved_generation = 0
+
+    def servers(self) -> list[ServerState]:
+        with self._read_lock:
+            cached = self._reading
+            now = time.monotonic()
+            if cached and cached[1] == self._generation and now - cached[0] < SHARED_READ_S:
+                return list(cached[2])
+            generation = self._generation
+            found = super().servers()
+            self._reading = (now, generation, found)
+            return list(found)
+
+    def _set(self, slot: str, what: str) -> None:
+        answer = self.command(f"set server {self.config.backend}/{slot} {what}").strip()
+        with self._read_lock:
+            self._generation += 1
+        if answer:
+            raise BackendError(f"HAProxy refused `set server {slot} {what}`: {answer}")
+        self._save_state()
 
     def _answering(self) -> bool:
         return not self.pool.is_down(self.host)
@@ -154,16 +188,24 @@ class RemoteHAProxyRouter(HAProxyRouter):
         )
 
     def _save_state(self) -> None:
-        try:
-            state = self.command("show servers state")
-        except BackendError:
-            return  # nothing running: the file on the host is still the last known state
-        if state.startswith("1\n"):
-            with self._state_lock:
-                try:
-                    self.pool.call(self._awrite_state(state))
-                except HostFailed as exc:
-                    raise BackendError(f"HAProxy's host {exc}") from exc
+        with self._read_lock:
+            wanted = self._generation
+        with self._state_lock:
+            if self._saved_generation >= wanted:
+                return  # a save that began after this change already wrote it
+            with self._read_lock:
+                reading = self._generation
+            try:
+                state = self.command("show servers state")
+            except BackendError:
+                return  # nothing running: the file on the host is still the last known state
+            if not state.startswith("1\n"):
+                return
+            try:
+                self.pool.call(self._awrite_state(state))
+            except HostFailed as exc:
+                raise BackendError(f"HAProxy's host {exc}") from exc
+            self._saved_generation = reading
 
     def down(self) -> None:
         if self.pool.is_down(self.host):

@@ -145,7 +145,7 @@ class SshPool:
 
     async def connection(self, name: str) -> asyncssh.SSHClientConnection:
         if name in self._down:
-            raise HostFailed(name, f"unreachable ({self._down[name]})", unreachable=True)
+            raise HostFailed(name, f"left out of this run: {self._down[name]}", unreachable=True)
         conn = self._conns.get(name)
         if conn is not None:
             return conn

@@ -41,21 +41,17 @@ class SshTarget:
         self.sync = sync
         self.slot_hosts = dict(slot_hosts)
         self.hosts = list(hosts)  # the hosts this run works on (after --limit)
-        self.unreachable: dict[str, str] = {}
+        self.unreachable: dict[str, str] = {}  # found so by ``instances``
+        self.excluded: dict[str, str] = {}  # left out of this run by the host-failure policy
 
     def host_of(self, slot: str) -> str:
         return self.slot_hosts[slot]
 
-    def _raise_first(self, results: Mapping[str, object]) -> None:
-        for host, result in results.items():
-            if isinstance(result, SlipwayError):
-                raise result
-            if isinstance(result, BaseException):
-                raise HostFailed(host, f"{type(result).__name__}: {result}") from result
-
     def ensure_up(self) -> None:
-        live = [h for h in self.hosts if not self.pool.is_down(h)]
-        self._raise_first(self.pool.map(live, self.service.ensure_up))
+        """Every host of the run, an unreachable one included: that one fails here, early,
+        and the host-failure policy decides."""
+        live = [h for h in self.hosts if h not in self.excluded]
+        raise_failures(self.pool.map(live, self.service.ensure_up))
 
     def instances(self) -> list[InstanceState]:
         results = self.pool.map(self.hosts, self.service.instances)
@@ -100,7 +96,36 @@ class SshTarget:
 
     def down(self) -> None:
         live = [h for h in self.hosts if not self.pool.is_down(h)]
-        self._raise_first(self.pool.map(live, self.service.down))
+        raise_failures(self.pool.map(live, self.service.down))
+
+    def probe(self, host: str) -> str | None:
+        """None if ``host`` answers a trivial command now; else why not."""
+        try:
+            self.pool.run(host, "true", timeout_s=min(5.0, self.pool.command_timeout_s))
+        except HostFailed as exc:
+            return exc.detail
+        return None
+
+    def exclude(self, host: str, reason: str) -> None:
+        """Leave ``host`` out of the rest of this run (it failed)."""
+        self.excluded[host] = reason
+        self.pool.mark_down(host, reason)
 
     def close(self) -> None:
         self.pool.close()
+
+
+def raise_failures(results: Mapping[str, object]) -> None:
+    """Raise what failed on some hosts: all of them in one ``HostFailed``, so that the engine's
+    host-failure policy sees every one; any other Slipway error as it is."""
+    failed: dict[str, str] = {}
+    for host, result in results.items():
+        if isinstance(result, HostFailed):
+            failed.update(result.hosts)
+        elif isinstance(result, SlipwayError):
+            raise result
+        elif isinstance(result, BaseException):
+            failed[host] = f"{type(result).__name__}: {result}"
+    if failed:
+        first, *rest = failed
+        raise HostFailed(first, failed[first], others={h: failed[h] for h in rest})
