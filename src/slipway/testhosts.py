@@ -402,7 +402,7 @@ health:
 strategy: {strategy}
 environments:
   test:
-    router: {{type: haproxy, host: {lb}, listen: "{lb_address}:8080", drain_timeout_s: 5}}
+    router: {{type: haproxy, host: {lb}, listen: "{lb_address}:8080", drain_timeout_s: 5{admin}}}
     instances: {{per_host: {per_host}, base_port: 9100}}
     targets:
       - type: ssh
@@ -410,7 +410,8 @@ environments:
         key_file: {key_file}
         known_hosts: {known_hosts}
         deploy_to: /srv/{app}
-        service: {{type: supervisord, python: {python}}}
+        python: {python}
+        service: {service}
         connect_timeout_s: 3
         command_timeout_s: {command_timeout_s}
         max_parallel: {max_parallel}
@@ -430,6 +431,8 @@ def write_fleet_spec(
     command_timeout_s: float = 10,
     health_timeout_s: float = 15,
     max_parallel: int = 20,
+    service: str | None = None,
+    admin_port: int | None = None,
 ) -> Path:
     """A ``slipway.yaml`` of the sample app on ``fleet``: HAProxy on its last host (group
     ``lb``), the app on every other host (group ``web``)."""
@@ -456,6 +459,8 @@ def write_fleet_spec(
             max_parallel=max_parallel,
             target_extra=extra,
             hosts="\n".join(lines),
+            service=service or "{type: supervisord}",
+            admin=f', admin: "{lb.address}:{admin_port}"' if admin_port else "",
         )
     )
     return path

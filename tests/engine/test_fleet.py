@@ -148,3 +148,17 @@ def test_limit_deploys_to_the_hosts_it_selects_only(
             "h4-1_a": "v1",
         }
     assert not (fleet.host("h2").srv / "shop" / "releases" / "v2").exists()
+
+
+def test_router_admin_socket_on_a_tcp_address_the_spec_names(
+    make_hosts: Callable[..., TestFleet], tmp_path: Path
+) -> None:
+    fleet = make_hosts(3)
+    spec = write_fleet_spec(tmp_path, fleet, strategy=FAST, admin_port=9999)
+    with fleet_engine(spec) as engine:
+        assert engine.deploy("v1").exit_code == 0
+        router = engine.backends.router
+        assert "Name: HAProxy" in router.command("show info")  # type: ignore[attr-defined]
+        assert serving(engine) == {"h1-1_a": "v1", "h2-1_a": "v1"}
+    config = (fleet.hosts[-1].srv / "shop" / ".slipway" / "router" / "haproxy.cfg").read_text()
+    assert f"stats socket ipv4@{fleet.hosts[-1].address}:9999 level admin" in config

@@ -103,7 +103,10 @@ def make_service(env: Environment, pool: SshPool) -> Service:
     service = spec.service
     if isinstance(service, SupervisordService):
         return SupervisordPrograms(
-            pool, spec.deploy_to, python=service.python, start_secs=service.start_secs
+            pool,
+            spec.deploy_to,
+            python=service.python or spec.python,
+            start_secs=service.start_secs,
         )
     if service.type == "systemd":
         return SystemdService(pool, spec.deploy_to, app=env.app, unit_dir=service.unit_dir)
@@ -150,7 +153,9 @@ def fleet_parts(
         addresses={slot: fleet.hosts[host].address for slot, host in slot_hosts.items()},
         admin_address=(admin.host, admin.port) if admin else None,
     )
-    python = spec.service.python if isinstance(spec.service, SupervisordService) else "python3"
+    python = spec.python
+    if isinstance(spec.service, SupervisordService) and spec.service.python:
+        python = spec.service.python
     router = RemoteHAProxyRouter(
         config,
         pool,

@@ -72,8 +72,10 @@ class SupervisordService(_Model):
     """Instances as programs of a supervisord Slipway starts on each host (no root needed)."""
 
     type: Literal["supervisord"] = "supervisord"
-    python: str = Field(
-        "python3", pattern=r"^[A-Za-z0-9_./-]+$", description="A Python with `supervisor` there."
+    python: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_./-]+$",
+        description="A Python with `supervisor` on the hosts; the target's `python` if unset.",
     )
     start_secs: float = Field(1.0, ge=0, le=60, description="How long a start must stay up.")
 
@@ -111,6 +113,12 @@ class SshTargetSpec(_Model):
     select: str = Field("all", description="Host pattern (Ansible's) of the hosts running the app.")
     user: str = Field("root", pattern=USER_PATTERN)
     key_file: str | None = Field(None, description="Private key; the ssh agent when unset.")
+    python: str = Field(
+        "python3",
+        pattern=r"^[A-Za-z0-9_./-]+$",
+        description="A Python with `supervisor` on the hosts: it runs the supervisord that "
+        "keeps instances (service supervisord) and HAProxy (on the router's host).",
+    )
     known_hosts: str = Field("~/.ssh/known_hosts", description="Host keys trusted; always checked.")
     deploy_to: str = Field(..., pattern=ABS_PATH_PATTERN, description="releases/, shared/, current")
     linked_dirs: list[Annotated[str, Field(pattern=REL_PATH_PATTERN)]] = Field(default_factory=list)
