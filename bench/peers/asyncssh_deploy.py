@@ -23,6 +23,7 @@ async def one(c: dict, address: str) -> None:
             f"mkdir -p {d}/releases/{v} && tar -xf - -C {d}/releases/{v}",
             stdin=c["tarball"],
             encoding=None,
+            bufsize=256 * 1024,  # as Slipway does: the 8 KiB default is 3x slower
             check=True,
         )
         await conn.run(f"{switch(c)} && {restart(c)} && {health(c, address)}", check=True)

@@ -42,6 +42,9 @@ from slipway.ssh.supervisor import RemoteSupervisor, tar_of
 
 q = shlex.quote
 SHARED_READ_S = 0.05
+# HAProxy's admin socket takes 10 connections at once (`stats maxconn`'s default) and refuses
+# the next: a hundred threads enabling slots together must queue here instead.
+API_CONNECTIONS = 8
 
 
 class RemoteHAProxyRouter(HAProxyRouter):
@@ -66,25 +69,38 @@ class RemoteHAProxyRouter(HAProxyRouter):
         self.run = str(config.run_dir)
         self.remote_socket = f"{self.run}/{SOCKET}"
         self.sv = RemoteSupervisor(pool, host, supervisor_dir, python=python)
-        self._read_lock = threading.Lock()
+        self._api = threading.BoundedSemaphore(API_CONNECTIONS)
+        self._read_lock = threading.Lock()  # one reading of the server states at a time
         self._reading: tuple[float, int, list[ServerState]] | None = None  # at, generation, …
-        self._generation = 0  # bumped by every change
+        self._gen_lock = threading.Lock()
+        self._generation = 0  # bumped by every change this router makes
         self._saved_generation = 0
 
+    def _current_generation(self) -> int:
+        with self._gen_lock:
+            return self._generation
+
     def servers(self) -> list[ServerState]:
+        """A reading taken after every change made before this call (the caller's own
+        included); callers waiting while one is taken share it."""
+        wanted = self._current_generation()
         with self._read_lock:
             cached = self._reading
-            now = time.monotonic()
-            if cached and cached[1] == self._generation and now - cached[0] < SHARED_READ_S:
+            if (
+                cached is not None
+                and cached[1] >= wanted
+                and time.monotonic() - cached[0] < SHARED_READ_S
+            ):
                 return list(cached[2])
-            generation = self._generation
+            generation = self._current_generation()
+            started = time.monotonic()
             found = super().servers()
-            self._reading = (now, generation, found)
+            self._reading = (started, generation, found)
             return list(found)
 
     def _set(self, slot: str, what: str) -> None:
         answer = self.command(f"set server {self.config.backend}/{slot} {what}").strip()
-        with self._read_lock:
+        with self._gen_lock:
             self._generation += 1
         if answer:
             raise BackendError(f"HAProxy refused `set server {slot} {what}`: {answer}")
@@ -94,13 +110,14 @@ class RemoteHAProxyRouter(HAProxyRouter):
         return not self.pool.is_down(self.host)
 
     def command(self, line: str) -> str:
-        if self.config.admin_address is not None:
-            return self._tcp_command(line)
-        try:
-            answer = self.pool.unix(self.host, self.remote_socket, line.encode() + b"\n")
-        except HostFailed as exc:
-            raise BackendError(f"HAProxy on {exc}") from exc
-        return answer.decode(errors="replace")
+        with self._api:
+            if self.config.admin_address is not None:
+                return self._tcp_command(line)
+            try:
+                answer = self.pool.unix(self.host, self.remote_socket, line.encode() + b"\n")
+            except HostFailed as exc:
+                raise BackendError(f"HAProxy on {exc}") from exc
+            return answer.decode(errors="replace")
 
     def _tcp_command(self, line: str) -> str:
         assert self.config.admin_address is not None
@@ -188,13 +205,11 @@ class RemoteHAProxyRouter(HAProxyRouter):
         )
 
     def _save_state(self) -> None:
-        with self._read_lock:
-            wanted = self._generation
+        wanted = self._current_generation()
         with self._state_lock:
             if self._saved_generation >= wanted:
                 return  # a save that began after this change already wrote it
-            with self._read_lock:
-                reading = self._generation
+            reading = self._current_generation()
             try:
                 state = self.command("show servers state")
             except BackendError:

@@ -112,26 +112,33 @@ class RemoteLayout:
         target = result.stdout.strip()
         return target.rsplit("/", 1)[-1] if target else None
 
-    async def versions(self, host: str) -> list[str]:
-        """Complete releases on ``host``, oldest first (by when they were put in place)."""
+    async def listing(self, host: str) -> tuple[list[str], str | None]:
+        """Complete releases on ``host``, oldest first (by when they were put in place), and
+        the one ``current`` points to — in one round trip."""
         result = await self.pool.arun(
             host,
+            f"readlink {q(f'{self.deploy_to}/current')} | sed 's/^/current /'; "
             f"test -d {q(self.releases)} && find {q(self.releases)} -mindepth 1 -maxdepth 1 "
             f"-type d ! -name '.tmp-*' -printf '%C@ %f\\n' || true",
         )
-        found = []
+        found, current = [], None
         for line in result.stdout.splitlines():
             stamp, _, name = line.partition(" ")
+            if stamp == "current":
+                current = name.rsplit("/", 1)[-1]
+                continue
             try:
                 found.append((float(stamp), name))
             except ValueError:
                 continue
-        return [name for _, name in sorted(found)]
+        return [name for _, name in sorted(found)], current
+
+    async def versions(self, host: str) -> list[str]:
+        return (await self.listing(host))[0]
 
     async def prune(self, host: str, *, keep: int, protect: set[str]) -> list[str]:
         """Remove the oldest releases beyond ``keep``, never one in ``protect`` or current."""
-        versions = await self.versions(host)
-        current = await self.current(host)
+        versions, current = await self.listing(host)
         doomed = [
             v for v in versions[: max(0, len(versions) - keep)] if v not in protect and v != current
         ]

@@ -29,6 +29,9 @@ from slipway.supervisor import CONFIG, PIDFILE, SOCKET
 
 LAUNCH = 'set -a && . "$1" && set +a && shift && exec "$@"'
 START_TIMEOUT_S = 15.0
+STATE_TIMEOUT_S = 120.0  # startsecs (at most 60) or stopwaitsecs, with room to spare
+POLL_S = 0.1
+FAILED_STATES = ("BACKOFF", "FATAL", "EXITED", "STOPPED")
 
 
 def _expand_safe(text: str) -> str:
@@ -57,6 +60,11 @@ class RemoteSupervisor:
         self.socket = f"{self.run_dir}/{SOCKET}"
         self._known_running = False
 
+    @property
+    def known_running(self) -> bool:
+        """Seen answering during this run (``aensure_running``)."""
+        return self._known_running
+
     # XML-RPC through the SSH connection
 
     async def acall(self, method: str, *args: Any) -> Any:
@@ -79,9 +87,7 @@ class RemoteSupervisor:
             ) from None
 
     async def ais_running(self) -> bool:
-        probe = await self.pool.arun(self.host, f"test -S {shlex.quote(self.socket)}", check=False)
-        if not probe.ok:
-            return False
+        """Whether supervisord answers (no socket there: it does not)."""
         try:
             state = await self.acall("supervisor.getState")
         except (BackendError, HostFailed) as exc:
@@ -182,28 +188,55 @@ class RemoteSupervisor:
                 return item
         return None
 
-    async def astart(self, name: str) -> None:
+    async def astart(self, name: str, *, start_secs: float = 1.0) -> None:
+        """Start ``name`` and return once supervisord counts it RUNNING (``startsecs``).
+
+        Not ``startProcess(wait=True)``: supervisord notices the end of ``startsecs`` only on
+        its next loop turn, up to a second later; asking for the state (from ``startsecs``
+        on, every ``POLL_S``) wakes it, so a start costs ``startsecs``, not up to a second
+        more — and a hundred hosts are not asked ten times a second for nothing.
+        """
         try:
-            await self.acall("supervisor.startProcess", name, True)
+            await self.acall("supervisor.startProcess", name, False)
         except BackendError as exc:
             if "ALREADY_STARTED" not in str(exc):
                 raise
+        await asyncio.sleep(start_secs)
+        await self._await_state(name, done=("RUNNING",), failed=FAILED_STATES)
 
     async def astop(self, name: str) -> None:
         info = await self.ainfo(name)
         if info is None or info["statename"] in ("STOPPED", "EXITED", "FATAL"):
             return
         try:
-            await self.acall("supervisor.stopProcess", name, True)
+            await self.acall("supervisor.stopProcess", name, False)
         except BackendError as exc:
             if "NOT_RUNNING" not in str(exc):
                 raise
+        # supervisord reaps a stopped child on its next loop turn: asking wakes it
+        await self._await_state(name, done=("STOPPED", "EXITED", "FATAL"), failed=())
 
-    async def aremove(self, name: str) -> None:
+    async def _await_state(
+        self, name: str, *, done: tuple[str, ...], failed: tuple[str, ...]
+    ) -> None:
+        for _ in range(int(STATE_TIMEOUT_S / POLL_S)):
+            info = await self.acall("supervisor.getProcessInfo", name)
+            state = str(info["statename"])
+            if state in done:
+                return
+            if state in failed:
+                raise BackendError(f"{self.host}: {name} is {state}")
+            await asyncio.sleep(POLL_S)
+        raise BackendError(f"{self.host}: {name} not {'/'.join(done)} after {STATE_TIMEOUT_S:g}s")
+
+    async def aremove(self, name: str, *, also: tuple[str, ...] = ()) -> None:
+        """Stop and forget ``name``; its files (and ``also``, under programs/) go in one
+        round trip."""
         await self.astop(name)
         q = shlex.quote
-        base = f"{self.run_dir}/programs/{name}"
-        await self.pool.arun(self.host, f"rm -f {q(base + '.conf')} {q(base + '.env')}")
+        base = f"{self.run_dir}/programs"
+        files = [f"{name}.conf", f"{name}.env", *also]
+        await self.pool.arun(self.host, "rm -f " + " ".join(q(f"{base}/{f}") for f in files))
         await self.aupdate()
 
     async def alog_tail(self, name: str, *, size: int = 1500) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from slipway.errors import PermanentError
+from slipway.errors import BackendError, PermanentError
 from slipway.ssh.pool import SshPool
 from slipway.ssh.supervisor import LAUNCH, RemoteSupervisor, tar_of
 from slipway.targets.base import InstanceState
@@ -134,31 +134,20 @@ class SupervisordPrograms:
         await sv.awrite(files)
         await sv.aupdate()
         try:
-            await sv.astart(program)
-        except PermanentError:
-            raise
-        except Exception as exc:
+            await sv.astart(program, start_secs=self.start_secs)  # returns once RUNNING
+        except BackendError as exc:  # the release's fault; a HostFailed goes up as it is
             tail = await sv.alog_tail(program)
             raise PermanentError(
                 f"{spec.slot} on {host}: {spec.version} did not start ({exc}); its log ends "
                 f"with:\n{tail}"
             ) from exc
-        info = await sv.ainfo(program)
-        if info is None or info["statename"] != "RUNNING":
-            state = info["statename"] if info else "absent"
-            tail = await sv.alog_tail(program)
-            raise PermanentError(
-                f"{spec.slot} on {host}: {spec.version} is {state} right after its start; its "
-                f"log ends with:\n{tail}"
-            )
 
     async def stop(self, host: str, slot: str) -> None:
         sv = self.supervisor(host)
-        if not await sv.ais_running():
+        if not sv.known_running and not await sv.ais_running():
             return
         program = PREFIX + slot
-        await sv.aremove(program)
-        await self.pool.arun(host, f"rm -f {q(f'{self.run_dir}/programs/{program}.json')}")
+        await sv.aremove(program, also=(f"{program}.json",))
 
     async def down(self, host: str) -> None:
         await self.supervisor(host).ashutdown()
