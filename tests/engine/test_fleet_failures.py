@@ -73,6 +73,8 @@ def test_host_cut_off_mid_rollout_rolls_back_the_others_and_names_it(
         assert serving(engine) == {f"h{i}-1_a": "v1" for i in (1, 2, 4, 5)}
         assert {i.version for i in engine.backends.target.instances()} == {"v1"}
         log = reports.logs(engine.env, store=engine.store, deployment=outcome.deployment.id)
+        status = reports.status(engine.env, store=engine.store, backends=engine.backends)
+        assert any(p.startswith("host h3 does not answer") for p in status["problems"])
     hosts = log["hosts"]
     assert hosts["h3"].startswith("FAILED") and "no answer within 3s" in hosts["h3"]
     assert {hosts[h] for h in ("h1", "h2", "h4", "h5")} == {"rolled back to v1"}

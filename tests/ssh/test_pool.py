@@ -169,3 +169,18 @@ def test_unreachable_address_is_a_host_failure(make_hosts: Callable[..., TestFle
         assert asyncio.iscoroutinefunction(pool.arun)
     finally:
         pool.close()
+
+
+def test_missing_known_hosts_file_is_a_host_key_error(
+    make_hosts: Callable[..., TestFleet],
+) -> None:
+    fleet = make_hosts(1)
+    fleet.known_hosts.unlink()
+    pool = pool_for(fleet)
+    try:
+        with pytest.raises(HostKeyError) as caught:
+            pool.run("h1", "true")
+        assert "(the file does not exist)" in str(caught.value)
+        assert fleet.host("h1").fingerprint() in str(caught.value)
+    finally:
+        pool.close()

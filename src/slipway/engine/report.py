@@ -85,6 +85,8 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
     except SlipwayError as exc:
         report["problems"].append(f"cannot read live state: {exc}")
         return report
+    for host, why in getattr(backends.target, "unreachable", {}).items():
+        report["problems"].append(f"host {host} does not answer ({why}): its slots are unknown")
     serving_versions = set()
     for instance, slot, port in env.slots():
         inst, server = instances.get(slot), servers.get(slot)

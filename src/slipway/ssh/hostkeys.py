@@ -61,8 +61,9 @@ async def host_key_error(name: str, address: str, port: int, known_hosts: Path) 
             host=name,
             fingerprint=fingerprint,
         )
+    missing = "" if known_hosts.is_file() else " (the file does not exist)"
     return HostKeyError(
-        f"{where} presented {shown}, which {known_hosts} does not know: "
+        f"{where} presented {shown}, which {known_hosts}{missing} does not know: "
         "host keys are always checked. Nothing was started.\n"
         "  fix: check the fingerprint on the host (`ssh-keygen -lf "
         f"/etc/ssh/ssh_host_ed25519_key.pub`); if it matches, add it: `{scan}` "

@@ -162,6 +162,9 @@ class SshPool:
         return conn
 
     async def _connect(self, host: SshHost) -> asyncssh.SSHClientConnection:
+        if not self.known_hosts.is_file():
+            # asyncssh would say "No such file"; say which host key is at stake and the fix
+            raise await host_key_error(host.name, host.address, host.port, self.known_hosts)
         keys: Any = [str(host.key_file)] if host.key_file else ()
         try:
             return await asyncssh.connect(
