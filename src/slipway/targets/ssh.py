@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from slipway.errors import HostFailed, SlipwayError
+from slipway.errors import HostFailed
 from slipway.ssh.layout import ReleaseSync, RemoteLayout
 from slipway.ssh.pool import SshPool
 from slipway.targets.base import InstanceSpec, InstanceState
@@ -117,15 +117,13 @@ class SshTarget:
 
 def raise_failures(results: Mapping[str, object]) -> None:
     """Raise what failed on some hosts: all of them in one ``HostFailed``, so that the engine's
-    host-failure policy sees every one; any other Slipway error as it is."""
+    host-failure policy sees every one; any other error as it is."""
     failed: dict[str, str] = {}
-    for host, result in results.items():
+    for result in results.values():
         if isinstance(result, HostFailed):
             failed.update(result.hosts)
-        elif isinstance(result, SlipwayError):
-            raise result
         elif isinstance(result, BaseException):
-            failed[host] = f"{type(result).__name__}: {result}"
+            raise result  # a release's or a bug's failure, not the host's: as it is
     if failed:
         first, *rest = failed
         raise HostFailed(first, failed[first], others={h: failed[h] for h in rest})
