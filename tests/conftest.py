@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from slipway.clock import SystemClock
 from slipway.engine import Backends
 from slipway.spec import load_spec
 from slipway.spec.model import Environment
+from slipway.testhosts import Mode, TestFleet, test_hosts
 from slipway.testing import SAMPLE_BUILD, free_port_range, write_sample_spec
 
 BUILD = SAMPLE_BUILD
@@ -78,3 +80,16 @@ def sample_app(tmp_path: Path) -> Iterator[int]:
     yield port
     process.kill()
     process.wait()
+
+
+@pytest.fixture
+def make_hosts(tmp_path: Path) -> Iterator[Callable[..., TestFleet]]:
+    """``make_hosts(n)``: n running SSH test hosts (network namespaces), torn down afterwards."""
+    with contextlib.ExitStack() as stack:
+        made = itertools.count(1)
+
+        def make(count: int, *, mode: Mode = "auto") -> TestFleet:
+            directory = tmp_path / f"fleet{next(made)}"
+            return stack.enter_context(test_hosts(count, directory, mode=mode))
+
+        yield make

@@ -2,8 +2,9 @@
 
 Standard library only, so a release is just this file and its ``release.json``
 (written by ``build.py``): ``{"version", "fail_health", "fail_health_slots",
-"error_rate", "latency_ms", "crash_after_s"}``. It listens on 127.0.0.1 and the
-port in ``PORT``; ``SLIPWAY_SLOT`` names the slot it runs in.
+"error_rate", "latency_ms", "crash_after_s"}``. It listens on the port in
+``PORT``, on 127.0.0.1 or the address in ``SLIPWAY_ADDRESS`` (a fleet host's own
+address, which its load balancer reaches); ``SLIPWAY_SLOT`` names its slot.
 
 - ``/health``: 200 ``ok``, or 503 when ``fail_health`` (or when this slot is in
   ``fail_health_slots``: a release that is bad on one instance only).
@@ -247,7 +248,8 @@ def crash(after_s: float) -> None:
 
 def main() -> None:
     port = int(os.environ.get("PORT", "8000"))
-    server = Server(("127.0.0.1", port), Handler)
+    address = os.environ.get("SLIPWAY_ADDRESS", "127.0.0.1")
+    server = Server((address, port), Handler)
 
     def drain(_signum: int, _frame: object) -> None:
         with STATE.lock:
@@ -260,7 +262,7 @@ def main() -> None:
     if RELEASE.get("crash_after_s") is not None:
         after_s = float(RELEASE["crash_after_s"])
         threading.Thread(target=crash, args=(after_s,), daemon=True).start()
-    print(f"sample app {VERSION} listening on 127.0.0.1:{port} (pid {os.getpid()})", flush=True)
+    print(f"sample app {VERSION} listening on {address}:{port} (pid {os.getpid()})", flush=True)
     server.serve_forever(poll_interval=0.1)
     server.server_close()  # new connections are refused from here on
     STATE.close_idle()

@@ -8,11 +8,13 @@ runtime failures (which the engine either retries or answers with a rollback)::
     ├── UsageError            bad command-line input                     exit 2
     │   └── SpecError         bad slipway.yaml: file, line, column, hint  exit 2
     ├── NoGoError             not started: lock held, check failed        exit 4
-    │   └── LockedError       another runner holds the environment lock
+    │   ├── LockedError       another runner holds the environment lock
+    │   └── HostKeyError      an SSH host's key is unknown or changed
     ├── StepError             a step failed while running                 exit 1 / 3
     │   ├── TemporaryError    worth retrying after ``delay_s``
     │   └── PermanentError    retrying will not help: roll back
-    │       └── CheckFailed   a health check said "fail", with evidence
+    │       ├── CheckFailed   a health check said "fail", with evidence
+    │       └── HostFailed    one host of a fleet failed (unreachable, command failed)
     ├── BackendError          a real part (supervisord, HAProxy) misbehaved
     └── StoreError            the store could not be read or written
 
@@ -92,6 +94,18 @@ class LockedError(NoGoError):
     """Another runner holds the environment's lock."""
 
 
+class HostKeyError(NoGoError):
+    """An SSH host presented a key that ``known_hosts`` does not trust: nothing was started.
+
+    The message names the host, the key's fingerprint and the fix; checking is never skipped.
+    """
+
+    def __init__(self, message: str, *, host: str, fingerprint: str | None) -> None:
+        super().__init__(message)
+        self.host = host
+        self.fingerprint = fingerprint
+
+
 class StepError(SlipwayError):
     """A step failed while it ran."""
 
@@ -122,3 +136,26 @@ class BackendError(SlipwayError):
 
 class StoreError(SlipwayError):
     """The store could not be opened, migrated, read or written."""
+
+
+class HostFailed(PermanentError):
+    """One host of a fleet failed: unreachable, a command exited non-zero, its disk is full.
+
+    ``host`` names it, so the engine's host-failure policy can decide whether the rollout
+    goes on without it (within ``max_fail_percentage``) or everything is rolled back.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        message: str,
+        *,
+        unreachable: bool = False,
+        others: dict[str, str] | None = None,
+    ) -> None:
+        more = f" (and {len(others)} more: {', '.join(sorted(others))})" if others else ""
+        super().__init__(f"{host}: {message}{more}")
+        self.host = host
+        self.detail = message
+        self.unreachable = unreachable
+        self.hosts = {host: message, **(others or {})}  # every host that failed in one step

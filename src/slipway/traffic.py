@@ -12,7 +12,9 @@ stops by itself after ``max_requests`` or ``max_duration_s``, whichever comes
 first. And it only ever targets loopback (127.0.0.0/8, ::1, ``localhost``):
 anything else is refused with ``UsageError`` before a single packet is sent,
 redirects are not followed, and proxies from the environment are ignored —
-Slipway must never become a load generator aimed at someone else.
+Slipway must never become a load generator aimed at someone else. The one
+exception is ``test_hosts``: exact addresses of test hosts that the caller
+made itself in network namespaces on this machine (``slipway.testhosts``).
 
 A failure is a connection error, a timeout, or a status of 500 or more.
 """
@@ -24,6 +26,7 @@ import statistics
 import threading
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
@@ -76,8 +79,9 @@ class TrafficReport:
         return sum(1 for s in self.samples if start <= s.sent < end and s.failed)
 
 
-def check_loopback(url: str) -> None:
-    """Raise ``UsageError`` unless ``url`` is http(s) to a loopback host."""
+def check_loopback(url: str, *, test_hosts: Collection[str] = ()) -> None:
+    """Raise ``UsageError`` unless ``url`` is http(s) to a loopback host (or one of
+    ``test_hosts``: addresses of network-namespace test hosts the caller made)."""
     try:
         parsed = httpx.URL(url)  # the parser that will connect, not a look-alike
     except httpx.InvalidURL as exc:
@@ -87,7 +91,7 @@ def check_loopback(url: str) -> None:
             f"invalid traffic URL {url!r}", hint="write it as http://127.0.0.1:PORT/PATH"
         )
     host = parsed.host
-    if host == "localhost":
+    if host == "localhost" or (host and host in test_hosts):
         return
     try:
         if ipaddress.ip_address(host).is_loopback:
@@ -119,8 +123,9 @@ class TrafficGenerator:
         max_duration_s: float = 120.0,
         path: str = "/work",
         timeout_s: float = 5.0,
+        test_hosts: Collection[str] = (),
     ) -> None:
-        check_loopback(url)
+        check_loopback(url, test_hosts=test_hosts)
         if concurrency < 1 or max_requests < 1 or max_duration_s <= 0 or timeout_s <= 0:
             raise UsageError(
                 "concurrency, max_requests, max_duration_s and timeout_s must be positive"

@@ -48,6 +48,14 @@ class Output(StrEnum):
 FileOpt = Annotated[Path, typer.Option("--file", "-f", help="The spec file.")]
 EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment in the spec.")]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json.")]
+LimitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--limit",
+        "-l",
+        help="Fleet hosts to work on: an Ansible pattern (web1,web2 · web:&prod · all:!db1).",
+    ),
+]
 
 
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -72,15 +80,19 @@ class Session:
 
 
 @contextmanager
-def session(file: Path, env_name: str | None) -> Iterator[Session]:
+def session(file: Path, env_name: str | None, limit: str | None = None) -> Iterator[Session]:
     loaded = load_spec(file)
-    env = loaded.environment(env_name)
+    env = loaded.environment(env_name, limit=limit)
     store = Store.for_state_dir(env.state_dir.parent)
+    backends: Backends | None = None
     try:
         from slipway.clock import SystemClock
 
-        yield Session(env, store, Backends.for_environment(env, clock=SystemClock()))
+        backends = Backends.for_environment(env, clock=SystemClock())
+        yield Session(env, store, backends)
     finally:
+        if backends is not None:
+            backends.close()
         store.close()
 
 
@@ -134,6 +146,7 @@ def plan(
     file: FileOpt = Path(DEFAULT_FILE),
     env: EnvOpt = None,
     output: OutputOpt = Output.text,
+    limit: LimitOpt = None,
 ) -> None:
     """Print the steps a deployment would run, touching nothing."""
     from slipway.engine.placement import read_placement
@@ -141,7 +154,7 @@ def plan(
     from slipway.release import check_version
 
     check_version(version)
-    with session(file, env) as s:
+    with session(file, env, limit) as s:
         steps = build_plan(s.env, version=version, placement=read_placement(s.backends))
     if output is Output.json:
         print_json(
@@ -185,9 +198,10 @@ def deploy(
     file: FileOpt = Path(DEFAULT_FILE),
     env: EnvOpt = None,
     output: OutputOpt = Output.text,
+    limit: LimitOpt = None,
 ) -> None:
     """Deploy a release with the environment's strategy; roll back by itself on failure."""
-    with session(file, env) as s:
+    with session(file, env, limit) as s:
         _run(s, output, lambda e: e.deploy(version))
 
 
@@ -198,9 +212,10 @@ def rollback(
     file: FileOpt = Path(DEFAULT_FILE),
     env: EnvOpt = None,
     output: OutputOpt = Output.text,
+    limit: LimitOpt = None,
 ) -> None:
     """Put the previous (or the given) release back: traffic first, then instances."""
-    with session(file, env) as s:
+    with session(file, env, limit) as s:
         _run(s, output, lambda e: e.rollback(to))
 
 
@@ -217,10 +232,13 @@ def resume(
 @app.command()
 @reports_errors
 def status(
-    file: FileOpt = Path(DEFAULT_FILE), env: EnvOpt = None, output: OutputOpt = Output.text
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    output: OutputOpt = Output.text,
+    limit: LimitOpt = None,
 ) -> None:
     """What runs where, what the store says, and where they disagree."""
-    with session(file, env) as s:
+    with session(file, env, limit) as s:
         data = reports.status(s.env, store=s.store, backends=s.backends)
     if output is Output.json:
         print_json(data)

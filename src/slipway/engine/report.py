@@ -85,6 +85,8 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
     except SlipwayError as exc:
         report["problems"].append(f"cannot read live state: {exc}")
         return report
+    for host, why in getattr(backends.target, "unreachable", {}).items():
+        report["problems"].append(f"host {host} does not answer ({why}): its slots are unknown")
     serving_versions = set()
     for instance, slot, port in env.slots():
         inst, server = instances.get(slot), servers.get(slot)
@@ -140,8 +142,13 @@ def logs(env: Environment, *, store: Store, deployment: str) -> dict[str, Any]:
             f"no single deployment matches {deployment!r}",
             hint="`slipway history` lists deployment ids; give more of the id",
         )
+    recorded = store.events(dep.id)
+    hosts: dict[str, str] = next(
+        (e.data["hosts"] for e in reversed(recorded) if "hosts" in (e.data or {})), {}
+    )
     return {
         "deployment": deployment_dict(dep),
+        "hosts": hosts,  # a fleet's hosts and what happened to each (empty when local)
         "steps": [
             {
                 "seq": s.seq,
@@ -163,6 +170,6 @@ def logs(env: Environment, *, store: Store, deployment: str) -> dict[str, Any]:
                 "message": e.message,
                 **({"data": e.data} if e.data else {}),
             }
-            for e in store.events(dep.id)
+            for e in recorded
         ],
     }

@@ -23,10 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
+from typing import Any
 
 from slipway.clock import Clock, SystemClock
 from slipway.engine import control
 from slipway.engine.actions import Actions
+from slipway.engine.hosts import host_policy
 from slipway.engine.observe import NullObserver, Observer
 from slipway.engine.placement import read_placement
 from slipway.engine.signals import Interrupted, RollbackRequested, Waiter
@@ -82,6 +84,7 @@ class Engine:
         self.clock = clock or SystemClock()
         self.observer = observer or NullObserver()
         self._stop = threading.Event()
+        self.hosts = host_policy(env, backends.target)  # a fleet's host-failure policy
 
     def request_stop(self) -> None:
         """Ask the runner to stop after the steps in flight; it then rolls back."""
@@ -263,6 +266,18 @@ class Engine:
         Waiter(self.store, dep_id, should_stop=self._stop.is_set).close(
             f"not acted on: the deployment ended {dep.status}"
         )
+        if self.hosts is not None:
+            hosts = self.hosts.summary(
+                status=dep.status, version=dep.version, previous=dep.previous_version
+            )
+            failed = [h for h in hosts if h in self.hosts.failed]
+            self._event(
+                dep_id,
+                f"hosts: {len(hosts) - len(failed)} of {len(hosts)} as planned"
+                + (f"; failed: {', '.join(failed)}" if failed else ""),
+                level="error" if failed else "info",
+                hosts=hosts,
+            )
         self.observer.finished(dep)
         return Outcome(dep)
 
@@ -284,6 +299,8 @@ class Engine:
         try:
             for group in iter_groups(records):
                 todo = [r for r in group if r.state != "succeeded"]
+                if self.hosts is not None:
+                    todo = self._skip_failed_hosts(todo)
                 if not todo:  # done before the runner died
                     continue
                 if listen:
@@ -291,16 +308,49 @@ class Engine:
                 elif self._stop.is_set():
                     raise Interrupted("stopped on request")
                 if len(todo) == 1:
-                    self._run_step(actions, todo[0])
+                    try:
+                        self._run_step(actions, todo[0])
+                    except SlipwayError as exc:
+                        self._raise_unless_tolerated([(todo[0], exc)])
                     continue
-                with ThreadPoolExecutor(max_workers=min(len(todo), 16)) as pool:
+                workers = min(len(todo), self.backends.parallel)
+                with ThreadPoolExecutor(max_workers=workers) as pool:
                     futures = [pool.submit(self._run_step, actions, r) for r in todo]
                     errors = [f.exception() for f in futures]
-                failures = [e for e in errors if e is not None]
+                failures = [(r, e) for r, e in zip(todo, errors, strict=True) if e is not None]
                 if failures:
-                    raise failures[0]
+                    self._raise_unless_tolerated(failures)
         finally:
             actions.close()
+
+    def _skip_failed_hosts(self, todo: list[StepRecord]) -> list[StepRecord]:
+        """Steps of a host that failed earlier in this run are skipped, not run."""
+        assert self.hosts is not None
+        kept = []
+        for record in todo:
+            reason = self.hosts.skip_reason(record)
+            if reason is None:
+                kept.append(record)
+                continue
+            self.store.set_step(record.id, state="skipped", error=reason)
+            self.observer.step(record.seq, record.description, "skipped", reason)
+        return kept
+
+    def _raise_unless_tolerated(self, failures: list[tuple[StepRecord, BaseException]]) -> None:
+        """A fleet's host failures may be tolerated (``hosts.absorb``); anything else raises."""
+        remaining = [e for _, e in failures]
+        if self.hosts is not None:
+            before = set(self.hosts.failed)
+            remaining = self.hosts.absorb(failures)
+            for host in sorted(set(self.hosts.failed) - before):
+                self._event(
+                    failures[0][0].deployment_id,
+                    f"host {host} failed: {self.hosts.failed[host]}"
+                    + ("" if remaining else "; the rollout goes on without it"),
+                    level="error",
+                )
+        if remaining:
+            raise remaining[0]
 
     def _run_step(self, actions: Actions, record: StepRecord) -> None:
         attempts = record.attempts
@@ -367,8 +417,8 @@ class Engine:
             ],
         )
 
-    def _event(self, dep_id: str, message: str, *, level: str = "info") -> None:
-        self.store.event(dep_id, message, level=level)
+    def _event(self, dep_id: str, message: str, *, level: str = "info", **data: Any) -> None:
+        self.store.event(dep_id, message, level=level, **data)
         self.observer.message(message, level)
 
     def _previous_release(self) -> str:

@@ -28,9 +28,15 @@ class Backends:
     target: Target
     router: Router
     releases: Releases
+    parallel: int = 16  # steps of one group run at once (a fleet: its max_parallel)
 
     @classmethod
     def for_environment(cls, env: Environment, *, clock: Clock) -> Backends:
+        if env.fleet is not None:
+            from slipway.engine.fleet import fleet_parts  # imports asyncssh: fleets only
+
+            target, router, releases = fleet_parts(env, clock=clock)
+            return cls(target, router, releases, parallel=env.fleet.spec.max_parallel)
         run_dir = run_directory(env)
         supervisor = Supervisor(run_dir, clock=clock)
         health = env.health.check
@@ -50,6 +56,12 @@ class Backends:
             releases=Releases(env.state_dir / "releases", spec=env.release, spec_root=env.root),
         )
 
+    def close(self) -> None:
+        """Let go of connections (a fleet's SSH pool); local backends hold none."""
+        close = getattr(self.target, "close", None)
+        if close is not None:
+            close()
+
 
 # HAProxy's per-request log goes here; a runner analysing a release listens on it.
 LOG_SOCKET = "requests.sock"
@@ -60,17 +72,20 @@ def run_directory(env: Environment) -> Path:
 
 
 def health_check(env: Environment, *, port: int, slot: str) -> Check:
-    """The spec's health check aimed at one instance."""
+    """The spec's health check aimed at one instance (on its fleet host's address, if any)."""
     spec = env.health.check
+    address = "127.0.0.1"
+    if env.fleet is not None:
+        address = env.fleet.hosts[env.slot_hosts()[slot]].address
     if isinstance(spec, HttpCheckSpec):
         return HttpCheck(
-            f"http://127.0.0.1:{port}{spec.path}",
+            f"http://{address}:{port}{spec.path}",
             expect_status=spec.expect_status,
             expect_body=spec.expect_body,
             timeout_s=spec.timeout_s,
             name=f"http {slot}",
         )
     if isinstance(spec, CommandCheckSpec):
-        argv = [a.replace("{port}", str(port)) for a in spec.command]
+        argv = [a.replace("{port}", str(port)).replace("{address}", address) for a in spec.command]
         return CommandCheck(argv, timeout_s=spec.timeout_s, cwd=env.root)
-    return TcpCheck("127.0.0.1", port, timeout_s=spec.timeout_s)
+    return TcpCheck(address, port, timeout_s=spec.timeout_s)

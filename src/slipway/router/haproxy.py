@@ -27,7 +27,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from slipway.clock import Clock, SystemClock
@@ -66,15 +66,22 @@ class HAProxyConfig:
     server_timeout_s: float = 30.0
     client_timeout_s: float = 30.0
     check_interval_s: float = 1.0
+    addresses: Mapping[str, str] = field(default_factory=dict)  # slot → host; 127.0.0.1 if absent
+    admin_address: tuple[str, int] | None = None  # an admin socket on TCP too (a fleet's LB)
 
     def render(self) -> str:
-        run = self.run_dir.resolve()
+        run = self.run_dir if self.run_dir.is_absolute() else self.run_dir.resolve()
         check = ""
         lines = [
             "# written by Slipway: edits are overwritten",
             "global",
             f"    stats socket {run}/{SOCKET} mode 600 level admin expose-fd listeners",
             f"    server-state-file {run}/{STATE_FILE}",
+            *(
+                [f"    stats socket ipv4@{_bind(*self.admin_address)} level admin"]
+                if self.admin_address
+                else []
+            ),
             "    maxconn 4096",
         ]
         if self.log_socket is not None:
@@ -114,7 +121,8 @@ class HAProxyConfig:
             ]
             check = " check"
         for slot, port in self.slots:
-            lines.append(f"    server {slot} 127.0.0.1:{port}{check} disabled")
+            address = self.addresses.get(slot, "127.0.0.1")
+            lines.append(f"    server {slot} {address}:{port}{check} disabled")
         if self.metrics_port is not None:
             lines += [
                 "",
@@ -331,8 +339,12 @@ class HAProxyRouter:
                 return server
         return None
 
+    def _answering(self) -> bool:
+        """Whether asking is worth it (the local socket exists); saves a timeout when not."""
+        return self.socket.exists()
+
     def servers(self) -> list[ServerState]:
-        if not self.socket.exists():
+        if not self._answering():
             return []
         try:
             stat = self.command(f"show stat {self.config.backend} 4 -1")

@@ -22,7 +22,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from slipway.errors import Location, SpecError, UsageError
-from slipway.spec.model import Environment, Spec
+from slipway.spec.fleet import Fleet, SshTargetSpec, resolve_fleet
+from slipway.spec.model import Environment, EnvironmentSpec, Spec
 
 DEFAULT_FILE = "slipway.yaml"
 
@@ -39,8 +40,11 @@ class LoadedSpec:
     def root(self) -> Path:
         return self.path.resolve().parent
 
-    def environment(self, name: str | None) -> Environment:
-        """The named environment with defaults applied; the only one if ``name`` is None."""
+    def environment(self, name: str | None, *, limit: str | None = None) -> Environment:
+        """The named environment with defaults applied; the only one if ``name`` is None.
+
+        ``limit`` (an Ansible host pattern) narrows a fleet to some of its hosts.
+        """
         envs = self.spec.environments
         if name is None:
             if len(envs) == 1:
@@ -70,7 +74,31 @@ class LoadedSpec:
             router=env.router,
             instances=env.instances,
             targets=list(env.targets),
+            fleet=self._fleet(name, env, limit),
         )
+
+    def _fleet(self, name: str, env: EnvironmentSpec, limit: str | None) -> Fleet | None:
+        target = env.targets[0]
+        if not isinstance(target, SshTargetSpec):
+            if limit is not None:
+                raise UsageError(
+                    f"--limit selects hosts of a fleet; environment {name!r} runs locally"
+                )
+            return None
+
+        def locate(*loc: str | int) -> Location | None:
+            return self.locate("environments", name, "targets", 0, *loc)
+
+        fleet = resolve_fleet(target, root=self.root, locate=locate)
+        router_host = env.router.host
+        if router_host is not None and router_host not in fleet.hosts:
+            raise SpecError(
+                f"router host {router_host!r} is not a host of the fleet",
+                location=self.locate("environments", name, "router", "host"),
+                field="router.host",
+                hint=f"hosts: {', '.join(fleet.hosts)}",
+            )
+        return fleet.limited(limit) if limit is not None else fleet
 
     def locate(self, *loc: str | int) -> Location | None:
         """Where the value at ``loc`` is in the file (for errors found after loading)."""

@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from slipway.spec.fleet import Fleet, SshTargetSpec
 from slipway.spec.progressive import BlueGreenSpec, CanarySpec
 
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
@@ -174,6 +175,20 @@ class HAProxySpec(_Model):
         None, description="Loopback port of HAProxy's Prometheus exporter."
     )
     drain_timeout_s: Seconds = Field(30.0, description="Longest wait for in-flight requests.")
+    host: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
+        description="Fleet host HAProxy runs on (driven over SSH); this machine when unset.",
+    )
+    admin: Listen | None = Field(
+        None,
+        description="TCP address of HAProxy's admin socket, reached directly instead of over SSH.",
+    )
+
+    @field_validator("admin", mode="before")
+    @classmethod
+    def _admin(cls, value: object) -> object:
+        return parse_listen(value)
 
     @field_validator("listen", mode="before")
     @classmethod
@@ -199,7 +214,11 @@ class LocalTargetSpec(_Model):
     name: Name = "local"
 
 
-TargetSpec = Annotated[LocalTargetSpec, Field(discriminator="type")]
+TargetSpec = Annotated[LocalTargetSpec | SshTargetSpec, Field(discriminator="type")]
+
+
+def _local() -> LocalTargetSpec | SshTargetSpec:
+    return LocalTargetSpec()
 
 
 class InstancesSpec(_Model):
@@ -208,6 +227,9 @@ class InstancesSpec(_Model):
 
     count: int | None = Field(None, ge=1, le=64)
     names: list[Name] | None = Field(None, min_length=1, max_length=64)
+    per_host: int | None = Field(
+        None, ge=1, le=32, description="On a fleet (ssh target): instances on each host."
+    )
     base_port: Port = Field(..., description="First of 2 x count consecutive loopback ports.")
 
     @field_validator("names")
@@ -222,8 +244,14 @@ class InstancesSpec(_Model):
 
     @model_validator(mode="after")
     def _count(self) -> InstancesSpec:
+        if self.per_host is not None:
+            if self.count is not None or self.names is not None:
+                raise ValueError("`per_host` (a fleet) excludes `count` and `names`")
+            if self.base_port + 2 * self.per_host - 1 > 65535:
+                raise ValueError("base_port + 2 x per_host goes past port 65535")
+            return self
         if self.count is None and self.names is None:
-            raise ValueError("give `count` or `names`")
+            raise ValueError("give `count` or `names` (or `per_host` on a fleet)")
         if self.count is not None and self.names is not None and self.count != len(self.names):
             raise ValueError(f"count is {self.count} but {len(self.names)} names are given")
         if self.base_port + 2 * len(self.instance_names) - 1 > 65535:
@@ -234,18 +262,31 @@ class InstancesSpec(_Model):
     def instance_names(self) -> list[str]:
         if self.names is not None:
             return list(self.names)
-        return [f"web-{i + 1}" for i in range(self.count or 0)]
+        return [f"web-{i + 1}" for i in range(self.count or self.per_host or 0)]
 
 
 class EnvironmentSpec(_Model):
     router: RouterSpec
     instances: InstancesSpec
-    targets: list[TargetSpec] = Field(default_factory=lambda: [LocalTargetSpec()], min_length=1)
+    targets: list[TargetSpec] = Field(default_factory=lambda: [_local()], min_length=1)
     process: ProcessSpec | None = None
     health: HealthSpec | None = None
     strategy: StrategySpec | None = None
     on_failure: Literal["rollback", "stop"] | None = None
     on_interrupt: Literal["resume", "rollback"] | None = None
+
+    @model_validator(mode="after")
+    def _fleet(self) -> EnvironmentSpec:
+        ssh = [t for t in self.targets if isinstance(t, SshTargetSpec)]
+        if ssh and len(self.targets) > 1:
+            raise ValueError("an ssh target is the environment's only target")
+        if ssh and self.instances.per_host is None:
+            raise ValueError("a fleet (ssh target) needs `instances.per_host`")
+        if not ssh and self.instances.per_host is not None:
+            raise ValueError("`instances.per_host` needs an ssh target")
+        if not ssh and self.router.host is not None:
+            raise ValueError("`router.host` names a fleet host: it needs an ssh target")
+        return self
 
     @model_validator(mode="after")
     def _ports(self) -> EnvironmentSpec:
@@ -297,11 +338,48 @@ class Environment(_Model):
     router: RouterSpec
     instances: InstancesSpec
     targets: list[TargetSpec]
+    fleet: Fleet | None = None
 
     def slots(self) -> list[tuple[str, str, int]]:
-        """(instance, slot, port) for every slot, ``a`` slots first."""
+        """(instance, slot, port) for every slot, ``a`` slots first.
+
+        On a fleet: the instances of the hosts selected (``--limit`` included), named
+        ``<host>-<i>``; ports are per host.
+        """
+        if self.fleet is not None:
+            return self._fleet_slots(self.fleet.app_hosts)
         names = self.instances.instance_names
         base, count = self.instances.base_port, len(names)
         result = [(n, f"{n}_a", base + i) for i, n in enumerate(names)]
         result += [(n, f"{n}_b", base + count + i) for i, n in enumerate(names)]
+        return result
+
+    def all_slots(self) -> list[tuple[str, str, int]]:
+        """Every slot, ignoring ``--limit``: what the router must know about."""
+        if self.fleet is not None:
+            return self._fleet_slots([h for h in self.fleet.hosts if h in self._app_hosts()])
+        return self.slots()
+
+    def _app_hosts(self) -> set[str]:
+        assert self.fleet is not None
+        return set(self.fleet.select(self.fleet.spec.select))
+
+    def _fleet_slots(self, hosts: list[str]) -> list[tuple[str, str, int]]:
+        per_host = self.instances.per_host or 1
+        base = self.instances.base_port
+        names = [(f"{h}-{i + 1}", i) for h in hosts for i in range(per_host)]
+        result = [(n, f"{n}_a", base + i) for n, i in names]
+        result += [(n, f"{n}_b", base + per_host + i) for n, i in names]
+        return result
+
+    def slot_hosts(self) -> dict[str, str]:
+        """slot → the fleet host it runs on (every slot, ignoring ``--limit``); empty if local."""
+        if self.fleet is None:
+            return {}
+        per_host = self.instances.per_host or 1
+        result = {}
+        for host in self.fleet.hosts:
+            for i in range(per_host):
+                for side in ("a", "b"):
+                    result[f"{host}-{i + 1}_{side}"] = host
         return result

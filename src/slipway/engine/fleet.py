@@ -1,0 +1,175 @@
+"""The backends of a fleet: SSH target, HAProxy on the LB host, releases sent to every host.
+
+``FleetReleases`` is the local ``Releases`` (build or unpack once, here) plus
+the hosts: ``prepare`` also puts the release on every host the run works on
+(skipping those that already have the same digest), ``link_current`` switches
+``current`` on each, ``prune`` keeps the last N on each. The engine's actions
+call the same three methods as for a local environment.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection
+from pathlib import Path
+
+from slipway.clock import Clock
+from slipway.errors import SlipwayError
+from slipway.release import Release, Releases
+from slipway.router.haproxy import HAProxyConfig
+from slipway.router.remote import RemoteHAProxyRouter
+from slipway.spec.fleet import Fleet, SupervisordService
+from slipway.spec.model import Environment, HttpCheckSpec, ReleaseSpec
+from slipway.ssh.layout import ReleaseSync, RemoteLayout
+from slipway.ssh.pool import SshHost, SshPool
+from slipway.targets.ssh import SshTarget, raise_failures
+from slipway.targets.ssh_services import (
+    CommandService,
+    Service,
+    SupervisordPrograms,
+    SystemdService,
+)
+
+
+class FleetReleases(Releases):
+    """Local releases, mirrored onto the fleet's hosts."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        spec: ReleaseSpec,
+        spec_root: Path,
+        pool: SshPool,
+        sync: ReleaseSync,
+        hosts: list[str],
+    ) -> None:
+        super().__init__(root, spec=spec, spec_root=spec_root)
+        self.pool = pool
+        self.sync = sync
+        self.hosts = hosts
+        self._lock = threading.Lock()
+        self._sent: set[str] = set()
+
+    def prepare(self, version: str) -> Release:
+        release = super().prepare(version)
+        with self._lock:
+            if release.digest in self._sent:
+                return release
+            live = [h for h in self.hosts if not self.pool.is_down(h)]
+
+            async def send(host: str) -> bool:
+                return await self.sync.ensure(host, version, release.path)
+
+            raise_failures(self.pool.map(live, send))
+            self._sent.add(release.digest)
+        return release
+
+    def link_current(self, version: str) -> None:
+        super().link_current(version)
+        live = [h for h in self.hosts if not self.pool.is_down(h)]
+
+        async def switch(host: str) -> None:
+            await self.sync.layout.switch_current(host, version)
+
+        raise_failures(self.pool.map(live, switch))
+
+    def prune(self, *, keep: int, protect: Collection[str]) -> list[str]:
+        removed = super().prune(keep=keep, protect=protect)
+        live = [h for h in self.hosts if not self.pool.is_down(h)]
+
+        async def prune(host: str) -> list[str]:
+            return await self.sync.layout.prune(host, keep=keep, protect=set(protect))
+
+        raise_failures(self.pool.map(live, prune))
+        return removed
+
+
+def make_pool(fleet: Fleet) -> SshPool:
+    spec = fleet.spec
+    hosts = [SshHost(h.name, h.address, h.port, h.user, h.key_file) for h in fleet.hosts.values()]
+    return SshPool(
+        hosts,
+        known_hosts=fleet.known_hosts,
+        connect_timeout_s=spec.connect_timeout_s,
+        command_timeout_s=spec.command_timeout_s,
+        max_parallel=spec.max_parallel,
+    )
+
+
+def make_service(env: Environment, pool: SshPool) -> Service:
+    assert env.fleet is not None
+    spec = env.fleet.spec
+    service = spec.service
+    if isinstance(service, SupervisordService):
+        return SupervisordPrograms(
+            pool,
+            spec.deploy_to,
+            python=service.python or spec.python,
+            start_secs=service.start_secs,
+        )
+    if service.type == "systemd":
+        return SystemdService(pool, spec.deploy_to, app=env.app, unit_dir=service.unit_dir)
+    return CommandService(
+        pool, spec.deploy_to, start=service.start, stop=service.stop, status=service.status
+    )
+
+
+def fleet_parts(
+    env: Environment, *, clock: Clock
+) -> tuple[SshTarget, RemoteHAProxyRouter, FleetReleases]:
+    """Target, router and releases of a fleet environment, sharing one pool of connections."""
+    fleet = env.fleet
+    assert fleet is not None
+    spec = fleet.spec
+    pool = make_pool(fleet)
+    layout = RemoteLayout(
+        pool, spec.deploy_to, linked_dirs=spec.linked_dirs, linked_files=spec.linked_files
+    )
+    sync = ReleaseSync(layout, env.state_dir / "artifacts")
+    slot_hosts = env.slot_hosts()
+    target = SshTarget(
+        spec.name,
+        pool,
+        service=make_service(env, pool),
+        layout=layout,
+        sync=sync,
+        slot_hosts=slot_hosts,
+        hosts=fleet.app_hosts,
+    )
+    lb = env.router.host
+    if lb is None:
+        raise SlipwayError("a fleet needs `router.host`: the host HAProxy runs on")
+    health = env.health.check
+    admin = env.router.admin
+    config = HAProxyConfig(
+        run_dir=Path(f"{spec.deploy_to}/.slipway/router"),
+        listen_host=env.router.listen.host,
+        listen_port=env.router.listen.port,
+        backend=env.app,
+        slots=[(slot, port) for _, slot, port in env.all_slots()],
+        health_path=health.path if isinstance(health, HttpCheckSpec) else None,
+        metrics_port=env.router.metrics_port,
+        addresses={slot: fleet.hosts[host].address for slot, host in slot_hosts.items()},
+        admin_address=(admin.host, admin.port) if admin else None,
+    )
+    python = spec.python
+    if isinstance(spec.service, SupervisordService) and spec.service.python:
+        python = spec.service.python
+    router = RemoteHAProxyRouter(
+        config,
+        pool,
+        lb,
+        python=python,
+        supervisor_dir=f"{spec.deploy_to}/.slipway/supervisor",
+        clock=clock,
+    )
+    releases = FleetReleases(
+        env.state_dir / "releases",
+        spec=env.release,
+        spec_root=env.root,
+        pool=pool,
+        sync=sync,
+        hosts=fleet.app_hosts,
+    )
+    return target, router, releases

@@ -1,0 +1,277 @@
+"""The fleet part of a spec: SSH hosts (listed, or from an Ansible inventory) and how to run there.
+
+An environment whose target is ``type: ssh`` runs ``instances.per_host``
+instances on each selected host; each instance keeps the two slots of every
+Slipway instance, so every strategy works unchanged. Slot names are unique
+across the fleet: ``<host>-<i>_a`` and ``<host>-<i>_b``.
+
+Every value that reaches a remote command (host names, users, paths,
+versions) is validated here against a tame pattern, and then quoted with
+``shlex`` where the command is built: a value with shell metacharacters is
+refused before anything connects anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from slipway.errors import SpecError, UsageError
+from slipway.spec.inventory import HOST_RE, load_inventory
+from slipway.spec.patterns import select_hosts
+
+HOST_PATTERN = HOST_RE.pattern
+USER_PATTERN = r"^[a-z_][a-z0-9_-]{0,31}$"
+ABS_PATH_PATTERN = r"^/[A-Za-z0-9._/-]*$"
+REL_PATH_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$"
+HostName = Annotated[str, Field(pattern=HOST_PATTERN)]
+CONNECT_VARS = {
+    "ansible_host": "address",
+    "ansible_port": "port",
+    "ansible_user": "user",
+    "ansible_ssh_private_key_file": "key_file",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _no_dotdot(value: str) -> str:
+    if ".." in value.split("/"):
+        raise ValueError(f"{value!r}: '..' is not allowed in a path here")
+    return value
+
+
+class HostSpec(_Model):
+    """One host of a fleet, as listed in the spec."""
+
+    address: str | None = Field(
+        None, description="IP address or DNS name; the host's name if unset."
+    )
+    port: int = Field(22, ge=1, le=65535)
+    user: str | None = Field(None, pattern=USER_PATTERN)
+    key_file: str | None = None
+    groups: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")]] = Field(
+        default_factory=list
+    )
+    vars: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.:-]{0,252}", value):
+            raise ValueError(f"{value!r} is not an IP address or host name")
+        return value
+
+
+class SupervisordService(_Model):
+    """Instances as programs of a supervisord Slipway starts on each host (no root needed)."""
+
+    type: Literal["supervisord"] = "supervisord"
+    python: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_./-]+$",
+        description="A Python with `supervisor` on the hosts; the target's `python` if unset.",
+    )
+    start_secs: float = Field(1.0, ge=0, le=60, description="How long a start must stay up.")
+
+
+class SystemdService(_Model):
+    """Instances as systemd units ``slipway-<app>-<slot>.service`` (needs root on the host)."""
+
+    type: Literal["systemd"]
+    unit_dir: str = Field("/etc/systemd/system", pattern=ABS_PATH_PATTERN)
+
+
+class CommandService(_Model):
+    """Your own start/stop/status commands; ``{slot}``, ``{port}``, ``{release}`` are replaced."""
+
+    type: Literal["command"]
+    start: list[str] = Field(..., min_length=1)
+    stop: list[str] = Field(..., min_length=1)
+    status: list[str] = Field(..., min_length=1, description="Exits 0 when the slot runs.")
+
+
+ServiceSpec = Annotated[
+    SupervisordService | SystemdService | CommandService, Field(discriminator="type")
+]
+
+
+class SshTargetSpec(_Model):
+    """A fleet of hosts reached over SSH."""
+
+    type: Literal["ssh"]
+    name: str = Field("fleet", pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    hosts: dict[Annotated[str, Field(pattern=HOST_PATTERN)], HostSpec] = Field(default_factory=dict)
+    inventory: str | None = Field(
+        None, description="Ansible inventory (INI or YAML), beside the spec."
+    )
+    select: str = Field("all", description="Host pattern (Ansible's) of the hosts running the app.")
+    user: str = Field("root", pattern=USER_PATTERN)
+    key_file: str | None = Field(None, description="Private key; the ssh agent when unset.")
+    python: str = Field(
+        "python3",
+        pattern=r"^[A-Za-z0-9_./-]+$",
+        description="A Python with `supervisor` on the hosts: it runs the supervisord that "
+        "keeps instances (service supervisord) and HAProxy (on the router's host).",
+    )
+    known_hosts: str = Field("~/.ssh/known_hosts", description="Host keys trusted; always checked.")
+    deploy_to: str = Field(..., pattern=ABS_PATH_PATTERN, description="releases/, shared/, current")
+    linked_dirs: list[Annotated[str, Field(pattern=REL_PATH_PATTERN)]] = Field(default_factory=list)
+    linked_files: list[Annotated[str, Field(pattern=REL_PATH_PATTERN)]] = Field(
+        default_factory=list
+    )
+    service: ServiceSpec = Field(default_factory=lambda: SupervisordService())
+    max_parallel: int = Field(20, ge=1, le=1000, description="Hosts worked on at once.")
+    connect_timeout_s: float = Field(10.0, gt=0, le=600)
+    command_timeout_s: float = Field(120.0, gt=0, le=3600)
+    on_host_failure: Literal["rollback", "continue"] = Field(
+        "rollback",
+        description="A failed host rolls everything back, or the rollout goes on without it "
+        "while at most max_fail_percentage of the hosts failed.",
+    )
+    max_fail_percentage: int = Field(0, ge=0, le=100)
+
+    @field_validator("deploy_to", "linked_dirs", "linked_files")
+    @classmethod
+    def _paths(cls, value: Any) -> Any:
+        for item in value if isinstance(value, list) else [value]:
+            _no_dotdot(item)
+        return value
+
+
+class FleetHost(_Model):
+    """A host with everything resolved: how to reach it, its groups and variables."""
+
+    name: str
+    address: str
+    port: int
+    user: str
+    key_file: Path | None
+    groups: list[str]
+    vars: dict[str, Any]
+
+
+class Fleet(_Model):
+    """The resolved fleet of an environment: every host, and those the app runs on."""
+
+    spec: SshTargetSpec
+    hosts: dict[str, FleetHost]
+    groups: dict[str, list[str]]
+    app_hosts: list[str]  # after `select` and `--limit`, inventory order
+    limit: str | None = None
+    known_hosts: Path
+
+    def select(self, pattern: str) -> list[str]:
+        return select_hosts(pattern, hosts=list(self.hosts), groups=self.groups)
+
+    def limited(self, pattern: str) -> Fleet:
+        chosen = set(self.select(pattern))
+        kept = [h for h in self.app_hosts if h in chosen]
+        if not kept:
+            raise UsageError(
+                f"--limit {pattern!r} selects none of the hosts the app runs on",
+                hint=f"the app runs on: {', '.join(self.app_hosts)}",
+            )
+        return self.model_copy(update={"app_hosts": kept, "limit": pattern})
+
+
+def resolve_fleet(spec: SshTargetSpec, *, root: Path, locate: Any) -> Fleet:
+    """Hosts of the spec and of its inventory, merged (the spec's win), validated."""
+    hosts: dict[str, dict[str, Any]] = {}
+    groups: dict[str, list[str]] = {}
+    if spec.inventory:
+        path = spec_path(root, spec.inventory)
+        if not path.is_file():
+            raise SpecError(
+                f"inventory {str(path)!r} does not exist",
+                location=locate("inventory"),
+                field="inventory",
+                hint="paths are relative to the spec file",
+            )
+        found_vars, found_groups = load_inventory(path).resolved()
+        for name, variables in found_vars.items():
+            hosts[name] = _from_vars(variables)
+        groups = {g: list(m) for g, m in found_groups.items()}
+    for name, host in spec.hosts.items():
+        entry = hosts.setdefault(name, {"vars": {}})
+        listed = host.model_dump(exclude_none=True, exclude={"groups", "vars"})
+        entry.update(listed)
+        entry["vars"] = {**entry.get("vars", {}), **host.vars}
+        for group in host.groups:
+            members = groups.setdefault(group, [])
+            if name not in members:
+                members.append(name)
+    if not hosts:
+        raise SpecError(
+            "an ssh target needs hosts: list them under `hosts:` or name an `inventory:`",
+            location=locate(),
+            field="hosts",
+        )
+    resolved = {}
+    for name, entry in hosts.items():
+        member_of = [g for g, members in groups.items() if name in members]
+        resolved[name] = _host(name, entry, member_of, spec, root=root, locate=locate)
+    try:
+        app_hosts = select_hosts(spec.select, hosts=list(resolved), groups=groups)
+    except UsageError as exc:
+        raise SpecError(
+            exc.message, location=locate("select"), field="select", hint=exc.hint
+        ) from None
+    return Fleet(
+        spec=spec,
+        hosts=resolved,
+        groups=groups,
+        app_hosts=app_hosts,
+        known_hosts=spec_path(root, spec.known_hosts),
+    )
+
+
+def _from_vars(variables: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"vars": {}}
+    for key, value in variables.items():
+        if key in CONNECT_VARS:
+            entry[CONNECT_VARS[key]] = value
+        else:
+            entry["vars"][key] = value
+    return entry
+
+
+def spec_path(root: Path, text: str) -> Path:
+    """A path of the spec: ``~`` expanded, relative to the spec's directory."""
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else root / path
+
+
+def _host(
+    name: str,
+    entry: dict[str, Any],
+    groups: list[str],
+    spec: SshTargetSpec,
+    *,
+    root: Path,
+    locate: Any,
+) -> FleetHost:
+    try:
+        listed = HostSpec.model_validate({k: v for k, v in entry.items() if k != "vars"})
+    except ValueError as exc:
+        first = str(exc).splitlines()
+        raise SpecError(
+            f"host {name}: {first[-1].strip() if first else exc}",
+            location=locate("hosts", name) or locate("inventory"),
+            field=f"hosts.{name}",
+        ) from None
+    key = listed.key_file or spec.key_file
+    return FleetHost(
+        name=name,
+        address=listed.address or name,
+        port=listed.port,
+        user=listed.user or spec.user,
+        key_file=spec_path(root, key) if key else None,
+        groups=groups,
+        vars=dict(entry.get("vars", {})),
+    )

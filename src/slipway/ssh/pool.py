@@ -1,0 +1,347 @@
+"""SSH connections to a fleet: one per host, opened once and reused for the whole deployment.
+
+The engine runs steps in threads; asyncssh is asynchronous. ``SshPool`` owns
+one event loop in one background thread, and every call from a step thread is
+handed to it (``run_coroutine_threadsafe``) and waited for with a timeout, so
+hundreds of hosts cost one thread and one TCP connection each, not a process
+per command as ``ssh`` would.
+
+Bounds: at most ``max_parallel`` hosts are worked on at once by ``map`` (and
+at most that many handshakes run together); every command has a timeout. A
+host that stops answering is marked unreachable: its connection is closed and
+every later call for it fails at once with ``HostFailed``, instead of waiting
+out another timeout — the engine's host-failure policy decides what follows.
+
+Commands are strings here; building them from validated values, each quoted
+with ``shlex``, is the caller's duty (``slipway.ssh.commands``). They may be
+logged; secrets never go in them (those travel on stdin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncssh
+
+from slipway.errors import HostFailed, HostKeyError, UsageError
+from slipway.ssh.hostkeys import host_key_error
+
+T = TypeVar("T")
+STDERR_TAIL = 400
+UPLOAD_CHUNK = 256 * 1024  # asyncssh reads a file for stdin 8 KiB at a time by default: 3x slower
+
+
+@dataclass(frozen=True)
+class SshHost:
+    """Where one host is and who we log in as; ``key_file`` None means the ssh agent."""
+
+    name: str
+    address: str
+    port: int = 22
+    user: str = "root"
+    key_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    host: str
+    command: str
+    exit_status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+
+class SshPool:
+    """Connections to ``hosts``, opened on first use and kept until ``close``."""
+
+    def __init__(
+        self,
+        hosts: Sequence[SshHost],
+        *,
+        known_hosts: Path,
+        connect_timeout_s: float = 10.0,
+        command_timeout_s: float = 60.0,
+        max_parallel: int = 20,
+    ) -> None:
+        self.hosts = {h.name: h for h in hosts}
+        self.known_hosts = known_hosts
+        self.connect_timeout_s = connect_timeout_s
+        self.command_timeout_s = command_timeout_s
+        self.max_parallel = max(1, max_parallel)
+        self.connections_opened = 0
+        self._conns: dict[str, asyncssh.SSHClientConnection] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._down: dict[str, str] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._sem: asyncio.Semaphore | None = None  # hosts worked on at once (``map``)
+        self._handshakes: asyncio.Semaphore | None = None  # connections opening at once
+
+    # the loop thread
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._start_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                self._sem = asyncio.Semaphore(self.max_parallel)
+                self._handshakes = asyncio.Semaphore(self.max_parallel)
+                thread = threading.Thread(target=loop.run_forever, name="slipway-ssh", daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    def call(self, coro: Awaitable[T], *, timeout_s: float | None = None) -> T:
+        """Run ``coro`` on the pool's loop and wait for its result (from any thread)."""
+        loop = self._ensure_loop()
+        future: Future[T] = asyncio.run_coroutine_threadsafe(_as_coro(coro), loop)
+        return future.result(timeout=timeout_s)
+
+    def close(self) -> None:
+        """Close every connection and stop the loop thread."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+
+        async def _close_all() -> None:
+            conns = list(self._conns.values())
+            self._conns.clear()
+            for conn in conns:
+                conn.close()
+            for conn in conns:
+                await conn.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(_close_all(), loop).result(timeout=15)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=15)
+        loop.close()
+        self._loop = self._thread = None
+
+    # connections
+
+    def host(self, name: str) -> SshHost:
+        try:
+            return self.hosts[name]
+        except KeyError:
+            raise UsageError(f"no host {name!r} in this fleet") from None
+
+    def is_down(self, name: str) -> bool:
+        return name in self._down
+
+    def mark_down(self, name: str, reason: str) -> None:
+        self._down.setdefault(name, reason)
+        conn = self._conns.pop(name, None)
+        if conn is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(conn.abort)
+
+    async def connection(self, name: str) -> asyncssh.SSHClientConnection:
+        if name in self._down:
+            raise HostFailed(name, f"left out of this run: {self._down[name]}", unreachable=True)
+        conn = self._conns.get(name)
+        if conn is not None:
+            return conn
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            conn = self._conns.get(name)
+            if conn is None:
+                assert self._handshakes is not None
+                async with self._handshakes:
+                    conn = await self._connect(self.host(name))
+                self._conns[name] = conn
+                self.connections_opened += 1
+        return conn
+
+    async def _connect(self, host: SshHost) -> asyncssh.SSHClientConnection:
+        if not self.known_hosts.is_file():
+            # asyncssh would say "No such file"; say which host key is at stake and the fix
+            raise await host_key_error(host.name, host.address, host.port, self.known_hosts)
+        keys: Any = [str(host.key_file)] if host.key_file else ()
+        try:
+            return await asyncssh.connect(
+                host.address,
+                host.port,
+                username=host.user,
+                client_keys=keys,
+                agent_path=None if host.key_file else (),
+                known_hosts=str(self.known_hosts),
+                config=None,
+                connect_timeout=self.connect_timeout_s,
+                login_timeout=self.connect_timeout_s,
+                keepalive_interval=max(1.0, self.command_timeout_s / 3),
+                keepalive_count_max=3,
+            )
+        except asyncssh.HostKeyNotVerifiable:
+            raise await host_key_error(
+                host.name, host.address, host.port, self.known_hosts
+            ) from None
+        except asyncssh.PermissionDenied as exc:
+            how = f"key {host.key_file}" if host.key_file else "the ssh agent's keys"
+            raise HostFailed(
+                host.name,
+                f"{host.user}@{host.address} refused {how} ({exc.reason}): add the public key "
+                f"to ~{host.user}/.ssh/authorized_keys there, or fix `user`/`key_file`",
+            ) from None
+        except (OSError, asyncssh.Error, TimeoutError) as exc:
+            reason = f"cannot connect to {host.address}:{host.port}: {_describe(exc)}"
+            self._down.setdefault(host.name, reason)
+            raise HostFailed(host.name, reason, unreachable=True) from None
+
+    # commands
+
+    async def arun(
+        self,
+        name: str,
+        command: str,
+        *,
+        stdin: Path | bytes | None = None,
+        timeout_s: float | None = None,
+        check: bool = True,
+    ) -> CommandResult:
+        conn = await self.connection(name)
+        timeout = timeout_s or self.command_timeout_s
+        kwargs: dict[str, Any] = {}
+        if isinstance(stdin, Path):
+            kwargs["stdin"] = str(stdin)
+            kwargs["bufsize"] = UPLOAD_CHUNK
+        elif stdin is not None:
+            kwargs["input"] = stdin
+        try:
+            done = await asyncio.wait_for(
+                conn.run(command, check=False, encoding=None, **kwargs), timeout
+            )
+        except TimeoutError:
+            reason = f"no answer within {timeout:g}s to `{_short(command)}`"
+            self.mark_down(name, reason)
+            raise HostFailed(name, reason, unreachable=True) from None
+        except (OSError, asyncssh.Error) as exc:
+            reason = f"connection lost during `{_short(command)}`: {_describe(exc)}"
+            self.mark_down(name, reason)
+            raise HostFailed(name, reason, unreachable=True) from None
+        result = CommandResult(
+            host=name,
+            command=command,
+            exit_status=done.exit_status if done.exit_status is not None else -1,
+            stdout=_text(done.stdout),
+            stderr=_text(done.stderr),
+        )
+        if check and not result.ok:
+            tail = (result.stderr or result.stdout).strip()[-STDERR_TAIL:]
+            raise HostFailed(
+                name,
+                f"`{_short(command)}` exited with {result.exit_status}: {tail or '(no output)'}",
+            )
+        return result
+
+    def run(
+        self,
+        name: str,
+        command: str,
+        *,
+        stdin: Path | bytes | None = None,
+        timeout_s: float | None = None,
+        check: bool = True,
+    ) -> CommandResult:
+        return self.call(self.arun(name, command, stdin=stdin, timeout_s=timeout_s, check=check))
+
+    async def aunix(
+        self,
+        name: str,
+        path: str,
+        request: bytes,
+        *,
+        until: Callable[[bytes], bool] | None = None,
+        timeout_s: float | None = None,
+    ) -> bytes:
+        """Send ``request`` to a unix socket on the host, through the SSH connection; read the
+        answer until the server closes (HAProxy's runtime API) or ``until(answer)`` is true
+        (supervisord's HTTP, by its Content-Length). Nothing listens on the network for this.
+        """
+        conn = await self.connection(name)
+        timeout = timeout_s or self.command_timeout_s
+
+        async def exchange() -> bytes:
+            reader, writer = await conn.open_unix_connection(path)
+            try:
+                writer.write(request)
+                data = b""
+                while chunk := await reader.read(65536):
+                    data += chunk
+                    if until is not None and until(data):
+                        break
+                return data
+            finally:
+                writer.close()
+
+        try:
+            return await asyncio.wait_for(exchange(), timeout)
+        except TimeoutError:
+            reason = f"no answer within {timeout:g}s from {path}"
+            self.mark_down(name, reason)
+            raise HostFailed(name, reason, unreachable=True) from None
+        except asyncssh.ChannelOpenError as exc:
+            raise HostFailed(name, f"cannot open {path}: {exc.reason}") from None
+        except (OSError, asyncssh.Error) as exc:
+            reason = f"connection lost talking to {path}: {_describe(exc)}"
+            self.mark_down(name, reason)
+            raise HostFailed(name, reason, unreachable=True) from None
+
+    def unix(
+        self, name: str, path: str, request: bytes, *, timeout_s: float | None = None
+    ) -> bytes:
+        return self.call(self.aunix(name, path, request, timeout_s=timeout_s))
+
+    def map(
+        self, names: Iterable[str], work: Callable[[str], Awaitable[T]]
+    ) -> dict[str, T | BaseException]:
+        """``work(host)`` for every host, at most ``max_parallel`` at once; results or errors.
+
+        A ``HostKeyError`` is raised at once rather than returned: it stops everything.
+        """
+
+        async def each(name: str) -> T:
+            assert self._sem is not None
+            async with self._sem:
+                return await work(name)
+
+        async def all_of(names: list[str]) -> list[T | BaseException]:
+            return await asyncio.gather(*(each(n) for n in names), return_exceptions=True)
+
+        order = list(names)
+        self._ensure_loop()
+        results = self.call(all_of(order))
+        for result in results:
+            if isinstance(result, HostKeyError):
+                raise result
+        return dict(zip(order, results, strict=True))
+
+
+async def _as_coro(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, asyncssh.DisconnectError):
+        return exc.reason
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return str(exc) or type(exc).__name__
+
+
+def _short(command: str, limit: int = 120) -> str:
+    return command if len(command) <= limit else command[: limit - 1] + "…"
+
+
+def _text(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    return data.decode(errors="replace") if isinstance(data, bytes) else data

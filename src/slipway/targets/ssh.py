@@ -1,0 +1,129 @@
+"""The SSH target: a fleet of hosts behind the one ``Target`` interface.
+
+Each slot belongs to one host (``<host>-<i>_a``); the target dispatches every
+call to that host's ``Service`` over the pool's one connection per host.
+Calls that concern every host (``ensure_up``, ``instances``, ``down``) run on
+all of them at once, bounded by the pool's ``max_parallel``.
+
+``instances`` reports what it could read: a host that does not answer is left
+out (its slots look empty) and named in ``unreachable``, so a rollback can
+still be planned and run for the others while the report names that host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from slipway.errors import HostFailed
+from slipway.ssh.layout import ReleaseSync, RemoteLayout
+from slipway.ssh.pool import SshPool
+from slipway.targets.base import InstanceSpec, InstanceState
+from slipway.targets.ssh_services import RemoteInstance, Service
+
+
+class SshTarget:
+    def __init__(
+        self,
+        name: str,
+        pool: SshPool,
+        *,
+        service: Service,
+        layout: RemoteLayout,
+        sync: ReleaseSync,
+        slot_hosts: Mapping[str, str],
+        hosts: Sequence[str],
+    ) -> None:
+        self.name = name
+        self.pool = pool
+        self.service = service
+        self.layout = layout
+        self.sync = sync
+        self.slot_hosts = dict(slot_hosts)
+        self.hosts = list(hosts)  # the hosts this run works on (after --limit)
+        self.unreachable: dict[str, str] = {}  # found so by ``instances``
+        self.excluded: dict[str, str] = {}  # left out of this run by the host-failure policy
+
+    def host_of(self, slot: str) -> str:
+        return self.slot_hosts[slot]
+
+    def ensure_up(self) -> None:
+        """Every host of the run, an unreachable one included: that one fails here, early,
+        and the host-failure policy decides."""
+        live = [h for h in self.hosts if h not in self.excluded]
+        raise_failures(self.pool.map(live, self.service.ensure_up))
+
+    def instances(self) -> list[InstanceState]:
+        results = self.pool.map(self.hosts, self.service.instances)
+        found: list[InstanceState] = []
+        for host, result in results.items():
+            if isinstance(result, HostFailed) and result.unreachable:
+                self.unreachable[host] = result.detail
+                continue
+            if isinstance(result, BaseException):
+                raise result
+            found += result
+        return sorted(found, key=lambda i: i.slot)
+
+    def start(self, spec: InstanceSpec) -> None:
+        host = self.host_of(spec.slot)
+        address = self.pool.host(host).address
+        env = {
+            **spec.env,
+            "PORT": str(spec.port),
+            "SLIPWAY_VERSION": spec.version,
+            "SLIPWAY_SLOT": spec.slot,
+            "SLIPWAY_ADDRESS": address,
+        }
+        remote = RemoteInstance(
+            slot=spec.slot,
+            port=spec.port,
+            version=spec.version,
+            release_dir=self.layout.release_dir(spec.version),
+            command=[a.replace("{address}", address) for a in spec.command],
+            env=env,
+            stop_timeout_s=spec.stop_timeout_s,
+        )
+
+        async def run() -> None:
+            await self.sync.ensure(host, spec.version, Path(spec.release_dir))
+            await self.service.start(host, remote)
+
+        self.pool.call(run())
+
+    def stop(self, slot: str) -> None:
+        self.pool.call(self.service.stop(self.host_of(slot), slot))
+
+    def down(self) -> None:
+        live = [h for h in self.hosts if not self.pool.is_down(h)]
+        raise_failures(self.pool.map(live, self.service.down))
+
+    def probe(self, host: str) -> str | None:
+        """None if ``host`` answers a trivial command now; else why not."""
+        try:
+            self.pool.run(host, "true", timeout_s=min(5.0, self.pool.command_timeout_s))
+        except HostFailed as exc:
+            return exc.detail
+        return None
+
+    def exclude(self, host: str, reason: str) -> None:
+        """Leave ``host`` out of the rest of this run (it failed)."""
+        self.excluded[host] = reason
+        self.pool.mark_down(host, reason)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def raise_failures(results: Mapping[str, object]) -> None:
+    """Raise what failed on some hosts: all of them in one ``HostFailed``, so that the engine's
+    host-failure policy sees every one; any other error as it is."""
+    failed: dict[str, str] = {}
+    for result in results.values():
+        if isinstance(result, HostFailed):
+            failed.update(result.hosts)
+        elif isinstance(result, BaseException):
+            raise result  # a release's or a bug's failure, not the host's: as it is
+    if failed:
+        first, *rest = failed
+        raise HostFailed(first, failed[first], others={h: failed[h] for h in rest})

@@ -1,0 +1,186 @@
+"""SSH connections against real sshd test hosts: reuse, host keys, failures, bounds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+
+from slipway.errors import HostFailed, HostKeyError
+from slipway.ssh import SshHost, SshPool
+from slipway.testhosts import TestFleet
+
+
+def pool_for(fleet: TestFleet, **kwargs: float) -> SshPool:
+    hosts = [SshHost(h.name, h.address, h.port, "root", fleet.key_file) for h in fleet.hosts]
+    return SshPool(hosts, known_hosts=fleet.known_hosts, **kwargs)  # type: ignore[arg-type]
+
+
+def test_one_connection_per_host_reused_for_every_command(
+    make_hosts: Callable[..., TestFleet],
+) -> None:
+    fleet = make_hosts(3)
+    pool = pool_for(fleet)
+    try:
+        for _ in range(4):
+            for host in fleet.hosts:
+                answer = pool.run(host.name, "echo $SSH_CONNECTION").stdout.split()
+                assert answer[2] == host.address  # the server side of the connection
+        assert pool.connections_opened == 3
+    finally:
+        pool.close()
+
+
+def test_hosts_have_private_directories(make_hosts: Callable[..., TestFleet]) -> None:
+    fleet = make_hosts(2)
+    pool = pool_for(fleet)
+    try:
+        pool.run("h1", "echo one > /tmp/mine && mkdir -p /srv/app && echo one > /srv/app/f")
+        assert pool.run("h2", "ls /tmp /srv").stdout.split() == ["/srv:", "/tmp:"]
+        assert (fleet.host("h1").srv / "app" / "f").read_text() == "one\n"
+        assert not (fleet.host("h2").srv / "app").exists()
+    finally:
+        pool.close()
+
+
+def test_unknown_host_key_is_refused_naming_host_and_fingerprint(
+    make_hosts: Callable[..., TestFleet],
+) -> None:
+    fleet = make_hosts(2)
+    h1, h2 = fleet.hosts
+    fleet.known_hosts.write_text(h1.known_hosts_line() + "\n")
+    pool = pool_for(fleet)
+    try:
+        assert pool.run("h1", "true").ok
+        with pytest.raises(HostKeyError) as caught:
+            pool.run("h2", "true")
+        message = str(caught.value)
+        assert caught.value.host == "h2"
+        assert caught.value.fingerprint == h2.fingerprint()
+        assert h2.fingerprint() in message and h2.address in message
+        assert "does not know" in message and "ssh-keyscan" in message
+        assert caught.value.exit_code == 4
+    finally:
+        pool.close()
+
+
+def test_changed_host_key_is_refused_as_changed(make_hosts: Callable[..., TestFleet]) -> None:
+    fleet = make_hosts(2)
+    h1, h2 = fleet.hosts
+    # h2's address with h1's key: what a reinstalled host (or a man in the middle) looks like
+    forged = h1.known_hosts_line().replace(h1.address, h2.address, 1)
+    fleet.known_hosts.write_text(forged + "\n")
+    pool = pool_for(fleet)
+    try:
+        with pytest.raises(HostKeyError) as caught:
+            pool.run("h2", "true")
+        assert "NOT the key" in str(caught.value)
+        assert "ssh-keygen -R" in str(caught.value)
+        assert h2.fingerprint() in str(caught.value)
+    finally:
+        pool.close()
+
+
+def test_failing_command_names_host_status_and_stderr(make_hosts: Callable[..., TestFleet]) -> None:
+    fleet = make_hosts(1)
+    pool = pool_for(fleet)
+    try:
+        with pytest.raises(HostFailed) as caught:
+            pool.run("h1", "echo disk is full >&2; exit 28")
+        assert caught.value.host == "h1" and not caught.value.unreachable
+        assert "exited with 28" in str(caught.value) and "disk is full" in str(caught.value)
+        assert pool.run("h1", "exit 3", check=False).exit_status == 3
+    finally:
+        pool.close()
+
+
+def test_cut_off_host_fails_within_its_timeout_then_at_once(
+    make_hosts: Callable[..., TestFleet],
+) -> None:
+    fleet = make_hosts(2)
+    pool = pool_for(fleet, command_timeout_s=2.0, connect_timeout_s=2.0)
+    try:
+        assert pool.run("h1", "true").ok
+        fleet.host("h1").cut()
+        with pytest.raises(HostFailed) as caught:
+            pool.run("h1", "sleep 0.1")
+        assert caught.value.unreachable and "no answer within 2s" in str(caught.value)
+        started = time.monotonic()
+        with pytest.raises(HostFailed):
+            pool.run("h1", "true")
+        assert pool.is_down("h1")
+        assert time.monotonic() - started < 1.0
+        assert pool.run("h2", "true").ok  # the others are unaffected
+    finally:
+        pool.close()
+
+
+def test_map_works_on_at_most_max_parallel_hosts_at_once(
+    make_hosts: Callable[..., TestFleet],
+) -> None:
+    fleet = make_hosts(5)
+    pool = pool_for(fleet, max_parallel=2)
+    active, peak = 0, 0
+
+    async def work(name: str) -> str:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        try:
+            result = await pool.arun(name, "sleep 0.2; echo $SSH_CONNECTION")
+            return result.stdout.split()[2]
+        finally:
+            active -= 1
+
+    try:
+        results = pool.map([h.name for h in fleet.hosts], work)
+        assert results == {h.name: h.address for h in fleet.hosts}
+        assert peak == 2
+    finally:
+        pool.close()
+
+
+def test_loopback_fallback_hosts_answer_on_their_own_address(
+    make_hosts: Callable[..., TestFleet],
+) -> None:
+    fleet = make_hosts(2, mode="loopback")
+    assert fleet.mode == "loopback"
+    assert all(h.address.startswith("127.") for h in fleet.hosts)
+    pool = pool_for(fleet)
+    try:
+        for host in fleet.hosts:
+            assert pool.run(host.name, "echo $SSH_CONNECTION").stdout.split()[2] == host.address
+        pool.run("h1", "touch /tmp/only-h1")
+        assert pool.run("h2", "ls /tmp").stdout.strip() == ""
+    finally:
+        pool.close()
+
+
+def test_unreachable_address_is_a_host_failure(make_hosts: Callable[..., TestFleet]) -> None:
+    fleet = make_hosts(1)
+    fleet.host("h1").cut()
+    pool = pool_for(fleet, connect_timeout_s=1.0)
+    try:
+        with pytest.raises(HostFailed) as caught:
+            pool.run("h1", "true")
+        assert caught.value.unreachable and "cannot connect" in str(caught.value)
+        assert asyncio.iscoroutinefunction(pool.arun)
+    finally:
+        pool.close()
+
+
+def test_missing_known_hosts_file_is_a_host_key_error(
+    make_hosts: Callable[..., TestFleet],
+) -> None:
+    fleet = make_hosts(1)
+    fleet.known_hosts.unlink()
+    pool = pool_for(fleet)
+    try:
+        with pytest.raises(HostKeyError) as caught:
+            pool.run("h1", "true")
+        assert "(the file does not exist)" in str(caught.value)
+        assert fleet.host("h1").fingerprint() in str(caught.value)
+    finally:
+        pool.close()
