@@ -23,6 +23,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from slipway.errors import Location, SpecError, UsageError
 from slipway.spec.model import Environment, Spec
+from slipway.spec.runbook import resolve_sections
 
 DEFAULT_FILE = "slipway.yaml"
 
@@ -70,6 +71,7 @@ class LoadedSpec:
             router=env.router,
             instances=env.instances,
             targets=list(env.targets),
+            **resolve_sections(spec, env),
         )
 
     def locate(self, *loc: str | int) -> Location | None:

@@ -48,7 +48,7 @@ from slipway.store.tables import current_releases, deployments, events, locks, s
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test keeps the two equal). Knowing it here lets
 # a store already at head open without importing Alembic, which costs a CLI half a second.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0005_runbook"
 ACTIVE = ("pending", "running", "rolling_back")
 
 
