@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from slipway.store.api import Store
 from slipway.store.runbook_tables import (
@@ -191,6 +191,15 @@ class Records:
             )
             key = result.inserted_primary_key
             return int(key[0]) if key else 0
+
+    def link_check_run(self, run_id: int, deployment_id: str) -> None:
+        """The deployment that a pre-flight run let through."""
+        with self.store._write() as conn:
+            conn.execute(
+                update(check_runs)
+                .where(check_runs.c.id == run_id)
+                .values(deployment_id=deployment_id)
+            )
 
     def check_runs(self, app: str, environment: str, *, limit: int = 20) -> list[CheckRun]:
         query = (
