@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from urllib.parse import quote, urlencode
 
 from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -88,6 +89,19 @@ class Dsn:
         extra = {"password": self.password} if self.password is not None else {}
         return make_conninfo("", **self.params, **extra)
 
+    def url(self) -> str:
+        """The full URL, password included: only for a child process's environment (the
+        variable the app's migration tool reads), never for argv, a log or the store."""
+        user = quote(self.params.get("user", ""), safe="")
+        secret = f":{quote(self.password, safe='')}" if self.password is not None else ""
+        who = f"{user}{secret}@" if user or secret else ""
+        host = self.params.get("host") or self.params.get("hostaddr") or "localhost"
+        host = f"[{host}]" if ":" in host and not host.startswith("/") else quote(host, safe="")
+        port = f":{self.params['port']}" if "port" in self.params else ""
+        rest = {k: v for k, v in self.params.items() if k not in ("user", "host", "port", "dbname")}
+        query = f"?{urlencode(rest)}" if rest else ""
+        return f"postgresql://{who}{host}{port}/{quote(self.dbname, safe='')}{query}"
+
     def libpq_env(self) -> dict[str, str]:
         """``PG*`` variables for a child process (added to a copy of this environment)."""
         env = {_ENV[k]: v for k, v in self.params.items()}
@@ -110,4 +124,6 @@ def scrub(text: str, dsn: Dsn | None) -> str:
     """``text`` with the password (if any) replaced: for output of programs given ``dsn``."""
     if dsn is None or not dsn.password:
         return text
-    return text.replace(dsn.password, "***")
+    for form in {dsn.password, quote(dsn.password, safe="")}:  # as typed, and inside a URL
+        text = text.replace(form, "***")
+    return text

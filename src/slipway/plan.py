@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from slipway.spec.model import Environment
 from slipway.steps import Layout, Placement, Step, StepList
 from slipway.strategies import back_to, rolling
+from slipway.strategies.database import database_steps
 
 
 def _preamble(version: str) -> list[Step]:
@@ -29,6 +30,7 @@ def build_plan(env: Environment, *, version: str, placement: Sequence[Placement]
     layout = Layout.from_slots(env.slots())
     body = rolling(env.strategy, version=version, layout=layout, placement=placement)
     head = _preamble(version)
+    head += database_steps(env.database, version=version, first_group=head[-1].group)
     return head + _renumber(body, head[-1].group)
 
 

@@ -22,6 +22,10 @@ StepKind = Literal[
     "drain_instance",  # no new traffic, in-flight requests finish, then maintenance
     "stop_instance",  # stop the slot's process
     "mark_current",  # record the environment's current release and link it
+    "backup_database",  # pg_dump -Fc, verified with pg_restore --list, recorded
+    "rehearse_migration",  # the migration on a scratch copy restored from that backup
+    "migrate_database",  # the migration command against the environment's database
+    "restore_database",  # put a backup back (behind a gate: loses newer data)
 ]
 
 StepState = Literal["pending", "running", "succeeded", "failed", "compensated", "skipped"]

@@ -12,6 +12,7 @@ from typing import Any
 
 from slipway.checks.health import wait_healthy
 from slipway.clock import Clock
+from slipway.engine.db_actions import DatabaseActions
 from slipway.engine.wiring import Backends, health_check
 from slipway.errors import CheckFailed
 from slipway.spec.model import Environment
@@ -46,6 +47,15 @@ class Actions:
             "stop_instance": self.stop_instance,
             "mark_current": self.mark_current,
         }
+        database = DatabaseActions(
+            env, backends, store=store, clock=clock, deployment_id=deployment_id
+        )
+        self._table.update(
+            backup_database=database.backup_database,
+            rehearse_migration=database.rehearse_migration,
+            migrate_database=database.migrate_database,
+            restore_database=database.restore_database,
+        )
 
     def run(self, kind: str, params: Mapping[str, Any]) -> Result:
         return self._table[kind](params)

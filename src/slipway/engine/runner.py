@@ -42,7 +42,7 @@ from slipway.store import Deployment, StepRecord, Store, this_runner
 
 MAX_ATTEMPTS = 3
 LEASE_TTL_S = 15.0
-EXIT_CODES = {"succeeded": 0, "rolled_back": 3, "aborted": 3, "failed": 1}
+EXIT_CODES = {"succeeded": 0, "rolled_back": 3, "aborted": 3, "failed": 1, "no_go": 4}
 
 
 class Interrupted(SlipwayError):
@@ -174,10 +174,22 @@ class Engine:
             self._run_steps(dep, records)
         except Interrupted as exc:
             return self._fail(dep, str(exc), status="aborted")
+        except NoGoError as exc:  # said before production was touched: nothing to roll back
+            return self._no_go(dep, str(exc))
         except SlipwayError as exc:
             return self._fail(dep, str(exc), status="rolled_back")
         self.store.update_deployment(dep.id, status="succeeded", ended_at=self.store.now())
         self._event(dep.id, f"{dep.version} is live")
+        return self._finish(dep.id)
+
+    def _no_go(self, dep: Deployment, reason: str) -> Outcome:
+        for r in self.store.steps(dep.id):
+            if r.state == "pending":
+                self.store.set_step(r.id, state="skipped")
+        self.store.update_deployment(
+            dep.id, status="no_go", reason=reason, ended_at=self.store.now()
+        )
+        self._event(dep.id, f"No-Go: {reason}", level="error")
         return self._finish(dep.id)
 
     def _fail(self, dep: Deployment, reason: str, *, status: str) -> Outcome:
