@@ -249,6 +249,15 @@ class Supervisor:
         except BackendError as exc:
             if "ALREADY_STARTED" not in str(exc):
                 raise
+            # Started by a runner that died while supervisord waited out `startsecs`: wait for
+            # the outcome here too, or the caller would see a process still STARTING.
+            deadline = self._clock.monotonic() + START_TIMEOUT_S
+            while (info := self.info(name)) is not None and info["statename"] == "STARTING":
+                if self._clock.monotonic() > deadline:
+                    raise BackendError(
+                        f"{name} is still STARTING after {START_TIMEOUT_S:g}s"
+                    ) from exc
+                self._clock.sleep(0.05)
 
     def stop(self, name: str) -> None:
         info = self.info(name)

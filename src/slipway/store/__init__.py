@@ -1,5 +1,6 @@
 """The store: every deployment, step, event, lock and current release, persisted."""
 
+from slipway.store.analyses import AnalysisRun
 from slipway.store.api import (
     CurrentRelease,
     Deployment,
@@ -10,12 +11,16 @@ from slipway.store.api import (
     runner_alive,
     this_runner,
 )
+from slipway.store.signals import SIGNAL_KINDS, Signal
 
 __all__ = [
+    "SIGNAL_KINDS",
+    "AnalysisRun",
     "CurrentRelease",
     "Deployment",
     "Event",
     "Lock",
+    "Signal",
     "StepRecord",
     "Store",
     "runner_alive",

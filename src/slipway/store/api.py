@@ -20,35 +20,27 @@ import json
 import os
 import secrets
 import socket
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
-    Engine,
-    create_engine,
-    event,
     insert,
-    inspect,
     select,
-    text,
     update,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
-from slipway.clock import Clock, SystemClock, utc_iso
+from slipway.clock import utc_iso
 from slipway.errors import LockedError, StoreError
+from slipway.store.analyses import AnalysesMixin
+from slipway.store.base import MIGRATIONS, SCHEMA_HEAD, StoreBase, schema_revision
+from slipway.store.signals import SignalsMixin
 from slipway.store.tables import current_releases, deployments, events, locks, steps
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-# The newest revision in migrations/versions (a test keeps the two equal). Knowing it here lets
-# a store already at head open without importing Alembic, which costs a CLI half a second.
-SCHEMA_HEAD = "0005_runbook"
+__all__ = ["MIGRATIONS", "SCHEMA_HEAD", "Store", "schema_revision"]
+
 ACTIVE = ("pending", "running", "rolling_back")
 
 
@@ -88,6 +80,7 @@ class StepRecord:
     state: str
     attempts: int
     error: str | None
+    result: dict[str, Any] | None
     started_at: str | None
     ended_at: str | None
 
@@ -138,54 +131,8 @@ def runner_alive(holder: str | None) -> bool | None:
     return True
 
 
-class Store:
+class Store(SignalsMixin, AnalysesMixin, StoreBase):
     """One handle on the store; safe to share between the engine's threads."""
-
-    def __init__(self, engine: Engine, *, clock: Clock | None = None) -> None:
-        self._engine = engine
-        self._clock = clock or SystemClock()
-        self._write_lock = threading.Lock()
-
-    @classmethod
-    def open(cls, url: str, *, clock: Clock | None = None) -> Store:
-        """Connect and migrate to the latest schema."""
-        try:
-            engine = create_engine(url)
-            if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_pragmas)
-            with engine.begin() as conn:
-                _migrate(conn)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the store at {url}: {exc}") from exc
-        return cls(engine, clock=clock)
-
-    @classmethod
-    def for_state_dir(cls, state_dir: Path, *, clock: Clock | None = None) -> Store:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        return cls.open(f"sqlite:///{state_dir / 'slipway.db'}", clock=clock)
-
-    def close(self) -> None:
-        self._engine.dispose()
-
-    def now(self) -> str:
-        return utc_iso(self._clock.now())
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._write_lock:
-            try:
-                with self._engine.begin() as conn:
-                    yield conn
-            except SQLAlchemyError as exc:
-                raise StoreError(f"store write failed: {exc}") from exc
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self._engine.connect() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"store read failed: {exc}") from exc
 
     # deployments
 
@@ -278,7 +225,13 @@ class Store:
         query = select(steps).where(steps.c.deployment_id == deployment_id).order_by(steps.c.seq)
         with self._read() as conn:
             return [
-                StepRecord(**{**r._asdict(), "params": json.loads(r.params)})
+                StepRecord(
+                    **{
+                        **r._asdict(),
+                        "params": json.loads(r.params),
+                        "result": json.loads(r.result) if r.result else None,
+                    }
+                )
                 for r in conn.execute(query)
             ]
 
@@ -409,30 +362,3 @@ class Store:
         )
         with self._write() as conn:
             conn.execute(locks.delete().where(where))
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-def schema_revision(conn: Connection) -> str | None:
-    if not inspect(conn).has_table("alembic_version"):
-        return None
-    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
-
-def _migrate(conn: Connection) -> None:
-    if schema_revision(conn) == SCHEMA_HEAD:
-        return
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = conn
-    command.upgrade(config, "head")

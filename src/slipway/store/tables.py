@@ -45,6 +45,7 @@ steps = Table(
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("error", Text),
+    Column("result", Text),  # JSON: what the step found (evidence, a gate's decision …)
     Column("started_at", String(32)),
     Column("ended_at", String(32)),
     Index("ix_steps_deployment", "deployment_id", "seq"),
@@ -82,4 +83,35 @@ current_releases = Table(
     Column("release_digest", String(80)),
     Column("deployment_id", String(40), nullable=False),
     Column("updated_at", String(32), nullable=False),
+)
+
+signals = Table(
+    "signals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("deployment_id", String(40), ForeignKey("deployments.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # promote | approve | reject | abort | rollback
+    Column("actor", String(128), nullable=False),
+    Column("comment", Text),
+    Column("created_at", String(32), nullable=False),
+    Column("handled_at", String(32)),
+    Column("outcome", Text),  # what the runner did with it
+    Index("ix_signals_deployment", "deployment_id", "id"),
+)
+
+analysis_runs = Table(
+    "analysis_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("deployment_id", String(40), ForeignKey("deployments.id"), nullable=False),
+    Column("analysis", String(64), nullable=False),  # which analysis (background, step n)
+    Column("run_no", Integer, nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("canary_version", String(64), nullable=False),
+    Column("baseline_version", String(64)),
+    Column("weight", Integer),  # canary traffic share in percent when measured
+    Column("verdict", String(16), nullable=False),  # continue | abort | inconclusive
+    Column("summary", Text, nullable=False),
+    Column("measurements", Text, nullable=False),  # JSON list, one entry per metric
+    Index("ix_analysis_runs_deployment", "deployment_id", "id"),
 )

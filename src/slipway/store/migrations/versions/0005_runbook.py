@@ -1,14 +1,14 @@
 """The runbook's records: deployment notes, check runs, backups, rehearsals, notifications, drills.
 
 Revision ID: 0005_runbook
-Revises: 0001
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_runbook"
-down_revision = "0001"
+down_revision = "0002"
 
 
 def upgrade() -> None:

@@ -1,0 +1,80 @@
+"""Signals: what a person asks of a running deployment from another terminal.
+
+``slipway promote``, ``approve``, ``reject``, ``abort`` and ``rollback`` do not
+talk to the runner directly (it may be on another machine, or dead): they
+append a signal to the store, and the runner, which polls its own signals
+between steps and while it waits, acts on it and marks it handled with what it
+did. The store is the only channel, so every request and its outcome is
+recorded with who asked, when and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+
+from slipway.store.base import StoreBase
+from slipway.store.tables import signals
+
+SIGNAL_KINDS = ("promote", "approve", "reject", "abort", "rollback")
+
+
+@dataclass(frozen=True)
+class Signal:
+    id: int
+    deployment_id: str
+    kind: str
+    actor: str
+    comment: str | None
+    created_at: str
+    handled_at: str | None
+    outcome: str | None
+
+
+class SignalsMixin(StoreBase):
+    def send_signal(
+        self, deployment_id: str, kind: str, *, actor: str, comment: str | None = None
+    ) -> Signal:
+        if kind not in SIGNAL_KINDS:
+            raise ValueError(f"unknown signal {kind!r}")
+        with self._write() as conn:
+            signal_id = conn.execute(
+                insert(signals).values(
+                    deployment_id=deployment_id,
+                    kind=kind,
+                    actor=actor,
+                    comment=comment,
+                    created_at=self.now(),
+                )
+            ).inserted_primary_key
+        assert signal_id is not None
+        return self.signal(int(signal_id[0]))
+
+    def signal(self, signal_id: int) -> Signal:
+        with self._read() as conn:
+            row = conn.execute(select(signals).where(signals.c.id == signal_id)).one()
+        return Signal(**row._asdict())
+
+    def pending_signals(self, deployment_id: str) -> list[Signal]:
+        """Signals not handled yet, oldest first."""
+        query = (
+            select(signals)
+            .where((signals.c.deployment_id == deployment_id) & signals.c.handled_at.is_(None))
+            .order_by(signals.c.id)
+        )
+        with self._read() as conn:
+            return [Signal(**r._asdict()) for r in conn.execute(query)]
+
+    def signals(self, deployment_id: str) -> list[Signal]:
+        query = select(signals).where(signals.c.deployment_id == deployment_id)
+        with self._read() as conn:
+            return [Signal(**r._asdict()) for r in conn.execute(query.order_by(signals.c.id))]
+
+    def handle_signal(self, signal_id: int, *, outcome: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                update(signals)
+                .where(signals.c.id == signal_id)
+                .values(handled_at=self.now(), outcome=outcome)
+            )
