@@ -1,4 +1,5 @@
-"""The runbook's commands: ``check`` (and the pre-flight that ``deploy`` runs first).
+"""The runbook's commands: ``check`` (and the pre-flight that ``deploy`` runs first),
+``runbook`` (write the document, or ``--check`` its acceptance criteria) and ``drill``.
 
 Registered on the one Typer app by importing this module (cli/app.py does it
 at its end). Like the rest of the CLI, it only parses and prints: the checks,
@@ -8,6 +9,7 @@ their verdict and their record come from ``slipway.engine.preflight``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -152,3 +154,105 @@ def check(
     print_verdict(verdict, title=f"pre-flight: {s.env.app}/{s.env.name}", output=output)
     if not verdict.go:
         raise typer.Exit(4)
+
+
+class Lang(StrEnum):
+    en = "en"
+    fr = "fr"
+
+
+@app.command()
+@reports_errors
+def runbook(
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    lang: Annotated[Lang, typer.Option(help="en or fr.")] = Lang.en,
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write it [default: docs/runbooks/deployment.md]."),
+    ] = None,
+    check_only: Annotated[
+        bool,
+        typer.Option("--check", help="Verify the acceptance criteria instead (exit 4 if unmet)."),
+    ] = False,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Write the runbook document from the spec and the records, or --check its criteria."""
+    from slipway.runbook.criteria import acceptance
+    from slipway.runbook.facts import gather
+    from slipway.runbook.render import render
+
+    with session(file, env) as s:
+        facts = gather(s.env, s.store)
+    if check_only:
+        criteria = acceptance(facts)
+        ok = all(c.ok for c in criteria)
+        if output is Output.json:
+            print_json({"ok": ok, "criteria": [c.as_dict() for c in criteria]})
+        else:
+            rows = [
+                ("[green]✓[/]" if c.ok else "[red]✗[/]", c.number, c.name, c.evidence)
+                for c in criteria
+            ]
+            out.print(
+                table(
+                    f"runbook acceptance: {s.env.app}/{s.env.name}",
+                    ["", "#", "criterion", "evidence"],
+                    rows,
+                )
+            )
+            for c in criteria:
+                for item in c.missing:
+                    out.print(f"[red]missing[/] ({c.number}) {item}", highlight=False)
+        if not ok:
+            raise typer.Exit(4)
+        return
+    path = out_path or s.env.root / "docs" / "runbooks" / "deployment.md"
+    text = render(facts, lang.value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    if output is Output.json:
+        headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
+        print_json({"path": str(path), "lang": lang.value, "sections": headings})
+    else:
+        out.print(f"wrote {path} ({lang.value}, spec {facts.digest})")
+
+
+@app.command()
+@reports_errors
+def drill(
+    version: Annotated[
+        str, typer.Option("--version", "-v", help="Release to deploy and roll back.")
+    ],
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Rehearse deploy-then-rollback on an environment and record the measured rollback time."""
+    from slipway.engine import Engine
+    from slipway.engine.observe import Observers
+    from slipway.runbook.drill import run_drill
+    from slipway.view import ProgressView
+
+    with session(file, env) as s:
+        observers = preflight_or_stop(
+            s, output, version=version, purpose="drill", override_window=None
+        )
+        view = ProgressView(err if output is Output.json else out)
+        engine = Engine(
+            s.env, store=s.store, backends=s.backends, observer=Observers(view, *observers)
+        )
+        result = run_drill(engine, version)
+    if output is Output.json:
+        print_json(result.as_dict())
+    else:
+        took = f"{result.rollback_s:.2f}s" if result.rollback_s is not None else "—"
+        style = "green" if result.within_target else "red"
+        out.print(
+            f"[{style} bold]drill {'passed' if result.passed else 'failed'}[/]: "
+            f"{result.version} deployed ({result.deploy_status}), rolled back to "
+            f"{result.back_to} in {took} (target < {result.target_s:g}s)",
+            highlight=False,
+        )
+    if not result.within_target:
+        raise typer.Exit(1)
