@@ -203,7 +203,9 @@ def runbook(
             )
             for c in criteria:
                 for item in c.missing:
-                    out.print(f"[red]missing[/] ({c.number}) {item}", highlight=False)
+                    out.print(
+                        f"[red]missing[/] ({c.number}) {item}", highlight=False, soft_wrap=True
+                    )
         if not ok:
             raise typer.Exit(4)
         return
