@@ -109,6 +109,7 @@ def test_digest_ignores_where_the_checkout_is(tmp_path: Path) -> None:
         ('hours: "09:00-18:00"', 'hours: "18:00-09:00"', 25, None, "end after they start"),
         ("{type: backup, max_age_s: 3600}", "{type: backups}", 28, None, "allowed:"),
         ("role: DevOps lead, ", "", 13, "contacts.0.contacts.0.role", "add `role:`"),
+        ("command: [make, test]", "command: [true]", 6, "checks.0.command.0", "valid string"),
     ],
 )
 def test_mistakes_in_the_sections_are_located(
