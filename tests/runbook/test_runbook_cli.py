@@ -80,6 +80,15 @@ def test_criteria_are_met_by_a_deployment_and_a_drill(spec_file: Path) -> None:
     assert f"| v2 → v1 | passed | {result['rollback_s']:.1f}s |" in document
     assert "Mesuré : dernier rollback" in document
 
+    # the next deployment rewrites it, in French, with itself in the history
+    assert slipway(spec_file, "deploy", "--version", "v2").returncode == 0
+    refreshed = path.read_text()
+    assert refreshed.startswith("# Runbook de déploiement — shop / test")
+    latest = next(
+        line for line in refreshed.split("## Historique")[1].splitlines() if line.startswith("| 20")
+    )
+    assert "| v2 |" in latest and "| succeeded |" in latest and "deploy from v1" in latest
+
     # a changed runbook has not been tried yet
     spec_file.write_text(
         spec_file.read_text().replace("min_free_percent: 1", "min_free_percent: 2")

@@ -36,6 +36,7 @@ from slipway.engine.recorder import RunbookRecorder
 from slipway.notify.observer import NotifyingObserver
 from slipway.notify.sender import Notifier
 from slipway.release import check_version
+from slipway.runbook.refresh import DocumentRefresher, default_path
 from slipway.spec import DEFAULT_FILE
 from slipway.store.records import Records
 from slipway.view import print_json, table
@@ -132,6 +133,7 @@ def runbook_observers(
     if s.env.notifications:
         notifier = Notifier(s.env.notifications, clock=clock, records=Records(s.store))
         observers.append(NotifyingObserver(s.env, s.store, notifier, clock=clock))
+    observers.append(DocumentRefresher(s.env, s.store))  # after the records it reads
     return observers
 
 
@@ -209,7 +211,7 @@ def runbook(
         if not ok:
             raise typer.Exit(4)
         return
-    path = out_path or s.env.root / "docs" / "runbooks" / "deployment.md"
+    path = out_path or default_path(s.env)
     text = render(facts, lang.value)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
