@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from slipway.checks.disk import DiskCheck, DiskUsage, LocalDisk, df_command, parse_df
+from slipway.checks.disk import CommandDisk, DiskCheck, DiskUsage, LocalDisk, df_command, parse_df
 from slipway.errors import BackendError
 
 
@@ -73,3 +73,23 @@ def test_parse_df_rejects_garbage() -> None:
         parse_df("df: /nope: No such file or directory\n")
     with pytest.raises(BackendError):
         parse_df("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/x a b c d /\n")
+
+
+def test_a_host_reached_by_commands_reports_through_df(tmp_path: Path) -> None:
+    """What an SSH host does: run df, hand back its output; here the command runs locally."""
+    ran: list[list[str]] = []
+
+    def run(argv: object) -> str:
+        ran.append(list(argv))  # type: ignore[call-overload]
+        return subprocess.run(list(argv), capture_output=True, text=True, check=True).stdout  # type: ignore[call-overload]
+
+    reader = CommandDisk(run)
+    usage = reader.disk_usage(str(tmp_path))
+    assert ran == [["df", "-P", "-k", "--", str(tmp_path)]]
+    assert usage.free_percent == pytest.approx(
+        LocalDisk().disk_usage(str(tmp_path)).free_percent, abs=1.0
+    )
+    result = DiskCheck(
+        str(tmp_path), min_free_percent=1, reader=reader, where="web-1.example"
+    ).probe()
+    assert result.status == "pass" and result.evidence.startswith("web-1.example:")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -47,6 +48,17 @@ class LocalDisk:
         used = (st.f_blocks - st.f_bfree) * st.f_frsize
         free = st.f_bavail * st.f_frsize
         return DiskUsage(total_bytes=used + free, free_bytes=free)
+
+
+class CommandDisk:
+    """A machine reached by running commands (an SSH host): ``run`` takes an argv and returns
+    what it printed, raising ``BackendError`` when it cannot run it."""
+
+    def __init__(self, run: Callable[[Sequence[str]], str]) -> None:
+        self._run = run
+
+    def disk_usage(self, path: str) -> DiskUsage:
+        return parse_df(self._run(df_command(path)))
 
 
 def df_command(path: str) -> list[str]:

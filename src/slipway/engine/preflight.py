@@ -12,7 +12,7 @@ its verdict, who ran it and any window override, whether it came from
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from slipway.checks.backup import BackupCheck
@@ -45,7 +45,9 @@ from slipway.store import Store
 from slipway.store.records import Records
 from slipway.who import current_user
 
-ReaderFor = Callable[[str, str], DiskReader]  # (target name, target type) -> reader
+# (target name, target type) -> (where, reader) for each machine of the target: one for the
+# local machine; one per host for a fleet (an SSH host gives a CommandDisk running `df`)
+ReaderFor = Callable[[str, str], Sequence[tuple[str, DiskReader]]]
 
 
 class Fixed:
@@ -69,8 +71,8 @@ class NoDiskReading:
         raise BackendError(f"targets of type {self.kind!r} cannot report disk usage")
 
 
-def default_reader(name: str, kind: str) -> DiskReader:
-    return LocalDisk() if kind == "local" else NoDiskReading(kind)
+def default_reader(name: str, kind: str) -> list[tuple[str, DiskReader]]:
+    return [(name, LocalDisk() if kind == "local" else NoDiskReading(kind))]
 
 
 def preflight_items(
@@ -123,19 +125,15 @@ def _items(
     if isinstance(spec, DiskPreflight):
         found = []
         for target in env.targets:
-            reader = reader_for(target.name, target.type)
-            disk = DiskCheck(
-                spec.path, min_free_percent=spec.min_free_percent, reader=reader, where=target.name
-            )
-            found.append(
-                PreflightItem(
-                    f"{name} on {target.name}",
-                    "disk",
-                    disk,
-                    blocking=spec.blocking,
-                    owner=spec.owner,
+            for where, reader in reader_for(target.name, target.type):
+                disk = DiskCheck(
+                    spec.path, min_free_percent=spec.min_free_percent, reader=reader, where=where
                 )
-            )
+                found.append(
+                    PreflightItem(
+                        f"{name} on {where}", "disk", disk, blocking=spec.blocking, owner=spec.owner
+                    )
+                )
         return found
     if isinstance(spec, TlsPreflight):
         tls = TlsCheck(
