@@ -9,7 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from slipway.clock import SystemClock
 from slipway.dsn import Dsn
+from slipway.engine import Backends
+from slipway.engine.db_actions import DatabaseActions
+from slipway.errors import PermanentError
 from slipway.spec import load_spec
 from slipway.store import Store
 from slipway.store.records import Records
@@ -117,3 +123,41 @@ def test_an_unset_database_url_is_no_go(spec_file: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 4, result.stdout + result.stderr
     assert "$SHOP_DATABASE_URL is not set" in result.stdout + result.stderr
+
+
+def test_backup_then_restore_actions_say_what_is_lost(
+    spec_file: Path, postgres: PostgresCluster, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec_file.write_text(spec_file.read_text() + SECTION.format(sql=GOOD))
+    monkeypatch.setenv("SHOP_DATABASE_URL", database_url)
+    env = load_spec(spec_file).environment("test")
+    store = Store.for_state_dir(env.state_dir.parent)
+    dep = store.new_deployment_id()
+    store.create_deployment(
+        deployment_id=dep, app="shop", environment="test", kind="deploy", version="v1",
+        previous_version=None, strategy="rolling",
+    )  # fmt: skip
+    clock = SystemClock()
+    actions = DatabaseActions(
+        env, Backends.for_environment(env, clock=clock), store=store, clock=clock, deployment_id=dep
+    )
+    taken = actions.backup_database({"version": "v1"})
+    assert actions.backup_database({"version": "v1"}) == {"backup": taken["backup"], "reused": True}
+    dbname = Dsn.parse(database_url).dbname
+    postgres.execute(dbname, "INSERT INTO orders (total) VALUES (5.00)")
+    postgres.execute(dbname, "ALTER TABLE orders ADD COLUMN broken int")
+
+    restored = actions.restore_database({"backup": taken["backup"]})
+    assert restored["backup"] == taken["backup"]
+    assert columns(postgres, dbname) == ["id", "total"]
+    assert postgres.execute(dbname, "SELECT count(*) FROM orders") == [(3,)]
+    warning = [e for e in store.events(dep) if e.level == "warning"][-1]
+    assert warning.message.startswith(
+        f"database restored from {taken['backup']}: what was written after"
+    )
+
+    backup = Records(store).backup(taken["backup"])
+    assert backup is not None
+    Path(backup.location).write_bytes(b"PGDMP tampered")
+    with pytest.raises(PermanentError, match="missing or changed"):
+        actions.restore_database({"backup": taken["backup"]})
