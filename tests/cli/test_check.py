@@ -140,3 +140,22 @@ def test_deploy_after_go_records_digest_author_commit_and_changes(spec_file: Pat
     assert note.changes == ["new checkout page", "fix mobile cart"]
     [run] = records.check_runs("shop", "test")
     assert (run.verdict, run.deployment_id) == ("go", dep.id)
+
+
+def test_deploy_with_an_override_records_it_on_the_deployment(spec_file: Path) -> None:
+    append(spec_file, FROZEN)
+    result = slipway(
+        "deploy", "-f", spec_file, "--version", "v1", "--override-window",
+        "hotfix for the payment outage", extra_env={"SLIPWAY_USER": "alice"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    store = store_of(spec_file)
+    [dep] = store.deployments("shop", "test")
+    messages = [e.message for e in store.events(dep.id) if e.level == "warning"]
+    assert "deploy window overridden by alice: hotfix for the payment outage" in messages
+    [run] = Records(store).check_runs("shop", "test")
+    assert (run.override, run.who, run.deployment_id) == (
+        "hotfix for the payment outage",
+        "alice",
+        dep.id,
+    )

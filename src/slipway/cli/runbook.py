@@ -107,7 +107,14 @@ def preflight_or_stop(
     if not verdict.go:
         err.print(f"[red bold]No-Go[/]: {version} was not deployed; nothing was touched")
         raise typer.Exit(4)
-    return runbook_observers(s, who=who, commit=commit, changes=changes, check_run=run_id)
+    return runbook_observers(
+        s,
+        who=who,
+        commit=commit,
+        changes=changes,
+        check_run=run_id,
+        window_override=override.reason if override else None,
+    )
 
 
 def runbook_observers(
@@ -117,6 +124,7 @@ def runbook_observers(
     commit: str | None = None,
     changes: Sequence[str] = (),
     check_run: int | None = None,
+    window_override: str | None = None,
 ) -> list[Observer]:
     """The observers every deployment gets: the runbook's recorder, then the notifier."""
     clock = SystemClock()
@@ -128,6 +136,7 @@ def runbook_observers(
             commit_id=commit,
             changes=changes,
             check_run=check_run,
+            window_override=window_override,
         )
     ]
     if s.env.notifications:

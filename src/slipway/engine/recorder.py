@@ -29,6 +29,7 @@ class RunbookRecorder:
         commit_id: str | None = None,
         changes: Sequence[str] = (),
         check_run: int | None = None,
+        window_override: str | None = None,
     ) -> None:
         self._records = Records(store)
         self._digest = spec_digest(env)
@@ -36,6 +37,7 @@ class RunbookRecorder:
         self._commit = commit_id
         self._changes = list(changes)
         self._check_run = check_run
+        self._override = window_override
         self._seen: set[str] = set()
 
     def started(self, deployment: Deployment, steps: Sequence[StepRecord]) -> None:
@@ -51,6 +53,12 @@ class RunbookRecorder:
         )
         if self._check_run is not None:
             self._records.link_check_run(self._check_run, deployment.id)
+        if self._override is not None:
+            self._records.store.event(
+                deployment.id,
+                f"deploy window overridden by {self._who}: {self._override}",
+                level="warning",
+            )
 
     def step(self, seq: int, description: str, state: str, error: str | None) -> None:
         pass
