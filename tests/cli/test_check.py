@@ -159,3 +159,23 @@ def test_deploy_with_an_override_records_it_on_the_deployment(spec_file: Path) -
         "alice",
         dep.id,
     )
+
+
+def test_check_with_a_version_asks_staging(spec_file: Path) -> None:
+    append(spec_file, "\nchecks:\n  - {type: staged, environment: staging, owner: QA}\n")
+    refused = slipway("check", "-f", spec_file, "--version", "v2", "--output", "json")
+    assert refused.returncode == 4
+    assert json.loads(refused.stdout)["checks"][0]["evidence"] == (
+        "v2 was never deployed successfully to staging"
+    )
+    store = store_of(spec_file)
+    dep = store.new_deployment_id()
+    store.create_deployment(
+        deployment_id=dep, app="shop", environment="staging", kind="deploy", version="v2",
+        previous_version=None, strategy="rolling",
+    )  # fmt: skip
+    store.update_deployment(dep, status="succeeded", ended_at=store.now())
+    assert slipway("check", "-f", spec_file, "--version", "v2").returncode == 0
+    unknown = slipway("check", "-f", spec_file, "--output", "json")
+    assert unknown.returncode == 4
+    assert json.loads(unknown.stdout)["checks"][0]["status"] == "inconclusive"

@@ -56,6 +56,7 @@ environments:
       freezes: [{name: Black Friday, start: 2026-11-26, end: 2026-11-30}]
     checks:
       - {type: backup, max_age_s: 3600}
+      - {type: staged, environment: staging, owner: QA}
 """
 
 

@@ -150,6 +150,7 @@ def test_generated_spec_carries_the_seeds_defaults(spec_dir: Path) -> None:
     assert [r.hours for r in friday] == ["09:00-14:00"]  # no Friday afternoon
     assert [f.name for f in window.freezes] == ["Black Friday", "Christmas"]
     assert production.database is not None and production.database.rehearse
+    assert "staged" in by_type  # "Staging OK" of the seeds' Go/No-Go table
     staging = loaded.environment("staging")
     assert staging.window is None
     assert "backup" not in {c.type for c in staging.checks}

@@ -153,14 +153,24 @@ def check(
     env: EnvOpt = None,
     output: OutputOpt = Output.text,
     override_window: OverrideOpt = None,
+    version: Annotated[
+        str | None, typer.Option("--version", "-v", help="The release you mean to deploy.")
+    ] = None,
 ) -> None:
     """Run the pre-flight checklist and print the Go/No-Go table (exit 4 on No-Go)."""
+    if version is not None:
+        check_version(version)
     with session(file, env) as s:
         override = (
             WindowOverride.create(override_window, current_user()) if override_window else None
         )
         verdict, _ = run_checks(
-            s.env, store=s.store, clock=SystemClock(), purpose="check", override=override
+            s.env,
+            store=s.store,
+            clock=SystemClock(),
+            purpose="check",
+            version=version,
+            override=override,
         )
     print_verdict(verdict, title=f"pre-flight: {s.env.app}/{s.env.name}", output=output)
     if not verdict.go:

@@ -23,6 +23,7 @@ from slipway.checks.disk import DiskCheck, DiskReader, DiskUsage, LocalDisk
 from slipway.checks.env import EnvCheck
 from slipway.checks.http import HttpCheck
 from slipway.checks.preflight import PreflightItem, Verdict, run_preflight
+from slipway.checks.staged import StagedCheck
 from slipway.checks.tls import TlsCheck
 from slipway.checks.window import WindowCheck, WindowOverride
 from slipway.clock import Clock
@@ -38,6 +39,7 @@ from slipway.spec.runbook import (
     HttpPreflight,
     ManualPreflight,
     PreflightSpec,
+    StagedPreflight,
     TlsPreflight,
     preflight_name,
 )
@@ -83,15 +85,25 @@ def preflight_items(
     override: WindowOverride | None = None,
     environ: Mapping[str, str] | None = None,
     reader_for: ReaderFor = default_reader,
+    version: str | None = None,
 ) -> list[PreflightItem]:
-    """The environment's checklist, window first, in the spec's order."""
+    """The environment's checklist, window first, in the spec's order; ``version`` is the
+    release about to be deployed (None for a plain `slipway check`)."""
     environ = os.environ if environ is None else environ
     items: list[PreflightItem] = []
     if env.window is not None:
         check = WindowCheck(env.window, clock=clock, override=override)
         items.append(PreflightItem("deploy window", "window", check, owner=None))
     for spec in env.checks:
-        items += _items(env, spec, store=store, clock=clock, environ=environ, reader_for=reader_for)
+        items += _items(
+            env,
+            spec,
+            store=store,
+            clock=clock,
+            environ=environ,
+            reader_for=reader_for,
+            version=version,
+        )
     return items
 
 
@@ -103,6 +115,7 @@ def _items(
     clock: Clock,
     environ: Mapping[str, str],
     reader_for: ReaderFor,
+    version: str | None,
 ) -> list[PreflightItem]:
     name = preflight_name(spec)
 
@@ -163,6 +176,17 @@ def _items(
             name=name,
         )
         return [item(backup)]
+    if isinstance(spec, StagedPreflight):
+        source = spec.environment
+        staged = StagedCheck(
+            lambda: store.deployments(env.app, source, limit=200),
+            version=version,
+            environment=source,
+            clock=clock,
+            max_age_s=spec.max_age_s,
+            name=name,
+        )
+        return [item(staged)]
     raise AssertionError(f"unknown check type {spec.type}")  # the spec's union is closed
 
 
@@ -195,7 +219,13 @@ def run_checks(
 ) -> tuple[Verdict, int]:
     """Run the checklist and record it; the verdict and the id of its record."""
     items = preflight_items(
-        env, store=store, clock=clock, override=override, environ=environ, reader_for=reader_for
+        env,
+        store=store,
+        clock=clock,
+        override=override,
+        environ=environ,
+        reader_for=reader_for,
+        version=version,
     )
     verdict = run_preflight(items)
     run_id = Records(store).add_check_run(

@@ -37,6 +37,7 @@ from slipway.spec.runbook import (
     HttpPreflight,
     ManualPreflight,
     PreflightSpec,
+    StagedPreflight,
     TlsPreflight,
     preflight_name,
 )
@@ -207,6 +208,9 @@ def _how(check: PreflightSpec, facts: Facts) -> tuple[str, str]:
     if isinstance(check, BackupPreflight):
         verified = ", verified" if check.require_verified else ""
         return "last recorded backup", f"< {check.max_age_s / 3600:g} h{verified}"
+    if isinstance(check, StagedPreflight):
+        within = f" ≤ {check.max_age_s / 3600:g} h ago" if check.max_age_s else ""
+        return f"the same version on {check.environment}", f"succeeded{within}"
     assert isinstance(check, ManualPreflight)
     return "", check.when or ""
 

@@ -121,6 +121,14 @@ class BackupPreflight(_Preflight):
     require_verified: bool = True
 
 
+class StagedPreflight(_Preflight):
+    """The version being deployed already succeeded in another environment (staging)."""
+
+    type: Literal["staged"]
+    environment: str = Field("staging", pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    max_age_s: Seconds | None = Field(None, description="And not longer ago than this.")
+
+
 class ManualPreflight(_Preflight):
     """An item a person ticks (code review, customer told): shown with its owner, never run."""
 
@@ -137,6 +145,7 @@ PreflightSpec = Annotated[
     | EnvPreflight
     | DatabasePreflight
     | BackupPreflight
+    | StagedPreflight
     | ManualPreflight,
     Field(discriminator="type"),
 ]
@@ -163,6 +172,8 @@ def preflight_name(check: PreflightSpec) -> str:
         return f"backup < {check.max_age_s / 3600:g}h" + (
             " and verified" if check.require_verified else ""
         )
+    if isinstance(check, StagedPreflight):
+        return f"deployed to {check.environment} first"
     return check.name
 
 

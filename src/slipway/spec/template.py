@@ -113,6 +113,7 @@ environments:
       - {{type: tls, host: 127.0.0.1, port: 443, server_name: www.example.com, min_days: 30}}
       - {{type: database, owner: DevOps}}
       - {{type: backup, max_age_s: 3600, require_verified: true}}   # younger than 1 hour
+      - {{type: staged, environment: staging, owner: QA}}   # the same version passed staging
 """
 
 
