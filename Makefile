@@ -19,13 +19,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# HAProxy is a Debian package: installed here when missing and we are root.
+# HAProxy and PostgreSQL are Debian packages: installed here when missing and we are root.
 system:
 	@command -v haproxy >/dev/null 2>&1 || PATH="$$PATH:/usr/sbin" command -v haproxy >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
 	  else \
 	    echo "HAProxy (>= 2.6) is needed: install it with 'sudo apt-get install haproxy' (Debian/Ubuntu)"; exit 1; \
+	  fi; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "PostgreSQL is needed (backups, rehearsals, their tests): 'sudo apt-get install postgresql'"; exit 1; \
 	  fi; }
 
 lint: setup

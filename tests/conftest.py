@@ -21,8 +21,10 @@ from slipway.spec import load_spec
 from slipway.spec.model import Environment
 from slipway.testhosts import Mode, TestFleet, test_hosts
 from slipway.testing import SAMPLE_BUILD, free_port_range, write_sample_spec
+from tests.pg import database_url, postgres  # real PostgreSQL fixtures
 
 BUILD = SAMPLE_BUILD
+__all__ = ["database_url", "postgres"]
 
 
 def write_spec(directory: Path, *, count: int = 3, on_interrupt: str = "resume") -> Path:

@@ -12,6 +12,7 @@ from slipway.spec.model import Environment, RollingSpec
 from slipway.spec.progressive import BlueGreenSpec
 from slipway.steps import Layout, Placement, Step, StepList
 from slipway.strategies import back_to, blue_green, canary, rolling
+from slipway.strategies.database import database_steps
 
 
 def _preamble(version: str) -> list[Step]:
@@ -36,6 +37,7 @@ def build_plan(env: Environment, *, version: str, placement: Sequence[Placement]
     else:
         body = canary(strategy, version=version, layout=layout, placement=placement)
     head = _preamble(version)
+    head += database_steps(env.database, version=version, first_group=head[-1].group)
     return head + _renumber(body, head[-1].group)
 
 

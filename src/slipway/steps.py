@@ -29,6 +29,10 @@ StepKind = Literal[
     "pause",  # wait a duration (background analysis and signals watched meanwhile)
     "gate",  # wait for a person: promote / approve / reject (or a timeout)
     "hold",  # keep the previous set up after a switch, so a rollback is a switch back
+    "backup_database",  # pg_dump -Fc, verified with pg_restore --list, recorded
+    "rehearse_migration",  # the migration on a scratch copy restored from that backup
+    "migrate_database",  # the migration command against the environment's database
+    "restore_database",  # put a backup back (behind a gate: loses newer data)
 ]
 
 StepState = Literal["pending", "running", "succeeded", "failed", "compensated", "skipped"]

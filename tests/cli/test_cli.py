@@ -32,7 +32,7 @@ def test_init_writes_a_spec_that_validates(tmp_path: Path) -> None:
     assert json.loads(result.stdout) == {
         "valid": True,
         "app": "shop",
-        "environments": ["production"],
+        "environments": ["staging", "production"],
     }
     again = slipway("init", cwd=tmp_path)
     assert again.returncode == 2 and "--force" in again.stderr
@@ -152,6 +152,6 @@ def test_demo_json_has_the_phases(spec_file: Path) -> None:
 def test_deploy_of_a_missing_release_directory_exits_2(tmp_path: Path) -> None:
     assert slipway("init", "--app", "shop", cwd=tmp_path).returncode == 0
     (tmp_path / "releases").mkdir()
-    result = slipway("deploy", "--version", "1.0", cwd=tmp_path)
+    result = slipway("deploy", "--env", "staging", "--version", "1.0", cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "releases/1.0 does not exist" in result.stderr and "Traceback" not in result.stderr

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,6 +22,7 @@ from rich.console import Console
 
 from slipway.engine import Backends, Engine, Outcome
 from slipway.engine import report as reports
+from slipway.engine.observe import Observer, Observers
 from slipway.errors import SlipwayError, SpecError, UsageError
 from slipway.spec import DEFAULT_FILE, Environment, load_spec
 from slipway.store import Store
@@ -167,9 +168,15 @@ def plan(
     )
 
 
-def _run(s: Session, output: Output, action: Callable[[Engine], Outcome]) -> None:
+def _run(
+    s: Session,
+    output: Output,
+    action: Callable[[Engine], Outcome],
+    observers: Sequence[Observer] = (),
+) -> None:
     view = ProgressView(err if output is Output.json else out)
-    engine = Engine(s.env, store=s.store, backends=s.backends, observer=view)
+    observer = Observers(view, *observers) if observers else view
+    engine = Engine(s.env, store=s.store, backends=s.backends, observer=observer)
 
     def stop(signum: int, _frame: Any) -> None:
         view.message(
@@ -199,10 +206,29 @@ def deploy(
     env: EnvOpt = None,
     output: OutputOpt = Output.text,
     limit: LimitOpt = None,
+    override_window: Annotated[
+        str | None,
+        typer.Option(metavar="REASON", help="Deploy outside the window; the reason is recorded."),
+    ] = None,
+    commit: Annotated[str | None, typer.Option(help="Commit id, for the record.")] = None,
+    change: Annotated[
+        list[str] | None, typer.Option(help="A change this release brings (repeatable).")
+    ] = None,
 ) -> None:
-    """Deploy a release with the environment's strategy; roll back by itself on failure."""
+    """Run the pre-flight checks, then deploy a release; roll back by itself on failure."""
+    from slipway.cli.runbook import preflight_or_stop
+
     with session(file, env, limit) as s:
-        _run(s, output, lambda e: e.deploy(version))
+        observers = preflight_or_stop(
+            s,
+            output,
+            version=version,
+            purpose="deploy",
+            override_window=override_window,
+            commit=commit,
+            changes=change or [],
+        )
+        _run(s, output, lambda e: e.deploy(version), observers)
 
 
 @app.command()
@@ -215,8 +241,10 @@ def rollback(
     limit: LimitOpt = None,
 ) -> None:
     """Put the previous (or the given) release back: traffic first, then instances."""
+    from slipway.cli.runbook import runbook_observers
+
     with session(file, env, limit) as s:
-        _run(s, output, lambda e: e.rollback(to))
+        _run(s, output, lambda e: e.rollback(to), runbook_observers(s))
 
 
 @app.command()
@@ -225,8 +253,10 @@ def resume(
     file: FileOpt = Path(DEFAULT_FILE), env: EnvOpt = None, output: OutputOpt = Output.text
 ) -> None:
     """Continue (or roll back, per on_interrupt) a deployment whose runner died."""
+    from slipway.cli.runbook import runbook_observers
+
     with session(file, env) as s:
-        _run(s, output, lambda e: e.resume())
+        _run(s, output, lambda e: e.resume(), runbook_observers(s))
 
 
 @app.command()
@@ -401,3 +431,7 @@ def main() -> None:
     except SpecError as exc:  # raised outside a command (should not happen): still no traceback
         err.print(f"error: {exc}")
         sys.exit(2)
+
+
+# The runbook's commands register themselves on `app` (check, runbook, drill).
+from slipway.cli import runbook as _runbook_commands  # noqa: E402, F401

@@ -14,6 +14,7 @@ from typing import Any
 from slipway.checks.health import wait_healthy
 from slipway.checks.http import HttpCheck
 from slipway.clock import Clock
+from slipway.engine.db_actions import DatabaseActions
 from slipway.engine.observe import Observer
 from slipway.engine.signals import Waiter
 from slipway.engine.waits import Waits
@@ -72,6 +73,15 @@ class Actions:
             "switch_traffic": self.switch_traffic,
             "smoke_test": self.smoke_test,
         }
+        database = DatabaseActions(
+            env, backends, store=store, clock=clock, deployment_id=deployment_id
+        )
+        self._table.update(
+            backup_database=database.backup_database,
+            rehearse_migration=database.rehearse_migration,
+            migrate_database=database.migrate_database,
+            restore_database=database.restore_database,
+        )
 
     def run(self, kind: str, params: Mapping[str, Any], *, started: datetime) -> Result:
         """Run one step; ``started`` is when it first started (waits count from there)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from slipway.store import Deployment, StepRecord
 
@@ -31,3 +32,35 @@ class NullObserver:
 
     def finished(self, deployment: Deployment) -> None:
         pass
+
+
+class Observers:
+    """Several observers as one (the live view, the runbook's recorder, the notifier).
+
+    Each is told in turn; one that raises is a bug in it, and must not stop the
+    deployment nor hide the news from the others.
+    """
+
+    def __init__(self, *observers: Observer) -> None:
+        self._observers = observers
+
+    def started(self, deployment: Deployment, steps: Sequence[StepRecord]) -> None:
+        for o in self._observers:
+            _quietly(o.started, deployment, steps)
+
+    def step(self, seq: int, description: str, state: str, error: str | None) -> None:
+        for o in self._observers:
+            _quietly(o.step, seq, description, state, error)
+
+    def message(self, text: str, level: str) -> None:
+        for o in self._observers:
+            _quietly(o.message, text, level)
+
+    def finished(self, deployment: Deployment) -> None:
+        for o in self._observers:
+            _quietly(o.finished, deployment)
+
+
+def _quietly(method: Callable[..., None], *args: Any) -> None:
+    with contextlib.suppress(Exception):
+        method(*args)

@@ -50,7 +50,7 @@ MAX_ATTEMPTS = 3
 ASK_TIMEOUT_S = 30.0  # a runner hears signals between steps and every 0.1 s while waiting
 ROLLBACK_WAIT_S = 600.0
 LEASE_TTL_S = 15.0
-EXIT_CODES = {"succeeded": 0, "rolled_back": 3, "aborted": 3, "failed": 1}
+EXIT_CODES = {"succeeded": 0, "rolled_back": 3, "aborted": 3, "failed": 1, "no_go": 4}
 
 
 @dataclass(frozen=True)
@@ -200,10 +200,22 @@ class Engine:
             return self._fail(dep, str(exc), status="aborted")
         except RollbackRequested as exc:
             return self._fail(dep, str(exc), status="rolled_back")
+        except NoGoError as exc:  # said before production was touched: nothing to roll back
+            return self._no_go(dep, str(exc))
         except SlipwayError as exc:
             return self._fail(dep, str(exc), status="rolled_back")
         self.store.update_deployment(dep.id, status="succeeded", ended_at=self.store.now())
         self._event(dep.id, f"{dep.version} is live")
+        return self._finish(dep.id)
+
+    def _no_go(self, dep: Deployment, reason: str) -> Outcome:
+        for r in self.store.steps(dep.id):
+            if r.state == "pending":
+                self.store.set_step(r.id, state="skipped")
+        self.store.update_deployment(
+            dep.id, status="no_go", reason=reason, ended_at=self.store.now()
+        )
+        self._event(dep.id, f"No-Go: {reason}", level="error")
         return self._finish(dep.id)
 
     def _fail(self, dep: Deployment, reason: str, *, status: str) -> Outcome:

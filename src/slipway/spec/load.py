@@ -24,6 +24,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from slipway.errors import Location, SpecError, UsageError
 from slipway.spec.fleet import Fleet, SshTargetSpec, resolve_fleet
 from slipway.spec.model import Environment, EnvironmentSpec, Spec
+from slipway.spec.runbook import resolve_sections
 
 DEFAULT_FILE = "slipway.yaml"
 
@@ -75,6 +76,7 @@ class LoadedSpec:
             instances=env.instances,
             targets=list(env.targets),
             fleet=self._fleet(name, env, limit),
+            **resolve_sections(spec, env),
         )
 
     def _fleet(self, name: str, env: EnvironmentSpec, limit: str | None) -> Fleet | None:
@@ -195,7 +197,17 @@ def _clean_loc(document: Any, loc: Sequence[str | int]) -> tuple[str | int, ...]
     kept: list[str | int] = []
     node = document
     dropped_at: Any = None
-    for part in loc:
+    for i, part in enumerate(loc):
+        after = loc[i + 1] if i + 1 < len(loc) else None
+        if (
+            isinstance(node, CommentedMap)
+            and node is not dropped_at
+            and node.get("type") == part
+            and after is not None
+            and after in node
+        ):  # the tag of a tagged union that is also one of its keys (`type: command`)
+            dropped_at = node
+            continue
         if (isinstance(node, CommentedMap) and part in node) or (
             isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node)
         ):

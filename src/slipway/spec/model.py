@@ -22,6 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from slipway.spec.fleet import Fleet, SshTargetSpec
 from slipway.spec.progressive import BlueGreenSpec, CanarySpec
+from slipway.spec.runbook import (
+    ContactLevel,
+    DatabaseSpec,
+    NotificationSpec,
+    PreflightSpec,
+    RunbookSections,
+    RunbookSpec,
+    WindowSpec,
+)
 
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$"
@@ -265,7 +274,7 @@ class InstancesSpec(_Model):
         return [f"web-{i + 1}" for i in range(self.count or self.per_host or 0)]
 
 
-class EnvironmentSpec(_Model):
+class EnvironmentSpec(RunbookSections):  # runbook sections override the spec's
     router: RouterSpec
     instances: InstancesSpec
     targets: list[TargetSpec] = Field(default_factory=lambda: [_local()], min_length=1)
@@ -305,7 +314,7 @@ class EnvironmentSpec(_Model):
         return self
 
 
-class Spec(_Model):
+class Spec(RunbookSections):  # runbook sections: the base of every environment
     """One app, its releases, and the environments it is deployed to."""
 
     version: Literal[1] = Field(1, description="Version of this file's format.")
@@ -339,6 +348,13 @@ class Environment(_Model):
     instances: InstancesSpec
     targets: list[TargetSpec]
     fleet: Fleet | None = None
+    # the runbook sections, resolved (spec/runbook.py)
+    checks: list[PreflightSpec] = Field(default_factory=list)
+    window: WindowSpec | None = None
+    database: DatabaseSpec | None = None
+    notifications: list[NotificationSpec] = Field(default_factory=list)
+    contacts: list[ContactLevel] = Field(default_factory=list)
+    runbook: RunbookSpec = Field(default_factory=RunbookSpec)
 
     def slots(self) -> list[tuple[str, str, int]]:
         """(instance, slot, port) for every slot, ``a`` slots first.

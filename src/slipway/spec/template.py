@@ -1,4 +1,12 @@
-"""The commented ``slipway.yaml`` that ``slipway init`` writes: a spec to start from."""
+"""The commented ``slipway.yaml`` that ``slipway init`` writes: a spec to start from.
+
+Its runbook sections carry the seeds' defaults: disk at least 20 % free,
+certificates valid for more than 30 days, a backup younger than one hour and
+verified, no deploys on Friday afternoon nor at the weekend, freezes around
+Black Friday and Christmas, a rollback measured under 5 minutes.
+"""
+
+from datetime import UTC, datetime
 
 TEMPLATE = """\
 # slipway.yaml: how this app goes to production. `slipway validate` checks it,
@@ -38,8 +46,53 @@ strategy:
 on_failure: rollback          # or: stop (leave it for a person)
 on_interrupt: resume          # what `slipway resume` does after a runner died: resume | rollback
 
+# ---- the runbook: `slipway check`, `slipway runbook`, `slipway drill` ------------------
+# The sections below are the base of every environment; an environment may override
+# each of them (checks are merged by name). Secrets are never written here: only the
+# names of the environment variables that hold them.
+checks:                       # pre-flight; `slipway deploy` runs them first (No-Go: exit 4)
+  - {{type: command, name: tests pass, command: [make, test], timeout_s: 900, owner: DevOps}}
+  - {{type: disk, path: /, min_free_percent: 20}}        # on every target
+  - {{type: env, variables: [APP_SECRET_KEY], owner: DevOps}}
+  - {{type: manual, name: code review approved by 2 developers, owner: Tech Lead, when: D-1}}
+  - {{type: manual, name: release notes ready, owner: Project manager, when: D-1}}
+  # - {{type: http, url: "https://status.example.com/api/health", expect_status: 200}}
+
+database:                     # PostgreSQL: pg_dump -Fc before migrations, verified
+  url_env: DATABASE_URL       # the variable holding postgresql://user:password@host/db
+  migrate:
+    command: [python3, manage.py, migrate]   # run in the new release's directory
+  rehearse: true              # try the migration on a restored copy first: failure = No-Go
+  restore_on_rollback: ask    # restoring loses data written since the backup: a person decides
+
+notifications: []             # e.g. Slack: the URL stays in the environment variable
+  # - {{type: slack, url_env: SLACK_WEBHOOK_URL, events: [started, succeeded, rolled_back, failed]}}
+  # - {{type: webhook, url_env: DEPLOY_WEBHOOK_URL}}
+
+contacts:                     # escalation levels; `slipway runbook --check` wants each complete
+  - level: 1
+    title: Technical team
+    contacts:
+      - {{role: DevOps lead, name: CHANGE ME, phone: "+33 6 00 00 00 00", hours: "9h-19h"}}
+      - {{role: Lead developer, name: CHANGE ME, handle: "@lead", hours: "9h-19h"}}
+  - level: 2
+    title: Management
+    contacts:
+      - {{role: CTO, name: CHANGE ME, phone: "+33 6 00 00 00 00", hours: emergencies only}}
+
+runbook:
+  owner: Platform team
+  rollback_max_s: 300         # a rollback must be measured (history or `slipway drill`) under 5 min
+
 environments:
-  production:
+  staging:                    # inherits everything above
+    router:
+      type: haproxy
+      listen: 127.0.0.1:8081
+    instances:
+      count: 2
+      base_port: 9201
+  production:                 # the base, plus a deploy window and stricter checks
     router:
       type: haproxy
       listen: 127.0.0.1:8080  # where users connect
@@ -47,8 +100,23 @@ environments:
     instances:
       count: 3
       base_port: 9101         # ports 9101-9106: two slots per instance (old and new release)
+    window:                   # no Friday afternoon, no weekend, freezes around the holidays
+      timezone: Europe/Paris
+      allow:
+        - {{days: [tue, wed, thu], hours: "10:00-16:00", risk: low}}
+        - {{days: [mon], hours: "14:00-16:00", risk: medium}}
+        - {{days: [fri], hours: "09:00-14:00", risk: high}}
+      freezes:
+        - {{name: Black Friday, start: {year}-11-26, end: {year}-11-30}}
+        - {{name: Christmas, start: {year}-12-20, end: {next_year}-01-03}}
+    checks:                   # added to the base's checks
+      - {{type: tls, host: 127.0.0.1, port: 443, server_name: www.example.com, min_days: 30}}
+      - {{type: database, owner: DevOps}}
+      - {{type: backup, max_age_s: 3600, require_verified: true}}   # younger than 1 hour
+      - {{type: staged, environment: staging, owner: QA}}   # the same version passed staging
 """
 
 
-def render(app: str) -> str:
-    return TEMPLATE.format(app=app)
+def render(app: str, *, year: int | None = None) -> str:
+    year = year or datetime.now(UTC).year
+    return TEMPLATE.format(app=app, year=year, next_year=year + 1)

@@ -1,0 +1,1 @@
+"""Databases around a deployment: backups, their verification, migration rehearsals, restores."""

@@ -1,0 +1,207 @@
+"""What the database steps do: back up, rehearse, migrate, restore — each recorded.
+
+Before production is touched (backup, rehearsal) a failure is a ``NoGoError``:
+the deployment ends as No-Go, nothing to roll back. The migration is the
+first change to production; its failure is a ``PermanentError`` and the
+rollback follows, with an event saying which backup can be restored and what
+a restore would lose. Every step is idempotent for ``slipway resume``: a
+backup already taken and verified for this deployment is reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from slipway.clock import Clock
+from slipway.database.postgres import dump, sha256_of, verify
+from slipway.database.rehearsal import rehearse, restore, run_migration
+from slipway.dsn import Dsn
+from slipway.engine.wiring import Backends
+from slipway.errors import BackendError, NoGoError, PermanentError, UsageError
+from slipway.spec.model import Environment
+from slipway.spec.runbook import DatabaseSpec
+from slipway.store import Store
+from slipway.store.records import Backup, Records
+
+Result = dict[str, Any]
+TAIL_CHARS = 600
+
+
+class DatabaseActions:
+    def __init__(
+        self,
+        env: Environment,
+        backends: Backends,
+        *,
+        store: Store,
+        clock: Clock,
+        deployment_id: str,
+    ) -> None:
+        self._env = env
+        self._b = backends
+        self._store = store
+        self._records = Records(store)
+        self._clock = clock
+        self._dep = deployment_id
+
+    def _spec(self) -> DatabaseSpec:
+        if self._env.database is None:
+            raise PermanentError("this plan has database steps but the spec has no `database:`")
+        return self._env.database
+
+    def _dsn(self) -> Dsn:
+        try:
+            return Dsn.from_env(self._spec().url_env)
+        except UsageError as exc:
+            raise NoGoError(f"cannot reach the database: {exc.message}") from None
+
+    def backup_database(self, params: Mapping[str, Any]) -> Result:
+        spec, dsn = self._spec(), self._dsn()
+        mine = self._backup_of_this_deployment()
+        if mine is not None and mine.verified and Path(mine.location).is_file():
+            return {"backup": mine.id, "reused": True}
+        backup_id = self._records.new_backup_id()
+        directory = self._env.state_dir / spec.backup_dir
+        try:
+            dumped = dump(dsn, directory, f"{backup_id}.dump", timeout_s=spec.timeout_s)
+        except BackendError as exc:
+            raise NoGoError(f"backup failed, nothing was touched: {exc}") from None
+        checked = verify(dumped.path, timeout_s=spec.timeout_s)
+        backup = Backup(
+            id=backup_id,
+            app=self._env.app,
+            environment=self._env.name,
+            deployment_id=self._dep,
+            database=str(dsn),
+            location=str(dumped.path),
+            size_bytes=dumped.size_bytes,
+            sha256=dumped.sha256,
+            created_at=self._store.now(),
+            duration_s=round(dumped.duration_s, 3),
+            verified=checked.ok,
+            verify_evidence=checked.evidence,
+        )
+        self._records.add_backup(backup)
+        if not checked.ok:
+            raise NoGoError(f"backup {backup_id} could not be verified: {checked.evidence}")
+        self._store.event(
+            self._dep,
+            f"backup {backup_id} of {dsn}: {dumped.size_bytes} bytes, sha256 "
+            f"{dumped.sha256[:12]}…, {checked.evidence}",
+            backup=backup_id,
+        )
+        self._prune(directory, keep=spec.keep_backups, protect=dumped.path)
+        return {"backup": backup_id, "size_bytes": dumped.size_bytes, "sha256": dumped.sha256}
+
+    def rehearse_migration(self, params: Mapping[str, Any]) -> Result:
+        spec, dsn = self._spec(), self._dsn()
+        if spec.migrate is None:
+            return {}
+        backup = self._backup_of_this_deployment()
+        if backup is None or not backup.verified:
+            raise NoGoError("no verified backup of this deployment to rehearse the migration on")
+        release = self._b.releases.prepare(params["version"])
+        try:
+            result = rehearse(
+                dsn,
+                Path(backup.location),
+                spec.migrate.command,
+                cwd=release.path,
+                url_env=spec.url_env,
+                timeout_s=spec.migrate.timeout_s,
+                restore_timeout_s=spec.timeout_s,
+            )
+        except BackendError as exc:
+            raise NoGoError(f"the migration rehearsal could not run: {exc}") from None
+        outcome = "passed" if result.ok else "failed"
+        self._records.add_rehearsal(
+            app=self._env.app,
+            environment=self._env.name,
+            deployment_id=self._dep,
+            backup_id=backup.id,
+            version=params["version"],
+            duration_s=round(result.duration_s, 3),
+            outcome=outcome,
+            output=result.output,
+        )
+        if not result.ok:
+            raise NoGoError(
+                f"the migration failed on a copy of {dsn} (scratch {result.scratch}, dropped); "
+                f"production was not touched: {result.output[-TAIL_CHARS:]}"
+            )
+        self._store.event(
+            self._dep,
+            f"migration rehearsed on {result.scratch}: passed in {result.duration_s:.2f}s "
+            f"(restore {result.restore_s:.2f}s)",
+        )
+        return {"scratch": result.scratch, "duration_s": round(result.duration_s, 3)}
+
+    def migrate_database(self, params: Mapping[str, Any]) -> Result:
+        spec, dsn = self._spec(), self._dsn()
+        if spec.migrate is None:
+            return {}
+        release = self._b.releases.prepare(params["version"])
+        result = run_migration(
+            dsn,
+            spec.migrate.command,
+            cwd=release.path,
+            url_env=spec.url_env,
+            timeout_s=spec.migrate.timeout_s,
+        )
+        if not result.ok:
+            backup = self._backup_of_this_deployment()
+            if backup is not None:
+                self._store.event(
+                    self._dep,
+                    f"the database may be partly migrated; backup {backup.id} "
+                    f"(taken {backup.created_at}) can be restored — it loses what was written "
+                    "since then",
+                    level="warning",
+                    backup=backup.id,
+                )
+            raise PermanentError(
+                f"the migration failed (exit {result.code}): {result.output[-TAIL_CHARS:]}"
+            )
+        self._store.event(
+            self._dep, f"database migrated for {params['version']} in {result.duration_s:.2f}s"
+        )
+        return {"duration_s": round(result.duration_s, 3)}
+
+    def restore_database(self, params: Mapping[str, Any]) -> Result:
+        spec, dsn = self._spec(), self._dsn()
+        backup = self._records.backup(params["backup"])
+        if backup is None or backup.environment != self._env.name:
+            raise PermanentError(f"no backup {params['backup']!r} of {self._env.name}")
+        path = Path(backup.location)
+        if not path.is_file() or sha256_of(path) != backup.sha256:
+            raise PermanentError(
+                f"backup {backup.id} at {path} is missing or changed since it was made"
+            )
+        result = restore(dsn, path, timeout_s=spec.timeout_s)
+        if not result.ok:
+            raise PermanentError(
+                f"restoring {backup.id} failed (exit {result.code}): {result.output[-TAIL_CHARS:]}"
+            )
+        self._store.event(
+            self._dep,
+            f"database restored from {backup.id}: "
+            f"what was written after {backup.created_at} is lost",
+            level="warning",
+            backup=backup.id,
+        )
+        return {"backup": backup.id, "duration_s": round(result.duration_s, 3)}
+
+    def _backup_of_this_deployment(self) -> Backup | None:
+        for backup in self._records.backups(self._env.app, self._env.name, limit=50):
+            if backup.deployment_id == self._dep:
+                return backup
+        return None
+
+    def _prune(self, directory: Path, *, keep: int, protect: Path) -> None:
+        """Keep the newest ``keep`` dumps in ``directory`` (the records stay, as history)."""
+        dumps = sorted(directory.glob("bk-*.dump"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in dumps[keep:]:
+            if old != protect:
+                old.unlink(missing_ok=True)

@@ -1,0 +1,241 @@
+"""Pre-flight for one environment: the spec's checks, made concrete, run and recorded.
+
+This is where a check in ``slipway.yaml`` meets the real parts: paths are
+relative to the spec, a disk check is repeated on every target (each target
+supplies its own ``DiskReader``: the local machine reads ``statvfs``, an SSH
+target runs ``df``), the database check reads its URL from the environment,
+the backup check reads the store. Every run is recorded (``check_runs``) with
+its verdict, who ran it and any window override, whether it came from
+``slipway check``, ``slipway deploy`` or ``slipway drill``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from slipway.checks.backup import BackupCheck
+from slipway.checks.base import Check, CheckResult
+from slipway.checks.command import CommandCheck
+from slipway.checks.database import DatabaseCheck
+from slipway.checks.disk import DiskCheck, DiskReader, DiskUsage, LocalDisk
+from slipway.checks.env import EnvCheck
+from slipway.checks.http import HttpCheck
+from slipway.checks.preflight import PreflightItem, Verdict, run_preflight
+from slipway.checks.staged import StagedCheck
+from slipway.checks.tls import TlsCheck
+from slipway.checks.window import WindowCheck, WindowOverride
+from slipway.clock import Clock
+from slipway.dsn import Dsn
+from slipway.errors import BackendError, SlipwayError
+from slipway.spec.model import Environment
+from slipway.spec.runbook import (
+    BackupPreflight,
+    CommandPreflight,
+    DatabasePreflight,
+    DiskPreflight,
+    EnvPreflight,
+    HttpPreflight,
+    ManualPreflight,
+    PreflightSpec,
+    StagedPreflight,
+    TlsPreflight,
+    preflight_name,
+)
+from slipway.store import Store
+from slipway.store.records import Records
+from slipway.who import current_user
+
+# (target name, target type) -> (where, reader) for each machine of the target: one for the
+# local machine; one per host for a fleet (an SSH host gives a CommandDisk running `df`)
+ReaderFor = Callable[[str, str], Sequence[tuple[str, DiskReader]]]
+
+
+class Fixed:
+    """A check whose answer is known before it runs (a misconfiguration, a missing URL)."""
+
+    def __init__(self, name: str, result: CheckResult) -> None:
+        self.name = name
+        self.result = result
+
+    def probe(self) -> CheckResult:
+        return self.result
+
+
+class NoDiskReading:
+    """For a kind of target that cannot tell its disk usage (yet): inconclusive, not a pass."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def disk_usage(self, path: str) -> DiskUsage:
+        raise BackendError(f"targets of type {self.kind!r} cannot report disk usage")
+
+
+def default_reader(name: str, kind: str) -> list[tuple[str, DiskReader]]:
+    return [(name, LocalDisk() if kind == "local" else NoDiskReading(kind))]
+
+
+def preflight_items(
+    env: Environment,
+    *,
+    store: Store,
+    clock: Clock,
+    override: WindowOverride | None = None,
+    environ: Mapping[str, str] | None = None,
+    reader_for: ReaderFor = default_reader,
+    version: str | None = None,
+) -> list[PreflightItem]:
+    """The environment's checklist, window first, in the spec's order; ``version`` is the
+    release about to be deployed (None for a plain `slipway check`)."""
+    environ = os.environ if environ is None else environ
+    items: list[PreflightItem] = []
+    if env.window is not None:
+        check = WindowCheck(env.window, clock=clock, override=override)
+        items.append(PreflightItem("deploy window", "window", check, owner=None))
+    for spec in env.checks:
+        items += _items(
+            env,
+            spec,
+            store=store,
+            clock=clock,
+            environ=environ,
+            reader_for=reader_for,
+            version=version,
+        )
+    return items
+
+
+def _items(
+    env: Environment,
+    spec: PreflightSpec,
+    *,
+    store: Store,
+    clock: Clock,
+    environ: Mapping[str, str],
+    reader_for: ReaderFor,
+    version: str | None,
+) -> list[PreflightItem]:
+    name = preflight_name(spec)
+
+    def item(check: Check) -> PreflightItem:
+        return PreflightItem(name, spec.type, check, blocking=spec.blocking, owner=spec.owner)
+
+    if isinstance(spec, ManualPreflight):
+        return [PreflightItem(name, "manual", None, blocking=False, owner=spec.owner)]
+    if isinstance(spec, CommandPreflight):
+        return [item(CommandCheck(spec.command, timeout_s=spec.timeout_s, cwd=env.root, name=name))]
+    if isinstance(spec, HttpPreflight):
+        check = HttpCheck(
+            spec.url,
+            expect_status=spec.expect_status,
+            expect_body=spec.expect_body,
+            timeout_s=spec.timeout_s,
+            name=name,
+        )
+        return [item(check)]
+    if isinstance(spec, DiskPreflight):
+        found = []
+        for target in env.targets:
+            for where, reader in reader_for(target.name, target.type):
+                disk = DiskCheck(
+                    spec.path, min_free_percent=spec.min_free_percent, reader=reader, where=where
+                )
+                found.append(
+                    PreflightItem(
+                        f"{name} on {where}", "disk", disk, blocking=spec.blocking, owner=spec.owner
+                    )
+                )
+        return found
+    if isinstance(spec, TlsPreflight):
+        tls = TlsCheck(
+            host=spec.host,
+            port=spec.port,
+            file=_path(env, spec.file),
+            server_name=spec.server_name,
+            ca_file=_path(env, spec.ca_file),
+            min_days=spec.min_days,
+            timeout_s=spec.timeout_s,
+            clock=clock,
+            name=name,
+        )
+        return [item(tls)]
+    if isinstance(spec, EnvPreflight):
+        files = [p for p in (_path(env, f) for f in spec.secret_files) if p is not None]
+        return [item(EnvCheck(variables=spec.variables, secret_files=files, environ=environ))]
+    if isinstance(spec, DatabasePreflight):
+        return [item(_database_check(env, spec, environ, name))]
+    if isinstance(spec, BackupPreflight):
+        records = Records(store)
+        backup = BackupCheck(
+            lambda: records.last_backup(env.app, env.name),
+            max_age_s=spec.max_age_s,
+            require_verified=spec.require_verified,
+            clock=clock,
+            name=name,
+        )
+        return [item(backup)]
+    if isinstance(spec, StagedPreflight):
+        source = spec.environment
+        staged = StagedCheck(
+            lambda: store.deployments(env.app, source, limit=200),
+            version=version,
+            environment=source,
+            clock=clock,
+            max_age_s=spec.max_age_s,
+            name=name,
+        )
+        return [item(staged)]
+    raise AssertionError(f"unknown check type {spec.type}")  # the spec's union is closed
+
+
+def _database_check(
+    env: Environment, spec: DatabasePreflight, environ: Mapping[str, str], name: str
+) -> Check:
+    if env.database is None:
+        return Fixed(name, CheckResult("fail", "the spec has no `database:` section"))
+    try:
+        dsn = Dsn.from_env(env.database.url_env, environ)
+    except SlipwayError as exc:
+        return Fixed(name, CheckResult("fail", str(exc).splitlines()[0]))
+    return DatabaseCheck(dsn, timeout_s=spec.timeout_s, name=name)
+
+
+def _path(env: Environment, value: str | None) -> Path | None:
+    return None if value is None else env.root / value
+
+
+def run_checks(
+    env: Environment,
+    *,
+    store: Store,
+    clock: Clock,
+    purpose: str,
+    version: str | None = None,
+    override: WindowOverride | None = None,
+    environ: Mapping[str, str] | None = None,
+    reader_for: ReaderFor = default_reader,
+) -> tuple[Verdict, int]:
+    """Run the checklist and record it; the verdict and the id of its record."""
+    items = preflight_items(
+        env,
+        store=store,
+        clock=clock,
+        override=override,
+        environ=environ,
+        reader_for=reader_for,
+        version=version,
+    )
+    verdict = run_preflight(items)
+    run_id = Records(store).add_check_run(
+        app=env.app,
+        environment=env.name,
+        purpose=purpose,
+        verdict=verdict.word,
+        results=[r.as_dict() for r in verdict.rows],
+        version=version,
+        who=override.who if override else current_user(),
+        override=override.reason if override else None,
+    )
+    return verdict, run_id

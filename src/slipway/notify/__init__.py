@@ -1,0 +1,1 @@
+"""Notifications: what a deployment tells people, through Slack-compatible or plain webhooks."""

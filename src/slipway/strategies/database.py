@@ -1,0 +1,43 @@
+"""The database's steps in a plan: back up, rehearse the migration, migrate; and a restore.
+
+Pure, like the strategies: a spec in, steps out. They run after the release is
+prepared and before any instance changes, so that a backup that cannot be
+verified or a rehearsal that fails stops the deployment with nothing touched
+(No-Go). The migration is the first step that changes production; a Go/No-Go
+gate belongs right before it. ``restore_steps`` is for after a rollback, and
+only behind a gate a person answers: a restore loses what was written since
+the backup.
+"""
+
+from __future__ import annotations
+
+from slipway.spec.runbook import DatabaseSpec
+from slipway.steps import Step, StepList
+
+
+def database_steps(database: DatabaseSpec | None, *, version: str, first_group: int) -> list[Step]:
+    if database is None:
+        return []
+    plan = StepList(_group=first_group)
+    plan.one(
+        "backup_database", {"version": version}, "back up the database (pg_dump -Fc), verify it"
+    )
+    if database.migrate is not None:
+        if database.rehearse:
+            plan.one(
+                "rehearse_migration",
+                {"version": version},
+                f"rehearse the migration of {version} on a restored copy",
+            )
+        plan.one("migrate_database", {"version": version}, f"migrate the database for {version}")
+    return plan.steps
+
+
+def restore_steps(backup_id: str, *, created_at: str, first_group: int) -> list[Step]:
+    plan = StepList(_group=first_group)
+    plan.one(
+        "restore_database",
+        {"backup": backup_id},
+        f"restore the database from {backup_id} (loses data written since {created_at})",
+    )
+    return plan.steps
