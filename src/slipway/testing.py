@@ -35,7 +35,7 @@ strategy: {strategy}
 on_interrupt: {on_interrupt}
 environments:
   {environment}:
-    router: {{type: haproxy, listen: "127.0.0.1:{listen}", drain_timeout_s: 10}}
+    router: {{type: haproxy, listen: "127.0.0.1:{listen}", drain_timeout_s: 10{router_extra}}}
     instances: {{count: {count}, base_port: {base}}}
 """
 
@@ -86,6 +86,7 @@ def write_sample_spec(
     on_interrupt: str = "resume",
     interval_s: float = 0.1,
     strategy: str = ROLLING,
+    metrics_port: int | None = None,
 ) -> Path:
     """A ``slipway.yaml`` of the sample app in ``directory``, on free loopback ports.
 
@@ -101,6 +102,7 @@ def write_sample_spec(
             build=SAMPLE_BUILD,
             interval_s=interval_s,
             strategy=strategy,
+            router_extra=f", metrics_port: {metrics_port}" if metrics_port else "",
             on_interrupt=on_interrupt,
             environment=environment,
             listen=base + 2 * count,

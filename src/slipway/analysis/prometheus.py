@@ -11,7 +11,6 @@ number (a scalar, or a vector whose values are summed); an empty vector is
 from __future__ import annotations
 
 import math
-import re
 
 import httpx
 
@@ -31,7 +30,7 @@ class PrometheusProvider:
             "version": side.version,
             "release": f"{self._app}-{side.version}",
             "environment": self._environment,
-            "servers": "|".join(re.escape(s) for s in side.slots),
+            "servers": "|".join(_regex_literal(s) for s in side.slots),
         }
         for key, value in values.items():
             query = query.replace("{{" + key + "}}", value)
@@ -63,3 +62,12 @@ class PrometheusProvider:
         if not values:
             return Sample()
         return Sample(value=sum(values))
+
+
+def _regex_literal(name: str) -> str:
+    """``name`` matched literally by a PromQL regex inside a double-quoted string.
+
+    RE2 metacharacters get a backslash, itself escaped for the PromQL string (``\\.``);
+    ``re.escape`` would also escape ``-``, which PromQL strings refuse.
+    """
+    return "".join("\\\\" + c if c in ".+*?()[]{}|^$\\" else c for c in name)
