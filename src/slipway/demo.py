@@ -2,9 +2,20 @@
 
 Deploys release v1 of the sample app (``examples/app``) to three local
 instances behind HAProxy, then, under steady traffic through HAProxy from the
-built-in traffic generator, rolls to v2 and tries v3, whose instances fail
-their health check and which Slipway rolls back by itself. Each phase reports
-the same numbers, so later strategies add phases in the same shape.
+built-in traffic generator:
+
+- rolls to v2 (rolling), and tries v3, whose instances fail their health check
+  and which Slipway rolls back by itself;
+- tries v4, which answers 5xx to 5 % of requests, as a canary at 10 %: the
+  analysis of HAProxy's request log aborts it and traffic goes back to v2;
+- switches to v6 with blue-green, then rolls back while v2 is still on
+  standby: a traffic switch, timed from the command to the last request v6
+  answered.
+
+The canary and blue-green phases run the same environment with those
+strategies (``CANARY`` and ``BLUE_GREEN`` below). Each phase reports the same
+numbers; ``decision_s`` is the time from the canary's first user request to
+the analysis' abort.
 
 The demo owns its state directory (``state_dir`` of the sample spec): it
 stops what a previous demo left running there and starts from a clean slate.
@@ -13,6 +24,7 @@ stops what a previous demo left running there and starts from a clean slate.
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,12 +32,20 @@ from typing import Any
 from rich.console import Console
 
 from slipway.clock import SystemClock
-from slipway.engine import Backends, Engine
+from slipway.engine import Backends, Engine, Outcome, control
 from slipway.engine.report import seconds_between
 from slipway.errors import UsageError
 from slipway.spec import load_spec
 from slipway.spec.model import Environment
-from slipway.store import Store
+from slipway.spec.progressive import (
+    AnalysisSpec,
+    BlueGreenSpec,
+    CanarySpec,
+    CanaryStep,
+    PauseSpec,
+    SmokeSpec,
+)
+from slipway.store import Deployment, Store
 from slipway.traffic import TrafficGenerator
 from slipway.view import ProgressView
 
@@ -61,6 +81,11 @@ def run_demo(spec_file: Path | None, *, console: Console) -> dict[str, Any]:
         phases.append(_phase(engine, "v2", url=url))
         console.rule("4. v3 fails its health check: Slipway rolls it back")
         phases.append(_phase(engine, "v3", url=url))
+        console.rule("5. v4 (5xx on 5 % of requests) as a 10 % canary: analysis aborts it")
+        canary = _with_strategy(engine, CANARY)
+        phases.append(_phase(canary, "v4", url=url))
+        console.rule("6. v6 with blue-green, then `slipway rollback` while v2 is on standby")
+        phases.append(_blue_green_rollback(_with_strategy(engine, BLUE_GREEN), "v6", url=url))
     finally:
         store.close()
     console.print(
@@ -99,6 +124,19 @@ def _phase(engine: Engine, version: str, *, url: str | None) -> dict[str, Any]:
         requests, failed = report.requests, report.failed
         served = sorted(report.versions_after(end))
     dep = outcome.deployment
+    return _summary(engine, dep, version=version, requests=requests, failed=failed, served=served)
+
+
+def _summary(
+    engine: Engine,
+    dep: Deployment,
+    *,
+    version: str,
+    requests: int,
+    failed: int,
+    served: list[str],
+    rollback_s: float | None = None,
+) -> dict[str, Any]:
     return {
         "version": version,
         "strategy": dep.strategy,
@@ -106,7 +144,88 @@ def _phase(engine: Engine, version: str, *, url: str | None) -> dict[str, Any]:
         "duration_s": seconds_between(dep.started_at, dep.ended_at),
         "requests": requests,
         "failed_requests": failed,
-        "rollback_s": dep.rollback_s,
+        "rollback_s": rollback_s if rollback_s is not None else dep.rollback_s,
+        "decision_s": _decision_s(engine.store, dep),
         "deployment": dep.id,
         "served_at_end": ", ".join(served) if served else None,
     }
+
+
+CANARY = CanarySpec(
+    type="canary",
+    steps=[
+        CanaryStep(set_weight=10),
+        CanaryStep(pause=PauseSpec(duration_s=30)),
+        CanaryStep(set_weight=50),
+        CanaryStep(pause=PauseSpec(duration_s=10)),
+    ],
+    analysis=AnalysisSpec(interval_s=2, min_requests=20),
+)
+BLUE_GREEN = BlueGreenSpec(
+    type="blue-green", smoke=[SmokeSpec(path="/health")], scale_down_delay_s=60
+)
+
+
+def _with_strategy(engine: Engine, strategy: CanarySpec | BlueGreenSpec) -> Engine:
+    env = engine.env.model_copy(update={"strategy": strategy})
+    return Engine(
+        env,
+        store=engine.store,
+        backends=engine.backends,
+        clock=engine.clock,
+        observer=engine.observer,
+    )
+
+
+def _blue_green_rollback(engine: Engine, version: str, *, url: str) -> dict[str, Any]:
+    """Deploy ``version`` blue-green; once switched, roll back as another terminal would."""
+    outcomes: list[Outcome] = []
+    with TrafficGenerator(
+        url, concurrency=TRAFFIC_CONCURRENCY, rate_per_s=TRAFFIC_RATE_PER_S, max_duration_s=110
+    ) as traffic:
+        runner = threading.Thread(target=lambda: outcomes.append(engine.deploy(version)))
+        runner.start()
+        _wait_for_hold(engine, timeout_s=60)
+        time.sleep(2)  # users on the new release for a moment
+        asked = time.monotonic()
+        Engine(engine.env, store=engine.store, backends=engine.backends).rollback()
+        runner.join(timeout=120)
+        end = time.monotonic()
+        time.sleep(0.5)
+    report = traffic.report
+    last_new = max((s.sent for s in report.samples if s.version == version), default=asked)
+    if not outcomes:
+        raise UsageError(f"the blue-green deployment of {version} did not end in time")
+    return _summary(
+        engine,
+        outcomes[0].deployment,
+        version=version,
+        requests=report.requests,
+        failed=report.failed,
+        served=sorted(report.versions_after(end)),
+        rollback_s=round(max(0.0, last_new - asked), 3),
+    )
+
+
+def _wait_for_hold(engine: Engine, *, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        dep = control.running_deployment(engine.env, engine.store)
+        if dep is not None and any(
+            s.kind == "hold" and s.state == "running" for s in engine.store.steps(dep.id)
+        ):
+            return
+        time.sleep(0.05)
+    raise UsageError("the blue-green deployment did not reach its hold in time")
+
+
+def _decision_s(store: Store, dep: Deployment) -> float | None:
+    """From the canary's first share of traffic to the analysis' abort."""
+    if dep.strategy != "canary" or dep.rollback_started_at is None:
+        return None
+    first = next(
+        (s for s in store.steps(dep.id) if s.kind == "switch_traffic" and s.started_at), None
+    )
+    if first is None or first.started_at is None:
+        return None
+    return seconds_between(first.started_at, dep.rollback_started_at)

@@ -133,6 +133,8 @@ def test_demo_json_has_the_phases(spec_file: Path) -> None:
         ("v1", "rolling", "succeeded"),
         ("v2", "rolling", "succeeded"),
         ("v3", "rolling", "rolled_back"),
+        ("v4", "canary", "rolled_back"),
+        ("v6", "blue-green", "rolled_back"),
     ]
     for phase in phases:
         assert set(phase) >= {
@@ -143,10 +145,17 @@ def test_demo_json_has_the_phases(spec_file: Path) -> None:
             "requests",
             "failed_requests",
             "rollback_s",
+            "decision_s",
         }
     assert phases[1]["requests"] > 100 and phases[1]["failed_requests"] == 0
     assert phases[2]["failed_requests"] == 0 and phases[2]["rollback_s"] is not None
     assert phases[0]["rollback_s"] is None
+    canary, blue_green = phases[3], phases[4]
+    assert canary["decision_s"] is not None and canary["decision_s"] > 0
+    # only the canary's 10 % share saw its 5 % of errors
+    assert canary["failed_requests"] < canary["requests"] * 0.05
+    assert blue_green["failed_requests"] == 0 and blue_green["rollback_s"] is not None
+    assert blue_green["served_at_end"] == "v2"
 
 
 def test_deploy_of_a_missing_release_directory_exits_2(tmp_path: Path) -> None:

@@ -408,6 +408,7 @@ def demo(
             p["duration_s"],
             p["requests"],
             p["failed_requests"],
+            p["decision_s"],
             p["rollback_s"],
         )
         for p in result["phases"]
@@ -415,7 +416,16 @@ def demo(
     out.print(
         table(
             "demo",
-            ["version", "strategy", "outcome", "duration s", "requests", "failed", "rollback s"],
+            [
+                "version",
+                "strategy",
+                "outcome",
+                "duration s",
+                "requests",
+                "failed",
+                "decided in s",
+                "rollback s",
+            ],
             rows,
         )
     )
