@@ -158,6 +158,9 @@ def test_canary_of_a_release_answering_5xx_is_aborted_by_analysis(
     assert measured["error_rate"]["status"] == "fail"
     assert measured["error_rate"]["canary"] > 0.01
     assert measured["error_rate"]["baseline_requests"] > measured["error_rate"]["canary_requests"]
+    # `slipway logs` says why
+    shown = reports.logs(engine.env, store=store, deployment=dep.id)["analysis"]
+    assert shown[-1]["verdict"] == "abort" and "error_rate" in shown[-1]["summary"]
     # only the canary's share of traffic saw its errors, and none after the rollback
     report = traffic.report
     assert 0 < report.failed < report.requests * 0.1

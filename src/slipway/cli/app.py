@@ -370,6 +370,15 @@ def logs(
         for st in data["steps"]
     ]
     out.print(table("steps", ["#", "phase", "step", "state", "s", "error"], rows))
+    if data["analysis"]:
+        runs = [
+            (a["analysis"], a["run"], a["weight"], a["verdict"], a["summary"])
+            for a in data["analysis"]
+        ]
+        out.print(table("analysis", ["analysis", "run", "weight %", "verdict", "measured"], runs))
+    for sig in data["signals"]:
+        said = f" ({sig['comment']})" if sig["comment"] else ""
+        out.print(f"{sig['at']} {sig['kind']} by {sig['by']}{said}: {sig['outcome']}")
     for e in data["events"]:
         out.print(f"{e['at']} [{e['level']}] {e['message']}", highlight=False)
 

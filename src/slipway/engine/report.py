@@ -158,10 +158,36 @@ def logs(env: Environment, *, store: Store, deployment: str) -> dict[str, Any]:
                 "state": s.state,
                 "attempts": s.attempts,
                 "error": s.error,
+                "result": s.result,
                 "started_at": s.started_at,
                 "duration_s": seconds_between(s.started_at, s.ended_at),
             }
             for s in store.steps(dep.id)
+        ],
+        # every analysis run: what was measured on canary and baseline, and the verdict
+        "analysis": [
+            {
+                "analysis": r.analysis,
+                "run": r.run_no,
+                "at": r.at,
+                "canary": r.canary_version,
+                "baseline": r.baseline_version,
+                "weight": r.weight,
+                "verdict": r.verdict,
+                "summary": r.summary,
+                "measurements": r.measurements,
+            }
+            for r in store.analysis_runs(dep.id)
+        ],
+        "signals": [
+            {
+                "kind": sig.kind,
+                "by": sig.actor,
+                "comment": sig.comment,
+                "at": sig.created_at,
+                "outcome": sig.outcome,
+            }
+            for sig in store.signals(dep.id)
         ],
         "events": [
             {

@@ -1,0 +1,297 @@
+"""Benchmark: how fast canary analysis stops a bad release, what it costs users, and how often
+it stops a good one.
+
+One environment of the sample app (3 instances behind HAProxy, under supervisord) on free
+loopback ports. For each judge (threshold, statistical) and each injected fault —
+``errors_2pct``, ``errors_5pct``, ``errors_20pct`` (5xx on that share of requests),
+``latency_100ms``, ``latency_300ms`` (added to every request), ``crash`` (exits 2 s after it
+started) — a canary at 10 % weight with background analysis every ``INTERVAL_S``, under
+steady load through HAProxy (``RATE`` requests/s from the built-in traffic generator):
+
+- ``time_to_abort_s``: from the canary's first share of traffic (its first router switch)
+  to the analysis' abort (the rollback's start), as the store records them;
+- ``failed_requests``: user requests that failed during the run (the stable release is good,
+  so these are the canary's);
+- ``vs_full_rollout``: failed requests during the canary's exposure, divided by what the same
+  release would have failed serving all of that traffic (its own error rate, measured on the
+  requests it answered, times the requests sent meanwhile) — the canary's blast radius.
+
+False aborts. Good releases (``none``: fresh ``v<n>`` builds, no fault) run as real
+canaries for ``GOOD_LOOKS`` analysis runs each (20 per judge; ``--quick``: 2), and their
+real abort rate is reported as ``false_abort_real``. Twenty canaries cannot resolve a rate
+of a few percent, so ``false_abort_rate`` comes from replay: the per-request outcomes the
+traffic generator recorded during those good canaries (canary and baseline kept apart) are
+resampled into ``REPLAYS`` simulated canaries of the same length and size, and each judge
+judges every look of each, as it would live. (The replay uses latencies measured by the
+client, the live judges HAProxy's own ``%Ta``: both sides alike in each.)
+
+Prints ``{"runs": [...], "false_abort_rate": {...}, ...}``. ``--quick`` runs the same faults
+with fewer good canaries, in under 5 minutes.
+
+Run: ``.venv/bin/python bench/detection.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from slipway.analysis import Sample, make_judge
+from slipway.clock import SystemClock
+from slipway.engine import Backends, Engine
+from slipway.spec import load_spec
+from slipway.spec.progressive import AnalysisSpec, CanarySpec, CanaryStep, PauseSpec
+from slipway.store import Deployment, Store
+from slipway.testing import write_sample_spec
+from slipway.traffic import Sample as Request
+from slipway.traffic import TrafficGenerator
+
+FAULTS = ["errors_2pct", "errors_5pct", "errors_20pct", "latency_100ms", "latency_300ms", "crash"]
+JUDGES = ["threshold", "statistical"]
+RATE = 250.0
+CONCURRENCY = 8
+INTERVAL_S = 2.0
+WEIGHT = 10
+FAULT_PAUSE_S = 60.0
+GOOD_LOOKS = 6
+REPLAYS = 400
+
+
+def analysis(judge: str) -> AnalysisSpec:
+    # the spec's defaults (the seeds' rules: error rate > 1 %, p95 > 2 x baseline), this judge
+    return AnalysisSpec(interval_s=INTERVAL_S, judge=judge, inconclusive_limit=1000)  # type: ignore[arg-type]
+
+
+def strategy(judge: str, pause_s: float) -> CanarySpec:
+    return CanarySpec(
+        type="canary",
+        steps=[CanaryStep(set_weight=WEIGHT), CanaryStep(pause=PauseSpec(duration_s=pause_s))],
+        analysis=analysis(judge),
+    )
+
+
+@dataclass
+class Pools:
+    """Per-request outcomes of good canaries: (failed, latency ms), canary and baseline apart."""
+
+    canary: list[tuple[bool, float]] = field(default_factory=list)
+    baseline: list[tuple[bool, float]] = field(default_factory=list)
+    canary_per_look: list[int] = field(default_factory=list)
+    baseline_per_look: list[int] = field(default_factory=list)
+
+
+class Bench:
+    def __init__(self, workdir: Path) -> None:
+        spec = write_sample_spec(workdir, app="bench", environment="bench", interval_s=0.2)
+        self.env = load_spec(spec).environment("bench")
+        self.clock = SystemClock()
+        self.backends = Backends.for_environment(self.env, clock=self.clock)
+        self.store = Store.for_state_dir(self.env.state_dir.parent)
+        self.url = f"http://127.0.0.1:{self.env.router.listen.port}/work"
+        self.stable = "v1"
+        self.next_good = 10
+        self.pools = Pools()
+        # wall-clock (store) to monotonic (traffic) time
+        self.offset = time.time() - time.monotonic()
+
+    def start(self) -> None:
+        first = Engine(self.env, store=self.store, backends=self.backends).deploy(self.stable)
+        assert first.deployment.status == "succeeded", first.deployment.reason
+
+    def close(self) -> None:
+        self.backends.router.down()
+        self.backends.target.down()
+        self.store.close()
+
+    def monotonic(self, iso: str) -> float:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() - self.offset
+
+    def canary(self, version: str, judge: str, pause_s: float) -> tuple[Deployment, list[Request]]:
+        env = self.env.model_copy(update={"strategy": strategy(judge, pause_s)})
+        engine = Engine(env, store=self.store, backends=self.backends, clock=self.clock)
+        with TrafficGenerator(
+            self.url,
+            concurrency=CONCURRENCY,
+            rate_per_s=RATE,
+            max_duration_s=pause_s + 120,
+            max_requests=10_000_000,
+        ) as traffic:
+            time.sleep(0.5)
+            outcome = engine.deploy(version)
+            time.sleep(0.5)
+        dep = outcome.deployment
+        if dep.status == "succeeded":
+            self.stable = version
+        return dep, traffic.report.samples
+
+    def exposure(self, dep: Deployment) -> tuple[float, float]:
+        """From the canary's first share of traffic to the end of its deployment."""
+        steps = self.store.steps(dep.id)
+        first = next(s for s in steps if s.kind == "switch_traffic" and s.started_at)
+        assert first.started_at is not None and dep.ended_at is not None
+        return self.monotonic(first.started_at), self.monotonic(dep.ended_at)
+
+    def fault_run(self, fault: str, judge: str) -> dict[str, Any]:
+        dep, requests = self.canary(fault, judge, FAULT_PAUSE_S)
+        start, end = self.exposure(dep)
+        aborted = dep.status in ("rolled_back", "aborted")
+        during = [r for r in requests if start <= r.sent < end]
+        failed_during = sum(r.failed for r in during)
+        own = [r for r in requests if r.version == fault]
+        own_rate = sum(r.failed for r in own) / len(own) if own else 0.0
+        full = len(during) * own_rate
+        return {
+            "fault": fault,
+            "judge": judge,
+            "aborted": aborted,
+            "time_to_abort_s": (
+                round(self.monotonic(dep.rollback_started_at) - start, 3)
+                if aborted and dep.rollback_started_at
+                else None
+            ),
+            "analysis_interval_s": INTERVAL_S,
+            "failed_requests": sum(r.failed for r in requests),
+            "requests": len(requests),
+            "canary_requests": len(own),
+            "canary_error_rate": round(own_rate, 4),
+            "vs_full_rollout": round(failed_during / full, 3) if full else None,
+            "reason": dep.reason,
+        }
+
+    def good_run(self, judge: str) -> dict[str, Any]:
+        version = f"v{self.next_good}"
+        self.next_good += 1
+        baseline = self.stable
+        dep, requests = self.canary(version, judge, GOOD_LOOKS * INTERVAL_S + 0.5)
+        start, end = self.exposure(dep)
+        looks = [r for r in self.store.analysis_runs(dep.id) if r.analysis == "background"]
+        during = [r for r in requests if start <= r.sent < end and r.version]
+        canary = [(r.failed, r.latency_s * 1000) for r in during if r.version == version]
+        base = [(r.failed, r.latency_s * 1000) for r in during if r.version == baseline]
+        self.pools.canary += canary
+        self.pools.baseline += base
+        if looks:
+            self.pools.canary_per_look.append(len(canary) // max(1, len(looks)))
+            self.pools.baseline_per_look.append(len(base) // max(1, len(looks)))
+        aborted = dep.status in ("rolled_back", "aborted")
+        return {
+            "fault": "none",
+            "judge": judge,
+            "aborted": aborted,
+            "time_to_abort_s": None,
+            "analysis_interval_s": INTERVAL_S,
+            "failed_requests": sum(r.failed for r in requests),
+            "requests": len(requests),
+            "looks": len(looks),
+            "reason": dep.reason if aborted else None,
+        }
+
+
+def replay(pools: Pools, judge_name: str, *, replays: int, seed: int) -> float:
+    """Share of simulated good canaries, resampled from real ones, that the judge aborts."""
+    spec = analysis(judge_name)
+    rng = random.Random(seed)
+    n_c = max(1, int(sum(pools.canary_per_look) / max(1, len(pools.canary_per_look))))
+    n_b = max(1, int(sum(pools.baseline_per_look) / max(1, len(pools.baseline_per_look))))
+    aborted = 0
+    for _ in range(replays):
+        judge = make_judge(spec)
+        canary: list[tuple[bool, float]] = []
+        base: list[tuple[bool, float]] = []
+        for look in range(1, GOOD_LOOKS + 1):
+            new_c = rng.choices(pools.canary, k=n_c)
+            new_b = rng.choices(pools.baseline, k=n_b)
+            canary = canary + new_c if judge.cumulative else new_c
+            base = base + new_b if judge.cumulative else new_b
+            c, b = _sample(canary), _sample(base)
+            if any(judge.judge(m, c, b, run_no=look).status == "fail" for m in spec.metrics):
+                aborted += 1
+                break
+    return aborted / replays
+
+
+def _sample(outcomes: list[tuple[bool, float]]) -> Sample:
+    return Sample(
+        requests=len(outcomes),
+        errors=sum(1 for failed, _ in outcomes if failed),
+        latencies_ms=tuple(ms for _, ms in outcomes),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 good canaries per judge")
+    args = parser.parse_args()
+    good_per_judge = 2 if args.quick else 20
+    began = time.monotonic()
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="slipway-detection-") as tmp:
+        bench = Bench(Path(tmp))
+        try:
+            bench.start()
+            for judge in JUDGES:
+                for fault in FAULTS:
+                    runs.append(bench.fault_run(fault, judge))
+                    print(json.dumps(runs[-1]), file=sys.stderr)
+                for _ in range(good_per_judge):
+                    runs.append(bench.good_run(judge))
+                    print(json.dumps(runs[-1]), file=sys.stderr)
+        finally:
+            bench.close()
+    real = {
+        judge: round(
+            sum(r["aborted"] for r in runs if r["fault"] == "none" and r["judge"] == judge)
+            / good_per_judge,
+            3,
+        )
+        for judge in JUDGES
+    }
+    rates = {
+        judge: round(replay(bench.pools, judge, replays=REPLAYS, seed=i), 4)
+        for i, judge in enumerate(JUDGES)
+    }
+    faults = [r for r in runs if r["fault"] != "none"]
+    print(
+        json.dumps(
+            {
+                "runs": runs,
+                "false_abort_rate": rates,
+                "false_abort_real": real,
+                "good_canaries_per_judge": good_per_judge,
+                "replays_per_judge": REPLAYS,
+                "settings": {
+                    "rate_per_s": RATE,
+                    "canary_weight_pct": WEIGHT,
+                    "analysis_interval_s": INTERVAL_S,
+                    "good_looks": GOOD_LOOKS,
+                },
+                "targets": {
+                    "every_fault_aborted": all(r["aborted"] for r in faults),
+                    "errors_5pct_within_2_intervals": all(
+                        r["time_to_abort_s"] is not None
+                        and r["time_to_abort_s"] <= 2 * INTERVAL_S + 0.5
+                        for r in faults
+                        if r["fault"] == "errors_5pct"
+                    ),
+                    "false_abort_under_5pct": all(v < 0.05 for v in rates.values()),
+                    "failed_at_most_a_tenth_of_full_rollout": all(
+                        r["vs_full_rollout"] is None or r["vs_full_rollout"] <= 0.1 for r in faults
+                    ),
+                },
+                "wall_s": round(time.monotonic() - began, 1),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
