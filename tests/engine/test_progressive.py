@@ -13,6 +13,7 @@ import pytest
 
 from slipway.clock import SystemClock
 from slipway.engine import Backends, Engine, Outcome, control
+from slipway.engine import report as reports
 from slipway.spec import load_spec
 from slipway.store import Store
 from slipway.testing import write_sample_spec
