@@ -100,6 +100,33 @@ environments:
     instances:
       count: 3
       base_port: 9101         # ports 9101-9106: two slots per instance (old and new release)
+    strategy:                 # production goes out as a canary, judged from its metrics
+      type: canary
+      steps:
+        - set_weight: 10      # percent of requests to the new release (HAProxy weights)
+        - pause: {{duration_s: 300}}
+        - set_weight: 50
+        - pause: {{duration_s: 300}}
+        # - pause: {{}}         # no duration: wait for `slipway promote` (or `slipway abort`)
+      analysis:               # runs during every pause; an abort rolls back, traffic first
+        interval_s: 30
+        judge: threshold      # or statistical (Fisher + Mann-Whitney, `confidence: 0.99`)
+        min_requests: 20      # fewer canary requests in a run: inconclusive, never a pass
+        failure_limit: 0
+        inconclusive_limit: 3 # then a person decides: `slipway promote` or `slipway abort`
+        metrics:              # the seeds' rollback rules
+          - {{name: error_rate, fail_if: "> 0.01"}}                    # critical: > 1 % errors
+          - {{name: p95_latency_ms, fail_if: "> 2 * baseline", min_delta: 5}}  # > 2x the stable
+          # - name: queue_errors       # anything Prometheus knows, per version
+          #   provider: prometheus
+          #   query: 'sum(rate(jobs_failed_total{{version="{{{{version}}}}"}}[5m]))'
+          #   fail_if: "> 0"
+        # prometheus: {{url: "http://127.0.0.1:9090"}}
+    # strategy:               # or blue-green: the whole new set beside the old, then one switch
+    #   type: blue-green
+    #   smoke: [{{path: /health}}]
+    #   auto_promote: true    # false: wait for `slipway promote` before the switch
+    #   scale_down_delay_s: 300   # `slipway rollback` meanwhile is a switch back (< 1 s)
     window:                   # no Friday afternoon, no weekend, freezes around the holidays
       timezone: Europe/Paris
       allow:
