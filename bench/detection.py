@@ -19,11 +19,12 @@ steady load through HAProxy (``RATE`` requests/s from the built-in traffic gener
 False aborts. Good releases (``none``: fresh ``v<n>`` builds, no fault) run as real
 canaries for ``GOOD_LOOKS`` analysis runs each (20 per judge; ``--quick``: 2), and their
 real abort rate is reported as ``false_abort_real``. Twenty canaries cannot resolve a rate
-of a few percent, so ``false_abort_rate`` comes from replay: the per-request outcomes the
-traffic generator recorded during those good canaries (canary and baseline kept apart) are
-resampled into ``REPLAYS`` simulated canaries of the same length and size, and each judge
-judges every look of each, as it would live. (The replay uses latencies measured by the
-client, the live judges HAProxy's own ``%Ta``: both sides alike in each.)
+of a few percent, so ``false_abort_rate`` comes from replay: every request of those good
+canaries, as HAProxy logged it (the same records the live analysis reads: the benchmark
+keeps its own listener on the request log and lends it to the engine), canary and baseline
+kept apart, is resampled into ``REPLAYS`` simulated canaries of the same length and size,
+and each judge judges every look of each, as it would live. ``false_abort_by_metric`` says
+which rule fired.
 
 Prints ``{"runs": [...], "false_abort_rate": {...}, ...}``. ``--quick`` runs the same faults
 with fewer good canaries, in under 5 minutes.
@@ -44,9 +45,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from slipway.analysis import Sample, make_judge
+from slipway.analysis import Sample, Window, make_judge
+from slipway.analysis.haproxy_log import LogCollector
 from slipway.clock import SystemClock
 from slipway.engine import Backends, Engine
+from slipway.engine.wiring import LOG_SOCKET, run_directory
 from slipway.spec import load_spec
 from slipway.spec.progressive import AnalysisSpec, CanarySpec, CanaryStep, PauseSpec
 from slipway.store import Deployment, Store
@@ -67,7 +70,7 @@ REPLAYS = 400
 
 def analysis(judge: str) -> AnalysisSpec:
     # the spec's defaults (the seeds' rules: error rate > 1 %, p95 > 2 x baseline), this judge
-    return AnalysisSpec(interval_s=INTERVAL_S, judge=judge, inconclusive_limit=1000)  # type: ignore[arg-type]
+    return AnalysisSpec(interval_s=INTERVAL_S, judge=judge, inconclusive_limit=1000)
 
 
 def strategy(judge: str, pause_s: float) -> CanarySpec:
@@ -99,14 +102,17 @@ class Bench:
         self.stable = "v1"
         self.next_good = 10
         self.pools = Pools()
+        self.log = LogCollector(run_directory(self.env) / LOG_SOCKET)
         # wall-clock (store) to monotonic (traffic) time
         self.offset = time.time() - time.monotonic()
 
     def start(self) -> None:
+        self.log.start()
         first = Engine(self.env, store=self.store, backends=self.backends).deploy(self.stable)
         assert first.deployment.status == "succeeded", first.deployment.reason
 
     def close(self) -> None:
+        self.log.stop()
         self.backends.router.down()
         self.backends.target.down()
         self.store.close()
@@ -116,7 +122,9 @@ class Bench:
 
     def canary(self, version: str, judge: str, pause_s: float) -> tuple[Deployment, list[Request]]:
         env = self.env.model_copy(update={"strategy": strategy(judge, pause_s)})
-        engine = Engine(env, store=self.store, backends=self.backends, clock=self.clock)
+        engine = Engine(
+            env, store=self.store, backends=self.backends, clock=self.clock, request_log=self.log
+        )
         with TrafficGenerator(
             self.url,
             concurrency=CONCURRENCY,
@@ -166,21 +174,27 @@ class Bench:
             "reason": dep.reason,
         }
 
+    def _outcomes(self, slots: list[str], window: Window) -> list[tuple[bool, float]]:
+        return [
+            (r.status >= 500 or r.status < 0, r.active_ms)
+            for r in self.log.records(tuple(slots), window)
+        ]
+
     def good_run(self, judge: str) -> dict[str, Any]:
         version = f"v{self.next_good}"
         self.next_good += 1
-        baseline = self.stable
         dep, requests = self.canary(version, judge, GOOD_LOOKS * INTERVAL_S + 0.5)
         start, end = self.exposure(dep)
         looks = [r for r in self.store.analysis_runs(dep.id) if r.analysis == "background"]
-        during = [r for r in requests if start <= r.sent < end and r.version]
-        canary = [(r.failed, r.latency_s * 1000) for r in during if r.version == version]
-        base = [(r.failed, r.latency_s * 1000) for r in during if r.version == baseline]
+        pause = next(s for s in self.store.steps(dep.id) if s.kind == "pause")
+        window = Window(start, end)
+        canary = self._outcomes(pause.params["canary"]["slots"], window)
+        base = self._outcomes(pause.params["baseline"]["slots"], window)
         self.pools.canary += canary
         self.pools.baseline += base
         if looks:
-            self.pools.canary_per_look.append(len(canary) // max(1, len(looks)))
-            self.pools.baseline_per_look.append(len(base) // max(1, len(looks)))
+            self.pools.canary_per_look.append(len(canary) // len(looks))
+            self.pools.baseline_per_look.append(len(base) // len(looks))
         aborted = dep.status in ("rolled_back", "aborted")
         return {
             "fault": "none",
@@ -195,13 +209,17 @@ class Bench:
         }
 
 
-def replay(pools: Pools, judge_name: str, *, replays: int, seed: int) -> float:
-    """Share of simulated good canaries, resampled from real ones, that the judge aborts."""
+def replay(
+    pools: Pools, judge_name: str, *, replays: int, seed: int
+) -> tuple[float, dict[str, int]]:
+    """Share of simulated good canaries, resampled from real ones, that the judge aborts,
+    and how many aborts each metric caused."""
     spec = analysis(judge_name)
     rng = random.Random(seed)
     n_c = max(1, int(sum(pools.canary_per_look) / max(1, len(pools.canary_per_look))))
     n_b = max(1, int(sum(pools.baseline_per_look) / max(1, len(pools.baseline_per_look))))
     aborted = 0
+    by_metric: dict[str, int] = {}
     for _ in range(replays):
         judge = make_judge(spec)
         canary: list[tuple[bool, float]] = []
@@ -212,10 +230,15 @@ def replay(pools: Pools, judge_name: str, *, replays: int, seed: int) -> float:
             canary = canary + new_c if judge.cumulative else new_c
             base = base + new_b if judge.cumulative else new_b
             c, b = _sample(canary), _sample(base)
-            if any(judge.judge(m, c, b, run_no=look).status == "fail" for m in spec.metrics):
+            failed = [
+                m.name for m in spec.metrics if judge.judge(m, c, b, run_no=look).status == "fail"
+            ]
+            if failed:
                 aborted += 1
+                for name in failed:
+                    by_metric[name] = by_metric.get(name, 0) + 1
                 break
-    return aborted / replays
+    return aborted / replays, by_metric
 
 
 def _sample(outcomes: list[tuple[bool, float]]) -> Sample:
@@ -254,10 +277,10 @@ def main() -> None:
         )
         for judge in JUDGES
     }
-    rates = {
-        judge: round(replay(bench.pools, judge, replays=REPLAYS, seed=i), 4)
-        for i, judge in enumerate(JUDGES)
+    replayed = {
+        judge: replay(bench.pools, judge, replays=REPLAYS, seed=i) for i, judge in enumerate(JUDGES)
     }
+    rates = {judge: round(rate, 4) for judge, (rate, _) in replayed.items()}
     faults = [r for r in runs if r["fault"] != "none"]
     print(
         json.dumps(
@@ -265,8 +288,13 @@ def main() -> None:
                 "runs": runs,
                 "false_abort_rate": rates,
                 "false_abort_real": real,
+                "false_abort_by_metric": {judge: by for judge, (_, by) in replayed.items()},
                 "good_canaries_per_judge": good_per_judge,
                 "replays_per_judge": REPLAYS,
+                "replay_pool": {
+                    "canary_requests": len(bench.pools.canary),
+                    "baseline_requests": len(bench.pools.baseline),
+                },
                 "settings": {
                     "rate_per_s": RATE,
                     "canary_weight_pct": WEIGHT,

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from slipway.analysis.haproxy_log import LogCollector
 from slipway.checks.health import wait_healthy
 from slipway.checks.http import HttpCheck
 from slipway.clock import Clock
@@ -39,6 +40,7 @@ class Actions:
         deployment_id: str,
         waiter: Waiter,
         observer: Observer,
+        request_log: LogCollector | None = None,
     ) -> None:
         self._env = env
         self._b = backends
@@ -53,6 +55,7 @@ class Actions:
             deployment_id=deployment_id,
             waiter=waiter,
             observer=observer,
+            request_log=request_log,
         )
         self._timed: dict[str, Callable[[Mapping[str, Any], datetime], Result]] = {
             "pause": self._waits.pause,

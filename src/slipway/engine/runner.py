@@ -25,6 +25,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
+from slipway.analysis.haproxy_log import LogCollector
 from slipway.clock import Clock, SystemClock
 from slipway.engine import control
 from slipway.engine.actions import Actions
@@ -77,8 +78,12 @@ class Engine:
         backends: Backends,
         clock: Clock | None = None,
         observer: Observer | None = None,
+        request_log: LogCollector | None = None,
     ) -> None:
+        """``request_log``: a listener on HAProxy's request log that outlives this engine's
+        deployments (a benchmark keeps every request); by default an analysis opens its own."""
         self.env = env
+        self.request_log = request_log
         self.store = store
         self.backends = backends
         self.clock = clock or SystemClock()
@@ -307,6 +312,7 @@ class Engine:
             deployment_id=dep.id,
             waiter=waiter,
             observer=self.observer,
+            request_log=self.request_log,
         )
         try:
             for group in iter_groups(records):

@@ -48,6 +48,7 @@ class Waits:
         deployment_id: str,
         waiter: Waiter,
         observer: Observer,
+        request_log: LogCollector | None = None,
     ) -> None:
         self._env = env
         self._b = backends
@@ -56,11 +57,12 @@ class Waits:
         self._deployment_id = deployment_id
         self._waiter = waiter
         self._observer = observer
-        self._collector: LogCollector | None = None
+        self._collector = request_log
+        self._own_collector = False
         self._background: Analysis | None = None
 
     def close(self) -> None:
-        if self._collector is not None:
+        if self._collector is not None and self._own_collector:
             self._collector.stop()
             self._collector = None
 
@@ -173,6 +175,7 @@ class Waits:
         if "haproxy" in kinds:
             if self._collector is None:
                 self._collector = LogCollector(run_directory(self._env) / LOG_SOCKET).start()
+                self._own_collector = True
             providers["haproxy"] = HAProxyLogProvider(self._collector)
         if "probe" in kinds:
             providers["probe"] = ProbeProvider(self._addresses)
