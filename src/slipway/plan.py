@@ -37,8 +37,44 @@ def build_plan(env: Environment, *, version: str, placement: Sequence[Placement]
     else:
         body = canary(strategy, version=version, layout=layout, placement=placement)
     head = _preamble(version)
-    head += database_steps(env.database, version=version, first_group=head[-1].group)
-    return head + _renumber(body, head[-1].group)
+    database = database_steps(env.database, version=version, first_group=head[-1].group)
+    checks = [s for s in database if s.kind != "migrate_database"]
+    changes = [s for s in database if s.kind == "migrate_database"]
+    return _chain(head, checks, _go_no_go(env, version), changes, body)
+
+
+def _go_no_go(env: Environment, version: str) -> list[Step]:
+    """The Go/No-Go gate, before the first change to production (a migration, or the first
+    instance): backups and rehearsals before it touch nothing."""
+    if env.go_no_go is None:
+        return []
+    plan = StepList()
+    plan.one(
+        "gate",
+        {
+            "gate": "go_no_go",
+            "version": version,
+            "approvers": list(env.go_no_go.approvers),
+            "timeout_s": env.go_no_go.timeout_s,
+            "watch": None,
+        },
+        f"Go/No-Go for {version}: `slipway approve` or `slipway reject`",
+    )
+    return plan.steps
+
+
+def _chain(*parts: Sequence[Step]) -> list[Step]:
+    """One plan from several: parallel groups renumbered in order, kept apart across parts."""
+    result: list[Step] = []
+    number = 0
+    for part in parts:
+        previous: int | None = None
+        for step in part:
+            if step.group != previous:
+                number += 1
+                previous = step.group
+            result.append(Step(step.kind, step.params, step.description, number))
+    return result
 
 
 def rollback_plan(

@@ -87,11 +87,12 @@ def write_sample_spec(
     interval_s: float = 0.1,
     strategy: str = ROLLING,
     metrics_port: int | None = None,
+    extra: str = "",
 ) -> Path:
     """A ``slipway.yaml`` of the sample app in ``directory``, on free loopback ports.
 
     ``strategy`` is the YAML of its ``strategy:`` (indented for a block under it, or a
-    flow mapping).
+    flow mapping); ``extra`` is appended (more top-level sections).
     """
     base = free_port_range(2 * count + 1)
     path = directory / "slipway.yaml"
@@ -109,5 +110,6 @@ def write_sample_spec(
             count=count,
             base=base,
         )
+        + extra
     )
     return path

@@ -73,6 +73,9 @@ class ProgressView:
                 self._live.stop()
                 self._live = None
 
+    def waiting(self, deployment: Deployment, *, gate: str, reason: str) -> None:
+        pass
+
     def _table(self) -> Table:
         table = Table(show_header=True, header_style="bold", expand=False)
         table.add_column("#", justify="right")

@@ -17,6 +17,7 @@ from slipway.engine import Backends
 from slipway.engine.placement import read_placement
 from slipway.spec import load_spec
 from slipway.store import Store
+from slipway.testing import write_sample_spec
 from tests.conftest import stop_environment, write_spec
 
 SLIPWAY = [sys.executable, "-m", "slipway"]
@@ -133,5 +134,30 @@ def test_interrupted_deployment_blocks_a_new_one_until_resumed(tmp_path: Path) -
         logs = json.loads(run("logs", "-f", spec, dep_id, "-o", "json").stdout)
         assert logs["deployment"]["status"] == "aborted"
         assert "superseded by rollback" in logs["deployment"]["reason"]
+    finally:
+        stop_environment(load_spec(spec).environment("test"))
+
+
+CANARY = "{type: canary, steps: [{set_weight: 20}, {pause: {duration_s: 10}}], analysis: null}"
+
+
+def test_a_canary_killed_in_its_pause_resumes_with_the_time_left(tmp_path: Path) -> None:
+    spec = write_sample_spec(tmp_path, strategy=CANARY)
+    try:
+        assert run("deploy", "-f", spec, "--version", "v1").returncode == 0
+        # 0 prepare, 1 infra, 2-4 start, 5-7 health, 8-10 standby, 11 weight 20 %, 12 pause
+        dep_id = kill_when_step_starts(spec, "v2", 12)
+        status = json.loads(run("status", "-f", spec, "-o", "json").stdout)
+        assert status["interrupted"]["deployment"] == dep_id
+        # users are served by both releases meanwhile, at the weights the runner left
+        assert {i["version"] for i in status["instances"] if i["serving"]} == {"v1", "v2"}
+        time.sleep(5)
+        resumed = run("resume", "-f", spec)
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert_consistent(spec, "v2")
+        logs = json.loads(run("logs", "-f", spec, dep_id, "-o", "json").stdout)
+        [pause] = [s for s in logs["steps"] if s["kind"] == "pause"]
+        # the pause counts from its first start: 10 s in all, not 10 s more after the resume
+        assert pause["state"] == "succeeded" and pause["duration_s"] < 13
     finally:
         stop_environment(load_spec(spec).environment("test"))

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,62 @@ def test_backup_then_restore_actions_say_what_is_lost(
     Path(backup.location).write_bytes(b"PGDMP tampered")
     with pytest.raises(PermanentError, match="missing or changed"):
         actions.restore_database({"backup": taken["backup"]})
+
+
+NOTE = "ALTER TABLE orders ADD COLUMN IF NOT EXISTS note text"
+
+
+def wait_for_restore_gate(store: Store, timeout_s: float = 120) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for dep in store.deployments("shop", "test", limit=3):
+            for step in store.steps(dep.id):
+                if step.params.get("gate") == "confirm_restore" and step.state == "running":
+                    return dep.id
+        time.sleep(0.1)
+    raise AssertionError("no restore gate ran")
+
+
+@pytest.mark.parametrize("answer", ["approve", "reject"])
+def test_a_restore_after_a_rollback_waits_for_a_person(
+    spec_file: Path, postgres: PostgresCluster, database_url: str, answer: str
+) -> None:
+    base = spec_file.read_text()
+    dbname = Dsn.parse(database_url).dbname
+    with_migration(spec_file, base, GOOD)
+    assert slipway(spec_file, database_url, "deploy", "--version", "v1").returncode == 0
+    # v3 migrates (adds `note`), then fails its health check: rolled back, then a person decides
+    with_migration(spec_file, base, NOTE)
+    env = {**os.environ, "SHOP_DATABASE_URL": database_url, "SLIPWAY_USER": "dba"}
+    deploy = subprocess.Popen(
+        [sys.executable, "-m", "slipway", "deploy", "--version", "v3", "-f", str(spec_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    try:
+        store = Store.for_state_dir(load_spec(spec_file).environment("test").state_dir.parent)
+        dep_id = wait_for_restore_gate(store)
+        assert columns(postgres, dbname) == ["currency", "id", "note", "total"]
+        # traffic is already back on v1: the restore question does not hold the rollback up
+        status = json.loads(slipway(spec_file, database_url, "status", "--output", "json").stdout)
+        assert {i["version"] for i in status["instances"] if i["serving"]} == {"v1"}
+        said = subprocess.run(
+            [sys.executable, "-m", "slipway", answer, dep_id, "-m", "checked", "-f", str(spec_file)],
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+        assert said.returncode == 0, said.stdout + said.stderr
+        output, _ = deploy.communicate(timeout=180)
+    finally:
+        if deploy.poll() is None:
+            deploy.kill()
+            deploy.wait()
+    assert deploy.returncode == 3, output
+    dep = store.deployment(dep_id)
+    assert dep.status == "rolled_back" and dep.rollback_s is not None
+    restore = next(s for s in store.steps(dep_id) if s.kind == "restore_database")
+    if answer == "approve":
+        assert columns(postgres, dbname) == ["currency", "id", "total"]  # `note` is gone
+        assert restore.result is not None and restore.result["backup"]
+    else:
+        assert columns(postgres, dbname) == ["currency", "id", "note", "total"]
+        assert restore.result == {"skipped": "not confirmed (rejected)"}
+    store.close()

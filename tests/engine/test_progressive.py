@@ -14,6 +14,7 @@ import pytest
 from slipway.clock import SystemClock
 from slipway.engine import Backends, Engine, Outcome, control
 from slipway.engine import report as reports
+from slipway.errors import UsageError
 from slipway.spec import load_spec
 from slipway.store import Store
 from slipway.testing import write_sample_spec
@@ -237,3 +238,51 @@ def test_crashing_canary_is_caught_by_its_instances_not_its_error_rate(
     reason = outcome.deployment.reason or ""
     assert "not running" in reason or "restarted" in reason or "DOWN" in reason, reason
     assert set(serving_versions(engine).values()) == {"v1"}
+
+
+GO_NO_GO = "go_no_go: {approvers: [alice], timeout_s: 120}\n"
+
+
+@contextmanager
+def gated(tmp_path: Path) -> Iterator[tuple[Engine, Store]]:
+    spec = write_sample_spec(tmp_path, extra=GO_NO_GO)
+    env = load_spec(spec).environment("test")
+    store = Store.for_state_dir(env.state_dir.parent)
+    engine = Engine(env, store=store, backends=Backends.for_environment(env, clock=SystemClock()))
+    try:
+        yield engine, store
+    finally:
+        store.close()
+        stop_environment(env)
+
+
+def test_go_no_go_waits_for_a_named_approver_before_touching_production(tmp_path: Path) -> None:
+    with gated(tmp_path) as (engine, store):
+        thread, result = in_background(engine, "v1")
+        wait_for_step(store, engine, "gate")
+        with pytest.raises(UsageError, match="mallory may not decide"):
+            control.send(engine.env, store, "approve", who="mallory")
+        assert engine.backends.target.instances() == []  # nothing started while it waits
+        control.send(engine.env, store, "approve", who="alice", comment="tests green, go")
+        thread.join(timeout=60)
+        assert result[0].exit_code == 0, result[0].deployment.reason
+        gate = next(s for s in store.steps(result[0].deployment.id) if s.kind == "gate")
+        assert gate.result is not None
+        assert (gate.result["by"], gate.result["comment"]) == ("alice", "tests green, go")
+
+
+def test_no_go_stops_with_nothing_touched(tmp_path: Path) -> None:
+    with gated(tmp_path) as (engine, store):
+        thread, result = in_background(engine, "v1")
+        wait_for_step(store, engine, "gate")
+        control.send(engine.env, store, "approve", who="alice")
+        thread.join(timeout=60)
+        thread, result = in_background(engine, "v2")
+        dep_id = wait_for_step(store, engine, "gate")
+        control.send(engine.env, store, "reject", who="alice", comment="freeze")
+        thread.join(timeout=60)
+        assert result[0].exit_code == 4
+        dep = store.deployment(dep_id)
+        assert dep.status == "no_go" and "No-Go from alice (freeze)" in (dep.reason or "")
+        assert {i.version for i in engine.backends.target.instances()} == {"v1"}
+        assert set(serving_versions(engine).values()) == {"v1"}

@@ -170,6 +170,18 @@ class DatabaseActions:
         return {"duration_s": round(result.duration_s, 3)}
 
     def restore_database(self, params: Mapping[str, Any]) -> Result:
+        gate = params.get("confirmed_by")
+        if gate is not None:
+            decision = next(
+                (
+                    (s.result or {}).get("decision")
+                    for s in reversed(self._store.steps(self._dep))
+                    if s.kind == "gate" and s.params.get("gate") == gate
+                ),
+                None,
+            )
+            if decision != "approved":
+                return {"skipped": f"not confirmed ({decision or 'no answer'})"}
         spec, dsn = self._spec(), self._dsn()
         backup = self._records.backup(params["backup"])
         if backup is None or backup.environment != self._env.name:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -19,6 +20,9 @@ class Observer(Protocol):
 
     def finished(self, deployment: Deployment) -> None: ...
 
+    def waiting(self, deployment: Deployment, *, gate: str, reason: str) -> None:
+        """A gate waits for a person (Go/No-Go, promote): tell them what to answer."""
+
 
 class NullObserver:
     def started(self, deployment: Deployment, steps: Sequence[StepRecord]) -> None:
@@ -31,6 +35,9 @@ class NullObserver:
         pass
 
     def finished(self, deployment: Deployment) -> None:
+        pass
+
+    def waiting(self, deployment: Deployment, *, gate: str, reason: str) -> None:
         pass
 
 
@@ -59,6 +66,10 @@ class Observers:
     def finished(self, deployment: Deployment) -> None:
         for o in self._observers:
             _quietly(o.finished, deployment)
+
+    def waiting(self, deployment: Deployment, *, gate: str, reason: str) -> None:
+        for o in self._observers:
+            _quietly(functools.partial(o.waiting, gate=gate, reason=reason), deployment)
 
 
 def _quietly(method: Callable[..., None], *args: Any) -> None:

@@ -68,3 +68,6 @@ class RunbookRecorder:
 
     def finished(self, deployment: Deployment) -> None:
         pass
+
+    def waiting(self, deployment: Deployment, *, gate: str, reason: str) -> None:
+        pass

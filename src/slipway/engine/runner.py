@@ -44,10 +44,11 @@ from slipway.errors import (
 )
 from slipway.plan import build_plan, rollback_plan
 from slipway.spec.model import Environment
-from slipway.steps import Step
+from slipway.steps import Step, StepList
 from slipway.store import Deployment, StepRecord, Store, this_runner
 
 MAX_ATTEMPTS = 3
+RESTORE_GATE_TIMEOUT_S = 3600.0
 ASK_TIMEOUT_S = 30.0  # a runner hears signals between steps and every 0.1 s while waiting
 ROLLBACK_WAIT_S = 600.0
 LEASE_TTL_S = 15.0
@@ -276,7 +277,63 @@ class Engine:
             dep.id, status=final, rollback_s=round(elapsed, 3), ended_at=self.store.now()
         )
         self._event(dep.id, f"rolled back to {target or 'nothing'} in {elapsed:.2f}s")
+        self._offer_restore(dep, records)
         return self._finish(dep.id)
+
+    def _offer_restore(self, dep: Deployment, records: Sequence[StepRecord]) -> None:
+        """After a rollback that follows a migration: restore the backup, if a person says so.
+
+        A restore loses every write since the backup, so it is never automatic: a gate asks
+        (``slipway approve`` restores, ``slipway reject`` or no answer keeps the data). The
+        rollback itself is already done and timed; the deployment stays active meanwhile so
+        that the answer can reach it.
+        """
+        database = self.env.database
+        if database is None or database.restore_on_rollback != "ask":
+            return
+        migrated = any(
+            r.kind == "migrate_database" and r.state in ("succeeded", "failed", "compensated")
+            for r in self.store.steps(dep.id)
+        )
+        backup = next(
+            (
+                r.result.get("backup")
+                for r in self.store.steps(dep.id)
+                if r.kind == "backup_database" and r.result
+            ),
+            None,
+        )
+        if not migrated or backup is None:
+            return
+        approvers = list(self.env.go_no_go.approvers) if self.env.go_no_go else []
+        plan = StepList()
+        plan.one(
+            "gate",
+            {
+                "gate": "confirm_restore",
+                "backup": backup,
+                "approvers": approvers,
+                "timeout_s": RESTORE_GATE_TIMEOUT_S,
+                "watch": None,
+            },
+            f"restore {backup}? it loses what was written since: `slipway approve` restores, "
+            "`slipway reject` keeps the data",
+        )
+        plan.one(
+            "restore_database",
+            {"backup": backup, "confirmed_by": "confirm_restore"},
+            f"restore the database from {backup} if confirmed",
+        )
+        first = len(self.store.steps(dep.id))
+        self._persist(dep.id, plan.steps, phase="restore", first_seq=first)
+        todo = [r for r in self.store.steps(dep.id) if r.seq >= first]
+        final = self.store.deployment(dep.id)
+        self.store.update_deployment(dep.id, status="rolling_back")
+        try:
+            self._run_steps(dep, todo, listen=False)
+        except SlipwayError as exc:
+            self._event(dep.id, f"database not restored: {exc}", level="warning")
+        self.store.update_deployment(dep.id, status=final.status, ended_at=self.store.now())
 
     def _finish(self, dep_id: str) -> Outcome:
         dep = self.store.deployment(dep_id)

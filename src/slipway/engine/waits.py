@@ -25,7 +25,7 @@ from slipway.clock import Clock
 from slipway.engine.observe import Observer
 from slipway.engine.signals import POLL_S, GateRejected, Waiter, said
 from slipway.engine.wiring import LOG_SOCKET, Backends, run_directory
-from slipway.errors import PermanentError
+from slipway.errors import NoGoError, PermanentError
 from slipway.spec.model import Environment
 from slipway.spec.progressive import AnalysisSpec
 from slipway.store import Store
@@ -87,14 +87,37 @@ class Waits:
         deadline = started + timedelta(seconds=float(timeout)) if timeout else None
         approvers = list(params.get("approvers") or [])
         watch = self._watch(params)
-        self._event(
-            f"waiting for a person: `slipway promote {self._deployment_id}` to go on, "
-            f"`slipway abort {self._deployment_id}` to roll back",
-            level="warning",
-        )
+        gate = str(params["gate"])
+        go_no_go = gate == "go_no_go"
+        optional = gate == "confirm_restore"  # no is an answer, not a failure
+        if optional:
+            ask = (
+                f"restore the database from {params.get('backup')}? it loses everything "
+                f"written since: `slipway approve {self._deployment_id}` restores, "
+                f"`slipway reject {self._deployment_id}` keeps the data"
+            )
+        elif go_no_go:
+            ask = (
+                f"Go/No-Go for {params.get('version')}: `slipway approve {self._deployment_id}` "
+                f"(Go) or `slipway reject {self._deployment_id}` (No-Go)"
+            )
+        else:
+            ask = (
+                f"waiting for a person: `slipway promote {self._deployment_id}` to go on, "
+                f"`slipway abort {self._deployment_id}` to roll back"
+            )
+        if approvers:
+            ask += f" — approvers: {', '.join(approvers)}"
+        self._event(ask, level="warning")
+        self._observer.waiting(self._store.deployment(self._deployment_id), gate=gate, reason=ask)
         while True:
             signal = self._waiter.check(accept=("promote", "approve", "reject"))
             if signal is not None:
+                if go_no_go and signal.kind == "promote":
+                    self._waiter.handled(
+                        signal, "refused: a Go/No-Go takes `slipway approve` or `slipway reject`"
+                    )
+                    continue
                 if approvers and signal.actor not in approvers:
                     self._waiter.handled(signal, f"refused: not one of {', '.join(approvers)}")
                     self._event(f"{signal.actor} may not decide here", level="warning")
@@ -105,14 +128,26 @@ class Waits:
                     "comment": signal.comment,
                 }
                 if signal.kind == "reject":
+                    if optional:
+                        self._waiter.handled(signal, "declined")
+                        self._event(f"{gate} declined by {said(signal)}")
+                        return {"decision": "rejected", **decision}
+                    if go_no_go:
+                        self._waiter.handled(signal, "No-Go: nothing more is done")
+                        raise NoGoError(f"No-Go from {said(signal)}")
                     self._waiter.handled(signal, "rejected: rolling back")
-                    raise GateRejected(f"{params['gate']} rejected by {said(signal)}")
+                    raise GateRejected(f"{gate} rejected by {said(signal)}")
                 self._waiter.handled(signal, "approved")
-                self._event(f"{params['gate']} approved by {said(signal)}")
+                self._event(f"{'Go' if go_no_go else gate} from {said(signal)}")
                 return {"decision": "approved", **decision}
             if watch is not None and watch.due():
                 self._judge(watch, params, person_waits=True)
             if deadline is not None and self._clock.now() >= deadline:
+                if optional:
+                    self._event(f"nobody answered {gate} within {timeout:g}s: not done")
+                    return {"decision": "expired"}
+                if go_no_go:
+                    raise NoGoError(f"nobody said Go within {timeout:g}s: No-Go")
                 raise GateRejected(f"nobody decided within {timeout:g}s: rejected")
             self._clock.sleep(POLL_S)
 

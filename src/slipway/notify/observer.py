@@ -67,6 +67,9 @@ class NotifyingObserver:
             self._send(event, deployment)
         self._notifier.flush(self._flush_s)
 
+    def waiting(self, deployment: Deployment, *, gate: str, reason: str) -> None:
+        self.waiting_for_approval(deployment, gate=gate, reason=reason)
+
     def waiting_for_approval(
         self, deployment: Deployment, *, gate: str, reason: str | None = None
     ) -> None:

@@ -57,3 +57,6 @@ class DocumentRefresher:
         lang = written_for(self._path, self._env)
         if lang is not None:
             self._path.write_text(render(gather(self._env, self._store), lang), encoding="utf-8")
+
+    def waiting(self, deployment: Deployment, *, gate: str, reason: str) -> None:
+        pass

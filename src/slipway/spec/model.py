@@ -25,6 +25,7 @@ from slipway.spec.progressive import BlueGreenSpec, CanarySpec
 from slipway.spec.runbook import (
     ContactLevel,
     DatabaseSpec,
+    GoNoGoSpec,
     NotificationSpec,
     PreflightSpec,
     RunbookSections,
@@ -355,6 +356,7 @@ class Environment(_Model):
     notifications: list[NotificationSpec] = Field(default_factory=list)
     contacts: list[ContactLevel] = Field(default_factory=list)
     runbook: RunbookSpec = Field(default_factory=RunbookSpec)
+    go_no_go: GoNoGoSpec | None = None
 
     def slots(self) -> list[tuple[str, str, int]]:
         """(instance, slot, port) for every slot, ``a`` slots first.

@@ -328,8 +328,25 @@ class RunbookSpec(_Model):
     monitoring: list[str] = Field(default_factory=list, description="Dashboards to open.")
 
 
+class GoNoGoSpec(_Model):
+    """A person decides Go or No-Go before the first change to production (the seeds'
+    human validation point: the tech lead at Go/No-Go)."""
+
+    approvers: list[str] = Field(
+        default_factory=list,
+        description="Who may decide (`$SLIPWAY_USER` or the login name); empty: anyone.",
+    )
+    timeout_s: float | None = Field(
+        3600.0, gt=0, le=7 * 86_400, description="No decision by then: No-Go."
+    )
+
+
 class RunbookSections(_Model):
     """The sections an environment may override (all optional there)."""
+
+    go_no_go: GoNoGoSpec | None = Field(
+        None, description="Wait for `slipway approve` (Go) or `slipway reject` (No-Go)."
+    )
 
     checks: list[PreflightSpec] | None = None
     window: WindowSpec | None = None
@@ -359,4 +376,5 @@ def resolve_sections(base: RunbookSections, env: RunbookSections) -> dict[str, A
         "notifications": list(env.notifications or base.notifications or []),
         "contacts": list(env.contacts or base.contacts or []),
         "runbook": env.runbook or base.runbook or RunbookSpec(),
+        "go_no_go": env.go_no_go or base.go_no_go,
     }

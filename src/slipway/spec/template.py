@@ -127,6 +127,9 @@ environments:
     #   smoke: [{{path: /health}}]
     #   auto_promote: true    # false: wait for `slipway promote` before the switch
     #   scale_down_delay_s: 300   # `slipway rollback` meanwhile is a switch back (< 1 s)
+    go_no_go:                 # a person decides before production changes (after backup and
+      approvers: []           # rehearsal): `slipway approve` = Go, `slipway reject` = No-Go;
+      timeout_s: 3600         # names here restrict who may; no answer within the hour: No-Go
     window:                   # no Friday afternoon, no weekend, freezes around the holidays
       timezone: Europe/Paris
       allow:
