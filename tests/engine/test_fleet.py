@@ -162,3 +162,31 @@ def test_router_admin_socket_on_a_tcp_address_the_spec_names(
         assert serving(engine) == {"h1-1_a": "v1", "h2-1_a": "v1"}
     config = (fleet.hosts[-1].srv / "shop" / ".slipway" / "router" / "haproxy.cfg").read_text()
     assert f"stats socket ipv4@{fleet.hosts[-1].address}:9999 level admin" in config
+
+
+def test_disk_check_reads_every_host_over_ssh(
+    make_hosts: Callable[..., TestFleet], tmp_path: Path
+) -> None:
+    from slipway.engine.preflight import run_checks
+
+    fleet = make_hosts(3)
+    spec = write_fleet_spec(tmp_path, fleet)
+    spec.write_text(
+        spec.read_text()
+        + "checks:\n"
+        + "  - {type: disk, name: room, path: /, min_free_percent: 1}\n"
+        + "  - {type: disk, name: impossible, path: /, min_free_percent: 100}\n"
+    )
+    env = load_spec(spec).environment("test")
+    store = Store.for_state_dir(env.state_dir.parent)
+    try:
+        verdict, _ = run_checks(env, store=store, clock=SystemClock(), purpose="check")
+    finally:
+        store.close()
+    rows = {r.name: r for r in verdict.rows}
+    web = [h.name for h in fleet.hosts[:2]]
+    for host in web:
+        assert rows[f"room on {host}"].status == "pass", rows[f"room on {host}"].evidence
+        assert "%" in rows[f"room on {host}"].evidence
+        assert rows[f"impossible on {host}"].status == "fail"
+    assert not verdict.go

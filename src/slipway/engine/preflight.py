@@ -12,14 +12,16 @@ its verdict, who ran it and any window override, whether it came from
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+import shlex
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from slipway.checks.backup import BackupCheck
 from slipway.checks.base import Check, CheckResult
 from slipway.checks.command import CommandCheck
 from slipway.checks.database import DatabaseCheck
-from slipway.checks.disk import DiskCheck, DiskReader, DiskUsage, LocalDisk
+from slipway.checks.disk import CommandDisk, DiskCheck, DiskReader, DiskUsage, LocalDisk
 from slipway.checks.env import EnvCheck
 from slipway.checks.http import HttpCheck
 from slipway.checks.preflight import PreflightItem, Verdict, run_preflight
@@ -206,6 +208,38 @@ def _path(env: Environment, value: str | None) -> Path | None:
     return None if value is None else env.root / value
 
 
+@contextmanager
+def _fleet_readers(env: Environment, reader_for: ReaderFor) -> Iterator[ReaderFor]:
+    """For a fleet, disk readings come from each app host, by ``df`` over SSH (one connection
+    per host, closed after the checklist); other targets keep ``reader_for``."""
+    if env.fleet is None or reader_for is not default_reader:
+        yield reader_for
+        return
+    from slipway.engine.fleet import make_pool
+
+    fleet = env.fleet
+    pool = make_pool(fleet)
+
+    def on_host(host: str) -> CommandDisk:
+        def run(argv: Sequence[str]) -> str:
+            try:
+                return pool.run(host, shlex.join(argv)).stdout
+            except SlipwayError as exc:  # unreachable, refused key: no reading, not a pass
+                raise BackendError(f"{host}: {exc}") from exc
+
+        return CommandDisk(run)
+
+    def readers(name: str, kind: str) -> list[tuple[str, DiskReader]]:
+        if kind != "ssh":
+            return default_reader(name, kind)
+        return [(host, on_host(host)) for host in fleet.app_hosts]
+
+    try:
+        yield readers
+    finally:
+        pool.close()
+
+
 def run_checks(
     env: Environment,
     *,
@@ -218,16 +252,17 @@ def run_checks(
     reader_for: ReaderFor = default_reader,
 ) -> tuple[Verdict, int]:
     """Run the checklist and record it; the verdict and the id of its record."""
-    items = preflight_items(
-        env,
-        store=store,
-        clock=clock,
-        override=override,
-        environ=environ,
-        reader_for=reader_for,
-        version=version,
-    )
-    verdict = run_preflight(items)
+    with _fleet_readers(env, reader_for) as readers:
+        items = preflight_items(
+            env,
+            store=store,
+            clock=clock,
+            override=override,
+            environ=environ,
+            reader_for=readers,
+            version=version,
+        )
+        verdict = run_preflight(items)
     run_id = Records(store).add_check_run(
         app=env.app,
         environment=env.name,
