@@ -107,6 +107,7 @@ def make_service(env: Environment, pool: SshPool) -> Service:
             spec.deploy_to,
             python=service.python or spec.python,
             start_secs=service.start_secs,
+            stop_timeout_s=env.process.stop_timeout_s,
         )
     if service.type == "systemd":
         return SystemdService(pool, spec.deploy_to, app=env.app, unit_dir=service.unit_dir)
