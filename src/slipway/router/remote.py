@@ -85,14 +85,19 @@ class RemoteHAProxyRouter(HAProxyRouter):
 
     def servers(self) -> list[ServerState]:
         """A reading taken after every change made before this call (the caller's own
-        included); callers waiting while one is taken share it."""
+        included); callers waiting while one is taken share the next one.
+
+        A reading begun after this call is always good enough for it: so however long a
+        reading takes, threads that queued up behind it share the one that follows instead
+        of taking one each in turn (a hundred stopping slots asking at once).
+        """
+        asked = time.monotonic()
         wanted = self._current_generation()
         with self._read_lock:
             cached = self._reading
-            if (
-                cached is not None
-                and cached[1] >= wanted
-                and time.monotonic() - cached[0] < SHARED_READ_S
+            if cached is not None and (
+                cached[0] >= asked
+                or (cached[1] >= wanted and time.monotonic() - cached[0] < SHARED_READ_S)
             ):
                 return list(cached[2])
             generation = self._current_generation()
