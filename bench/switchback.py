@@ -40,24 +40,12 @@ STRATEGY = "{type: blue-green, smoke: [{path: /health}], scale_down_delay_s: 60}
 RATE = 200.0
 
 
-def wait_for_hold(engine: Engine, store: Store) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        dep = control.running_deployment(engine.env, store)
-        if dep is not None and any(
-            s.kind == "hold" and s.state == "running" for s in store.steps(dep.id)
-        ):
-            return
-        time.sleep(0.05)
-    raise RuntimeError("the blue-green deployment never reached its hold")
-
-
 def one_run(engine: Engine, store: Store, spec: Path, url: str) -> dict[str, Any]:
     outcomes: list[Outcome] = []
     with TrafficGenerator(url, concurrency=4, rate_per_s=RATE, max_duration_s=120) as traffic:
         runner = threading.Thread(target=lambda: outcomes.append(engine.deploy("v2")))
         runner.start()
-        wait_for_hold(engine, store)
+        control.wait_for_step(engine.env, store, "hold", clock=engine.clock, timeout_s=60)
         time.sleep(1)
         asked = time.monotonic()
         command = subprocess.run(

@@ -185,7 +185,7 @@ def _blue_green_rollback(engine: Engine, version: str, *, url: str) -> dict[str,
     ) as traffic:
         runner = threading.Thread(target=lambda: outcomes.append(engine.deploy(version)))
         runner.start()
-        _wait_for_hold(engine, timeout_s=60)
+        control.wait_for_step(engine.env, engine.store, "hold", clock=engine.clock, timeout_s=60)
         time.sleep(2)  # users on the new release for a moment
         asked = time.monotonic()
         Engine(engine.env, store=engine.store, backends=engine.backends).rollback()
@@ -205,18 +205,6 @@ def _blue_green_rollback(engine: Engine, version: str, *, url: str) -> dict[str,
         served=sorted(report.versions_after(end)),
         rollback_s=round(max(0.0, last_new - asked), 3),
     )
-
-
-def _wait_for_hold(engine: Engine, *, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        dep = control.running_deployment(engine.env, engine.store)
-        if dep is not None and any(
-            s.kind == "hold" and s.state == "running" for s in engine.store.steps(dep.id)
-        ):
-            return
-        time.sleep(0.05)
-    raise UsageError("the blue-green deployment did not reach its hold in time")
 
 
 def _decision_s(store: Store, dep: Deployment) -> float | None:

@@ -83,15 +83,9 @@ def in_background(engine: Engine, version: str) -> tuple[threading.Thread, list[
 
 def wait_for_step(store: Store, engine: Engine, kind: str, timeout_s: float = 60) -> str:
     """The id of the running deployment once its step of ``kind`` runs."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        dep = control.running_deployment(engine.env, store)
-        if dep is not None and any(
-            s.kind == kind and s.state == "running" for s in store.steps(dep.id)
-        ):
-            return dep.id
-        time.sleep(0.05)
-    raise AssertionError(f"no {kind} step ran within {timeout_s}s")
+    return control.wait_for_step(
+        engine.env, store, kind, clock=SystemClock(), timeout_s=timeout_s
+    ).id
 
 
 def test_blue_green_switches_at_once_and_rolls_back_by_switching_back(
@@ -236,7 +230,9 @@ def test_crashing_canary_is_caught_by_its_instances_not_its_error_rate(
         outcome = engine.deploy("crash")
     assert outcome.deployment.status == "rolled_back", outcome.deployment.reason
     reason = outcome.deployment.reason or ""
-    assert "not running" in reason or "restarted" in reason or "DOWN" in reason, reason
+    # by its process (stopped, restarted, marked DOWN) — or, on a slow machine where it
+    # crashes before it took traffic, by its health check — never by waiting for its metrics
+    assert reason and "error_rate" not in reason and "latency" not in reason, reason
     assert set(serving_versions(engine).values()) == {"v1"}
 
 

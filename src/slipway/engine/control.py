@@ -103,3 +103,19 @@ def wait_ended(store: Store, dep: Deployment, *, clock: Clock, timeout_s: float)
         if not current.active or clock.monotonic() > deadline:
             return current
         clock.sleep(0.05)
+
+
+def wait_for_step(
+    env: Environment, store: Store, kind: str, *, clock: Clock, timeout_s: float
+) -> Deployment:
+    """The running deployment of ``env`` once one of its steps of ``kind`` runs (a pause, a
+    gate, a hold): the moment a person — or a demo, a benchmark, a test — can act on it."""
+    deadline = clock.monotonic() + timeout_s
+    while clock.monotonic() < deadline:
+        dep = running_deployment(env, store)
+        if dep is not None and any(
+            s.kind == kind and s.state == "running" for s in store.steps(dep.id)
+        ):
+            return dep
+        clock.sleep(0.05)
+    raise UsageError(f"no {kind} step of {env.app}/{env.name} ran within {timeout_s:g}s")

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import groupby
 from typing import Any
 
 from slipway.analysis.haproxy_log import LogCollector
@@ -30,6 +29,7 @@ from slipway.clock import Clock, SystemClock
 from slipway.engine import control
 from slipway.engine.actions import Actions
 from slipway.engine.hosts import host_policy
+from slipway.engine.lease import LEASE_TTL_S, Lease, iter_groups
 from slipway.engine.observe import NullObserver, Observer
 from slipway.engine.placement import read_placement
 from slipway.engine.signals import Interrupted, RollbackRequested, Waiter
@@ -44,14 +44,15 @@ from slipway.errors import (
 )
 from slipway.plan import build_plan, rollback_plan
 from slipway.spec.model import Environment
-from slipway.steps import Step, StepList
+from slipway.steps import Step
 from slipway.store import Deployment, StepRecord, Store, this_runner
+from slipway.store.records import Records
+from slipway.strategies.database import restore_steps
 
 MAX_ATTEMPTS = 3
 RESTORE_GATE_TIMEOUT_S = 3600.0
 ASK_TIMEOUT_S = 30.0  # a runner hears signals between steps and every 0.1 s while waiting
 ROLLBACK_WAIT_S = 600.0
-LEASE_TTL_S = 15.0
 EXIT_CODES = {"succeeded": 0, "rolled_back": 3, "aborted": 3, "failed": 1, "no_go": 4}
 
 
@@ -306,26 +307,16 @@ class Engine:
         if not migrated or backup is None:
             return
         approvers = list(self.env.go_no_go.approvers) if self.env.go_no_go else []
-        plan = StepList()
-        plan.one(
-            "gate",
-            {
-                "gate": "confirm_restore",
-                "backup": backup,
-                "approvers": approvers,
-                "timeout_s": RESTORE_GATE_TIMEOUT_S,
-                "watch": None,
-            },
-            f"restore {backup}? it loses what was written since: `slipway approve` restores, "
-            "`slipway reject` keeps the data",
-        )
-        plan.one(
-            "restore_database",
-            {"backup": backup, "confirmed_by": "confirm_restore"},
-            f"restore the database from {backup} if confirmed",
+        made = Records(self.store).backup(str(backup))
+        steps = restore_steps(
+            str(backup),
+            created_at=made.created_at if made else "the backup",
+            first_group=0,
+            gate_timeout_s=RESTORE_GATE_TIMEOUT_S,
+            approvers=approvers,
         )
         first = len(self.store.steps(dep.id))
-        self._persist(dep.id, plan.steps, phase="restore", first_seq=first)
+        self._persist(dep.id, steps, phase="restore", first_seq=first)
         todo = [r for r in self.store.steps(dep.id) if r.seq >= first]
         final = self.store.deployment(dep.id)
         self.store.update_deployment(dep.id, status="rolling_back")
@@ -508,42 +499,5 @@ class Engine:
             hint="give one with --to VERSION (see `slipway history`)",
         )
 
-    def _lease(self) -> _Lease:
-        return _Lease(self.store, self.env, clock=self.clock, on_lost=self.request_stop)
-
-
-class _Lease:
-    """Renews the environment lock while the runner works; releases it at the end."""
-
-    def __init__(
-        self, store: Store, env: Environment, *, clock: Clock, on_lost: Callable[[], None]
-    ) -> None:
-        self._store = store
-        self._env = env
-        self._done = threading.Event()
-        self._on_lost = on_lost
-        self._thread = threading.Thread(target=self._renew, name="slipway-lease", daemon=True)
-
-    def _renew(self) -> None:
-        while not self._done.wait(LEASE_TTL_S / 3):
-            try:
-                if not self._store.renew_lock(self._env.app, self._env.name, ttl_s=LEASE_TTL_S):
-                    self._on_lost()
-                    return
-            except SlipwayError:
-                continue  # a busy store: the next renewal may succeed before expiry
-
-    def __enter__(self) -> _Lease:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join(timeout=5)
-        self._store.release_lock(self._env.app, self._env.name)
-
-
-def iter_groups(records: Sequence[StepRecord]) -> Iterator[list[StepRecord]]:
-    """Consecutive steps of one phase and group: they may run in parallel."""
-    for _, group in groupby(records, key=lambda r: (r.phase, r.group_no)):
-        yield list(group)
+    def _lease(self) -> Lease:
+        return Lease(self.store, self.env, clock=self.clock, on_lost=self.request_stop)

@@ -19,13 +19,7 @@ from collections.abc import Sequence
 from slipway.spec.progressive import BlueGreenSpec
 from slipway.steps import Layout, Placement, Step, StepList
 from slipway.strategies.common import (
-    bring_up,
-    defined,
-    idle_slots,
-    live_pairs,
-    other_slot,
-    standby,
-    start_and_check,
+    start_beside,
     switch,
     take_down,
 )
@@ -37,17 +31,10 @@ def blue_green(
     spec: BlueGreenSpec, *, version: str, layout: Layout, placement: Sequence[Placement]
 ) -> list[Step]:
     plan = StepList()
-    take_down(plan, idle_slots(layout, placement), drain=False)
-    pairs = live_pairs(layout, placement)
-    blue = [old for _, old in pairs if old is not None]
-    if not blue:  # a first release: nothing to be beside
-        bring_up(plan, version, [pair[0] for pair, _ in pairs])
-        plan.one("mark_current", {"version": version}, f"record {version} as current")
+    beside = start_beside(plan, version, layout=layout, placement=placement)
+    if beside is None:  # a first release: nothing to be beside
         return plan.steps
-    blue_version = next(p.version for s in blue if (p := defined(placement, s)) is not None)
-    green = [other_slot(pair, old) for pair, old in pairs]
-    start_and_check(plan, version, green)
-    standby(plan, green)
+    green, blue, blue_version = beside.new, beside.old, beside.old_version
     plan.group(
         "smoke_test",
         [

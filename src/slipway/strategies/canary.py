@@ -24,13 +24,7 @@ from typing import Any
 from slipway.spec.progressive import CanarySpec
 from slipway.steps import Layout, Placement, Slot, Step, StepList
 from slipway.strategies.common import (
-    bring_up,
-    defined,
-    idle_slots,
-    live_pairs,
-    other_slot,
-    standby,
-    start_and_check,
+    start_beside,
     switch,
     take_down,
 )
@@ -42,17 +36,10 @@ def canary(
     spec: CanarySpec, *, version: str, layout: Layout, placement: Sequence[Placement]
 ) -> list[Step]:
     plan = StepList()
-    take_down(plan, idle_slots(layout, placement), drain=False)
-    pairs = live_pairs(layout, placement)
-    stable = [old for _, old in pairs if old is not None]
-    if not stable:  # a first release: nothing to compare with
-        bring_up(plan, version, [pair[0] for pair, _ in pairs])
-        plan.one("mark_current", {"version": version}, f"record {version} as current")
+    beside = start_beside(plan, version, layout=layout, placement=placement)
+    if beside is None:  # a first release: nothing to compare with
         return plan.steps
-    stable_version = next(p.version for s in stable if (p := defined(placement, s)) is not None)
-    canaries = [other_slot(pair, old) for pair, old in pairs]
-    start_and_check(plan, version, canaries)
-    standby(plan, canaries)
+    canaries, stable, stable_version = beside.new, beside.old, beside.old_version
 
     sides = {
         "canary": {"version": version, "slots": [s.name for s in canaries]},

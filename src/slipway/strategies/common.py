@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from slipway.steps import Layout, Placement, Slot, StepList
@@ -118,3 +119,35 @@ def idle_slots(layout: Layout, placement: Sequence[Placement]) -> list[Slot]:
         for slot in pair
         if (p := defined(placement, slot)) is not None and not p.serving
     ]
+
+
+@dataclass(frozen=True)
+class Beside:
+    """A new release started beside the live one: its slots, the old ones, the old version."""
+
+    new: list[Slot]
+    old: list[Slot]
+    old_version: str
+
+
+def start_beside(
+    plan: StepList, version: str, *, layout: Layout, placement: Sequence[Placement]
+) -> Beside | None:
+    """Start ``version`` in the free slot of every instance, checked and on standby in the
+    router (blue-green's green set, a canary). Leftover idle slots are stopped first.
+
+    A first release has nothing to be beside: it is started everywhere, marked current,
+    and None is returned — the plan is then complete.
+    """
+    take_down(plan, idle_slots(layout, placement), drain=False)
+    pairs = live_pairs(layout, placement)
+    old = [slot for _, slot in pairs if slot is not None]
+    if not old:
+        bring_up(plan, version, [pair[0] for pair, _ in pairs])
+        plan.one("mark_current", {"version": version}, f"record {version} as current")
+        return None
+    old_version = next(p.version for s in old if (p := defined(placement, s)) is not None)
+    new = [other_slot(pair, slot) for pair, slot in pairs]
+    start_and_check(plan, version, new)
+    standby(plan, new)
+    return Beside(new, old, old_version)

@@ -11,6 +11,8 @@ the backup.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slipway.spec.runbook import DatabaseSpec
 from slipway.steps import Step, StepList
 
@@ -33,11 +35,35 @@ def database_steps(database: DatabaseSpec | None, *, version: str, first_group: 
     return plan.steps
 
 
-def restore_steps(backup_id: str, *, created_at: str, first_group: int) -> list[Step]:
+def restore_steps(
+    backup_id: str,
+    *,
+    created_at: str,
+    first_group: int,
+    gate_timeout_s: float | None = None,
+    approvers: Sequence[str] = (),
+) -> list[Step]:
+    """Restore ``backup_id``; with ``gate_timeout_s``, only if a person confirms at a gate
+    first (``slipway approve`` restores; ``reject``, or no answer in time, keeps the data)."""
     plan = StepList(_group=first_group)
+    params: dict[str, str] = {"backup": backup_id}
+    if gate_timeout_s is not None:
+        plan.one(
+            "gate",
+            {
+                "gate": "confirm_restore",
+                "backup": backup_id,
+                "approvers": list(approvers),
+                "timeout_s": gate_timeout_s,
+                "watch": None,
+            },
+            f"restore {backup_id}? it loses what was written since {created_at}: "
+            "`slipway approve` restores, `slipway reject` keeps the data",
+        )
+        params["confirmed_by"] = "confirm_restore"
     plan.one(
         "restore_database",
-        {"backup": backup_id},
+        params,
         f"restore the database from {backup_id} (loses data written since {created_at})",
     )
     return plan.steps
