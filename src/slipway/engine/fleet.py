@@ -20,7 +20,7 @@ from slipway.router.haproxy import HAProxyConfig
 from slipway.router.remote import RemoteHAProxyRouter
 from slipway.spec.fleet import Fleet, SupervisordService
 from slipway.spec.model import Environment, HttpCheckSpec, ReleaseSpec
-from slipway.ssh.layout import ReleaseSync, RemoteLayout
+from slipway.ssh.layout import Listing, ReleaseSync, RemoteLayout
 from slipway.ssh.pool import SshHost, SshPool
 from slipway.targets.ssh import SshTarget, raise_failures
 from slipway.targets.ssh_services import (
@@ -50,6 +50,9 @@ class FleetReleases(Releases):
         self.hosts = hosts
         self._lock = threading.Lock()
         self._sent: set[str] = set()
+        # what each host's switch of `current` saw there, for the prune that follows it (one
+        # round trip, not two); an upload makes it stale, and a prune uses it once
+        self._listed: dict[str, Listing] = {}
 
     def prepare(self, version: str) -> Release:
         release = super().prepare(version)
@@ -61,6 +64,7 @@ class FleetReleases(Releases):
             async def send(host: str) -> bool:
                 return await self.sync.ensure(host, version, release.path)
 
+            self._listed.clear()
             raise_failures(self.pool.map(live, send))
             self._sent.add(release.digest)
         return release
@@ -70,7 +74,7 @@ class FleetReleases(Releases):
         live = [h for h in self.hosts if not self.pool.is_down(h)]
 
         async def switch(host: str) -> None:
-            await self.sync.layout.switch_current(host, version)
+            self._listed[host] = await self.sync.layout.switch_current(host, version)
 
         raise_failures(self.pool.map(live, switch))
 
@@ -79,7 +83,10 @@ class FleetReleases(Releases):
         live = [h for h in self.hosts if not self.pool.is_down(h)]
 
         async def prune(host: str) -> list[str]:
-            return await self.sync.layout.prune(host, keep=keep, protect=set(protect))
+            listing = self._listed.pop(host, None)
+            return await self.sync.layout.prune(
+                host, keep=keep, protect=set(protect), listing=listing
+            )
 
         raise_failures(self.pool.map(live, prune))
         return removed
@@ -107,6 +114,7 @@ def make_service(env: Environment, pool: SshPool) -> Service:
             spec.deploy_to,
             python=service.python or spec.python,
             start_secs=service.start_secs,
+            stop_timeout_s=env.process.stop_timeout_s,
         )
     if service.type == "systemd":
         return SystemdService(pool, spec.deploy_to, app=env.app, unit_dir=service.unit_dir)

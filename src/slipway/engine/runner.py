@@ -362,6 +362,9 @@ class Engine:
             observer=self.observer,
             request_log=self.request_log,
         )
+        # One pool for every group: a hundred hosts' steps would otherwise start a hundred
+        # threads per group, one after the other, while the group waits for them.
+        workers = ThreadPoolExecutor(max_workers=max(1, self.backends.parallel))
         try:
             for group in iter_groups(records):
                 todo = [r for r in group if r.state != "succeeded"]
@@ -379,14 +382,13 @@ class Engine:
                     except SlipwayError as exc:
                         self._raise_unless_tolerated([(todo[0], exc)])
                     continue
-                workers = min(len(todo), self.backends.parallel)
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    futures = [pool.submit(self._run_step, actions, r) for r in todo]
-                    errors = [f.exception() for f in futures]
+                futures = [workers.submit(self._run_step, actions, r) for r in todo]
+                errors = [f.exception() for f in futures]
                 failures = [(r, e) for r, e in zip(todo, errors, strict=True) if e is not None]
                 if failures:
                     self._raise_unless_tolerated(failures)
         finally:
+            workers.shutdown(wait=True)
             actions.close()
 
     def _skip_failed_hosts(self, todo: list[StepRecord]) -> list[StepRecord]:

@@ -11,7 +11,8 @@ program of the LB host's supervisord, and the config is validated there
 
 A fleet moves many slots at once (a batch of a hundred hosts enables a
 hundred servers from a hundred threads), and every move costs a round trip
-here, not a local syscall. So concurrent readers share one fresh reading of
+here, not a local syscall. So moves made at the same time go on one line
+(``slipway.router.batching``), concurrent readers share one fresh reading of
 the server states (at most ``SHARED_READ_S`` old, and never older than this
 router's last change), and concurrent saves of the server-state file
 coalesce: a save that starts after a change includes it, so a change whose
@@ -28,6 +29,7 @@ import time
 from slipway.clock import Clock, SystemClock
 from slipway.errors import BackendError, HostFailed
 from slipway.router.base import ServerState
+from slipway.router.batching import CommandBatcher
 from slipway.router.haproxy import (
     ANSWER_TIMEOUT_S,
     CONFIG_FILE,
@@ -75,6 +77,7 @@ class RemoteHAProxyRouter(HAProxyRouter):
         self._gen_lock = threading.Lock()
         self._generation = 0  # bumped by every change this router makes
         self._saved_generation = 0
+        self._batcher = CommandBatcher(self.command)
 
     def _current_generation(self) -> int:
         with self._gen_lock:
@@ -82,14 +85,19 @@ class RemoteHAProxyRouter(HAProxyRouter):
 
     def servers(self) -> list[ServerState]:
         """A reading taken after every change made before this call (the caller's own
-        included); callers waiting while one is taken share it."""
+        included); callers waiting while one is taken share the next one.
+
+        A reading begun after this call is always good enough for it: so however long a
+        reading takes, threads that queued up behind it share the one that follows instead
+        of taking one each in turn (a hundred stopping slots asking at once).
+        """
+        asked = time.monotonic()
         wanted = self._current_generation()
         with self._read_lock:
             cached = self._reading
-            if (
-                cached is not None
-                and cached[1] >= wanted
-                and time.monotonic() - cached[0] < SHARED_READ_S
+            if cached is not None and (
+                cached[0] >= asked
+                or (cached[1] >= wanted and time.monotonic() - cached[0] < SHARED_READ_S)
             ):
                 return list(cached[2])
             generation = self._current_generation()
@@ -99,7 +107,8 @@ class RemoteHAProxyRouter(HAProxyRouter):
             return list(found)
 
     def _set(self, slot: str, what: str) -> None:
-        answer = self.command(f"set server {self.config.backend}/{slot} {what}").strip()
+        line = f"set server {self.config.backend}/{slot} {what}"
+        answer = self._batcher.run(line).strip()  # with the other threads' moves
         with self._gen_lock:
             self._generation += 1
         if answer:

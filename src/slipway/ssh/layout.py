@@ -29,6 +29,7 @@ from slipway.errors import PermanentError
 from slipway.ssh.pool import SshPool
 
 MANIFEST = ".slipway-release.json"
+Listing = tuple[list[str], str | None]  # releases oldest first, and the one `current` names
 q = shlex.quote
 
 
@@ -98,47 +99,45 @@ class RemoteLayout:
         await self.pool.arun(host, script, stdin=tarball)
         return True
 
-    async def switch_current(self, host: str, version: str) -> None:
-        """``current`` → ``releases/<version>``, atomically (a new link renamed over the old)."""
+    async def switch_current(self, host: str, version: str) -> Listing:
+        """``current`` → ``releases/<version>``, atomically (a new link renamed over the old);
+        and, in the same round trip, the releases there (``listing``), for the prune that
+        follows a switch."""
         tmp = f"{self.deploy_to}/.current-tmp"
-        await self.pool.arun(
+        result = await self.pool.arun(
             host,
             f"ln -sfn {q(f'releases/{version}')} {q(tmp)} && "
-            f"mv -T {q(tmp)} {q(f'{self.deploy_to}/current')}",
+            f"mv -T {q(tmp)} {q(f'{self.deploy_to}/current')} && {{ {self._listing_script()}; }}",
         )
+        return _parse_listing(result.stdout)
 
     async def current(self, host: str) -> str | None:
         result = await self.pool.arun(host, f"readlink {q(f'{self.deploy_to}/current')} || true")
         target = result.stdout.strip()
         return target.rsplit("/", 1)[-1] if target else None
 
-    async def listing(self, host: str) -> tuple[list[str], str | None]:
+    async def listing(self, host: str) -> Listing:
         """Complete releases on ``host``, oldest first (by when they were put in place), and
         the one ``current`` points to — in one round trip."""
-        result = await self.pool.arun(
-            host,
+        result = await self.pool.arun(host, self._listing_script())
+        return _parse_listing(result.stdout)
+
+    def _listing_script(self) -> str:
+        return (
             f"readlink {q(f'{self.deploy_to}/current')} | sed 's/^/current /'; "
             f"test -d {q(self.releases)} && find {q(self.releases)} -mindepth 1 -maxdepth 1 "
-            f"-type d ! -name '.tmp-*' -printf '%C@ %f\\n' || true",
+            f"-type d ! -name '.tmp-*' -printf '%C@ %f\\n' || true"
         )
-        found, current = [], None
-        for line in result.stdout.splitlines():
-            stamp, _, name = line.partition(" ")
-            if stamp == "current":
-                current = name.rsplit("/", 1)[-1]
-                continue
-            try:
-                found.append((float(stamp), name))
-            except ValueError:
-                continue
-        return [name for _, name in sorted(found)], current
 
     async def versions(self, host: str) -> list[str]:
         return (await self.listing(host))[0]
 
-    async def prune(self, host: str, *, keep: int, protect: set[str]) -> list[str]:
-        """Remove the oldest releases beyond ``keep``, never one in ``protect`` or current."""
-        versions, current = await self.listing(host)
+    async def prune(
+        self, host: str, *, keep: int, protect: set[str], listing: Listing | None = None
+    ) -> list[str]:
+        """Remove the oldest releases beyond ``keep``, never one in ``protect`` or current;
+        ``listing``: what ``switch_current`` just read there (not read again)."""
+        versions, current = listing if listing is not None else await self.listing(host)
         doomed = [
             v for v in versions[: max(0, len(versions) - keep)] if v not in protect and v != current
         ]
@@ -146,6 +145,20 @@ class RemoteLayout:
             paths = " ".join(q(self.release_dir(v)) for v in doomed)
             await self.pool.arun(host, f"rm -rf -- {paths}")
         return doomed
+
+
+def _parse_listing(text: str) -> Listing:
+    found, current = [], None
+    for line in text.splitlines():
+        stamp, _, name = line.partition(" ")
+        if stamp == "current":
+            current = name.rsplit("/", 1)[-1]
+            continue
+        try:
+            found.append((float(stamp), name))
+        except ValueError:
+            continue
+    return [name for _, name in sorted(found)], current
 
 
 class ReleaseSync:

@@ -31,6 +31,7 @@ LAUNCH = 'set -a && . "$1" && set +a && shift && exec "$@"'
 START_TIMEOUT_S = 15.0
 STATE_TIMEOUT_S = 120.0  # startsecs (at most 60) or stopwaitsecs, with room to spare
 POLL_S = 0.1
+STOP_MARGIN_S = 15.0  # past stopwaitsecs, supervisord's SIGKILL and reaping
 FAILED_STATES = ("BACKOFF", "FATAL", "EXITED", "STOPPED")
 
 
@@ -67,14 +68,16 @@ class RemoteSupervisor:
 
     # XML-RPC through the SSH connection
 
-    async def acall(self, method: str, *args: Any) -> Any:
+    async def acall(self, method: str, *args: Any, timeout_s: float | None = None) -> Any:
         body = xmlrpc.client.dumps(args, method, allow_none=True).encode()
         request = (
             b"POST /RPC2 HTTP/1.0\r\nHost: localhost\r\nContent-Type: text/xml\r\n"
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body
         )
-        raw = await self.pool.aunix(self.host, self.socket, request, until=_http_complete)
+        raw = await self.pool.aunix(
+            self.host, self.socket, request, until=_http_complete, timeout_s=timeout_s
+        )
         head, _, payload = raw.partition(b"\r\n\r\n")
         status = head.split(b"\r\n", 1)[0].decode(errors="replace")
         if " 200 " not in status + " ":
@@ -85,6 +88,41 @@ class RemoteSupervisor:
             raise BackendError(
                 f"{self.host}: supervisord refused {method}: {exc.faultString}"
             ) from None
+
+    async def amulticall(
+        self, *calls: tuple[str, tuple[Any, ...]], timeout_s: float | None = None
+    ) -> list[Any]:
+        """Several calls in one round trip (``system.multicall``), run in order by supervisord
+        (a call that waits, such as ``stopProcess(name, True)``, is waited for before the next).
+        Each result as it is, or a ``BackendError`` (returned, not raised) for a refused call.
+        """
+        requests = [{"methodName": method, "params": list(args)} for method, args in calls]
+        answers = await self.acall("system.multicall", requests, timeout_s=timeout_s)
+        results: list[Any] = []
+        for (method, _), answer in zip(calls, answers, strict=True):
+            if isinstance(answer, dict) and "faultCode" in answer:
+                answer = BackendError(
+                    f"{self.host}: supervisord refused {method}: {answer.get('faultString')}"
+                )
+            results.append(answer)
+        return results
+
+    async def aprograms(self) -> list[dict[str, Any]] | None:
+        """Every program's state, in one round trip; None when supervisord is not running."""
+        try:
+            state, infos = await self.amulticall(
+                ("supervisor.getState", ()), ("supervisor.getAllProcessInfo", ())
+            )
+        except (BackendError, HostFailed) as exc:
+            if isinstance(exc, HostFailed) and exc.unreachable:
+                raise
+            return None
+        if isinstance(state, BackendError) or cast(int, state["statecode"]) != 1:
+            return None
+        if isinstance(infos, BackendError):
+            raise infos
+        self._known_running = True
+        return cast(list[dict[str, Any]], infos)
 
     async def ais_running(self) -> bool:
         """Whether supervisord answers (no socket there: it does not)."""
@@ -204,6 +242,27 @@ class RemoteSupervisor:
         await asyncio.sleep(start_secs)
         await self._await_state(name, done=("RUNNING",), failed=FAILED_STATES)
 
+    async def aadd_and_start(self, name: str, *, start_secs: float) -> None:
+        """Apply the files just written (as ``aupdate``) and start ``name``: two round trips,
+        then the wait for RUNNING. One already running with an unchanged config is left as it
+        is (a step run again)."""
+        [[added, changed, removed]] = await self.acall("supervisor.reloadConfig")
+        for group in [*removed, *changed]:
+            with contextlib.suppress(BackendError):  # already stopped
+                await self.acall("supervisor.stopProcessGroup", group, True)
+            await self.acall("supervisor.removeProcessGroup", group)
+        calls = [("supervisor.addProcessGroup", (group,)) for group in [*changed, *added]]
+        *adds, start = await self.amulticall(*calls, ("supervisor.startProcess", (name, False)))
+        for result in adds:  # added meanwhile by a step starting another program: fine
+            if isinstance(result, BackendError) and "ALREADY_ADDED" not in str(result):
+                raise result
+        if isinstance(start, BackendError):
+            if "ALREADY_STARTED" not in str(start):
+                raise start
+        else:
+            await asyncio.sleep(start_secs)
+        await self._await_state(name, done=("RUNNING",), failed=FAILED_STATES)
+
     async def astop(self, name: str) -> None:
         info = await self.ainfo(name)
         if info is None or info["statename"] in ("STOPPED", "EXITED", "FATAL"):
@@ -229,15 +288,31 @@ class RemoteSupervisor:
             await asyncio.sleep(POLL_S)
         raise BackendError(f"{self.host}: {name} not {'/'.join(done)} after {STATE_TIMEOUT_S:g}s")
 
-    async def aremove(self, name: str, *, also: tuple[str, ...] = ()) -> None:
-        """Stop and forget ``name``; its files (and ``also``, under programs/) go in one
-        round trip."""
-        await self.astop(name)
+    async def aremove(
+        self, name: str, *, also: tuple[str, ...] = (), stop_timeout_s: float = 10.0
+    ) -> None:
+        """Stop and forget ``name`` in one round trip, then delete its files (and ``also``,
+        under programs/) in another. Gone already: nothing to do, and no error.
+
+        ``stopProcess(name, True)`` answers once the process is reaped: its exit closes its
+        output pipes, which wakes supervisord's loop at once (unlike the end of ``startsecs``).
+        Files go last, so a run cut in between leaves files a later step deletes, never a
+        program whose config is gone.
+        """
+        stopped, removed = await self.amulticall(
+            ("supervisor.stopProcess", (name, True)),
+            ("supervisor.removeProcessGroup", (name,)),
+            timeout_s=max(self.pool.command_timeout_s, stop_timeout_s + STOP_MARGIN_S),
+        )
+        for result in (stopped, removed):
+            if isinstance(result, BackendError) and not any(
+                fault in str(result) for fault in ("NOT_RUNNING", "BAD_NAME")
+            ):
+                raise result
         q = shlex.quote
         base = f"{self.run_dir}/programs"
         files = [f"{name}.conf", f"{name}.env", *also]
         await self.pool.arun(self.host, "rm -f " + " ".join(q(f"{base}/{f}") for f in files))
-        await self.aupdate()
 
     async def alog_tail(self, name: str, *, size: int = 1500) -> str:
         log = shlex.quote(f"{self.run_dir}/logs/{name}.log")

@@ -12,6 +12,7 @@ a host failing is a ``HostFailed`` (the host-failure policy decides).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shlex
 from collections.abc import Mapping, Sequence
@@ -68,11 +69,20 @@ def _states(sidecars: str) -> dict[str, dict[str, object]]:
 class SupervisordPrograms:
     """Programs ``inst-<slot>`` of a supervisord in ``<deploy_to>/.slipway/supervisor``."""
 
-    def __init__(self, pool: SshPool, deploy_to: str, *, python: str, start_secs: float) -> None:
+    def __init__(
+        self,
+        pool: SshPool,
+        deploy_to: str,
+        *,
+        python: str,
+        start_secs: float,
+        stop_timeout_s: float = 10.0,
+    ) -> None:
         self.pool = pool
         self.run_dir = f"{deploy_to}/.slipway/supervisor"
         self.python = python
         self.start_secs = start_secs
+        self.stop_timeout_s = stop_timeout_s  # the release's, for how long a stop may take
         self._sv: dict[str, RemoteSupervisor] = {}
 
     def supervisor(self, host: str) -> RemoteSupervisor:
@@ -89,10 +99,16 @@ class SupervisordPrograms:
         return _states(found.stdout)
 
     async def instances(self, host: str) -> list[InstanceState]:
-        sv = self.supervisor(host)
-        if not await sv.ais_running():
+        """Programs and their sidecars, read at once: one RPC and one command."""
+        infos, meta = await asyncio.gather(
+            self.supervisor(host).aprograms(), self._sidecars(host), return_exceptions=True
+        )
+        if isinstance(infos, BaseException):
+            raise infos
+        if isinstance(meta, BaseException):
+            raise meta
+        if infos is None:
             return []
-        infos, meta = await sv.aall_info(), await self._sidecars(host)
         result = []
         for info in infos:
             name = str(info["name"])
@@ -114,14 +130,14 @@ class SupervisordPrograms:
         return sorted(result, key=lambda i: i.slot)
 
     async def start(self, host: str, spec: RemoteInstance) -> None:
+        """Write the program's files and start it: one command, two RPCs, the wait for RUNNING.
+
+        Run again (a resumed step), it writes the same files, supervisord sees no change, and
+        a program already RUNNING is left as it is.
+        """
         sv = self.supervisor(host)
         program = PREFIX + spec.slot
         await sv.aensure_running()
-        info = await sv.ainfo(program)
-        if info is not None and info["statename"] == "RUNNING":
-            current = (await self._sidecars(host)).get(spec.slot)
-            if current == spec.meta():
-                return
         files = sv.program_files(
             program,
             command=spec.command,
@@ -132,9 +148,8 @@ class SupervisordPrograms:
         )
         files[f"programs/{program}.json"] = (json.dumps(spec.meta()).encode() + b"\n", 0o644)
         await sv.awrite(files)
-        await sv.aupdate()
         try:
-            await sv.astart(program, start_secs=self.start_secs)  # returns once RUNNING
+            await sv.aadd_and_start(program, start_secs=self.start_secs)  # once RUNNING
         except BackendError as exc:  # the release's fault; a HostFailed goes up as it is
             tail = await sv.alog_tail(program)
             raise PermanentError(
@@ -147,7 +162,7 @@ class SupervisordPrograms:
         if not sv.known_running and not await sv.ais_running():
             return
         program = PREFIX + slot
-        await sv.aremove(program, also=(f"{program}.json",))
+        await sv.aremove(program, also=(f"{program}.json",), stop_timeout_s=self.stop_timeout_s)
 
     async def down(self, host: str) -> None:
         await self.supervisor(host).ashutdown()
