@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from slipway.analysis.base import Window
-from slipway.engine import Engine, Outcome
+from slipway.clock import SystemClock
+from slipway.engine import Engine, Outcome, control
 from slipway.engine.wiring import request_log
 from slipway.router.remote import RemoteHAProxyRouter
 from slipway.store import Store
@@ -33,8 +35,14 @@ def traffic_to(fleet: TestFleet) -> TrafficGenerator:
     )
 
 
-def store_of(engine: Engine) -> Store:
-    return Store.for_state_dir(engine.env.state_dir.parent)
+@contextmanager
+def engine_and_store(spec: Path) -> Iterator[tuple[Engine, Store]]:
+    with fleet_engine(spec) as engine:
+        store = Store.for_state_dir(engine.env.state_dir.parent)
+        try:
+            yield engine, store
+        finally:
+            store.close()
 
 
 def test_request_log_of_a_fleet_follows_the_lb_hosts_ring_over_ssh(
@@ -69,33 +77,29 @@ def test_blue_green_on_a_fleet_switches_every_host_and_back(
 ) -> None:
     fleet = make_hosts(4)
     spec = write_fleet_spec(tmp_path, fleet, strategy=BLUE_GREEN)
-    with fleet_engine(spec) as engine:
-        store = store_of(engine)
-        try:
-            assert engine.deploy("v1").exit_code == 0
-            with traffic_to(fleet) as traffic:
-                result: list[Outcome] = []
-                thread = threading.Thread(target=lambda: result.append(engine.deploy("v2")))
-                thread.start()
-                dep = _wait_for_step(store, engine, "hold")
-                time.sleep(0.5)
-                assert set(serving(engine).values()) == {"v2"} and len(serving(engine)) == 3
-                running = {i.version for i in engine.backends.target.instances() if i.running}
-                assert running == {"v1", "v2"}  # the old set waits on standby on every host
-                back = Engine(engine.env, store=store, backends=engine.backends).rollback()
-                done = time.monotonic()
-                thread.join(timeout=60)
-                time.sleep(0.5)
-            assert back.exit_code == 0 and back.deployment.id == dep, back.deployment.reason
-            assert result[0].exit_code == 3
-            report = traffic.report
-            assert report.failed == 0, report.errors
-            assert report.versions_after(done) == {"v1"}
-            assert set(serving(engine).values()) == {"v1"} and len(serving(engine)) == 3
-            rollback = [s.kind for s in store.steps(dep) if s.phase == "rollback"]
-            assert "start_instance" not in rollback  # a switch back, not a restart
-        finally:
-            store.close()
+    with engine_and_store(spec) as (engine, store):
+        assert engine.deploy("v1").exit_code == 0
+        with traffic_to(fleet) as traffic:
+            result: list[Outcome] = []
+            thread = threading.Thread(target=lambda: result.append(engine.deploy("v2")))
+            thread.start()
+            dep = _wait_for_step(store, engine, "hold")
+            time.sleep(0.5)
+            assert set(serving(engine).values()) == {"v2"} and len(serving(engine)) == 3
+            running = {i.version for i in engine.backends.target.instances() if i.running}
+            assert running == {"v1", "v2"}  # the old set waits on standby on every host
+            back = Engine(engine.env, store=store, backends=engine.backends).rollback()
+            done = time.monotonic()
+            thread.join(timeout=60)
+            time.sleep(0.5)
+        assert back.exit_code == 0 and back.deployment.id == dep, back.deployment.reason
+        assert result[0].exit_code == 3
+        report = traffic.report
+        assert report.failed == 0, report.errors
+        assert report.versions_after(done) == {"v1"}
+        assert set(serving(engine).values()) == {"v1"} and len(serving(engine)) == 3
+        rollback = [s.kind for s in store.steps(dep) if s.phase == "rollback"]
+        assert "start_instance" not in rollback  # a switch back, not a restart
 
 
 def test_canary_on_a_fleet_answering_5xx_is_aborted_by_analysis_of_haproxys_log(
@@ -103,30 +107,26 @@ def test_canary_on_a_fleet_answering_5xx_is_aborted_by_analysis_of_haproxys_log(
 ) -> None:
     fleet = make_hosts(4)
     spec = write_fleet_spec(tmp_path, fleet, strategy=CANARY)
-    with fleet_engine(spec) as engine:
-        store = store_of(engine)
-        try:
-            assert engine.deploy("v1").exit_code == 0
-            with traffic_to(fleet) as traffic:
-                outcome = engine.deploy("errors_20pct")
-                done = time.monotonic()
-                time.sleep(0.3)
-            dep = outcome.deployment
-            assert outcome.exit_code == 3 and dep.status == "rolled_back", dep.reason
-            assert dep.reason is not None and "error_rate" in dep.reason
-            runs = store.analysis_runs(dep.id)
-            assert runs[-1].verdict == "abort" and runs[-1].weight == 10
-            measured = {m["metric"]: m for m in runs[-1].measurements if "metric" in m}
-            error_rate = measured["error_rate"]
-            assert error_rate["canary"] > 0.01 and error_rate["baseline"] == 0
-            assert error_rate["baseline_requests"] > error_rate["canary_requests"] > 0
-            report = traffic.report
-            assert 0 < report.failed < report.requests * 0.1
-            assert report.failed_between(done, float("inf")) == 0
-            assert report.versions_after(done) == {"v1"}
-            assert {i.version for i in engine.backends.target.instances()} == {"v1"}
-        finally:
-            store.close()
+    with engine_and_store(spec) as (engine, store):
+        assert engine.deploy("v1").exit_code == 0
+        with traffic_to(fleet) as traffic:
+            outcome = engine.deploy("errors_20pct")
+            done = time.monotonic()
+            time.sleep(0.3)
+        dep = outcome.deployment
+        assert outcome.exit_code == 3 and dep.status == "rolled_back", dep.reason
+        assert dep.reason is not None and "error_rate" in dep.reason
+        runs = store.analysis_runs(dep.id)
+        assert runs[-1].verdict == "abort" and runs[-1].weight == 10
+        measured = {m["metric"]: m for m in runs[-1].measurements if "metric" in m}
+        error_rate = measured["error_rate"]
+        assert error_rate["canary"] > 0.01 and error_rate["baseline"] == 0
+        assert error_rate["baseline_requests"] > error_rate["canary_requests"] > 0
+        report = traffic.report
+        assert 0 < report.failed < report.requests * 0.1
+        assert report.failed_between(done, float("inf")) == 0
+        assert report.versions_after(done) == {"v1"}
+        assert {i.version for i in engine.backends.target.instances()} == {"v1"}
 
 
 def test_good_canary_on_a_fleet_goes_through_its_steps(
@@ -135,27 +135,20 @@ def test_good_canary_on_a_fleet_goes_through_its_steps(
     fleet = make_hosts(3)
     strategy = CANARY.replace("duration_s: 20", "duration_s: 3")
     spec = write_fleet_spec(tmp_path, fleet, strategy=strategy)
-    with fleet_engine(spec) as engine:
-        store = store_of(engine)
-        try:
-            assert engine.deploy("v1").exit_code == 0
-            with traffic_to(fleet) as traffic:
-                outcome = engine.deploy("v2")
-                done = time.monotonic()
-                time.sleep(0.3)
-            assert outcome.exit_code == 0, outcome.deployment.reason
-            runs = store.analysis_runs(outcome.deployment.id)
-            assert len(runs) >= 4 and all(r.verdict == "continue" for r in runs)
-            assert {r.weight for r in runs} == {10, 50}
-            assert traffic.report.failed == 0, traffic.report.errors
-            assert traffic.report.versions_after(done) == {"v2"}
-            assert set(serving(engine).values()) == {"v2"}
-        finally:
-            store.close()
+    with engine_and_store(spec) as (engine, store):
+        assert engine.deploy("v1").exit_code == 0
+        with traffic_to(fleet) as traffic:
+            outcome = engine.deploy("v2")
+            done = time.monotonic()
+            time.sleep(0.3)
+        assert outcome.exit_code == 0, outcome.deployment.reason
+        runs = store.analysis_runs(outcome.deployment.id)
+        assert len(runs) >= 4 and all(r.verdict == "continue" for r in runs)
+        assert {r.weight for r in runs} == {10, 50}
+        assert traffic.report.failed == 0, traffic.report.errors
+        assert traffic.report.versions_after(done) == {"v2"}
+        assert set(serving(engine).values()) == {"v2"}
 
 
 def _wait_for_step(store: Store, engine: Engine, kind: str) -> str:
-    from slipway.clock import SystemClock
-    from slipway.engine import control
-
     return control.wait_for_step(engine.env, store, kind, clock=SystemClock(), timeout_s=60).id
