@@ -8,9 +8,15 @@ directory, and the runner, while it analyses a release, listens there.
 Nobody listening costs HAProxy nothing (the datagram is dropped), and a
 runner only needs the requests made while it watches.
 
-``LogCollector`` keeps the records (bounded) with the monotonic time they
-arrived; ``HAProxyLogProvider`` turns the records of one side's slots in a
-window into a ``Sample``.
+A fleet's HAProxy runs on another host, where a local socket can't hear it:
+there it logs into a ring buffer of its own, and the runner follows the ring
+through the runtime API (``show events <ring> -w -n``) over the SSH connection
+it already holds — the same lines, nothing more to install or open.
+
+A ``RequestLog`` (``LogCollector`` for the socket, ``FollowedLog`` for the
+ring) keeps the records (bounded) with the monotonic time they arrived;
+``HAProxyLogProvider`` turns the records of one side's slots in a window into
+a ``Sample``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,16 +57,53 @@ def parse(line: str, at: float) -> Record | None:
         return None
 
 
-class LogCollector:
-    """Listens on HAProxy's request-log socket in a thread; a context manager."""
+class RequestLog:
+    """Records of the requests HAProxy logged while a runner listened; a context manager.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    Subclasses say where the lines come from and call ``_add`` for each one.
+    """
+
+    def __init__(self) -> None:
         self._records: deque[Record] = deque(maxlen=MAX_RECORDS)
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
+
+    def start(self) -> RequestLog:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+    def _add(self, line: str) -> None:
+        record = parse(line, time.monotonic())
+        if record is not None:
+            with self._lock:
+                self._records.append(record)
+
+    def __enter__(self) -> RequestLog:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def records(self, slots: tuple[str, ...], window: Window) -> list[Record]:
+        wanted = set(slots)
+        with self._lock:
+            return [
+                r for r in self._records if r.slot in wanted and window.start <= r.at < window.end
+            ]
+
+
+class LogCollector(RequestLog):
+    """Listens on HAProxy's request-log socket (a local router's) in a thread."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._sock: socket.socket | None = None
 
     def start(self) -> LogCollector:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,38 +131,41 @@ class LogCollector:
                 continue
             except OSError:
                 return
-            record = parse(data.decode(errors="replace"), time.monotonic())
-            if record is not None:
-                with self._lock:
-                    self._records.append(record)
+            self._add(data.decode(errors="replace"))
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
+        super().stop()
         if self._sock is not None:
             self._sock.close()
         with contextlib.suppress(OSError):
             self.path.unlink()
 
-    def __enter__(self) -> LogCollector:
-        return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+# ``follow(on_line, stop)``: hand each new line to ``on_line`` until ``stop`` is set
+Follow = Callable[[Callable[[str], None], threading.Event], None]
 
-    def records(self, slots: tuple[str, ...], window: Window) -> list[Record]:
-        wanted = set(slots)
-        with self._lock:
-            return [
-                r for r in self._records if r.slot in wanted and window.start <= r.at < window.end
-            ]
+
+class FollowedLog(RequestLog):
+    """Lines read from HAProxy's log ring by ``follow`` (a fleet's router: the runtime API's
+    ``show events``, over the LB host's SSH connection), in a thread."""
+
+    def __init__(self, follow: Follow) -> None:
+        super().__init__()
+        self._follow = follow
+
+    def start(self) -> FollowedLog:
+        self._thread = threading.Thread(
+            target=self._follow, args=(self._add, self._stop), name="slipway-haproxy-ring"
+        )
+        self._thread.daemon = True
+        self._thread.start()
+        return self
 
 
 class HAProxyLogProvider:
     """Requests, 5xx answers and per-request times of one side, from the request log."""
 
-    def __init__(self, collector: LogCollector) -> None:
+    def __init__(self, collector: RequestLog) -> None:
         self._collector = collector
 
     def measure(self, metric: MetricSpec, side: Side, window: Window) -> Sample:

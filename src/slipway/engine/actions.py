@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from slipway.analysis.haproxy_log import LogCollector
+from slipway.analysis.haproxy_log import RequestLog
 from slipway.checks.health import wait_healthy
 from slipway.checks.http import HttpCheck
 from slipway.clock import Clock
@@ -19,7 +19,7 @@ from slipway.engine.db_actions import DatabaseActions
 from slipway.engine.observe import Observer
 from slipway.engine.signals import Waiter
 from slipway.engine.waits import Waits
-from slipway.engine.wiring import Backends, health_check
+from slipway.engine.wiring import Backends, health_check, instance_url
 from slipway.errors import CheckFailed
 from slipway.spec.model import Environment
 from slipway.spec.progressive import BlueGreenSpec
@@ -40,7 +40,7 @@ class Actions:
         deployment_id: str,
         waiter: Waiter,
         observer: Observer,
-        request_log: LogCollector | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
         self._env = env
         self._b = backends
@@ -158,7 +158,7 @@ class Actions:
         assert isinstance(strategy, BlueGreenSpec)
         smoke = strategy.smoke[int(params["index"])]
         check = HttpCheck(
-            f"http://127.0.0.1:{int(params['port'])}{smoke.path}",
+            instance_url(self._env, str(params["slot"]), int(params["port"]), smoke.path),
             expect_status=smoke.expect_status,
             expect_body=smoke.expect_body,
             timeout_s=smoke.timeout_s,

@@ -160,6 +160,7 @@ def fleet_parts(
         metrics_port=env.router.metrics_port,
         addresses={slot: fleet.hosts[host].address for slot, host in slot_hosts.items()},
         admin_address=(admin.host, admin.port) if admin else None,
+        log_ring=True,  # followed over SSH while a canary is analysed
     )
     python = spec.python
     if isinstance(spec.service, SupervisordService) and spec.service.python:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from slipway.analysis.haproxy_log import LogCollector
+from slipway.analysis.haproxy_log import RequestLog
 from slipway.clock import Clock, SystemClock
 from slipway.engine import control
 from slipway.engine.actions import Actions
@@ -80,7 +80,7 @@ class Engine:
         backends: Backends,
         clock: Clock | None = None,
         observer: Observer | None = None,
-        request_log: LogCollector | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
         """``request_log``: a listener on HAProxy's request log that outlives this engine's
         deployments (a benchmark keeps every request); by default an analysis opens its own."""

@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slipway.analysis import Analysis, Provider, RunResult, Side
-from slipway.analysis.haproxy_log import HAProxyLogProvider, LogCollector
+from slipway.analysis.haproxy_log import HAProxyLogProvider, RequestLog
 from slipway.analysis.probe import ProbeProvider
 from slipway.analysis.prometheus import PrometheusProvider
 from slipway.clock import Clock
 from slipway.engine.observe import Observer
 from slipway.engine.signals import POLL_S, GateRejected, Waiter, said
-from slipway.engine.wiring import LOG_SOCKET, Backends, run_directory
+from slipway.engine.wiring import Backends, request_log
 from slipway.errors import NoGoError, PermanentError
 from slipway.spec.model import Environment
 from slipway.spec.progressive import AnalysisSpec
@@ -48,7 +48,7 @@ class Waits:
         deployment_id: str,
         waiter: Waiter,
         observer: Observer,
-        request_log: LogCollector | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
         self._env = env
         self._b = backends
@@ -209,7 +209,7 @@ class Waits:
         kinds = {m.provider for m in spec.metrics}
         if "haproxy" in kinds:
             if self._collector is None:
-                self._collector = LogCollector(run_directory(self._env) / LOG_SOCKET).start()
+                self._collector = request_log(self._env, self._b.router).start()
                 self._own_collector = True
             providers["haproxy"] = HAProxyLogProvider(self._collector)
         if "probe" in kinds:

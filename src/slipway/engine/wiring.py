@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from slipway.analysis.haproxy_log import FollowedLog, LogCollector, RequestLog
 from slipway.checks.base import Check
 from slipway.checks.command import CommandCheck
 from slipway.checks.http import HttpCheck
@@ -71,15 +72,37 @@ def run_directory(env: Environment) -> Path:
     return env.state_dir / "run"
 
 
+def request_log(env: Environment, router: Router) -> RequestLog:
+    """Where a runner hears HAProxy's per-request log: the run directory's socket here, or
+    the LB host's log ring, followed over SSH, on a fleet. Not started."""
+    if env.fleet is not None:
+        from slipway.router.remote import RemoteHAProxyRouter  # imports asyncssh: fleets only
+
+        assert isinstance(router, RemoteHAProxyRouter)
+        return FollowedLog(router.follow_request_log)
+    return LogCollector(run_directory(env) / LOG_SOCKET)
+
+
+def instance_address(env: Environment, slot: str) -> str:
+    """Where this machine reaches the instance in ``slot``: its fleet host, or loopback."""
+    if env.fleet is not None:
+        return env.fleet.hosts[env.slot_hosts()[slot]].address
+    return "127.0.0.1"
+
+
+def instance_url(env: Environment, slot: str, port: int, path: str) -> str:
+    address = instance_address(env, slot)
+    host = f"[{address}]" if ":" in address else address
+    return f"http://{host}:{port}{path}"
+
+
 def health_check(env: Environment, *, port: int, slot: str) -> Check:
     """The spec's health check aimed at one instance (on its fleet host's address, if any)."""
     spec = env.health.check
-    address = "127.0.0.1"
-    if env.fleet is not None:
-        address = env.fleet.hosts[env.slot_hosts()[slot]].address
+    address = instance_address(env, slot)
     if isinstance(spec, HttpCheckSpec):
         return HttpCheck(
-            f"http://{address}:{port}{spec.path}",
+            instance_url(env, slot, port, spec.path),
             expect_status=spec.expect_status,
             expect_body=spec.expect_body,
             timeout_s=spec.timeout_s,

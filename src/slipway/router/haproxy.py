@@ -42,6 +42,8 @@ CONFIG_FILE = "haproxy.cfg"
 DRAIN_POLL_S = 0.05
 # One line per request: the server (slot) that answered, the status, the active time in ms.
 LOG_FORMAT = "%s %ST %Ta"
+LOG_RING = "requests"
+LOG_RING_BYTES = 4 * 1024 * 1024  # what a slow reader may fall behind by before losing lines
 ANSWER_TIMEOUT_S = 15.0
 # srv_admin_state flags (HAProxy's SRV_ADMF_*): forced, inherited, resolution and hostname
 # maintenance; forced and inherited drain. 0x04 (CMAINT) only remembers that the config said
@@ -62,6 +64,9 @@ class HAProxyConfig:
     # Where HAProxy sends one line per request (slot, status, milliseconds): a unix datagram
     # socket a runner listens on while it analyses a release. Nobody listening costs nothing.
     log_socket: Path | None = None
+    # Or into a ring buffer of HAProxy's own (a fleet's LB host), which a runner reads through
+    # the runtime API (`show events requests -w -n`) over the connection it already has.
+    log_ring: bool = False
     connect_timeout_s: float = 2.0
     server_timeout_s: float = 30.0
     client_timeout_s: float = 30.0
@@ -86,13 +91,23 @@ class HAProxyConfig:
         ]
         if self.log_socket is not None:
             lines.append(f"    log {self.log_socket.resolve()} len 1024 format raw local0 info")
+        if self.log_ring:
+            lines += [
+                f"    log ring@{LOG_RING} len 1024 format raw local0 info",
+                "",
+                f"ring {LOG_RING}",
+                "    format raw",
+                "    maxlen 1024",
+                f"    size {LOG_RING_BYTES}",
+            ]
+        logged = self.log_socket is not None or self.log_ring
         lines += [
             "",
             "defaults",
             "    mode http",
             *(
                 ["    log global", f'    log-format "{LOG_FORMAT}"']
-                if self.log_socket is not None
+                if logged
                 else ["    option httplog"]
             ),
             f"    timeout connect {int(self.connect_timeout_s * 1000)}ms",

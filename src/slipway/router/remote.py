@@ -25,6 +25,7 @@ import shlex
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from slipway.clock import Clock, SystemClock
 from slipway.errors import BackendError, HostFailed
@@ -33,6 +34,7 @@ from slipway.router.batching import CommandBatcher
 from slipway.router.haproxy import (
     ANSWER_TIMEOUT_S,
     CONFIG_FILE,
+    LOG_RING,
     PROGRAM,
     SOCKET,
     STATE_FILE,
@@ -46,7 +48,8 @@ q = shlex.quote
 SHARED_READ_S = 0.05
 # HAProxy's admin socket takes 10 connections at once (`stats maxconn`'s default) and refuses
 # the next: a hundred threads enabling slots together must queue here instead.
-API_CONNECTIONS = 8
+API_CONNECTIONS = 8  # and one more for a runner following the request log
+FOLLOW_RETRY_S = 0.2  # HAProxy reloaded (a new worker, a new ring) or the LB host blinked
 
 
 class RemoteHAProxyRouter(HAProxyRouter):
@@ -142,6 +145,57 @@ class RemoteHAProxyRouter(HAProxyRouter):
                 f"HAProxy's admin socket {address}:{port} does not answer: {exc}"
             ) from exc
         return b"".join(chunks).decode(errors="replace")
+
+    def follow_request_log(self, on_line: Callable[[str], None], stop: threading.Event) -> None:
+        """Hand each request HAProxy logs from now on to ``on_line``, until ``stop`` is set.
+
+        Reads the log ring through the runtime API (``show events … -w -n``: new lines only,
+        waiting for more), over the LB host's SSH connection or the TCP admin socket. A
+        reload starts a new worker with a new ring, and the old worker, stopping, would keep
+        this stream (and itself) alive with nothing more to say: it logs ``Proxy … stopped``
+        as it goes, and that line ends the stream here, to open it again on the new worker.
+        """
+        request = f"show events {LOG_RING} -w -n\n".encode()
+        while not stop.is_set():
+            reloaded = threading.Event()
+
+            def line(text: str, reloaded: threading.Event = reloaded) -> None:
+                if text.startswith("Proxy ") and " stopped" in text:
+                    reloaded.set()
+                else:
+                    on_line(text)
+
+            def ended(reloaded: threading.Event = reloaded) -> bool:
+                return stop.is_set() or reloaded.is_set()
+
+            feed = _line_feeder(line)  # a line cut by a closed stream is not kept
+            try:
+                if self.config.admin_address is not None:
+                    self._follow_tcp(request, feed, ended)
+                else:
+                    self.pool.call(
+                        self.pool.afollow_unix(self.host, self.remote_socket, request, feed, ended)
+                    )
+            except (HostFailed, OSError):
+                pass  # no lines meanwhile: the analysis sees too few requests and says so
+            if not reloaded.is_set():
+                stop.wait(FOLLOW_RETRY_S)
+
+    def _follow_tcp(
+        self, request: bytes, feed: Callable[[bytes], None], ended: Callable[[], bool]
+    ) -> None:
+        assert self.config.admin_address is not None
+        with socket.create_connection(self.config.admin_address, timeout=5) as conn:
+            conn.sendall(request)
+            conn.settimeout(FOLLOW_RETRY_S)
+            while not ended():
+                try:
+                    chunk = conn.recv(65536)
+                except TimeoutError:
+                    continue
+                if not chunk:
+                    return
+                feed(chunk)
 
     def ensure_up(self) -> None:
         try:
@@ -241,3 +295,18 @@ class RemoteHAProxyRouter(HAProxyRouter):
                 await self.sv.astop(PROGRAM)
 
         self.pool.call(stop())
+
+
+def _line_feeder(on_line: Callable[[str], None]) -> Callable[[bytes], None]:
+    """Chunks of a stream in, whole lines out."""
+    pending = bytearray()
+
+    def feed(data: bytes) -> None:
+        pending.extend(data)
+        *lines, rest = pending.split(b"\n")
+        pending[:] = rest
+        for line in lines:
+            if line:
+                on_line(line.decode(errors="replace"))
+
+    return feed

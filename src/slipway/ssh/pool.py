@@ -34,6 +34,7 @@ from slipway.ssh.hostkeys import host_key_error
 
 T = TypeVar("T")
 STDERR_TAIL = 400
+FOLLOW_POLL_S = 0.2  # how soon a followed stream notices it was asked to stop
 UPLOAD_CHUNK = 256 * 1024  # asyncssh reads a file for stdin 8 KiB at a time by default: 3x slower
 # AES-GCM first: asyncssh builds chacha20-poly1305 from three cipher objects made anew for every
 # packet, in Python; AES-GCM is one OpenSSL call per packet (AES-NI on both ends), half the CPU
@@ -316,6 +317,39 @@ class SshPool:
             reason = f"connection lost talking to {path}: {_describe(exc)}"
             self.mark_down(name, reason)
             raise HostFailed(name, reason, unreachable=True) from None
+
+    async def afollow_unix(
+        self,
+        name: str,
+        path: str,
+        request: bytes,
+        on_data: Callable[[bytes], None],
+        stopped: Callable[[], bool],
+    ) -> None:
+        """Send ``request`` to a unix socket on the host and hand everything it answers to
+        ``on_data`` until it closes or ``stopped()`` (asked every ``FOLLOW_POLL_S``): a
+        stream that is read as it comes, such as HAProxy's ``show events -w``."""
+        conn = await self.connection(name)
+        try:
+            reader, writer = await conn.open_unix_connection(path)
+        except asyncssh.ChannelOpenError as exc:
+            raise HostFailed(name, f"cannot open {path}: {exc.reason}") from None
+        except (OSError, asyncssh.Error) as exc:
+            raise HostFailed(name, f"cannot open {path}: {_describe(exc)}") from None
+        try:
+            writer.write(request)
+            while not stopped():
+                try:
+                    chunk = await asyncio.wait_for(reader.read(65536), FOLLOW_POLL_S)
+                except TimeoutError:
+                    continue
+                if not chunk:
+                    return
+                on_data(chunk)
+        except (OSError, asyncssh.Error) as exc:
+            raise HostFailed(name, f"lost {path}: {_describe(exc)}") from None
+        finally:
+            writer.close()
 
     def unix(
         self, name: str, path: str, request: bytes, *, timeout_s: float | None = None
