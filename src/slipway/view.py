@@ -106,11 +106,14 @@ def print_json(data: Any) -> None:
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
     # A light box and folding, never cutting: an 80-column CI log shows every value whole.
-    result = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    result = Table(
+        title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+    )
     cells = [["" if v is None else str(v) for v in row] for row in rows]
     for i, column in enumerate(columns):
-        # Short values (outcomes, versions, durations) stay whole; long ones (ids) fold.
-        longest = max((len(row[i]) for row in cells), default=0)
+        # Short values (outcomes, versions, durations) and headers stay whole; long ones fold.
+        longest = max((len(row[i]) for row in cells), default=len(column))
+        longest = max(longest, len(column))
         result.add_column(column, overflow="fold", min_width=longest if longest <= 12 else None)
     for row in cells:
         result.add_row(*row)

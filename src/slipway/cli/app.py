@@ -414,30 +414,21 @@ def demo(
             p["version"],
             p["strategy"],
             p["outcome"],
-            p["duration_s"],
+            _seconds(p["duration_s"]),
             p["requests"],
             p["failed_requests"],
-            p["decision_s"],
-            p["rollback_s"],
+            _seconds(p["decision_s"]),
+            _seconds(p["rollback_s"]),
         )
         for p in result["phases"]
     ]
-    out.print(
-        table(
-            "demo",
-            [
-                "version",
-                "strategy",
-                "outcome",
-                "duration s",
-                "requests",
-                "failed",
-                "decided in s",
-                "rollback s",
-            ],
-            rows,
-        )
-    )
+    # short headers: eight columns fit an 80-column CI log whole
+    columns = ["version", "strategy", "outcome", "secs", "reqs", "failed", "decide s", "back s"]
+    out.print(table("demo", columns, rows))
+
+
+def _seconds(value: float | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
 
 
 # Commands that live in their own modules register themselves on `app` when imported.
