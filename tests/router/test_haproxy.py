@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import threading
 import time
@@ -156,3 +157,23 @@ def test_switch_under_load_loses_nothing(
         time.sleep(0.5)
     assert traffic.report.failed == 0, traffic.report.errors
     assert traffic.report.requests > 20  # slot b answers in 300 ms: few requests, all good
+
+
+def test_runtime_api_answers_beside_many_open_connections(
+    router: tuple[HAProxyRouter, dict[str, int], int],
+) -> None:
+    """An operator's or a monitoring tool's sessions leave Slipway room (HAProxy's default
+    of 10 connections would leave this command waiting)."""
+    hap, _, _ = router
+    others = []
+    try:
+        for _ in range(20):
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.connect(str(hap.socket))
+            conn.sendall(b"prompt\n")  # interactive: the session stays open
+            others.append(conn)
+        time.sleep(0.2)
+        assert "Name: HAProxy" in hap.command("show info")
+    finally:
+        for conn in others:
+            conn.close()

@@ -43,6 +43,7 @@ DRAIN_POLL_S = 0.05
 # One line per request: the server (slot) that answered, the status, the active time in ms.
 LOG_FORMAT = "%s %ST %Ta"
 LOG_RING = "requests"
+STATS_MAXCONN = 32
 LOG_RING_BYTES = 4 * 1024 * 1024  # what a slow reader may fall behind by before losing lines
 ANSWER_TIMEOUT_S = 15.0
 # srv_admin_state flags (HAProxy's SRV_ADMF_*): forced, inherited, resolution and hostname
@@ -80,6 +81,9 @@ class HAProxyConfig:
         lines = [
             "# written by Slipway: edits are overwritten",
             "global",
+            # room beside Slipway's own runtime-API connections for an operator's or a
+            # monitoring tool's (HAProxy's default is 10 at once, then it stops answering)
+            f"    stats maxconn {STATS_MAXCONN}",
             f"    stats socket {run}/{SOCKET} mode 600 level admin expose-fd listeners",
             f"    server-state-file {run}/{STATE_FILE}",
             *(

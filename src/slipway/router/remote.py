@@ -46,9 +46,11 @@ from slipway.ssh.supervisor import RemoteSupervisor, tar_of
 
 q = shlex.quote
 SHARED_READ_S = 0.05
-# HAProxy's admin socket takes 10 connections at once (`stats maxconn`'s default) and refuses
-# the next: a hundred threads enabling slots together must queue here instead.
-API_CONNECTIONS = 8  # and one more for a runner following the request log
+# HAProxy's admin socket takes `stats maxconn` connections at once (32 in Slipway's config;
+# HAProxy's default is 10) and leaves the next waiting: a hundred threads enabling slots
+# together queue here instead, leaving room for a runner following the request log and for
+# other tools.
+API_CONNECTIONS = 8
 FOLLOW_RETRY_S = 0.2  # HAProxy reloaded (a new worker, a new ring) or the LB host blinked
 
 

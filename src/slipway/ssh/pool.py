@@ -331,7 +331,12 @@ class SshPool:
         stream that is read as it comes, such as HAProxy's ``show events -w``."""
         conn = await self.connection(name)
         try:
-            reader, writer = await conn.open_unix_connection(path)
+            reader, writer = await asyncio.wait_for(
+                conn.open_unix_connection(path), self.command_timeout_s
+            )
+        except TimeoutError:
+            reason = f"no answer within {self.command_timeout_s:g}s from {path}"
+            raise HostFailed(name, reason) from None
         except asyncssh.ChannelOpenError as exc:
             raise HostFailed(name, f"cannot open {path}: {exc.reason}") from None
         except (OSError, asyncssh.Error) as exc:
