@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, Table, insert, select, update
 
 from slipway.store.api import Store
 from slipway.store.runbook_tables import (
@@ -202,14 +202,7 @@ class Records:
             )
 
     def check_runs(self, app: str, environment: str, *, limit: int = 20) -> list[CheckRun]:
-        query = (
-            select(check_runs)
-            .where((check_runs.c.app == app) & (check_runs.c.environment == environment))
-            .order_by(check_runs.c.id.desc())
-            .limit(limit)
-        )
-        with self.store._read() as conn:
-            rows = [r._asdict() for r in conn.execute(query)]
+        rows = self._newest(check_runs, app, environment, limit)
         return [CheckRun(**{**r, "results": json.loads(r["results"])}) for r in rows]
 
     # backups
@@ -222,14 +215,10 @@ class Records:
             conn.execute(insert(backups).values(**backup.__dict__))
 
     def backups(self, app: str, environment: str, *, limit: int = 20) -> list[Backup]:
-        query = (
-            select(backups)
-            .where((backups.c.app == app) & (backups.c.environment == environment))
-            .order_by(backups.c.created_at.desc(), backups.c.id.desc())
-            .limit(limit)
+        rows = self._newest(
+            backups, app, environment, limit, backups.c.created_at.desc(), backups.c.id.desc()
         )
-        with self.store._read() as conn:
-            return [Backup(**r._asdict()) for r in conn.execute(query)]
+        return [Backup(**r) for r in rows]
 
     def backup(self, backup_id: str) -> Backup | None:
         with self.store._read() as conn:
@@ -270,14 +259,7 @@ class Records:
             )
 
     def rehearsals(self, app: str, environment: str, *, limit: int = 20) -> list[Rehearsal]:
-        query = (
-            select(rehearsals)
-            .where((rehearsals.c.app == app) & (rehearsals.c.environment == environment))
-            .order_by(rehearsals.c.id.desc())
-            .limit(limit)
-        )
-        with self.store._read() as conn:
-            return [Rehearsal(**r._asdict()) for r in conn.execute(query)]
+        return [Rehearsal(**r) for r in self._newest(rehearsals, app, environment, limit)]
 
     # notifications
 
@@ -345,11 +327,18 @@ class Records:
             )
 
     def drills(self, app: str, environment: str, *, limit: int = 20) -> list[Drill]:
+        return [Drill(**r) for r in self._newest(drills, app, environment, limit)]
+
+    def _newest(
+        self, table: Table, app: str, environment: str, limit: int, *order: ColumnElement[Any]
+    ) -> list[dict[str, Any]]:
+        """One environment's latest ``limit`` rows of ``table`` (by ``order``, else newest id
+        first): what every "recent …" question of the runbook asks."""
         query = (
-            select(drills)
-            .where((drills.c.app == app) & (drills.c.environment == environment))
-            .order_by(drills.c.id.desc())
+            select(table)
+            .where((table.c.app == app) & (table.c.environment == environment))
+            .order_by(*(order or (table.c.id.desc(),)))
             .limit(limit)
         )
         with self.store._read() as conn:
-            return [Drill(**r._asdict()) for r in conn.execute(query)]
+            return [r._asdict() for r in conn.execute(query)]
