@@ -11,13 +11,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from slipway.analysis.haproxy_log import RequestLog
 from slipway.checks.health import wait_healthy
 from slipway.checks.http import HttpCheck
 from slipway.clock import Clock
 from slipway.engine.db_actions import DatabaseActions
-from slipway.engine.observe import Observer
-from slipway.engine.signals import Waiter
 from slipway.engine.waits import Waits
 from slipway.engine.wiring import Backends, health_check, instance_url
 from slipway.errors import CheckFailed
@@ -38,25 +35,14 @@ class Actions:
         store: Store,
         clock: Clock,
         deployment_id: str,
-        waiter: Waiter,
-        observer: Observer,
-        request_log: RequestLog | None = None,
+        waits: Waits,
     ) -> None:
         self._env = env
         self._b = backends
         self._store = store
         self._clock = clock
         self._deployment_id = deployment_id
-        self._waits = Waits(
-            env,
-            backends,
-            store=store,
-            clock=clock,
-            deployment_id=deployment_id,
-            waiter=waiter,
-            observer=observer,
-            request_log=request_log,
-        )
+        self._waits = waits  # pauses, gates, holds and analyses; closed with these actions
         self._timed: dict[str, Callable[[Mapping[str, Any], datetime], Result]] = {
             "pause": self._waits.pause,
             "gate": self._waits.gate,

@@ -33,6 +33,7 @@ from slipway.engine.lease import LEASE_TTL_S, Lease, iter_groups
 from slipway.engine.observe import NullObserver, Observer
 from slipway.engine.placement import read_placement
 from slipway.engine.signals import Interrupted, RollbackRequested, Waiter
+from slipway.engine.waits import Waits
 from slipway.engine.wiring import Backends
 from slipway.errors import (
     BackendError,
@@ -352,7 +353,7 @@ class Engine:
         """Run ``records`` group by group; ``listen`` to signals between groups (not while
         rolling back: a rollback is not itself aborted)."""
         waiter = Waiter(self.store, dep.id, should_stop=self._stop.is_set)
-        actions = Actions(
+        waits = Waits(
             self.env,
             self.backends,
             store=self.store,
@@ -361,6 +362,14 @@ class Engine:
             waiter=waiter,
             observer=self.observer,
             request_log=self.request_log,
+        )
+        actions = Actions(
+            self.env,
+            self.backends,
+            store=self.store,
+            clock=self.clock,
+            deployment_id=dep.id,
+            waits=waits,
         )
         # One pool for every group: a hundred hosts' steps would otherwise start a hundred
         # threads per group, one after the other, while the group waits for them.
