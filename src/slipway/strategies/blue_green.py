@@ -18,13 +18,7 @@ from collections.abc import Sequence
 
 from slipway.spec.progressive import BlueGreenSpec
 from slipway.steps import Layout, Placement, Step, StepList
-from slipway.strategies.common import (
-    start_beside,
-    switch,
-    take_down,
-)
-
-FULL_WEIGHT = 100
+from slipway.strategies.common import start_beside, take_down
 
 
 def blue_green(
@@ -43,10 +37,7 @@ def blue_green(
             for s in green
         ],
     )
-    sides = {
-        "canary": {"version": version, "slots": [s.name for s in green]},
-        "baseline": {"version": blue_version, "slots": [s.name for s in blue]},
-    }
+    sides = beside.sides(version)
     if spec.analysis is not None:
         plan.one(
             "analysis",
@@ -59,13 +50,7 @@ def blue_green(
             {"gate": "promote", "timeout_s": None, "watch": None, **sides},
             f"wait for `slipway promote` to switch to {version}",
         )
-    switch(
-        plan,
-        ready={s.name: FULL_WEIGHT for s in green},
-        drain=[s.name for s in blue],
-        description=f"switch all traffic to {version}",
-    )
-    plan.one("mark_current", {"version": version}, f"record {version} as current")
+    beside.promote(plan, version, description=f"switch all traffic to {version}")
     if spec.scale_down_delay_s > 0:
         plan.one(
             "hold",

@@ -23,13 +23,7 @@ from typing import Any
 
 from slipway.spec.progressive import CanarySpec
 from slipway.steps import Layout, Placement, Slot, Step, StepList
-from slipway.strategies.common import (
-    start_beside,
-    switch,
-    take_down,
-)
-
-FULL_WEIGHT = 100
+from slipway.strategies.common import FULL_WEIGHT, start_beside, switch, take_down
 
 
 def canary(
@@ -41,10 +35,7 @@ def canary(
         return plan.steps
     canaries, stable, stable_version = beside.new, beside.old, beside.old_version
 
-    sides = {
-        "canary": {"version": version, "slots": [s.name for s in canaries]},
-        "baseline": {"version": stable_version, "slots": [s.name for s in stable]},
-    }
+    sides = beside.sides(version)
     watch = spec.analysis.model_dump(mode="json") if spec.analysis is not None else None
     weight = 0
     for number, step in enumerate(spec.steps, start=1):
@@ -76,13 +67,7 @@ def canary(
                 },
                 f"analysis of {version} at {weight}% against {stable_version}",
             )
-    switch(
-        plan,
-        ready={s.name: FULL_WEIGHT for s in canaries},
-        drain=[s.name for s in stable],
-        description=f"promote: all traffic to {version}",
-    )
-    plan.one("mark_current", {"version": version}, f"record {version} as current")
+    beside.promote(plan, version, description=f"promote: all traffic to {version}")
     take_down(plan, stable)
     return plan.steps
 

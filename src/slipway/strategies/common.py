@@ -9,6 +9,8 @@ from typing import Any
 
 from slipway.steps import Layout, Placement, Slot, StepList
 
+FULL_WEIGHT = 100  # a slot's whole share of its instance's traffic
+
 
 def resolve_count(value: int | str, total: int, *, round_up: bool) -> int:
     """``2`` → 2; ``"25%"`` of ``total``, rounded up (surge) or down (unavailable) like K8s."""
@@ -128,6 +130,24 @@ class Beside:
     new: list[Slot]
     old: list[Slot]
     old_version: str
+
+    def sides(self, version: str) -> dict[str, Any]:
+        """The two sides an analysis or a gate compares: the new release and its baseline."""
+        return {
+            "canary": {"version": version, "slots": [s.name for s in self.new]},
+            "baseline": {"version": self.old_version, "slots": [s.name for s in self.old]},
+        }
+
+    def promote(self, plan: StepList, version: str, *, description: str) -> None:
+        """All traffic to the new slots in one switch, the old ones draining; then it is
+        the current release."""
+        switch(
+            plan,
+            ready={s.name: FULL_WEIGHT for s in self.new},
+            drain=[s.name for s in self.old],
+            description=description,
+        )
+        plan.one("mark_current", {"version": version}, f"record {version} as current")
 
 
 def start_beside(

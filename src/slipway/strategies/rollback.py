@@ -18,9 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slipway.steps import Layout, Placement, Slot, Step, StepList
-from slipway.strategies.common import defined, serving, switch, take_down
-
-FULL_WEIGHT = 100
+from slipway.strategies.common import FULL_WEIGHT, defined, serving, switch, take_down
 
 
 def back_to(version: str | None, *, layout: Layout, placement: Sequence[Placement]) -> list[Step]:
