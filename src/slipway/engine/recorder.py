@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from slipway.engine.observe import NullObserver
 from slipway.spec.digest import spec_digest
 from slipway.spec.model import Environment
 from slipway.store import Deployment, StepRecord, Store
 from slipway.store.records import Records
 
 
-class RunbookRecorder:
+class RunbookRecorder(NullObserver):
     """Observer that notes each deployment it sees start (once: resume keeps the first note)."""
 
     def __init__(
@@ -59,15 +60,3 @@ class RunbookRecorder:
                 f"deploy window overridden by {self._who}: {self._override}",
                 level="warning",
             )
-
-    def step(self, seq: int, description: str, state: str, error: str | None) -> None:
-        pass
-
-    def message(self, text: str, level: str) -> None:
-        pass
-
-    def finished(self, deployment: Deployment) -> None:
-        pass
-
-    def waiting(self, deployment: Deployment, *, gate: str, reason: str) -> None:
-        pass

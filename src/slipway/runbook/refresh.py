@@ -9,14 +9,14 @@ document of another environment or app at the same path is left alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
+from slipway.engine.observe import NullObserver
 from slipway.runbook.facts import gather
 from slipway.runbook.render import render
 from slipway.runbook.text import WORDS, Lang
 from slipway.spec.model import Environment
-from slipway.store import Deployment, StepRecord, Store
+from slipway.store import Deployment, Store
 
 
 def default_path(env: Environment) -> Path:
@@ -36,7 +36,7 @@ def written_for(path: Path, env: Environment) -> Lang | None:
     return None
 
 
-class DocumentRefresher:
+class DocumentRefresher(NullObserver):
     """Observer: when a deployment ends, re-render the environment's runbook if it has one."""
 
     def __init__(self, env: Environment, store: Store, path: Path | None = None) -> None:
@@ -44,19 +44,7 @@ class DocumentRefresher:
         self._store = store
         self._path = path or default_path(env)
 
-    def started(self, deployment: Deployment, steps: Sequence[StepRecord]) -> None:
-        pass
-
-    def step(self, seq: int, description: str, state: str, error: str | None) -> None:
-        pass
-
-    def message(self, text: str, level: str) -> None:
-        pass
-
     def finished(self, deployment: Deployment) -> None:
         lang = written_for(self._path, self._env)
         if lang is not None:
             self._path.write_text(render(gather(self._env, self._store), lang), encoding="utf-8")
-
-    def waiting(self, deployment: Deployment, *, gate: str, reason: str) -> None:
-        pass
