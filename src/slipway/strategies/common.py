@@ -44,8 +44,11 @@ def bring_up(plan: StepList, version: str, slots: Iterable[Slot]) -> None:
     )
 
 
-def start_and_check(plan: StepList, version: str, slots: Iterable[Slot]) -> None:
-    """Start ``version`` in ``slots`` and wait until healthy, taking no traffic yet."""
+def start_and_check(
+    plan: StepList, version: str, slots: Iterable[Slot], *, probe: Iterable[Slot] = ()
+) -> None:
+    """Start ``version`` in ``slots`` and wait until healthy, taking no traffic yet; in the
+    same group, probe once each of ``probe`` (slots still running, to be trusted again)."""
     slots = list(slots)
     plan.group(
         "start_instance",
@@ -59,7 +62,10 @@ def start_and_check(plan: StepList, version: str, slots: Iterable[Slot]) -> None
     )
     plan.group(
         "health_check",
-        [({"slot": s.name, "port": s.port}, f"health check {s.name}") for s in slots],
+        [({"slot": s.name, "port": s.port}, f"health check {s.name}") for s in slots]
+        + [
+            ({"slot": s.name, "port": s.port, "quick": True}, f"probe {s.name} once") for s in probe
+        ],
     )
 
 

@@ -18,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slipway.steps import Layout, Placement, Slot, Step, StepList
-from slipway.strategies.common import FULL_WEIGHT, defined, serving, switch, take_down
+from slipway.strategies.common import (
+    FULL_WEIGHT,
+    defined,
+    serving,
+    start_and_check,
+    switch,
+    take_down,
+)
 
 
 def back_to(version: str | None, *, layout: Layout, placement: Sequence[Placement]) -> list[Step]:
@@ -45,24 +52,7 @@ def back_to(version: str | None, *, layout: Layout, placement: Sequence[Placemen
             # prefer the slot where `version` is already defined (stopped, or not yet enabled)
             free.sort(key=lambda s: (p := defined(placement, s)) is None or p.version != version)
             start.append(free[0] if free else pair[0])
-        plan.group(
-            "start_instance",
-            [
-                (
-                    {"slot": s.name, "port": s.port, "version": version, "instance": s.instance},
-                    f"start {version} in {s.name} (port {s.port})",
-                )
-                for s in start
-            ],
-        )
-        plan.group(
-            "health_check",
-            [({"slot": s.name, "port": s.port}, f"health check {s.name}") for s in start]
-            + [
-                ({"slot": s.name, "port": s.port, "quick": True}, f"probe {s.name} once")
-                for s in standby
-            ],
-        )
+        start_and_check(plan, version, start, probe=standby)
     back = {s.name for s in [*keep, *standby, *start]}
     leave = [
         slot
