@@ -91,7 +91,10 @@ def instance_address(env: Environment, slot: str) -> str:
 
 
 def instance_url(env: Environment, slot: str, port: int, path: str) -> str:
-    address = instance_address(env, slot)
+    return _url(instance_address(env, slot), port, path)
+
+
+def _url(address: str, port: int, path: str) -> str:
     host = f"[{address}]" if ":" in address else address
     return f"http://{host}:{port}{path}"
 
@@ -102,7 +105,7 @@ def health_check(env: Environment, *, port: int, slot: str) -> Check:
     address = instance_address(env, slot)
     if isinstance(spec, HttpCheckSpec):
         return HttpCheck(
-            instance_url(env, slot, port, spec.path),
+            _url(address, port, spec.path),
             expect_status=spec.expect_status,
             expect_body=spec.expect_body,
             timeout_s=spec.timeout_s,

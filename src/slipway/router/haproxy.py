@@ -43,8 +43,8 @@ DRAIN_POLL_S = 0.05
 # One line per request: the server (slot) that answered, the status, the active time in ms.
 LOG_FORMAT = "%s %ST %Ta"
 LOG_RING = "requests"
-STATS_MAXCONN = 32
 LOG_RING_BYTES = 4 * 1024 * 1024  # what a slow reader may fall behind by before losing lines
+STATS_MAXCONN = 32  # runtime-API connections at once (HAProxy's default: 10)
 ANSWER_TIMEOUT_S = 15.0
 # srv_admin_state flags (HAProxy's SRV_ADMF_*): forced, inherited, resolution and hostname
 # maintenance; forced and inherited drain. 0x04 (CMAINT) only remembers that the config said

@@ -157,31 +157,35 @@ class RemoteHAProxyRouter(HAProxyRouter):
         this stream (and itself) alive with nothing more to say: it logs ``Proxy … stopped``
         as it goes, and that line ends the stream here, to open it again on the new worker.
         """
-        request = f"show events {LOG_RING} -w -n\n".encode()
         while not stop.is_set():
-            reloaded = threading.Event()
-
-            def line(text: str, reloaded: threading.Event = reloaded) -> None:
-                if text.startswith("Proxy ") and " stopped" in text:
-                    reloaded.set()
-                else:
-                    on_line(text)
-
-            def ended(reloaded: threading.Event = reloaded) -> bool:
-                return stop.is_set() or reloaded.is_set()
-
-            feed = _line_feeder(line)  # a line cut by a closed stream is not kept
-            try:
-                if self.config.admin_address is not None:
-                    self._follow_tcp(request, feed, ended)
-                else:
-                    self.pool.call(
-                        self.pool.afollow_unix(self.host, self.remote_socket, request, feed, ended)
-                    )
-            except (HostFailed, OSError):
-                pass  # no lines meanwhile: the analysis sees too few requests and says so
-            if not reloaded.is_set():
+            if not self._follow_once(on_line, stop):
                 stop.wait(FOLLOW_RETRY_S)
+
+    def _follow_once(self, on_line: Callable[[str], None], stop: threading.Event) -> bool:
+        """One stream of the ring, until it ends; whether it ended for a reload."""
+        request = f"show events {LOG_RING} -w -n\n".encode()
+        reloaded = threading.Event()
+
+        def line(text: str) -> None:
+            if text.startswith("Proxy ") and " stopped" in text:
+                reloaded.set()
+            else:
+                on_line(text)
+
+        def ended() -> bool:
+            return stop.is_set() or reloaded.is_set()
+
+        feed = _line_feeder(line)  # a line cut by a closed stream is not kept
+        try:
+            if self.config.admin_address is not None:
+                self._follow_tcp(request, feed, ended)
+            else:
+                self.pool.call(
+                    self.pool.afollow_unix(self.host, self.remote_socket, request, feed, ended)
+                )
+        except (HostFailed, OSError):
+            pass  # no lines meanwhile: the analysis sees too few requests and says so
+        return reloaded.is_set()
 
     def _follow_tcp(
         self, request: bytes, feed: Callable[[bytes], None], ended: Callable[[], bool]
