@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from slipway.analysis.base import Window
 from slipway.clock import SystemClock
 from slipway.engine import Engine, Outcome, control
@@ -45,11 +47,14 @@ def engine_and_store(spec: Path) -> Iterator[tuple[Engine, Store]]:
             store.close()
 
 
-def test_request_log_of_a_fleet_follows_the_lb_hosts_ring_over_ssh(
-    make_hosts: Callable[..., TestFleet], tmp_path: Path
+@pytest.mark.parametrize("admin_port", [None, 9999], ids=["over-ssh", "tcp-admin-socket"])
+def test_request_log_of_a_fleet_follows_the_lb_hosts_ring(
+    make_hosts: Callable[..., TestFleet], tmp_path: Path, admin_port: int | None
 ) -> None:
     fleet = make_hosts(3)
-    spec = write_fleet_spec(tmp_path, fleet, strategy="{type: rolling, batch_size: 100%}")
+    spec = write_fleet_spec(
+        tmp_path, fleet, strategy="{type: rolling, batch_size: 100%}", admin_port=admin_port
+    )
     with fleet_engine(spec) as engine:
         assert engine.deploy("v1").exit_code == 0
         router = engine.backends.router
