@@ -19,20 +19,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# HAProxy and PostgreSQL are Debian packages: installed here when missing and we are root.
+# The Debian packages the tests, the demo and the benchmarks start for real (scripts/system.sh):
+# installed when missing and we are root, with their services kept from starting.
 system:
-	@command -v haproxy >/dev/null 2>&1 || PATH="$$PATH:/usr/sbin" command -v haproxy >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
-	  else \
-	    echo "HAProxy (>= 2.6) is needed: install it with 'sudo apt-get install haproxy' (Debian/Ubuntu)"; exit 1; \
-	  fi; }
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
-	  else \
-	    echo "PostgreSQL is needed (backups, rehearsals, their tests): 'sudo apt-get install postgresql'"; exit 1; \
-	  fi; }
+	@scripts/system.sh
 
 lint: setup
 	$(BIN)/ruff check src tests bench examples
