@@ -45,17 +45,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tests.support.sample import write_sample_spec
+
 from slipway.analysis import Sample, Window, make_judge
 from slipway.analysis.haproxy_log import LogCollector
+from slipway.backends import Backends
+from slipway.backends.wiring import LOG_SOCKET, run_directory
 from slipway.clock import SystemClock
-from slipway.engine import Backends, Engine
-from slipway.engine.wiring import LOG_SOCKET, run_directory
+from slipway.demo.traffic import Sample as Request
+from slipway.demo.traffic import TrafficGenerator
+from slipway.engine import Engine
 from slipway.spec import load_spec
 from slipway.spec.progressive import AnalysisSpec, CanarySpec, CanaryStep, PauseSpec
 from slipway.store import Deployment, Store
-from slipway.testing import write_sample_spec
-from slipway.traffic import Sample as Request
-from slipway.traffic import TrafficGenerator
 
 FAULTS = ["errors_2pct", "errors_5pct", "errors_20pct", "latency_100ms", "latency_300ms", "crash"]
 JUDGES = ["threshold", "statistical"]

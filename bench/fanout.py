@@ -6,7 +6,7 @@ Prints JSON. ``--hosts N`` measures N hosts::
      {...}, "pyinfra": {...}, "fabric": {...}, "asyncssh": {...}}, "ratios": {...}}
 
 without it, 10, 50 and 100 hosts (``{"runs": [...]}``). Every tool does the same
-deployment, on its own fresh test hosts (``slipway.testhosts``: one sshd per
+deployment, on its own fresh test hosts (``tests.support.hosts``: one sshd per
 network namespace): upload a 5 MB release, unpack it into
 ``releases/<version>/``, switch ``current``, restart the service (a
 supervisord program, ``startsecs`` 1 for every tool), pass an HTTP health
@@ -50,8 +50,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from slipway.testhosts import TestFleet, test_hosts
-from slipway.testing import SAMPLE_BUILD
+from tests.support.hosts import TestFleet, test_hosts
+from tests.support.sample import SAMPLE_BUILD
 
 HERE = Path(__file__).resolve().parent
 PEERS_VENV = HERE / ".venv-peers"

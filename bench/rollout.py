@@ -29,12 +29,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.support.sample import write_sample_spec
+
+from slipway.backends import Backends
 from slipway.clock import SystemClock
-from slipway.engine import Backends, Engine
+from slipway.demo.traffic import TrafficGenerator
+from slipway.engine import Engine
 from slipway.spec import load_spec
 from slipway.store import Store
-from slipway.testing import write_sample_spec
-from slipway.traffic import TrafficGenerator
 
 
 def one_run(workdir: Path, *, min_requests: int, concurrency: int) -> dict[str, Any]:
@@ -81,7 +83,7 @@ def one_run(workdir: Path, *, min_requests: int, concurrency: int) -> dict[str, 
 
 
 def _duration(start: str, end: str | None) -> float | None:
-    from slipway.engine.report import seconds_between
+    from slipway.reports import seconds_between
 
     return seconds_between(start, end)
 

@@ -28,20 +28,21 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # tests.pg: the same PostgreSQL cluster the tests start
+sys.path.insert(0, str(ROOT))  # tests.support.postgres: the same PostgreSQL cluster the tests start
 
-from tests.pg import PostgresCluster  # noqa: E402
+from tests.support.postgres import PostgresCluster  # noqa: E402
+from tests.support.sample import write_sample_spec  # noqa: E402
 
+from slipway.backends import Backends  # noqa: E402
 from slipway.clock import SystemClock  # noqa: E402
+from slipway.database.dsn import Dsn  # noqa: E402
 from slipway.database.postgres import dump, verify  # noqa: E402
 from slipway.database.rehearsal import rehearse  # noqa: E402
-from slipway.dsn import Dsn  # noqa: E402
-from slipway.engine import Backends, Engine  # noqa: E402
-from slipway.engine.preflight import run_checks  # noqa: E402
+from slipway.engine import Engine  # noqa: E402
+from slipway.preflight import run_checks  # noqa: E402
 from slipway.runbook.drill import run_drill  # noqa: E402
 from slipway.spec import load_spec  # noqa: E402
 from slipway.store import Store  # noqa: E402
-from slipway.testing import write_sample_spec  # noqa: E402
 
 CHECKS = """
 window: {timezone: Europe/Paris}

@@ -29,12 +29,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.support.sample import write_sample_spec
+
+from slipway.backends import Backends
 from slipway.clock import SystemClock
-from slipway.engine import Backends, Engine, Outcome, control
+from slipway.demo.traffic import TrafficGenerator
+from slipway.engine import Engine, Outcome, control
 from slipway.spec import load_spec
 from slipway.store import Store
-from slipway.testing import write_sample_spec
-from slipway.traffic import TrafficGenerator
 
 STRATEGY = "{type: blue-green, smoke: [{path: /health}], scale_down_delay_s: 60}"
 RATE = 200.0

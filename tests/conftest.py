@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from slipway.backends import Backends
 from slipway.clock import SystemClock
-from slipway.engine import Backends
 from slipway.spec import load_spec
 from slipway.spec.model import Environment
-from slipway.testhosts import Mode, TestFleet, test_hosts
-from slipway.testing import SAMPLE_BUILD, free_port_range, write_sample_spec
-from tests.pg import database_url, postgres  # real PostgreSQL fixtures
+from tests.support.hosts import Mode, TestFleet, test_hosts
+from tests.support.postgres import database_url, postgres  # real PostgreSQL fixtures
+from tests.support.sample import SAMPLE_BUILD, free_port_range, write_sample_spec
 
 BUILD = SAMPLE_BUILD
 __all__ = ["database_url", "postgres"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slipway.dsn import Dsn, scrub
+from slipway.database.dsn import Dsn, scrub
 from slipway.errors import UsageError
 
 URL = "postgresql://shop:hunter2-secret@127.0.0.1:5433/shop?sslmode=disable"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from slipway.demo.traffic import MAX_ERRORS_KEPT, TrafficGenerator, check_loopback
 from slipway.errors import UsageError
-from slipway.traffic import MAX_ERRORS_KEPT, TrafficGenerator, check_loopback
 from tests.examples.conftest import (
     SampleApp,
     StartApp,

@@ -16,8 +16,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from slipway.backends import Backends
     from slipway.clock import Clock, ManualClock, SystemClock
-    from slipway.engine import Backends, Engine, NullObserver, Observer, Outcome
+    from slipway.engine import Engine, NullObserver, Observer, Outcome
     from slipway.errors import (
         BackendError,
         CheckFailed,
@@ -35,13 +36,11 @@ if TYPE_CHECKING:
     from slipway.spec import Environment, LoadedSpec, Spec, load_spec
     from slipway.store import Store
 
-# Imported on first use: `python -m slipway.launch`, which starts every instance, and
+# Imported on first use: `python -m slipway.supervisord.launch`, which starts every instance, and
 # `import slipway` must not pay for the engine, SQLAlchemy and httpx.
 _HOMES = {
     **dict.fromkeys(("Clock", "ManualClock", "SystemClock"), "slipway.clock"),
-    **dict.fromkeys(
-        ("Backends", "Engine", "NullObserver", "Observer", "Outcome"), "slipway.engine"
-    ),
+    **dict.fromkeys(("Engine", "NullObserver", "Observer", "Outcome"), "slipway.engine"),
     **dict.fromkeys(
         (
             "BackendError",
@@ -61,6 +60,7 @@ _HOMES = {
     **dict.fromkeys(("build_plan", "rollback_plan"), "slipway.plan"),
     **dict.fromkeys(("Environment", "LoadedSpec", "Spec", "load_spec"), "slipway.spec"),
     "Store": "slipway.store",
+    "Backends": "slipway.backends",
 }
 
 

@@ -12,17 +12,18 @@ import pytest
 from slipway.analysis import Side, Window
 from slipway.analysis.haproxy_log import HAProxyLogProvider, LogCollector
 from slipway.analysis.prometheus import PrometheusProvider
+from slipway.backends import Backends
+from slipway.backends.wiring import LOG_SOCKET, run_directory
 from slipway.clock import SystemClock
-from slipway.engine import Backends, Engine
-from slipway.engine.wiring import LOG_SOCKET, run_directory
+from slipway.demo.traffic import TrafficGenerator
+from slipway.engine import Engine
 from slipway.spec import load_spec
 from slipway.spec.model import Environment
 from slipway.spec.progressive import MetricSpec, PrometheusSpec
 from slipway.store import Store
-from slipway.testing import free_port_range, write_sample_spec
-from slipway.testprometheus import PrometheusServer
-from slipway.traffic import TrafficGenerator
 from tests.conftest import stop_environment
+from tests.support.prometheus import PrometheusServer
+from tests.support.sample import free_port_range, write_sample_spec
 
 ERROR_RATE = (
     '(sum(rate(app_requests_total{version="{{version}}",code=~"5.."}[10s])) or vector(0))'

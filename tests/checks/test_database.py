@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from slipway.checks.database import DatabaseCheck
-from slipway.dsn import Dsn
-from slipway.testing import free_port_range
-from tests.pg import PostgresCluster
+from slipway.database.dsn import Dsn
+from tests.support.postgres import PostgresCluster
+from tests.support.sample import free_port_range
 
 
 def test_reachable(database_url: str) -> None:

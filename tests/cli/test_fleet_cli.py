@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from slipway.testhosts import TestFleet, write_fleet_spec
 from tests.cli.test_cli import slipway
+from tests.support.hosts import TestFleet, write_fleet_spec
 
 FAST = "{type: rolling, batch_size: 100%, max_surge: 100%}"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from slipway.database.dsn import Dsn
 from slipway.database.postgres import databases, dump, verify
 from slipway.database.rehearsal import rehearse, restore, run_migration
-from slipway.dsn import Dsn
 from slipway.errors import BackendError
-from tests.pg import PostgresCluster
+from tests.support.postgres import PostgresCluster
 
 ADD_COLUMN = [
     "psql",

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from slipway.backends import Backends
+from slipway.backends.placement import read_placement
 from slipway.clock import SystemClock
-from slipway.engine import Backends
-from slipway.engine.placement import read_placement
 from slipway.spec import load_spec
 from slipway.store import Store
-from slipway.testing import write_sample_spec
 from tests.conftest import stop_environment, write_spec
+from tests.support.sample import write_sample_spec
 
 SLIPWAY = [sys.executable, "-m", "slipway"]
 

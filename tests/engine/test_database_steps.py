@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from slipway.actions.database import DatabaseActions
+from slipway.backends import Backends
 from slipway.clock import SystemClock
-from slipway.dsn import Dsn
-from slipway.engine import Backends
-from slipway.engine.db_actions import DatabaseActions
+from slipway.database.dsn import Dsn
 from slipway.errors import PermanentError
 from slipway.spec import load_spec
 from slipway.store import Store
 from slipway.store.records import Records
-from tests.pg import PostgresCluster
+from tests.support.postgres import PostgresCluster
 
 GOOD = "ALTER TABLE orders ADD COLUMN IF NOT EXISTS currency text DEFAULT 'EUR'"
 BROKEN = "ALTER TABLE orders ADD COLUMN total numeric"  # already exists: fails

@@ -8,14 +8,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from slipway.backends import Backends
+from slipway.backends.placement import read_placement
 from slipway.clock import SystemClock
-from slipway.engine import Backends, Engine
-from slipway.engine.placement import read_placement
+from slipway.demo.traffic import TrafficGenerator
+from slipway.engine import Engine
 from slipway.spec import load_spec
 from slipway.store import Store
 from slipway.targets.ssh import SshTarget
-from slipway.testhosts import TestFleet, write_fleet_spec
-from slipway.traffic import TrafficGenerator
+from tests.support.hosts import TestFleet, write_fleet_spec
 
 FAST = "{type: rolling, batch_size: 100%, max_surge: 100%}"
 
@@ -167,7 +168,7 @@ def test_router_admin_socket_on_a_tcp_address_the_spec_names(
 def test_disk_check_reads_every_host_over_ssh(
     make_hosts: Callable[..., TestFleet], tmp_path: Path
 ) -> None:
-    from slipway.engine.preflight import run_checks
+    from slipway.preflight import run_checks
 
     fleet = make_hosts(3)
     spec = write_fleet_spec(tmp_path, fleet)

@@ -7,13 +7,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from slipway import reports
+from slipway.backends import Backends
+from slipway.backends.placement import read_placement
 from slipway.clock import SystemClock
-from slipway.engine import Backends, Engine, NullObserver
-from slipway.engine import report as reports
-from slipway.engine.placement import read_placement
+from slipway.engine import Engine, NullObserver
 from slipway.spec import load_spec
 from slipway.store import Store
-from slipway.testhosts import TestFleet, write_fleet_spec
+from tests.support.hosts import TestFleet, write_fleet_spec
 
 FAST = "{type: rolling, batch_size: 100%, max_surge: 100%}"
 ONE_BY_ONE = "{type: rolling, batch_size: 1, max_surge: 1, max_unavailable: 0}"

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from slipway.analysis.base import Window
+from slipway.backends.wiring import request_log
 from slipway.clock import SystemClock
+from slipway.demo.traffic import TrafficGenerator
 from slipway.engine import Engine, Outcome, control
-from slipway.engine.wiring import request_log
 from slipway.router.remote import RemoteHAProxyRouter
 from slipway.store import Store
-from slipway.testhosts import TestFleet, write_fleet_spec
-from slipway.traffic import TrafficGenerator
 from tests.engine.test_fleet import fleet_engine, serving
+from tests.support.hosts import TestFleet, write_fleet_spec
 
 BLUE_GREEN = "{type: blue-green, smoke: [{path: /}], scale_down_delay_s: 60}"
 # 10 % for up to 20 s with analysis every 0.5 s, then 50 %: the local canary test's, inline

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from slipway.checks.window import WindowOverride
 from slipway.clock import ManualClock
-from slipway.engine.preflight import preflight_items, run_checks
+from slipway.preflight import preflight_items, run_checks
 from slipway.spec import load_spec
 from slipway.spec.model import Environment
 from slipway.store import Store
 from slipway.store.records import Records
-from slipway.testing import free_port_range
+from tests.support.sample import free_port_range
 
 SPEC = """\
 version: 1

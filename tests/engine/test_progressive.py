@@ -11,16 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from slipway import reports
+from slipway.backends import Backends
 from slipway.clock import SystemClock
-from slipway.engine import Backends, Engine, Outcome, control
-from slipway.engine import report as reports
+from slipway.demo.traffic import TrafficGenerator
+from slipway.engine import Engine, Outcome, control
 from slipway.errors import UsageError
 from slipway.spec import load_spec
 from slipway.store import Store
-from slipway.testing import write_sample_spec
-from slipway.traffic import TrafficGenerator
 from tests.conftest import stop_environment
 from tests.engine.test_rollout import serving_versions
+from tests.support.sample import write_sample_spec
 
 BLUE_GREEN = "{type: blue-green, smoke: [{path: /}], scale_down_delay_s: 60}"
 # A short canary: 10 % for up to 20 s with background analysis every 0.5 s, then 50 %.

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from slipway.backends import Backends
+from slipway.backends.placement import read_placement
 from slipway.clock import SystemClock
-from slipway.engine import Backends, Engine
-from slipway.engine.placement import read_placement
+from slipway.demo.traffic import TrafficGenerator
+from slipway.engine import Engine
 from slipway.spec import load_spec
 from slipway.store import Store
-from slipway.traffic import TrafficGenerator
 
 
 def open_engine(spec_file: Path) -> tuple[Engine, Store]:

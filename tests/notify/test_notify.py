@@ -15,8 +15,8 @@ from slipway.notify.sender import Notifier
 from slipway.spec.runbook import ContactLevel, NotificationSpec
 from slipway.store import Store
 from slipway.store.records import Records
-from slipway.testing import free_port_range
 from tests.notify.conftest import Receiver
+from tests.support.sample import free_port_range
 
 AT = datetime(2024, 2, 15, 14, 30, tzinfo=UTC)
 CONTACTS = [

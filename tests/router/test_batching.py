@@ -12,7 +12,7 @@ import pytest
 from slipway.errors import BackendError
 from slipway.router.batching import CommandBatcher, split_answers
 from slipway.router.haproxy import HAProxyConfig, HAProxyRouter
-from slipway.supervisor import Supervisor
+from slipway.supervisord.local import Supervisor
 from tests.conftest import free_port_range
 
 SLOTS = 40

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from slipway.demo.traffic import TrafficGenerator
 from slipway.router.haproxy import HAProxyConfig, HAProxyRouter
-from slipway.supervisor import Supervisor
-from slipway.traffic import TrafficGenerator
+from slipway.supervisord.local import Supervisor
 from tests.conftest import free_port_range, start_sample_app
 
 

@@ -14,7 +14,7 @@ import pytest
 from slipway.router.haproxy import HAProxyConfig
 from slipway.router.remote import SHARED_READ_S, RemoteHAProxyRouter
 from slipway.ssh import SshHost, SshPool
-from slipway.testhosts import TestFleet
+from tests.support.hosts import TestFleet
 
 SLOTS = 30
 DEPLOY_TO = "/srv/lb"

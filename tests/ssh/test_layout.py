@@ -9,8 +9,8 @@ import pytest
 
 from slipway.ssh import SshHost
 from slipway.ssh.layout import RemoteLayout
-from slipway.testhosts import TestFleet
 from tests.ssh.test_supervisor import CountingPool
+from tests.support.hosts import TestFleet
 
 DEPLOY_TO = "/srv/app"
 

@@ -10,7 +10,7 @@ import pytest
 
 from slipway.errors import HostFailed, HostKeyError
 from slipway.ssh import SshHost, SshPool
-from slipway.testhosts import TestFleet
+from tests.support.hosts import TestFleet
 
 
 def pool_for(fleet: TestFleet, **kwargs: float) -> SshPool:

@@ -14,7 +14,7 @@ import pytest
 from slipway.ssh import SshHost, SshPool
 from slipway.ssh.pool import CommandResult
 from slipway.targets.ssh_services import RemoteInstance, SupervisordPrograms
-from slipway.testhosts import TestFleet
+from tests.support.hosts import TestFleet
 
 DEPLOY_TO = "/srv/app"
 

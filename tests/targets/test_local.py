@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from slipway.errors import BackendError, PermanentError
-from slipway.supervisor import Supervisor
+from slipway.supervisord.local import Supervisor
 from slipway.targets.base import InstanceSpec
 from slipway.targets.local import LocalTarget
 from tests.conftest import BUILD, free_port_range
@@ -63,7 +63,7 @@ def wait_answering(port: int) -> httpx.Response:
 def test_supervisord_outlives_its_starter_and_shuts_down(tmp_path: Path) -> None:
     run = tmp_path / "run"
     code = (
-        "from pathlib import Path; from slipway.supervisor import Supervisor;"
+        "from pathlib import Path; from slipway.supervisord.local import Supervisor;"
         f"Supervisor(Path({str(run)!r})).ensure_running()"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from slipway.backends import Backends
+from slipway.backends.placement import read_placement
 from slipway.clock import SystemClock
-from slipway.engine import Backends, Engine
-from slipway.engine.placement import read_placement
+from slipway.engine import Engine
 from slipway.spec import load_spec
 from slipway.store import Store
 from slipway.targets.ssh_services import RemoteInstance, SystemdService
-from slipway.testhosts import TestFleet, write_fleet_spec
+from tests.support.hosts import TestFleet, write_fleet_spec
 
 COMMANDS = (
     "{type: command,"

@@ -11,7 +11,7 @@ import time
 import psycopg
 
 from slipway.checks.base import CheckResult
-from slipway.dsn import Dsn, scrub
+from slipway.database.dsn import Dsn, scrub
 
 
 class DatabaseCheck:

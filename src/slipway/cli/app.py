@@ -20,10 +20,11 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from slipway.engine import Backends, Engine, Outcome
-from slipway.engine import report as reports
-from slipway.engine.observe import Observer, Observers
+from slipway import reports
+from slipway.backends import Backends
+from slipway.engine import Engine, Outcome
 from slipway.errors import SlipwayError, SpecError, UsageError
+from slipway.observe import Observer, Observers
 from slipway.spec import DEFAULT_FILE, Environment, load_spec
 from slipway.store import Store
 from slipway.view import ProgressView, outcome_line, print_json, table
@@ -150,7 +151,7 @@ def plan(
     limit: LimitOpt = None,
 ) -> None:
     """Print the steps a deployment would run, touching nothing."""
-    from slipway.engine.placement import read_placement
+    from slipway.backends.placement import read_placement
     from slipway.plan import build_plan
     from slipway.release import check_version
 
@@ -402,7 +403,7 @@ def demo(
     output: OutputOpt = Output.text,
 ) -> None:
     """Run the whole story on this machine: deploy, roll under load, reject a bad release."""
-    from slipway.demo import run_demo
+    from slipway.demo.story import run_demo
 
     view_console = err if output is Output.json else out
     result = run_demo(file, console=view_console)

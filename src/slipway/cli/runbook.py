@@ -3,7 +3,7 @@
 
 Registered on the one Typer app by importing this module (cli/app.py does it
 at its end). Like the rest of the CLI, it only parses and prints: the checks,
-their verdict and their record come from ``slipway.engine.preflight``.
+their verdict and their record come from ``slipway.preflight``.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from slipway.cli.app import (
     session,
 )
 from slipway.clock import SystemClock
-from slipway.engine.observe import Observer
-from slipway.engine.preflight import run_checks
-from slipway.engine.recorder import RunbookRecorder
 from slipway.notify.observer import NotifyingObserver
 from slipway.notify.sender import Notifier
+from slipway.observe import Observer
+from slipway.preflight import run_checks
 from slipway.release import check_version
+from slipway.runbook.recorder import RunbookRecorder
 from slipway.runbook.refresh import DocumentRefresher, default_path
 from slipway.spec import DEFAULT_FILE
 from slipway.store.records import Records
@@ -253,7 +253,7 @@ def drill(
 ) -> None:
     """Rehearse deploy-then-rollback on an environment and record the measured rollback time."""
     from slipway.engine import Engine
-    from slipway.engine.observe import Observers
+    from slipway.observe import Observers
     from slipway.runbook.drill import run_drill
     from slipway.view import ProgressView
 

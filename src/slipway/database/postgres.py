@@ -26,7 +26,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from slipway.dsn import Dsn, scrub
+from slipway.database.dsn import Dsn, scrub
 from slipway.errors import BackendError
 
 OUTPUT_CHARS = 2000

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from slipway.database.dsn import Dsn
 from slipway.database.postgres import (
     Run,
     create_database,
@@ -21,7 +22,6 @@ from slipway.database.postgres import (
     run,
     scratch_name,
 )
-from slipway.dsn import Dsn
 
 
 @dataclass(frozen=True)

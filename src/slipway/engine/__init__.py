@@ -1,7 +1,6 @@
 """The engine: runs plans durably against an environment's real parts."""
 
-from slipway.engine.observe import NullObserver, Observer
 from slipway.engine.runner import Engine, Outcome
-from slipway.engine.wiring import Backends
+from slipway.observe import NullObserver, Observer, Observers
 
-__all__ = ["Backends", "Engine", "NullObserver", "Observer", "Outcome"]
+__all__ = ["Engine", "NullObserver", "Observer", "Observers", "Outcome"]

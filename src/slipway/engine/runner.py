@@ -24,17 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from slipway.actions.instances import Actions
+from slipway.actions.signals import Interrupted, RollbackRequested, Waiter
+from slipway.actions.waits import Waits
 from slipway.analysis.haproxy_log import RequestLog
+from slipway.backends.placement import read_placement
+from slipway.backends.wiring import Backends
 from slipway.clock import Clock, SystemClock
 from slipway.engine import control
-from slipway.engine.actions import Actions
 from slipway.engine.hosts import host_policy
 from slipway.engine.lease import LEASE_TTL_S, Lease, iter_groups
-from slipway.engine.observe import NullObserver, Observer
-from slipway.engine.placement import read_placement
-from slipway.engine.signals import Interrupted, RollbackRequested, Waiter
-from slipway.engine.waits import Waits
-from slipway.engine.wiring import Backends
 from slipway.errors import (
     BackendError,
     NoGoError,
@@ -43,6 +42,7 @@ from slipway.errors import (
     TemporaryError,
     UsageError,
 )
+from slipway.observe import NullObserver, Observer
 from slipway.plan import build_plan, rollback_plan
 from slipway.spec.model import Environment
 from slipway.steps import Step

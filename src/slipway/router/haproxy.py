@@ -33,7 +33,7 @@ from pathlib import Path
 from slipway.clock import Clock, SystemClock
 from slipway.errors import BackendError
 from slipway.router.base import AdminState, ServerState
-from slipway.supervisor import Supervisor
+from slipway.supervisord.local import Supervisor
 
 PROGRAM = "haproxy"
 SOCKET = "hap.sock"

@@ -42,7 +42,7 @@ from slipway.router.haproxy import (
     HAProxyRouter,
 )
 from slipway.ssh.pool import SshPool
-from slipway.ssh.supervisor import RemoteSupervisor, tar_of
+from slipway.supervisord.remote import RemoteSupervisor, tar_of
 
 q = shlex.quote
 SHARED_READ_S = 0.05

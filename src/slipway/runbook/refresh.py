@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from slipway.engine.observe import NullObserver
+from slipway.observe import NullObserver
 from slipway.runbook.facts import gather
 from slipway.runbook.render import render
 from slipway.runbook.text import WORDS, Lang

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from slipway.clock import Clock, SystemClock
 from slipway.errors import PermanentError
-from slipway.supervisor import Supervisor
+from slipway.supervisord.local import Supervisor
 from slipway.targets.base import InstanceSpec, InstanceState
 
 RUNNING_STATES = ("RUNNING",)

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from slipway.errors import BackendError, PermanentError
 from slipway.ssh.pool import SshPool
-from slipway.ssh.supervisor import LAUNCH, RemoteSupervisor, tar_of
+from slipway.supervisord.remote import LAUNCH, RemoteSupervisor, tar_of
 from slipway.targets.base import InstanceState
 
 PREFIX = "inst-"

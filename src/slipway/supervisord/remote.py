@@ -1,6 +1,6 @@
 """A supervisord on a fleet host, driven over the host's SSH connection.
 
-The same daemon the local target uses (``slipway.supervisor``), one per
+The same daemon the local target uses (``slipway.supervisord.local``), one per
 deploy directory, started over SSH where it is missing. Its XML-RPC API is
 reached through the SSH connection itself (a stream to its unix socket,
 OpenSSH's ``direct-streamlocal``), so no ``supervisorctl`` process is spawned
@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from slipway.errors import BackendError, HostFailed
 from slipway.ssh.pool import SshPool
-from slipway.supervisor import CONFIG, PIDFILE, SOCKET
+from slipway.supervisord.local import CONFIG, PIDFILE, SOCKET
 
 LAUNCH = 'set -a && . "$1" && set +a && shift && exec "$@"'
 START_TIMEOUT_S = 15.0

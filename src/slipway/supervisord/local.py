@@ -181,8 +181,8 @@ class Supervisor:
     ) -> None:
         """Define (or redefine) a program; it is not started here.
 
-        ``env`` goes to a JSON file (mode 0600) that ``slipway.launch`` applies before it
-        execs ``command``: supervisord's ``environment=`` cannot quote every value.
+        ``env`` goes to a JSON file (mode 0600) that ``slipway.supervisord.launch`` applies
+        before it execs ``command``: supervisord's ``environment=`` cannot quote every value.
         """
         log = self.run_dir / "logs" / f"{name}.log"
         env_file = self.run_dir / "programs" / f"{name}.env.json"
@@ -191,7 +191,7 @@ class Supervisor:
         with os.fdopen(fd, "w") as fh:
             json.dump(dict(env), fh, sort_keys=True)
         os.replace(env_file.with_suffix(".tmp"), env_file)
-        argv = [sys.executable, "-m", "slipway.launch", str(env_file), "--", *command]
+        argv = [sys.executable, "-m", "slipway.supervisord.launch", str(env_file), "--", *command]
         text = "\n".join(
             [
                 f"[program:{name}]",

@@ -436,7 +436,7 @@ def write_fleet_spec(
 ) -> Path:
     """A ``slipway.yaml`` of the sample app on ``fleet``: HAProxy on its last host (group
     ``lb``), the app on every other host (group ``web``)."""
-    from slipway.testing import SAMPLE_BUILD
+    from tests.support.sample import SAMPLE_BUILD
 
     *web, lb = fleet.hosts
     lines = [f"          {h.name}: {{address: {h.address}, groups: [web]}}" for h in web]

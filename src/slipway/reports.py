@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slipway.engine.wiring import Backends
+from slipway.backends.wiring import Backends
 from slipway.errors import SlipwayError, UsageError
 from slipway.spec.model import Environment
 from slipway.store import Deployment, Store, runner_alive

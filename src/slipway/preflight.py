@@ -29,7 +29,7 @@ from slipway.checks.staged import StagedCheck
 from slipway.checks.tls import TlsCheck
 from slipway.checks.window import WindowCheck, WindowOverride
 from slipway.clock import Clock
-from slipway.dsn import Dsn
+from slipway.database.dsn import Dsn
 from slipway.errors import BackendError, SlipwayError
 from slipway.spec.model import Environment
 from slipway.spec.runbook import (
@@ -215,7 +215,7 @@ def _fleet_readers(env: Environment, reader_for: ReaderFor) -> Iterator[ReaderFo
     if env.fleet is None or reader_for is not default_reader:
         yield reader_for
         return
-    from slipway.engine.fleet import make_pool
+    from slipway.backends.fleet import make_pool
 
     fleet = env.fleet
     pool = make_pool(fleet)

@@ -11,12 +11,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from slipway.actions.database import DatabaseActions
+from slipway.actions.waits import Waits
+from slipway.backends.wiring import Backends, health_check, instance_url
 from slipway.checks.health import wait_healthy
 from slipway.checks.http import HttpCheck
 from slipway.clock import Clock
-from slipway.engine.db_actions import DatabaseActions
-from slipway.engine.waits import Waits
-from slipway.engine.wiring import Backends, health_check, instance_url
 from slipway.errors import CheckFailed
 from slipway.spec.model import Environment
 from slipway.spec.progressive import BlueGreenSpec

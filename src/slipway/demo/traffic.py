@@ -14,7 +14,7 @@ anything else is refused with ``UsageError`` before a single packet is sent,
 redirects are not followed, and proxies from the environment are ignored —
 Slipway must never become a load generator aimed at someone else. The one
 exception is ``test_hosts``: exact addresses of test hosts that the caller
-made itself in network namespaces on this machine (``slipway.testhosts``).
+made itself in network namespaces on this machine (``tests.support.hosts``).
 
 A failure is a connection error, a timeout, or a status of 500 or more.
 """

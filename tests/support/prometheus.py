@@ -18,7 +18,7 @@ from types import TracebackType
 
 import httpx
 
-from slipway.testing import free_port_range
+from tests.support.sample import free_port_range
 
 READY_TIMEOUT_S = 30.0
 

@@ -17,15 +17,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from slipway.actions.signals import POLL_S, GateRejected, Waiter, said
 from slipway.analysis import Analysis, Provider, RunResult, Side
 from slipway.analysis.haproxy_log import HAProxyLogProvider, RequestLog
 from slipway.analysis.probe import ProbeProvider
 from slipway.analysis.prometheus import PrometheusProvider
+from slipway.backends.wiring import Backends, request_log
 from slipway.clock import Clock
-from slipway.engine.observe import Observer
-from slipway.engine.signals import POLL_S, GateRejected, Waiter, said
-from slipway.engine.wiring import Backends, request_log
 from slipway.errors import NoGoError, PermanentError
+from slipway.observe import Observer
 from slipway.spec.model import Environment
 from slipway.spec.progressive import AnalysisSpec
 from slipway.store import Store

@@ -19,7 +19,7 @@ from slipway.release import Releases
 from slipway.router.base import Router
 from slipway.router.haproxy import HAProxyConfig, HAProxyRouter
 from slipway.spec.model import CommandCheckSpec, Environment, HttpCheckSpec
-from slipway.supervisor import Supervisor
+from slipway.supervisord.local import Supervisor
 from slipway.targets.base import Target
 from slipway.targets.local import LocalTarget
 
@@ -34,7 +34,7 @@ class Backends:
     @classmethod
     def for_environment(cls, env: Environment, *, clock: Clock) -> Backends:
         if env.fleet is not None:
-            from slipway.engine.fleet import fleet_parts  # imports asyncssh: fleets only
+            from slipway.backends.fleet import fleet_parts  # imports asyncssh: fleets only
 
             target, router, releases = fleet_parts(env, clock=clock)
             return cls(target, router, releases, parallel=env.fleet.spec.max_parallel)

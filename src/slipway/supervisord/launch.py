@@ -1,4 +1,5 @@
-"""``python -m slipway.launch ENV_FILE -- ARGV…``: exec a program with the environment in ENV_FILE.
+"""``python -m slipway.supervisord.launch ENV_FILE -- ARGV…``: exec a program with the
+environment in ENV_FILE.
 
 supervisord's own ``environment=`` syntax cannot carry every value (it has
 no escapes: a value with both kinds of quotes, or starting with one, is
@@ -16,7 +17,7 @@ import sys
 
 def main(argv: list[str]) -> None:
     if len(argv) < 3 or argv[1] != "--":
-        sys.exit("usage: python -m slipway.launch ENV_FILE -- PROGRAM [ARGS…]")
+        sys.exit("usage: python -m slipway.supervisord.launch ENV_FILE -- PROGRAM [ARGS…]")
     with open(argv[0], encoding="utf-8") as fh:
         extra = json.load(fh)
     os.execvpe(argv[2], argv[2:], {**os.environ, **extra})

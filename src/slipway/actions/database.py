@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from slipway.backends.wiring import Backends
 from slipway.clock import Clock
+from slipway.database.dsn import Dsn
 from slipway.database.postgres import dump, sha256_of, verify
 from slipway.database.rehearsal import rehearse, restore, run_migration
-from slipway.dsn import Dsn
-from slipway.engine.wiring import Backends
 from slipway.errors import BackendError, NoGoError, PermanentError, UsageError
 from slipway.spec.model import Environment
 from slipway.spec.runbook import DatabaseSpec

@@ -31,10 +31,12 @@ from typing import Any
 
 from rich.console import Console
 
+from slipway.backends import Backends
 from slipway.clock import SystemClock
-from slipway.engine import Backends, Engine, Outcome, control
-from slipway.engine.report import seconds_between
+from slipway.demo.traffic import TrafficGenerator
+from slipway.engine import Engine, Outcome, control
 from slipway.errors import UsageError
+from slipway.reports import seconds_between
 from slipway.spec import load_spec
 from slipway.spec.model import Environment
 from slipway.spec.progressive import (
@@ -46,7 +48,6 @@ from slipway.spec.progressive import (
     SmokeSpec,
 )
 from slipway.store import Deployment, Store
-from slipway.traffic import TrafficGenerator
 from slipway.view import ProgressView
 
 TRAFFIC_RATE_PER_S = 200.0

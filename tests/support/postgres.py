@@ -25,7 +25,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from slipway.testing import free_port_range
+from tests.support.sample import free_port_range
 
 
 def _bin_dir() -> Path:

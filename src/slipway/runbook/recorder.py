@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slipway.engine.observe import NullObserver
+from slipway.observe import NullObserver
 from slipway.spec.digest import spec_digest
 from slipway.spec.model import Environment
 from slipway.store import Deployment, StepRecord, Store

@@ -1,0 +1,1 @@
+"""``slipway demo``: the whole story on this machine, and the traffic it is measured with."""
