@@ -2,12 +2,18 @@
 
 The public Python API is what this module exports; everything else may change::
 
-    from slipway import Backends, Engine, Store, load_spec
+    from slipway import Backends, Deployer, Request, Store, SystemClock, load_spec
 
     env = load_spec("slipway.yaml").environment("production")
     store = Store.for_state_dir(env.state_dir.parent)
-    engine = Engine(env, store=store, backends=Backends.for_environment(env, clock=SystemClock()))
-    outcome = engine.deploy("1.4.2")   # outcome.exit_code follows DESIGN.md
+    backends = Backends.for_environment(env, clock=SystemClock())
+    deployer = Deployer(env, store=store, backends=backends)
+    outcome = deployer.deploy("1.4.2", Request(who="alice", commit="abc1234"))
+    # lock, pre-flight, plan, rollout, rollback if needed, records, notifications, document:
+    # exactly what `slipway deploy` does; outcome.exit_code follows DESIGN.md
+
+``Engine`` alone runs plans without the runbook around them (no pre-flight, no records of who
+asked, no notifications): the building block ``Deployer`` uses.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from slipway.backends import Backends
     from slipway.clock import Clock, ManualClock, SystemClock
+    from slipway.deployment import Deployer, PreflightNoGo, Request
     from slipway.engine import Engine, NullObserver, Observer, Outcome
     from slipway.errors import (
         BackendError,
@@ -48,6 +55,8 @@ _HOMES = {
             "LockedError",
             "NoGoError",
             "PermanentError",
+            "PreflightNoGo",
+            "Request",
             "SlipwayError",
             "SpecError",
             "StepError",
@@ -60,6 +69,7 @@ _HOMES = {
     **dict.fromkeys(("build_plan", "rollback_plan"), "slipway.plan"),
     **dict.fromkeys(("Environment", "LoadedSpec", "Spec", "load_spec"), "slipway.spec"),
     "Store": "slipway.store",
+    **dict.fromkeys(("Deployer", "PreflightNoGo", "Request"), "slipway.deployment"),
     "Backends": "slipway.backends",
 }
 
@@ -77,6 +87,7 @@ __all__ = [
     "Backends",
     "CheckFailed",
     "Clock",
+    "Deployer",
     "Engine",
     "Environment",
     "LoadedSpec",
@@ -87,6 +98,8 @@ __all__ = [
     "Observer",
     "Outcome",
     "PermanentError",
+    "PreflightNoGo",
+    "Request",
     "SlipwayError",
     "Spec",
     "SpecError",

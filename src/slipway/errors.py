@@ -31,9 +31,17 @@ from dataclasses import dataclass
 
 
 class SlipwayError(Exception):
-    """Root of everything Slipway raises on purpose."""
+    """Root of everything Slipway raises on purpose; ``hint`` says what to do about it."""
 
     exit_code = 1
+
+    def __init__(self, message: str = "", *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return text if not self.hint else f"{text}\n  hint: {self.hint}"
 
 
 class UsageError(SlipwayError):
@@ -42,12 +50,8 @@ class UsageError(SlipwayError):
     exit_code = 2
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, hint=hint)
         self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ import os
 import shlex
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from slipway.checks.backup import BackupCheck
 from slipway.checks.base import Check, CheckResult
@@ -79,6 +81,42 @@ def default_reader(name: str, kind: str) -> list[tuple[str, DiskReader]]:
     return [(name, LocalDisk() if kind == "local" else NoDiskReading(kind))]
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What building a check may need besides its spec."""
+
+    env: Environment
+    store: Store
+    clock: Clock
+    environ: Mapping[str, str]
+    reader_for: ReaderFor
+    version: str | None
+
+    def item(
+        self, spec: PreflightSpec, check: Check | None, *, name: str | None = None
+    ) -> PreflightItem:
+        return PreflightItem(
+            name or preflight_name(spec),
+            spec.type,
+            check,
+            blocking=spec.blocking if check is not None else False,
+            owner=spec.owner,
+        )
+
+
+Builder = Callable[[_Context, Any], list[PreflightItem]]
+#: one builder per `type:` of a pre-flight check in the spec (tests/test_registries.py)
+BUILDERS: dict[str, Builder] = {}
+
+
+def builds(kind: str) -> Callable[[Builder], Builder]:
+    def register(builder: Builder) -> Builder:
+        BUILDERS[kind] = builder
+        return builder
+
+    return register
+
+
 def preflight_items(
     env: Environment,
     *,
@@ -91,105 +129,128 @@ def preflight_items(
 ) -> list[PreflightItem]:
     """The environment's checklist, window first, in the spec's order; ``version`` is the
     release about to be deployed (None for a plain `slipway check`)."""
-    environ = os.environ if environ is None else environ
+    context = _Context(
+        env, store, clock, os.environ if environ is None else environ, reader_for, version
+    )
     items: list[PreflightItem] = []
     if env.window is not None:
         check = WindowCheck(env.window, clock=clock, override=override)
         items.append(PreflightItem("deploy window", "window", check, owner=None))
     for spec in env.checks:
-        items += _items(
-            env,
-            spec,
-            store=store,
-            clock=clock,
-            environ=environ,
-            reader_for=reader_for,
-            version=version,
-        )
+        items += BUILDERS[spec.type](context, spec)
     return items
 
 
-def _items(
-    env: Environment,
-    spec: PreflightSpec,
-    *,
-    store: Store,
-    clock: Clock,
-    environ: Mapping[str, str],
-    reader_for: ReaderFor,
-    version: str | None,
-) -> list[PreflightItem]:
+def checklist(env: Environment) -> list[dict[str, Any]]:
+    """What the pre-flight will check, as ``slipway plan`` shows it; nothing is run."""
+    rows: list[dict[str, Any]] = []
+    if env.window is not None:
+        rows.append({"name": "deploy window", "type": "window", "blocking": True, "owner": None})
+    for spec in env.checks:
+        rows.append(
+            {
+                "name": preflight_name(spec),
+                "type": spec.type,
+                "blocking": spec.blocking and spec.type != "manual",
+                "owner": spec.owner,
+            }
+        )
+    return rows
+
+
+@builds("manual")
+def _manual(c: _Context, spec: ManualPreflight) -> list[PreflightItem]:
+    return [c.item(spec, None)]
+
+
+@builds("command")
+def _command(c: _Context, spec: CommandPreflight) -> list[PreflightItem]:
     name = preflight_name(spec)
+    return [
+        c.item(
+            spec, CommandCheck(spec.command, timeout_s=spec.timeout_s, cwd=c.env.root, name=name)
+        )
+    ]
 
-    def item(check: Check) -> PreflightItem:
-        return PreflightItem(name, spec.type, check, blocking=spec.blocking, owner=spec.owner)
 
-    if isinstance(spec, ManualPreflight):
-        return [PreflightItem(name, "manual", None, blocking=False, owner=spec.owner)]
-    if isinstance(spec, CommandPreflight):
-        return [item(CommandCheck(spec.command, timeout_s=spec.timeout_s, cwd=env.root, name=name))]
-    if isinstance(spec, HttpPreflight):
-        check = HttpCheck(
-            spec.url,
-            expect_status=spec.expect_status,
-            expect_body=spec.expect_body,
-            timeout_s=spec.timeout_s,
-            name=name,
-        )
-        return [item(check)]
-    if isinstance(spec, DiskPreflight):
-        found = []
-        for target in env.targets:
-            for where, reader in reader_for(target.name, target.type):
-                disk = DiskCheck(
-                    spec.path, min_free_percent=spec.min_free_percent, reader=reader, where=where
-                )
-                found.append(
-                    PreflightItem(
-                        f"{name} on {where}", "disk", disk, blocking=spec.blocking, owner=spec.owner
-                    )
-                )
-        return found
-    if isinstance(spec, TlsPreflight):
-        tls = TlsCheck(
-            host=spec.host,
-            port=spec.port,
-            file=_path(env, spec.file),
-            server_name=spec.server_name,
-            ca_file=_path(env, spec.ca_file),
-            min_days=spec.min_days,
-            timeout_s=spec.timeout_s,
-            clock=clock,
-            name=name,
-        )
-        return [item(tls)]
-    if isinstance(spec, EnvPreflight):
-        files = [p for p in (_path(env, f) for f in spec.secret_files) if p is not None]
-        return [item(EnvCheck(variables=spec.variables, secret_files=files, environ=environ))]
-    if isinstance(spec, DatabasePreflight):
-        return [item(_database_check(env, spec, environ, name))]
-    if isinstance(spec, BackupPreflight):
-        records = Records(store)
-        backup = BackupCheck(
-            lambda: records.last_backup(env.app, env.name),
-            max_age_s=spec.max_age_s,
-            require_verified=spec.require_verified,
-            clock=clock,
-            name=name,
-        )
-        return [item(backup)]
-    if isinstance(spec, StagedPreflight):
-        source = spec.environment
-        staged = StagedCheck(
-            lambda: store.deployments(env.app, source, limit=200),
-            version=version,
-            environment=source,
-            clock=clock,
-            max_age_s=spec.max_age_s,
-            name=name,
-        )
-        return [item(staged)]
-    raise AssertionError(f"unknown check type {spec.type}")  # the spec's union is closed
+@builds("http")
+def _http(c: _Context, spec: HttpPreflight) -> list[PreflightItem]:
+    check = HttpCheck(
+        spec.url,
+        expect_status=spec.expect_status,
+        expect_body=spec.expect_body,
+        timeout_s=spec.timeout_s,
+        name=preflight_name(spec),
+    )
+    return [c.item(spec, check)]
+
+
+@builds("disk")
+def _disk(c: _Context, spec: DiskPreflight) -> list[PreflightItem]:
+    """One row per machine: the local one, or every host of a fleet."""
+    found = []
+    for target in c.env.targets:
+        for where, reader in c.reader_for(target.name, target.type):
+            disk = DiskCheck(
+                spec.path, min_free_percent=spec.min_free_percent, reader=reader, where=where
+            )
+            found.append(c.item(spec, disk, name=f"{preflight_name(spec)} on {where}"))
+    return found
+
+
+@builds("tls")
+def _tls(c: _Context, spec: TlsPreflight) -> list[PreflightItem]:
+    tls = TlsCheck(
+        host=spec.host,
+        port=spec.port,
+        file=_path(c.env, spec.file),
+        server_name=spec.server_name,
+        ca_file=_path(c.env, spec.ca_file),
+        min_days=spec.min_days,
+        timeout_s=spec.timeout_s,
+        clock=c.clock,
+        name=preflight_name(spec),
+    )
+    return [c.item(spec, tls)]
+
+
+@builds("env")
+def _env(c: _Context, spec: EnvPreflight) -> list[PreflightItem]:
+    files = [p for p in (_path(c.env, f) for f in spec.secret_files) if p is not None]
+    return [c.item(spec, EnvCheck(variables=spec.variables, secret_files=files, environ=c.environ))]
+
+
+@builds("database")
+def _database(c: _Context, spec: DatabasePreflight) -> list[PreflightItem]:
+    return [c.item(spec, _database_check(c.env, spec, c.environ, preflight_name(spec)))]
+
+
+@builds("backup")
+def _backup(c: _Context, spec: BackupPreflight) -> list[PreflightItem]:
+    records = Records(c.store)
+    env = c.env
+    backup = BackupCheck(
+        lambda: records.last_backup(env.app, env.name),
+        max_age_s=spec.max_age_s,
+        require_verified=spec.require_verified,
+        clock=c.clock,
+        name=preflight_name(spec),
+    )
+    return [c.item(spec, backup)]
+
+
+@builds("staged")
+def _staged(c: _Context, spec: StagedPreflight) -> list[PreflightItem]:
+    source, env, store = spec.environment, c.env, c.store
+    staged = StagedCheck(
+        lambda: store.deployments(env.app, source, limit=200),
+        version=c.version,
+        environment=source,
+        clock=c.clock,
+        max_age_s=spec.max_age_s,
+        name=preflight_name(spec),
+    )
+    return [c.item(spec, staged)]
 
 
 def _database_check(
@@ -250,8 +311,9 @@ def run_checks(
     override: WindowOverride | None = None,
     environ: Mapping[str, str] | None = None,
     reader_for: ReaderFor = default_reader,
+    who: str | None = None,
 ) -> tuple[Verdict, int]:
-    """Run the checklist and record it; the verdict and the id of its record."""
+    """Run the checklist and record it (``who`` ran it); the verdict and its record's id."""
     with _fleet_readers(env, reader_for) as readers:
         items = preflight_items(
             env,
@@ -270,7 +332,7 @@ def run_checks(
         verdict=verdict.word,
         results=[r.as_dict() for r in verdict.rows],
         version=version,
-        who=override.who if override else current_user(),
+        who=who or (override.who if override else current_user()),
         override=override.reason if override else None,
     )
     return verdict, run_id

@@ -1,4 +1,9 @@
-"""How Slipway shows things to people: the live progress of a deployment, report tables."""
+"""How Slipway shows things to people: the live progress of a deployment, report tables.
+
+Values shown here come from users and from the world (versions, reasons, a check's output, a
+health endpoint's body): they are always plain text, never Rich markup — ``[/red]`` in a
+version prints as itself. Only the marks and styles below are markup, and they are ours.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from rich import box
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from slipway.store import Deployment, StepRecord
 
@@ -60,11 +66,12 @@ class ProgressView:
                 return
         if state != "running":
             suffix = f": {error}" if error else ""
-            self._console.print(f"  {MARKS.get(state, state)} {description}{suffix}")
+            line = Text.assemble("  ", _mark(state), " ", f"{description}{suffix}")
+            self._console.print(line, highlight=False)
 
     def message(self, text: str, level: str) -> None:
         style = {"error": "red", "warning": "yellow"}.get(level, "cyan")
-        self._console.print(f"[{style}]{text}[/]")
+        self._console.print(Text(text, style=style), highlight=False)
 
     def finished(self, deployment: Deployment) -> None:
         with self._lock:
@@ -85,17 +92,21 @@ class ProgressView:
         table.add_column("note", overflow="fold", max_width=60)
         for seq in sorted(self._rows):
             phase, description, state, error = self._rows[seq]
-            table.add_row(str(seq), phase, description, MARKS.get(state, state), error)
+            table.add_row(str(seq), Text(phase), Text(description), _mark(state), Text(error))
         return table
 
 
-def outcome_line(dep: Deployment) -> str:
+def _mark(state: str) -> Text:
+    return Text.from_markup(MARKS[state]) if state in MARKS else Text(state)
+
+
+def outcome_line(dep: Deployment) -> Text:
     style = OUTCOME_STYLE.get(dep.status, "red")
-    text = f"[{style} bold]{dep.status}[/]: {dep.kind} of {dep.version} ({dep.id})"
+    text = Text.assemble((dep.status, f"{style} bold"), f": {dep.kind} of {dep.version} ({dep.id})")
     if dep.rollback_s is not None:
-        text += f", rolled back in {dep.rollback_s:.2f}s"
+        text.append(f", rolled back in {dep.rollback_s:.2f}s")
     if dep.reason:
-        text += f"\n  reason: {dep.reason}"
+        text.append(f"\n  reason: {dep.reason}")
     return text
 
 
@@ -105,11 +116,16 @@ def print_json(data: Any) -> None:
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    """A report table; every cell is plain text except ``Text`` cells (our own marks)."""
     # A light box and folding, never cutting: an 80-column CI log shows every value whole.
     result = Table(
-        title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+        title=Text(title),
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
-    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    cells = [[_cell(v) for v in row] for row in rows]
     for i, column in enumerate(columns):
         # Short values (outcomes, versions, durations) and headers stay whole; long ones fold.
         longest = max((len(row[i]) for row in cells), default=len(column))
@@ -118,3 +134,14 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     for row in cells:
         result.add_row(*row)
     return result
+
+
+def _cell(value: Any) -> Text:
+    if isinstance(value, Text):
+        return value
+    return Text("" if value is None else str(value))
+
+
+def mark(markup: str) -> Text:
+    """One of our own marks (``[green]✓[/]``) for a table cell."""
+    return Text.from_markup(markup)

@@ -1,5 +1,23 @@
-"""The command line: thin, it parses and prints; the library does the work."""
+"""The command line: thin, it parses, asks the library and prints.
 
-from slipway.cli.app import app, main
+Each module registers its commands on the one Typer app (``cli/base.py``) when imported.
+"""
 
-__all__ = ["app", "main"]
+from __future__ import annotations
+
+import sys
+
+from slipway.cli import checklist, control, deploying, reporting, setup
+from slipway.cli.base import app
+
+__all__ = ["app", "checklist", "control", "deploying", "main", "reporting", "setup"]
+
+
+def main() -> None:
+    from slipway.errors import SpecError
+
+    try:
+        app()
+    except SpecError as exc:  # raised outside a command (should not happen): still no traceback
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(2)

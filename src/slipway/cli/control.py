@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from slipway.cli.app import (
+from slipway.cli.base import (
+    DEFAULT_FILE,
     EnvOpt,
     FileOpt,
     Output,
@@ -18,10 +19,6 @@ from slipway.cli.app import (
     reports_errors,
     session,
 )
-from slipway.clock import SystemClock
-from slipway.engine import control
-from slipway.spec import DEFAULT_FILE
-from slipway.view import outcome_line, print_json
 
 DeploymentArg = Annotated[
     str | None,
@@ -40,6 +37,10 @@ def _signal(
     env: str | None,
     output: Output,
 ) -> None:
+    from slipway.clock import SystemClock
+    from slipway.engine import control
+    from slipway.view import outcome_line, print_json
+
     clock = SystemClock()
     with session(file, env) as s:
         dep, sent = control.send(
@@ -61,14 +62,15 @@ def _signal(
             }
         )
     elif heard.handled_at is None:
-        out.print(
+        out().print(
             f"{kind} sent to {dep.id} by {sent.actor}; its runner will act on it at its "
-            "next pause or gate"
+            "next pause or gate",
+            markup=False,
         )
     else:
-        out.print(f"{dep.id}: {kind} by {sent.actor}: {heard.outcome}")
+        out().print(f"{dep.id}: {kind} by {sent.actor}: {heard.outcome}", markup=False)
         if final is not None:
-            out.print(outcome_line(final))
+            out().print(outcome_line(final))
 
 
 @app.command()

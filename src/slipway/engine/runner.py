@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -92,6 +93,7 @@ class Engine:
         self.clock = clock or SystemClock()
         self.observer = observer or NullObserver()
         self._stop = threading.Event()
+        self._holding = False
         self.hosts = host_policy(env, backends.target)  # a fleet's host-failure policy
 
     def request_stop(self) -> None:
@@ -100,11 +102,34 @@ class Engine:
 
     # entry points
 
-    def deploy(self, version: str) -> Outcome:
+    @contextmanager
+    def holding(self, deployment_id: str) -> Iterator[None]:
+        """Hold the environment's lock for ``deployment_id`` (renewed) while inside.
+
+        Re-entrant: inside an outer hold, the lock is only relabelled with the new deployment
+        (a drill's deploy, then its rollback), and released when the outer hold ends. The
+        pre-flight runs inside the hold, so a refused second runner runs nothing at all.
+        """
+        self.store.acquire_lock(
+            self.env.app, self.env.name, deployment_id=deployment_id, ttl_s=LEASE_TTL_S
+        )
+        if self._holding:
+            yield
+            return
+        self._holding = True
+        try:
+            with self._lease():
+                yield
+        finally:
+            self._holding = False
+
+    def deploy(self, version: str, *, deployment_id: str | None = None) -> Outcome:
         self.backends.releases.check_source(version)
         current = self.store.current(self.env.app, self.env.name)
         previous = current.version if current else None
-        return self._start(kind="deploy", version=version, previous=previous)
+        return self._start(
+            kind="deploy", version=version, previous=previous, deployment_id=deployment_id
+        )
 
     def rollback(self, to: str | None = None) -> Outcome:
         """Put back ``to``, or the release that was current before the current one.
@@ -140,10 +165,7 @@ class Engine:
                 hint="`slipway status` shows the last deployment",
             )
         dep = active[0]
-        self.store.acquire_lock(
-            self.env.app, self.env.name, deployment_id=dep.id, ttl_s=LEASE_TTL_S
-        )
-        with self._lease():
+        with self.holding(dep.id):
             self.store.update_deployment(dep.id, runner=this_runner())
             self._event(dep.id, f"resumed by {this_runner()} after its runner {dep.runner} stopped")
             records = self.store.steps(dep.id)
@@ -155,12 +177,11 @@ class Engine:
 
     # the deployment lifecycle
 
-    def _start(self, *, kind: str, version: str, previous: str | None) -> Outcome:
-        dep_id = self.store.new_deployment_id()
-        self.store.acquire_lock(
-            self.env.app, self.env.name, deployment_id=dep_id, ttl_s=LEASE_TTL_S
-        )
-        with self._lease():
+    def _start(
+        self, *, kind: str, version: str, previous: str | None, deployment_id: str | None = None
+    ) -> Outcome:
+        dep_id = deployment_id or self.store.new_deployment_id()
+        with self.holding(dep_id):
             self._settle_interrupted(kind, superseded_by=dep_id)
             placement = read_placement(self.backends)
             if kind == "deploy":

@@ -10,6 +10,7 @@ when a step moves.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from slipway.observe import NullObserver
 from slipway.spec.digest import spec_digest
@@ -19,27 +20,29 @@ from slipway.store.records import Records
 
 
 class RunbookRecorder(NullObserver):
-    """Observer that notes each deployment it sees start (once: resume keeps the first note)."""
+    """Observer that notes each deployment it sees start (once: resume keeps the first note).
 
-    def __init__(
-        self,
-        env: Environment,
-        store: Store,
-        *,
-        who: str,
-        commit_id: str | None = None,
-        changes: Sequence[str] = (),
-        check_run: int | None = None,
-        window_override: str | None = None,
-    ) -> None:
+    What to note comes from ``expect``, called by the deployer just before it starts the
+    engine: the request (who, commit, changes, a window override) and the check run.
+    """
+
+    def __init__(self, env: Environment, store: Store) -> None:
         self._records = Records(store)
         self._digest = spec_digest(env)
-        self._who = who
-        self._commit = commit_id
-        self._changes = list(changes)
-        self._check_run = check_run
-        self._override = window_override
+        self._who: str | None = None
+        self._commit: str | None = None
+        self._changes: list[str] = []
+        self._check_run: int | None = None
+        self._override: str | None = None
         self._seen: set[str] = set()
+
+    def expect(self, request: Requested, *, check_run: int | None = None) -> None:
+        """The next deployment to start is this request's, let through by ``check_run``."""
+        self._who = request.who
+        self._commit = request.commit
+        self._changes = list(request.changes)
+        self._override = request.override_window
+        self._check_run = check_run
 
     def started(self, deployment: Deployment, steps: Sequence[StepRecord]) -> None:
         if deployment.id in self._seen:
@@ -54,9 +57,24 @@ class RunbookRecorder(NullObserver):
         )
         if self._check_run is not None:
             self._records.link_check_run(self._check_run, deployment.id)
+            self._check_run = None  # a drill's rollback was let through by nothing new
         if self._override is not None:
             self._records.store.event(
                 deployment.id,
                 f"deploy window overridden by {self._who}: {self._override}",
                 level="warning",
             )
+            self._override = None
+
+
+class Requested(Protocol):
+    """What the recorder reads of a request (``slipway.deployment.Request``)."""
+
+    @property
+    def who(self) -> str: ...
+    @property
+    def override_window(self) -> str | None: ...
+    @property
+    def commit(self) -> str | None: ...
+    @property
+    def changes(self) -> Sequence[str]: ...

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from slipway.observe import NullObserver
-from slipway.runbook.facts import gather
+from slipway.runbook.facts import Facts, gather
 from slipway.runbook.render import render
 from slipway.runbook.text import WORDS, Lang
 from slipway.spec.model import Environment
@@ -48,3 +48,14 @@ class DocumentRefresher(NullObserver):
         lang = written_for(self._path, self._env)
         if lang is not None:
             self._path.write_text(render(gather(self._env, self._store), lang), encoding="utf-8")
+
+
+def write_document(
+    env: Environment, facts: Facts, lang: Lang, *, path: Path | None = None
+) -> tuple[Path, list[str]]:
+    """Write the runbook document of ``env`` (``slipway runbook``); its path and headings."""
+    target = path or default_path(env)
+    text = render(facts, lang)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target, [line[3:] for line in text.splitlines() if line.startswith("## ")]

@@ -46,6 +46,10 @@ class _Preflight(_Model):
     blocking: bool = Field(True, description="A failure means No-Go (else only a warning).")
     enabled: bool = Field(True, description="false removes an inherited check of this name.")
 
+    def default_name(self) -> str:
+        """The name made from what it checks, when the spec gives none."""
+        raise NotImplementedError
+
 
 class CommandPreflight(_Preflight):
     """A program that must exit 0: tests, a security scan, anything (run without a shell)."""
@@ -53,6 +57,9 @@ class CommandPreflight(_Preflight):
     type: Literal["command"]
     command: Argv
     timeout_s: Seconds = 300.0
+
+    def default_name(self) -> str:
+        return f"command {self.command[0]}"
 
 
 class HttpPreflight(_Preflight):
@@ -64,6 +71,9 @@ class HttpPreflight(_Preflight):
     expect_body: str | None = None
     timeout_s: Seconds = 5.0
 
+    def default_name(self) -> str:
+        return f"http {self.url}"
+
 
 class DiskPreflight(_Preflight):
     """Free space on a path of every target, as a percentage of the file system."""
@@ -71,6 +81,9 @@ class DiskPreflight(_Preflight):
     type: Literal["disk"]
     path: str = Field("/", pattern=r"^/")
     min_free_percent: float = Field(20.0, ge=0, le=100)
+
+    def default_name(self) -> str:
+        return f"disk {self.path} >= {self.min_free_percent:g}% free"
 
 
 class TlsPreflight(_Preflight):
@@ -91,6 +104,9 @@ class TlsPreflight(_Preflight):
             raise ValueError("give exactly one of `host` or `file`")
         return self
 
+    def default_name(self) -> str:
+        return f"tls {self.file or f'{self.host}:{self.port}'} > {self.min_days:g} days"
+
 
 class EnvPreflight(_Preflight):
     """Environment variables set and secret files present; values are never shown."""
@@ -105,12 +121,18 @@ class EnvPreflight(_Preflight):
             raise ValueError("list `variables` or `secret_files` to check")
         return self
 
+    def default_name(self) -> str:
+        return "environment and secrets"
+
 
 class DatabasePreflight(_Preflight):
     """The ``database:`` section's database answers ``SELECT 1``."""
 
     type: Literal["database"]
     timeout_s: Seconds = 5.0
+
+    def default_name(self) -> str:
+        return "database reachable"
 
 
 class BackupPreflight(_Preflight):
@@ -120,6 +142,11 @@ class BackupPreflight(_Preflight):
     max_age_s: Seconds = 3600.0
     require_verified: bool = True
 
+    def default_name(self) -> str:
+        return f"backup < {self.max_age_s / 3600:g}h" + (
+            " and verified" if self.require_verified else ""
+        )
+
 
 class StagedPreflight(_Preflight):
     """The version being deployed already succeeded in another environment (staging)."""
@@ -128,6 +155,9 @@ class StagedPreflight(_Preflight):
     environment: str = Field("staging", pattern=r"^[a-z][a-z0-9-]{0,31}$")
     max_age_s: Seconds | None = Field(None, description="And not longer ago than this.")
 
+    def default_name(self) -> str:
+        return f"deployed to {self.environment} first"
+
 
 class ManualPreflight(_Preflight):
     """An item a person ticks (code review, customer told): shown with its owner, never run."""
@@ -135,6 +165,9 @@ class ManualPreflight(_Preflight):
     type: Literal["manual"]
     name: str = Field(..., min_length=1, max_length=80)
     when: str | None = Field(None, max_length=40, description="e.g. 'D-1' or 'H-2'.")
+
+    def default_name(self) -> str:
+        return self.name
 
 
 PreflightSpec = Annotated[
@@ -153,28 +186,7 @@ PreflightSpec = Annotated[
 
 def preflight_name(check: PreflightSpec) -> str:
     """The name a check goes by: its own, or one made from what it checks."""
-    if check.name:
-        return check.name
-    if isinstance(check, CommandPreflight):
-        return f"command {check.command[0]}"
-    if isinstance(check, HttpPreflight):
-        return f"http {check.url}"
-    if isinstance(check, DiskPreflight):
-        return f"disk {check.path} >= {check.min_free_percent:g}% free"
-    if isinstance(check, TlsPreflight):
-        where = check.file or f"{check.host}:{check.port}"
-        return f"tls {where} > {check.min_days:g} days"
-    if isinstance(check, EnvPreflight):
-        return "environment and secrets"
-    if isinstance(check, DatabasePreflight):
-        return "database reachable"
-    if isinstance(check, BackupPreflight):
-        return f"backup < {check.max_age_s / 3600:g}h" + (
-            " and verified" if check.require_verified else ""
-        )
-    if isinstance(check, StagedPreflight):
-        return f"deployed to {check.environment} first"
-    return check.name
+    return check.name or check.default_name()
 
 
 # deploy window

@@ -1,0 +1,120 @@
+"""What every command shares: the Typer app, the consoles, the common options, the session.
+
+Nothing here decides anything. Every ``SlipwayError`` becomes a message and its exit code
+(DESIGN.md: 0 succeeded, 1 failed, 2 invalid spec or usage, 3 rolled back, 4 not started);
+anything else is a bug and keeps its traceback.
+
+Start-up is paid by every command, ``--help`` included, so this module and the command modules
+import only Typer at the top; the library (spec, store, engine, Rich) is imported inside the
+commands that use it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from slipway.backends import Backends
+    from slipway.spec import Environment
+    from slipway.store import Store
+
+DEFAULT_FILE = "slipway.yaml"  # slipway.spec.DEFAULT_FILE, without importing the spec
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Slipway runs your deployment runbook: checks, rollout, analysis, rollback, records.",
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Output(StrEnum):
+    text = "text"
+    json = "json"
+
+
+FileOpt = Annotated[Path, typer.Option("--file", "-f", help="The spec file.")]
+EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment in the spec.")]
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json.")]
+LimitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--limit",
+        "-l",
+        help="Fleet hosts to work on: an Ansible pattern (web1,web2 · web:&prod · all:!db1).",
+    ),
+]
+
+
+@functools.cache
+def out() -> Console:
+    """Standard output, for results."""
+    from rich.console import Console
+
+    return Console()
+
+
+@functools.cache
+def err() -> Console:
+    """Standard error, for progress and errors; never breaks a path in a message."""
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
+
+
+def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn Slipway's errors into a message and the exit code of their kind."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from slipway.errors import SlipwayError
+
+        try:
+            return func(*args, **kwargs)
+        except SlipwayError as exc:
+            from rich.markup import escape
+
+            err().print(f"[red bold]error:[/] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+@dataclass
+class Session:
+    env: Environment
+    store: Store
+    backends: Backends
+
+
+@contextmanager
+def session(file: Path, env_name: str | None, limit: str | None = None) -> Iterator[Session]:
+    """The environment of ``file``, its store and its backends; closed on the way out."""
+    from slipway.backends import Backends
+    from slipway.clock import SystemClock
+    from slipway.spec import load_spec
+    from slipway.store import Store
+
+    env = load_spec(file).environment(env_name, limit=limit)
+    store = Store.for_state_dir(env.state_dir.parent)
+    backends: Backends | None = None
+    try:
+        backends = Backends.for_environment(env, clock=SystemClock())
+        yield Session(env, store, backends)
+    finally:
+        if backends is not None:
+            backends.close()
+        store.close()

@@ -1,0 +1,234 @@
+"""``plan``, ``deploy``, ``drill``, ``rollback``, ``resume`` and ``down``.
+
+Each asks ``slipway.deployment.Deployer`` — the library's one entry point — and only turns
+its answer into output and an exit code. The live view watches beside the runbook's own
+observers; SIGINT and SIGTERM ask the runner to stop after the current step and roll back.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from slipway.cli.base import (
+    DEFAULT_FILE,
+    EnvOpt,
+    FileOpt,
+    LimitOpt,
+    Output,
+    OutputOpt,
+    Session,
+    app,
+    err,
+    out,
+    reports_errors,
+    session,
+)
+
+if TYPE_CHECKING:
+    from slipway.deployment import Deployer, Request
+    from slipway.engine import Outcome
+    from slipway.view import ProgressView
+
+VersionOpt = Annotated[str, typer.Option("--version", "-v", help="Release to deploy.")]
+
+
+@app.command()
+@reports_errors
+def plan(
+    version: Annotated[str, typer.Option("--version", "-v", help="Release to plan for.")],
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    output: OutputOpt = Output.text,
+    limit: LimitOpt = None,
+) -> None:
+    """Print the pre-flight and the steps a deployment would run, changing nothing."""
+    from slipway.backends.placement import read_placement
+    from slipway.plan import build_plan
+    from slipway.preflight import checklist
+    from slipway.release import check_version
+    from slipway.view import print_json, table
+
+    check_version(version)
+    with session(file, env, limit) as s:
+        checks = checklist(s.env)
+        steps = build_plan(s.env, version=version, placement=read_placement(s.backends))
+    if output is Output.json:
+        print_json(
+            {
+                "environment": s.env.name,
+                "version": version,
+                "preflight": checks,
+                "steps": [st.as_dict() for st in steps],
+            }
+        )
+        return
+    if checks:
+        rows = [(c["name"], c["type"], "yes" if c["blocking"] else "no") for c in checks]
+        out().print(table("pre-flight (runs first)", ["check", "type", "blocking"], rows))
+    rows2 = [(i, st.group, st.kind, st.description) for i, st in enumerate(steps)]
+    out().print(
+        table(f"plan: {s.env.app}/{s.env.name} → {version}", ["#", "group", "kind", "step"], rows2)
+    )
+
+
+@app.command()
+@reports_errors
+def deploy(
+    version: VersionOpt,
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    output: OutputOpt = Output.text,
+    limit: LimitOpt = None,
+    override_window: Annotated[
+        str | None,
+        typer.Option(metavar="REASON", help="Deploy outside the window; the reason is recorded."),
+    ] = None,
+    commit: Annotated[str | None, typer.Option(help="Commit id, for the record.")] = None,
+    change: Annotated[
+        list[str] | None, typer.Option(help="A change this release brings (repeatable).")
+    ] = None,
+) -> None:
+    """Run the pre-flight checks, then deploy a release; roll back by itself on failure."""
+    from slipway.deployment import Request
+
+    request = Request(override_window=override_window, commit=commit, changes=change or [])
+    with session(file, env, limit) as s, _deployer(s, output) as (deployer, _):
+        outcome = deployer.deploy(version, request, on_verdict=_verdict_printer(s, version, output))
+        _print_outcome(s, outcome, output)
+
+
+@app.command()
+@reports_errors
+def drill(
+    version: Annotated[
+        str, typer.Option("--version", "-v", help="Release to deploy and roll back.")
+    ],
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Rehearse deploy-then-rollback on an environment and record the measured rollback time."""
+    from rich.markup import escape
+
+    from slipway.view import print_json
+
+    with session(file, env) as s, _deployer(s, output) as (deployer, _):
+        result = deployer.drill(version, on_verdict=_verdict_printer(s, version, output))
+    if output is Output.json:
+        print_json(result.as_dict())
+    else:
+        took = f"{result.rollback_s:.2f}s" if result.rollback_s is not None else "—"
+        style = "green" if result.within_target else "red"
+        out().print(
+            f"[{style} bold]drill {'passed' if result.passed else 'failed'}[/]: "
+            f"{escape(result.version)} deployed ({result.deploy_status}), rolled back to "
+            f"{escape(result.back_to)} in {took} (target < {result.target_s:g}s)",
+            highlight=False,
+        )
+    if not result.within_target:
+        raise typer.Exit(1)
+
+
+@app.command()
+@reports_errors
+def rollback(
+    to: Annotated[str | None, typer.Option("--to", help="Release to put back.")] = None,
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    output: OutputOpt = Output.text,
+    limit: LimitOpt = None,
+) -> None:
+    """Put the previous (or the given) release back: traffic first, then instances."""
+    with session(file, env, limit) as s, _deployer(s, output) as (deployer, request):
+        _print_outcome(s, deployer.rollback(to, request), output)
+
+
+@app.command()
+@reports_errors
+def resume(
+    file: FileOpt = Path(DEFAULT_FILE), env: EnvOpt = None, output: OutputOpt = Output.text
+) -> None:
+    """Continue (or roll back, per on_interrupt) a deployment whose runner died."""
+    with session(file, env) as s, _deployer(s, output) as (deployer, request):
+        _print_outcome(s, deployer.resume(request), output)
+
+
+@app.command()
+@reports_errors
+def down(
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(help="Even while a deployment runs (it is told, and this is recorded)."),
+    ] = False,
+) -> None:
+    """Stop the instances, HAProxy and supervisord Slipway started for this environment."""
+    from slipway.deployment import Request
+
+    with session(file, env) as s, _deployer(s, Output.text) as (deployer, _):
+        deployer.down(Request(), force=force)
+    out().print(f"stopped {s.env.app}/{s.env.name}", highlight=False, markup=False)
+
+
+@contextmanager
+def _deployer(s: Session, output: Output) -> Iterator[tuple[Deployer, Request]]:
+    """A deployer with the live view, stopped cleanly by SIGINT / SIGTERM while inside."""
+    from slipway.deployment import Deployer, Request
+    from slipway.view import ProgressView
+
+    view = ProgressView(err() if output is Output.json else out())
+    deployer = Deployer(s.env, store=s.store, backends=s.backends, observer=view)
+    old = {sig: signal.signal(sig, _stopper(deployer, view)) for sig in _SIGNALS}
+    try:
+        yield deployer, Request()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stopper(deployer: Deployer, view: ProgressView) -> Callable[[int, Any], None]:
+    def stop(signum: int, _frame: Any) -> None:
+        view.message(
+            f"received signal {signum}: stopping after the current step, then rolling back",
+            "warning",
+        )
+        deployer.request_stop()
+
+    return stop
+
+
+def _verdict_printer(s: Session, version: str, output: Output) -> Callable[[Any], None]:
+    """How the pre-flight's verdict is shown before a deployment (stdout stays JSON)."""
+    from slipway.cli.checklist import print_verdict
+
+    def show(verdict: Any) -> None:
+        if not verdict.rows:
+            return
+        if output is Output.json and verdict.go:
+            err().print(verdict.summary(), highlight=False, markup=False)
+        else:
+            title = f"pre-flight: {s.env.app}/{s.env.name} → {version}"
+            print_verdict(verdict, title=title, output=output)
+
+    return show
+
+
+def _print_outcome(s: Session, outcome: Outcome, output: Output) -> None:
+    from slipway import reports
+    from slipway.view import outcome_line, print_json
+
+    if output is Output.json:
+        print_json(reports.logs(s.env, store=s.store, deployment=outcome.deployment.id))
+    else:
+        out().print(outcome_line(outcome.deployment))
+    raise typer.Exit(outcome.exit_code)

@@ -1,0 +1,137 @@
+"""``status``, ``history`` and ``logs``: what ``slipway.reports`` says, printed.
+
+Every value printed here was recorded from users or the world (a reason, an error, a health
+endpoint's body): it is printed as plain text, never as markup.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from slipway.cli.base import (
+    DEFAULT_FILE,
+    EnvOpt,
+    FileOpt,
+    LimitOpt,
+    Output,
+    OutputOpt,
+    app,
+    out,
+    reports_errors,
+    session,
+)
+
+
+def _say(text: str, style: str | None = None) -> None:
+    from rich.text import Text
+
+    out().print(Text(text, style=style or ""), highlight=False)
+
+
+@app.command()
+@reports_errors
+def status(
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    output: OutputOpt = Output.text,
+    limit: LimitOpt = None,
+) -> None:
+    """What runs where, what the store says, and where they disagree."""
+    from slipway import reports
+    from slipway.view import print_json, table
+
+    with session(file, env, limit) as s:
+        data = reports.status(s.env, store=s.store, backends=s.backends)
+    if output is Output.json:
+        print_json(data)
+        return
+    current = data["current"]
+    _say(
+        f"{data['app']}/{data['environment']}: current release "
+        f"{current['version'] if current else 'none'}"
+        + (f" since {current['since']}" if current else ""),
+        "bold",
+    )
+    last = data["last_deployment"]
+    if last:
+        _say(f"last deployment {last['id']}: {last['kind']} {last['version']} → {last['status']}")
+    if data["interrupted"]:
+        _say(f"interrupted: {data['interrupted']['hint']}", "red bold")
+    if data["lock"]:
+        lock = data["lock"]
+        _say(f"locked by {lock['deployment']} ({lock['holder']}) since {lock['since']}")
+    columns = ["instance", "slot", "port", "version", "process", "router", "serving"]
+    rows = [
+        [*(i[c] for c in columns[:-1]), "yes" if i["serving"] else "no"] for i in data["instances"]
+    ]
+    out().print(table("instances", columns, rows))
+    for problem in data["problems"]:
+        _say(f"! {problem}", "yellow")
+
+
+@app.command()
+@reports_errors
+def history(
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Past deployments, newest first."""
+    from slipway import reports
+    from slipway.view import print_json, table
+
+    with session(file, env) as s:
+        data = reports.history(s.env, store=s.store, limit=limit)
+    if output is Output.json:
+        print_json({"deployments": data})
+        return
+    keys = ["id", "kind", "version", "previous_version", "status", "duration_s", "rollback_s"]
+    rows = [[d[k] for k in keys] for d in data]
+    columns = ["id", "kind", "version", "from", "outcome", "duration s", "rollback s"]
+    out().print(table("history", columns, rows))
+
+
+@app.command()
+@reports_errors
+def logs(
+    deployment: Annotated[str, typer.Argument(help="Deployment id (or a unique prefix).")],
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Steps and events of one deployment."""
+    from slipway import reports
+    from slipway.view import print_json
+
+    with session(file, env) as s:
+        data = reports.logs(s.env, store=s.store, deployment=deployment)
+    if output is Output.json:
+        print_json(data)
+        return
+    _print_logs(data)
+
+
+def _print_logs(data: dict[str, Any]) -> None:
+    from slipway.view import table
+
+    dep = data["deployment"]
+    _say(f"{dep['id']}: {dep['kind']} {dep['version']} → {dep['status']}", "bold")
+    if dep["reason"]:
+        _say(f"reason: {dep['reason']}")
+    keys = ["seq", "phase", "description", "state", "duration_s", "error"]
+    rows = [[st[k] for k in keys] for st in data["steps"]]
+    out().print(table("steps", ["#", "phase", "step", "state", "s", "error"], rows))
+    if data["analysis"]:
+        keys = ["analysis", "run", "weight", "verdict", "summary"]
+        runs = [[a[k] for k in keys] for a in data["analysis"]]
+        columns = ["analysis", "run", "weight %", "verdict", "measured"]
+        out().print(table("analysis", columns, runs))
+    for sig in data["signals"]:
+        said = f" ({sig['comment']})" if sig["comment"] else ""
+        _say(f"{sig['at']} {sig['kind']} by {sig['by']}{said}: {sig['outcome']}")
+    for e in data["events"]:
+        _say(f"{e['at']} [{e['level']}] {e['message']}")

@@ -1,0 +1,100 @@
+"""``init``, ``validate``, ``schema`` and ``demo``: starting with Slipway."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from slipway.cli.base import (
+    DEFAULT_FILE,
+    FileOpt,
+    Output,
+    OutputOpt,
+    app,
+    err,
+    out,
+    reports_errors,
+)
+
+
+@app.command()
+@reports_errors
+def init(
+    file: FileOpt = Path(DEFAULT_FILE),
+    app_name: Annotated[str, typer.Option("--app", help="Name of the app.")] = "myapp",
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented slipway.yaml to start from."""
+    import re
+
+    from slipway.errors import UsageError
+    from slipway.spec.model import NAME_PATTERN
+    from slipway.spec.template import render
+
+    if not re.fullmatch(NAME_PATTERN, app_name):
+        raise UsageError(f"invalid app name {app_name!r}", hint="lowercase letters, digits, '-'")
+    if file.exists() and not force:
+        raise UsageError(f"{file} already exists", hint="use --force to overwrite it")
+    file.write_text(render(app_name))
+    out().print(f"wrote {file}: edit it, then run `slipway validate`", markup=False)
+
+
+@app.command()
+@reports_errors
+def validate(file: FileOpt = Path(DEFAULT_FILE), output: OutputOpt = Output.text) -> None:
+    """Check the spec; say what is wrong, where, and how to fix it."""
+    from slipway.spec import load_spec
+    from slipway.view import print_json
+
+    loaded = load_spec(file)
+    envs = list(loaded.spec.environments)
+    if output is Output.json:
+        print_json({"valid": True, "app": loaded.spec.app, "environments": envs})
+    else:
+        out().print(
+            f"✓ {file} is valid: app {loaded.spec.app}, environments {', '.join(envs)}",
+            markup=False,
+            style="green",
+        )
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of slipway.yaml (for editors)."""
+    from slipway.spec.model import Spec
+    from slipway.view import print_json
+
+    print_json(Spec.model_json_schema())
+
+
+@app.command()
+@reports_errors
+def demo(
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Spec of the sample app.")
+    ] = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Run the whole story on this machine: deploy, roll under load, reject a bad release."""
+    from slipway.demo.story import run_demo
+    from slipway.view import print_json, table
+
+    result = run_demo(file, console=err() if output is Output.json else out())
+    if output is Output.json:
+        print_json(result)
+        return
+    keys = ["version", "strategy", "outcome"]
+    timed = ["duration_s", "requests", "failed_requests", "decision_s", "rollback_s"]
+    rows = [
+        [*(p[k] for k in keys), *(_seconds(p[k]) if k.endswith("_s") else p[k] for k in timed)]
+        for p in result["phases"]
+    ]
+    # short headers: eight columns fit an 80-column CI log whole
+    columns = ["version", "strategy", "outcome", "secs", "reqs", "failed", "decide s", "back s"]
+    out().print(table("demo", columns, rows))
+
+
+def _seconds(value: float | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
