@@ -89,7 +89,9 @@ class Deployer:
         self._recorder = RunbookRecorder(env, store)
         observers: list[Observer] = [observer or NullObserver(), self._recorder]
         if env.notifications:
-            notifier = Notifier(env.notifications, clock=self.clock, records=Records(store))
+            notifier = Notifier(
+                env.notifications, clock=self.clock, records=Records(store), environ=environ
+            )
             observers.append(NotifyingObserver(env, store, notifier, clock=self.clock))
         observers.append(DocumentRefresher(env, store))  # after the records it reads
         self.engine = Engine(
