@@ -29,7 +29,6 @@ from slipway.runbook.facts import gather
 from slipway.runbook.refresh import write_document
 from slipway.spec import load_spec
 from slipway.spec.digest import spec_digest
-from pathlib import Path
 from slipway.store import Store
 from slipway.store.records import Records
 from tests.conftest import stop_environment

@@ -182,7 +182,7 @@ def logs(env: Environment, *, store: Store, deployment: str) -> dict[str, Any]:
         "signals": [
             {
                 "kind": sig.kind,
-                "by": sig.actor,
+                "by": sig.sender,
                 "comment": sig.comment,
                 "at": sig.created_at,
                 "outcome": sig.outcome,

@@ -164,3 +164,41 @@ def test_deploy_of_a_missing_release_directory_exits_2(tmp_path: Path) -> None:
     result = slipway("deploy", "--env", "staging", "--version", "1.0", cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "releases/1.0 does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_down_waits_for_the_lock_unless_forced_and_force_is_recorded(spec_file: Path) -> None:
+    assert slipway("deploy", "-f", spec_file, "--version", "v1").returncode == 0
+    with spec_file.open("a") as f:
+        f.write("go_no_go: {approvers: [alice], timeout_s: 120}\n")
+    waiting = subprocess.Popen(
+        [*SLIPWAY, "deploy", "-f", str(spec_file), "--version", "v2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        store = Store.for_state_dir(spec_file.parent / "state")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            deps = store.deployments("shop", "test")
+            if (
+                deps
+                and deps[0].version == "v2"
+                and any(s.kind == "gate" and s.state == "running" for s in store.steps(deps[0].id))
+            ):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("v2 never reached its Go/No-Go gate")
+        refused = slipway("down", "-f", spec_file)
+        assert refused.returncode == 4, refused.stdout + refused.stderr
+        assert "locked by deployment" in refused.stderr and "--force" in refused.stderr
+        status = json.loads(slipway("status", "-f", spec_file, "-o", "json").stdout)
+        assert sum(i["serving"] for i in status["instances"]) == 3  # v1 still serves
+        forced = slipway("down", "-f", spec_file, "--force")
+        assert forced.returncode == 0, forced.stdout + forced.stderr
+        events = [e.message for e in store.events(deps[0].id)]
+        assert any("`slipway down --force` by" in m for m in events), events
+        store.close()
+    finally:
+        waiting.kill()
+        waiting.wait(timeout=30)

@@ -3,6 +3,10 @@ log) and the sample app's good and bad releases, under traffic."""
 
 from __future__ import annotations
 
+import getpass
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +22,7 @@ from slipway.demo.traffic import TrafficGenerator
 from slipway.engine import Engine, Outcome, control
 from slipway.errors import UsageError
 from slipway.spec import load_spec
-from slipway.store import Store
+from slipway.store import Deployment, Store
 from tests.conftest import stop_environment
 from tests.engine.test_rollout import serving_versions
 from tests.support.sample import write_sample_spec
@@ -283,3 +287,48 @@ def test_no_go_stops_with_nothing_touched(tmp_path: Path) -> None:
         assert dep.status == "no_go" and "No-Go from alice (freeze)" in (dep.reason or "")
         assert {i.version for i in engine.backends.target.instances()} == {"v1"}
         assert set(serving_versions(engine).values()) == {"v1"}
+
+
+def test_a_claimed_name_is_recorded_with_the_os_user_who_claimed_it(tmp_path: Path) -> None:
+    """Until approvals are authenticated (the HTTP API's tokens), `SLIPWAY_USER=alice` is a
+    label: the gate says so, and the OS user who claimed the name is recorded beside it."""
+    spec = write_sample_spec(tmp_path, count=1, extra=GO_NO_GO)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "slipway", "deploy", "-f", str(spec), "-v", "v1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        env = load_spec(spec).environment("test")
+        store = Store.for_state_dir(env.state_dir.parent)
+        dep = _wait_for_gate(store)
+        ask = [e.message for e in store.events(dep.id) if "approvers: alice" in e.message]
+        assert ask and "is a label, not an authenticated identity" in ask[0]
+        approved = subprocess.run(
+            [sys.executable, "-m", "slipway", "approve", "-f", str(spec), "-m", "go"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "SLIPWAY_USER": "alice"},
+        )
+        assert approved.returncode == 0, approved.stderr
+        assert runner.wait(timeout=120) == 0
+        [signal] = store.signals(dep.id)
+        assert (signal.actor, signal.os_user) == ("alice", getpass.getuser())
+        logs = reports.logs(env, store=store, deployment=dep.id)
+        assert logs["signals"][0]["by"] == f"alice (OS user {getpass.getuser()})"
+        store.close()
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        runner.wait(timeout=30)
+        stop_environment(load_spec(spec).environment("test"))
+
+
+def _wait_for_gate(store: Store, timeout_s: float = 60) -> Deployment:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for dep in store.deployments("shop", "test", limit=1):
+            if any(s.kind == "gate" and s.state == "running" for s in store.steps(dep.id)):
+                return dep
+        time.sleep(0.1)
+    raise AssertionError("no deployment reached its gate")

@@ -35,7 +35,7 @@ class RollbackRequested(SlipwayError):
 
 
 def _said(signal: Signal) -> str:
-    return f"{signal.actor}" + (f" ({signal.comment})" if signal.comment else "")
+    return signal.sender + (f" ({signal.comment})" if signal.comment else "")
 
 
 class Waiter:

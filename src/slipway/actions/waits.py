@@ -29,6 +29,7 @@ from slipway.observe import Observer
 from slipway.spec.model import Environment
 from slipway.spec.progressive import AnalysisSpec
 from slipway.store import Store
+from slipway.who import LABEL_NOTE
 
 Result = dict[str, Any]
 
@@ -107,7 +108,7 @@ class Waits:
                 f"`slipway abort {self._deployment_id}` to roll back"
             )
         if approvers:
-            ask += f" — approvers: {', '.join(approvers)}"
+            ask += f" — approvers: {', '.join(approvers)} ({LABEL_NOTE})"
         self._event(ask, level="warning")
         self._observer.waiting(self._store.deployment(self._deployment_id), gate=gate, reason=ask)
         while True:

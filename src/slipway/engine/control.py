@@ -9,20 +9,16 @@ with the commands that can help (``resume``, ``rollback``).
 
 from __future__ import annotations
 
-import getpass
-import os
-
 from slipway.clock import Clock
 from slipway.errors import UsageError
 from slipway.spec.model import Environment
 from slipway.store import Deployment, Signal, Store, runner_alive
-
-ACTOR_VARIABLE = "SLIPWAY_USER"
+from slipway.who import NAME_VARIABLE, current_user, os_user_if_claimed
 
 
 def actor() -> str:
-    """Who is asking: ``$SLIPWAY_USER`` (set by CI or a chat bot), else the login name."""
-    return os.environ.get(ACTOR_VARIABLE) or getpass.getuser()
+    """Who is asking (a label on the command line: ``slipway.who``)."""
+    return current_user()
 
 
 def running_deployment(
@@ -71,7 +67,9 @@ def send(
         )
     if kind in ("approve", "reject", "promote"):
         _check_approver(store, dep, who)
-    return dep, store.send_signal(dep.id, kind, actor=who, comment=comment)
+    return dep, store.send_signal(
+        dep.id, kind, actor=who, comment=comment, os_user=os_user_if_claimed()
+    )
 
 
 def _check_approver(store: Store, dep: Deployment, who: str) -> None:
@@ -82,7 +80,7 @@ def _check_approver(store: Store, dep: Deployment, who: str) -> None:
                 raise UsageError(
                     f"{who} may not decide at {step.description!r}",
                     hint=f"the approvers are {', '.join(approvers)} "
-                    f"(set {ACTOR_VARIABLE} to act as one of them)",
+                    f"(set {NAME_VARIABLE} to act as one of them)",
                 )
 
 

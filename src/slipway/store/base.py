@@ -22,7 +22,7 @@ from slipway.errors import StoreError
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test keeps the two equal). Knowing it here lets
 # a store already at head open without importing Alembic, which costs a CLI half a second.
-SCHEMA_HEAD = "0005_runbook"
+SCHEMA_HEAD = "0006_signal_os_user"
 
 
 class StoreBase:

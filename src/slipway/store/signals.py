@@ -30,11 +30,24 @@ class Signal:
     created_at: str
     handled_at: str | None
     outcome: str | None
+    #: the OS user who sent it, when ``actor`` is a name claimed through $SLIPWAY_USER
+    os_user: str | None = None
+
+    @property
+    def sender(self) -> str:
+        """``actor``, and the OS user beside a claimed name: ``cto (OS user ci)``."""
+        return f"{self.actor} (OS user {self.os_user})" if self.os_user else self.actor
 
 
 class SignalsMixin(StoreBase):
     def send_signal(
-        self, deployment_id: str, kind: str, *, actor: str, comment: str | None = None
+        self,
+        deployment_id: str,
+        kind: str,
+        *,
+        actor: str,
+        comment: str | None = None,
+        os_user: str | None = None,
     ) -> Signal:
         if kind not in SIGNAL_KINDS:
             raise ValueError(f"unknown signal {kind!r}")
@@ -44,6 +57,7 @@ class SignalsMixin(StoreBase):
                     deployment_id=deployment_id,
                     kind=kind,
                     actor=actor,
+                    os_user=os_user,
                     comment=comment,
                     created_at=self.now(),
                 )

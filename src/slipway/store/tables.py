@@ -92,6 +92,7 @@ signals = Table(
     Column("deployment_id", String(40), ForeignKey("deployments.id"), nullable=False),
     Column("kind", String(16), nullable=False),  # promote | approve | reject | abort | rollback
     Column("actor", String(128), nullable=False),
+    Column("os_user", String(64)),  # beside a name claimed through $SLIPWAY_USER
     Column("comment", Text),
     Column("created_at", String(32), nullable=False),
     Column("handled_at", String(32)),
