@@ -50,7 +50,7 @@ from tests.support.sample import write_sample_spec
 from slipway.analysis import Sample, Window, make_judge
 from slipway.analysis.haproxy_log import LogCollector
 from slipway.backends import Backends
-from slipway.backends.wiring import LOG_SOCKET, run_directory
+from slipway.backends.local import LOG_SOCKET, run_directory
 from slipway.clock import SystemClock
 from slipway.demo.traffic import Sample as Request
 from slipway.demo.traffic import TrafficGenerator

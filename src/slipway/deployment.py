@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from slipway.backends import Backends
-from slipway.checks.preflight import Verdict
+from slipway.checks.preflight import GoNoGo
 from slipway.checks.window import WindowOverride
 from slipway.clock import Clock, SystemClock
 from slipway.engine import Engine, Outcome, control
@@ -41,7 +41,7 @@ from slipway.store import Store
 from slipway.store.records import Records
 from slipway.who import current_user
 
-OnVerdict = Callable[[Verdict], None]
+OnVerdict = Callable[[GoNoGo], None]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Request:
 class PreflightNoGo(NoGoError):
     """The pre-flight said No-Go: nothing was touched. ``verdict`` has every row."""
 
-    def __init__(self, version: str, verdict: Verdict) -> None:
+    def __init__(self, version: str, verdict: GoNoGo) -> None:
         super().__init__(f"No-Go: {version} was not deployed; nothing was touched")
         self.verdict = verdict
 
@@ -102,7 +102,7 @@ class Deployer:
         """Stop after the steps in flight, then roll back (a signal, Ctrl-C)."""
         self.engine.request_stop()
 
-    def check(self, *, version: str | None = None, request: Request | None = None) -> Verdict:
+    def check(self, *, version: str | None = None, request: Request | None = None) -> GoNoGo:
         """``slipway check``: run the pre-flight and record it; no lock, nothing deployed."""
         if version is not None:
             check_version(version)
@@ -182,9 +182,7 @@ class Deployer:
             raise PreflightNoGo(version, verdict)
         self._recorder.expect(request, check_run=run_id)
 
-    def _preflight(
-        self, purpose: str, version: str | None, request: Request
-    ) -> tuple[Verdict, int]:
+    def _preflight(self, purpose: str, version: str | None, request: Request) -> tuple[GoNoGo, int]:
         override = _override(request)
         return run_checks(
             self.env,

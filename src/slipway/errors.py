@@ -14,8 +14,14 @@ runtime failures (which the engine either retries or answers with a rollback)::
     │   ├── TemporaryError    worth retrying after ``delay_s``
     │   └── PermanentError    retrying will not help: roll back
     │       ├── CheckFailed   a health check said "fail", with evidence
+    │       ├── AnalysisFailed  the analysis judged the new release bad
     │       └── HostFailed    one host of a fleet failed (unreachable, command failed)
-    ├── BackendError          a real part (supervisord, HAProxy) misbehaved
+    ├── Interrupted           a person or a signal stopped the deployment: aborted, exit 3
+    │   ├── Aborted           `slipway abort`
+    │   └── GateRejected      No at a gate, or nobody said yes in time
+    ├── RollbackRequested     `slipway rollback` while it ran: rolled back, exit 3
+    ├── BackendError          a real part (supervisord, HAProxy, Prometheus) misbehaved;
+    │                         retried after ``delay_s`` like a TemporaryError
     └── StoreError            the store could not be read or written
 
 Retry policy lives in the types, not in each step: the engine retries a
@@ -135,7 +141,12 @@ class CheckFailed(PermanentError):
 
 
 class BackendError(SlipwayError):
-    """A real part (supervisord, HAProxy, the file system) did not do what was asked."""
+    """A real part (supervisord, HAProxy, the file system) did not do what was asked.
+
+    Usually a process still starting: the engine retries the step after ``delay_s``.
+    """
+
+    delay_s = 1.0
 
 
 class StoreError(SlipwayError):
@@ -163,3 +174,27 @@ class HostFailed(PermanentError):
         self.detail = message
         self.unreachable = unreachable
         self.hosts = {host: message, **(others or {})}  # every host that failed in one step
+
+
+class AnalysisFailed(PermanentError):
+    """The analysis judged the new release bad."""
+
+
+class Interrupted(SlipwayError):
+    """The deployment was stopped on request (a signal, `slipway abort`, a rejected gate)."""
+
+    exit_code = 3
+
+
+class Aborted(Interrupted):
+    """`slipway abort`: stop now and roll back."""
+
+
+class GateRejected(Interrupted):
+    """A person said no at a gate, or nobody said yes in time."""
+
+
+class RollbackRequested(SlipwayError):
+    """``slipway rollback`` while this deployment runs: roll back; the outcome is rolled_back."""
+
+    exit_code = 3

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slipway.spec.model import Environment, RollingSpec
-from slipway.spec.progressive import BlueGreenSpec
+from slipway.spec.model import Environment
 from slipway.steps import Layout, Placement, Step, StepList
-from slipway.strategies import back_to, blue_green, canary, rolling
+from slipway.strategies import STRATEGIES, back_to
 from slipway.strategies.database import database_steps
 
 
@@ -29,13 +28,8 @@ def _renumber(steps: Sequence[Step], offset: int) -> list[Step]:
 def build_plan(env: Environment, *, version: str, placement: Sequence[Placement]) -> list[Step]:
     """Steps to roll ``version`` out to ``env`` from ``placement``, with its strategy."""
     layout = Layout.from_slots(env.slots())
-    strategy = env.strategy
-    if isinstance(strategy, RollingSpec):
-        body = rolling(strategy, version=version, layout=layout, placement=placement)
-    elif isinstance(strategy, BlueGreenSpec):
-        body = blue_green(strategy, version=version, layout=layout, placement=placement)
-    else:
-        body = canary(strategy, version=version, layout=layout, placement=placement)
+    strategy = STRATEGIES[env.strategy.type]
+    body = strategy(env.strategy, version=version, layout=layout, placement=placement)
     head = _preamble(version)
     database = database_steps(env.database, version=version, first_group=head[-1].group)
     checks = [s for s in database if s.kind != "migrate_database"]

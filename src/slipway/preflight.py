@@ -26,7 +26,7 @@ from slipway.checks.database import DatabaseCheck
 from slipway.checks.disk import CommandDisk, DiskCheck, DiskReader, DiskUsage, LocalDisk
 from slipway.checks.env import EnvCheck
 from slipway.checks.http import HttpCheck
-from slipway.checks.preflight import PreflightItem, Verdict, run_preflight
+from slipway.checks.preflight import GoNoGo, PreflightItem, run_preflight
 from slipway.checks.staged import StagedCheck
 from slipway.checks.tls import TlsCheck
 from slipway.checks.window import WindowCheck, WindowOverride
@@ -312,7 +312,7 @@ def run_checks(
     environ: Mapping[str, str] | None = None,
     reader_for: ReaderFor = default_reader,
     who: str | None = None,
-) -> tuple[Verdict, int]:
+) -> tuple[GoNoGo, int]:
     """Run the checklist and record it (``who`` ran it); the verdict and its record's id."""
     with _fleet_readers(env, reader_for) as readers:
         items = preflight_items(

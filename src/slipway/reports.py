@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slipway.backends.wiring import Backends
+from slipway.backends import Backends
 from slipway.errors import SlipwayError, UsageError
 from slipway.spec.model import Environment
 from slipway.store import Deployment, Store, runner_alive
+from slipway.targets.base import FleetTarget
 
 
 def seconds_between(start: str | None, end: str | None) -> float | None:
@@ -85,7 +86,8 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
     except SlipwayError as exc:
         report["problems"].append(f"cannot read live state: {exc}")
         return report
-    for host, why in getattr(backends.target, "unreachable", {}).items():
+    unreachable = backends.target.unreachable if isinstance(backends.target, FleetTarget) else {}
+    for host, why in unreachable.items():
         report["problems"].append(f"host {host} does not answer ({why}): its slots are unknown")
     serving_versions = set()
     for instance, slot, port in env.slots():

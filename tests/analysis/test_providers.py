@@ -13,7 +13,7 @@ from slipway.analysis import Side, Window
 from slipway.analysis.haproxy_log import HAProxyLogProvider, LogCollector
 from slipway.analysis.prometheus import PrometheusProvider
 from slipway.backends import Backends
-from slipway.backends.wiring import LOG_SOCKET, run_directory
+from slipway.backends.local import LOG_SOCKET, run_directory
 from slipway.clock import SystemClock
 from slipway.demo.traffic import TrafficGenerator
 from slipway.engine import Engine

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from slipway.analysis.base import Window
-from slipway.backends.wiring import request_log
+from slipway.backends.local import request_log
 from slipway.clock import SystemClock
 from slipway.demo.traffic import TrafficGenerator
 from slipway.engine import Engine, Outcome, control

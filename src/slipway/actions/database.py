@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from slipway.backends.wiring import Backends
+from slipway.backends import Backends
 from slipway.clock import Clock
 from slipway.database.dsn import Dsn
 from slipway.database.postgres import dump, sha256_of, verify

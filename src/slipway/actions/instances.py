@@ -13,7 +13,8 @@ from typing import Any
 
 from slipway.actions.database import DatabaseActions
 from slipway.actions.waits import Waits
-from slipway.backends.wiring import Backends, health_check, instance_url
+from slipway.backends import Backends
+from slipway.backends.health import health_check, instance_url
 from slipway.checks.health import wait_healthy
 from slipway.checks.http import HttpCheck
 from slipway.clock import Clock

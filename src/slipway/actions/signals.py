@@ -12,26 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from slipway.errors import SlipwayError
+from slipway.errors import Aborted, Interrupted, RollbackRequested
 from slipway.store import Signal, Store
 
 POLL_S = 0.1
-
-
-class Interrupted(SlipwayError):
-    """The runner was asked to stop (Ctrl-C, SIGTERM): it rolls back; the outcome is aborted."""
-
-
-class Aborted(Interrupted):
-    """``slipway abort``: roll back now."""
-
-
-class GateRejected(Interrupted):
-    """A person said no at a gate, or nobody said yes in time."""
-
-
-class RollbackRequested(SlipwayError):
-    """``slipway rollback`` while this deployment runs: roll back; the outcome is rolled_back."""
 
 
 def _said(signal: Signal) -> str:

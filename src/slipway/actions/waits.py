@@ -17,14 +17,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from slipway.actions.signals import POLL_S, GateRejected, Waiter, said
-from slipway.analysis import Analysis, Provider, RunResult, Side
-from slipway.analysis.haproxy_log import HAProxyLogProvider, RequestLog
-from slipway.analysis.probe import ProbeProvider
-from slipway.analysis.prometheus import PrometheusProvider
-from slipway.backends.wiring import Backends, request_log
+from slipway.actions.providers import ProviderSource
+from slipway.actions.signals import POLL_S, Waiter, said
+from slipway.analysis import Analysis, RunResult, Side
+from slipway.analysis.haproxy_log import RequestLog
+from slipway.backends import Backends
 from slipway.clock import Clock
-from slipway.errors import NoGoError, PermanentError
+from slipway.errors import AnalysisFailed, GateRejected, NoGoError
 from slipway.observe import Observer
 from slipway.spec.model import Environment
 from slipway.spec.progressive import AnalysisSpec
@@ -32,10 +31,6 @@ from slipway.store import Store
 from slipway.who import LABEL_NOTE
 
 Result = dict[str, Any]
-
-
-class AnalysisFailed(PermanentError):
-    """The analysis judged the new release bad."""
 
 
 class Waits:
@@ -58,14 +53,11 @@ class Waits:
         self._deployment_id = deployment_id
         self._waiter = waiter
         self._observer = observer
-        self._collector = request_log
-        self._own_collector = False
+        self._providers = ProviderSource(env, backends, lent_log=request_log)
         self._background: Analysis | None = None
 
     def close(self) -> None:
-        if self._collector is not None and self._own_collector:
-            self._collector.stop()
-            self._collector = None
+        self._providers.close()
 
     # the steps
 
@@ -199,30 +191,11 @@ class Waits:
             name=name,
             canary=canary,
             baseline=baseline,
-            providers=self._providers(spec),
+            providers=self._providers.providers(spec),
             clock=self._clock,
             instance_problems=self._problems_of(canary),
             first_run_no=len(done) + 1,
         )
-
-    def _providers(self, spec: AnalysisSpec) -> dict[str, Provider]:
-        providers: dict[str, Provider] = {}
-        kinds = {m.provider for m in spec.metrics}
-        if "haproxy" in kinds:
-            if self._collector is None:
-                self._collector = request_log(self._env, self._b.router).start()
-                self._own_collector = True
-            providers["haproxy"] = HAProxyLogProvider(self._collector)
-        if "probe" in kinds:
-            providers["probe"] = ProbeProvider(self._addresses)
-        if "prometheus" in kinds and spec.prometheus is not None:
-            providers["prometheus"] = PrometheusProvider(
-                spec.prometheus, app=self._env.app, environment=self._env.name
-            )
-        return providers
-
-    def _addresses(self) -> dict[str, tuple[str, int]]:
-        return {s.slot: (s.address, s.port) for s in self._b.router.servers()}
 
     def _problems_of(self, canary: Side) -> Callable[[], list[str]]:
         first_pid: dict[str, int | None] = {}

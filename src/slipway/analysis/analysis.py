@@ -37,14 +37,17 @@ class RunResult:
     measurements: Sequence[dict[str, Any]] = field(default_factory=tuple)
 
 
+#: one judge per ``analysis.judge`` of the spec, made from the analysis' spec
+JUDGES: dict[str, Callable[[AnalysisSpec], Judge]] = {
+    "threshold": lambda spec: ThresholdJudge(min_requests=spec.min_requests),
+    "statistical": lambda spec: StatisticalJudge(
+        confidence=spec.confidence, tests_per_run=len(spec.metrics), min_requests=spec.min_requests
+    ),
+}
+
+
 def make_judge(spec: AnalysisSpec) -> Judge:
-    if spec.judge == "statistical":
-        return StatisticalJudge(
-            confidence=spec.confidence,
-            tests_per_run=len(spec.metrics),
-            min_requests=spec.min_requests,
-        )
-    return ThresholdJudge(min_requests=spec.min_requests)
+    return JUDGES[spec.judge](spec)
 
 
 class Analysis:

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 
 from slipway.spec.progressive import MetricSpec
 
-Status = Literal["pass", "fail", "inconclusive"]
+MetricStatus = Literal["pass", "fail", "inconclusive"]
 Verdict = Literal["continue", "abort", "inconclusive"]
 
 
@@ -71,7 +71,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 @dataclass(frozen=True)
 class MetricResult:
     metric: str
-    status: Status
+    status: MetricStatus
     canary: float | None
     baseline: float | None
     detail: str
@@ -94,7 +94,7 @@ class MetricResult:
 
 class Provider(Protocol):
     def measure(self, metric: MetricSpec, side: Side, window: Window) -> Sample:
-        """Measure ``metric`` on ``side`` over ``window``; raise ``ProviderError`` if it can't."""
+        """Measure ``metric`` on ``side`` over ``window``; raise ``BackendError`` if it can't."""
 
 
 class Judge(Protocol):

@@ -1,5 +1,66 @@
-"""From a spec's environment to its live backends: target, router, releases, health checks."""
+"""From a spec's environment to its live backends: target, router, releases.
 
-from slipway.backends.wiring import Backends
+``PARTS`` is the registry: one factory per target ``type:`` of the spec (``local``: this
+machine's supervisord and HAProxy; ``ssh``: a fleet). A new kind of target is one module and
+one line here.
+"""
 
-__all__ = ["Backends"]
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from slipway.clock import Clock
+from slipway.release import Releases
+from slipway.router.base import Router
+from slipway.spec.model import Environment
+from slipway.targets.base import Target
+
+
+@runtime_checkable
+class Closing(Protocol):
+    """A target holding connections (a fleet's SSH pool) to let go of."""
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Parts:
+    target: Target
+    router: Router
+    releases: Releases
+    parallel: int = 16  # steps of one group run at once (a fleet: its max_parallel)
+
+
+def _local(env: Environment, clock: Clock) -> Parts:
+    from slipway.backends.local import local_parts
+
+    return local_parts(env, clock=clock)
+
+
+def _ssh(env: Environment, clock: Clock) -> Parts:
+    from slipway.backends.fleet import fleet_parts  # imports asyncssh: fleets only
+
+    assert env.fleet is not None
+    target, router, releases = fleet_parts(env, clock=clock)
+    return Parts(target, router, releases, parallel=env.fleet.spec.max_parallel)
+
+
+PARTS: dict[str, Callable[[Environment, Clock], Parts]] = {"local": _local, "ssh": _ssh}
+
+
+@dataclass(frozen=True)
+class Backends(Parts):
+    @classmethod
+    def for_environment(cls, env: Environment, *, clock: Clock) -> Backends:
+        parts = PARTS[env.targets[0].type](env, clock)
+        return cls(parts.target, parts.router, parts.releases, parts.parallel)
+
+    def close(self) -> None:
+        """Let go of connections (a fleet's SSH pool); local backends hold none."""
+        if isinstance(self.target, Closing):
+            self.target.close()
+
+
+__all__ = ["PARTS", "Backends", "Parts"]

@@ -10,15 +10,16 @@ call the same three methods as for a local environment.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import Any
 
 from slipway.clock import Clock
 from slipway.errors import SlipwayError
 from slipway.release import Release, Releases
 from slipway.router.haproxy import HAProxyConfig
 from slipway.router.remote import RemoteHAProxyRouter
-from slipway.spec.fleet import Fleet, SupervisordService
+from slipway.spec.fleet import Fleet, SshTargetSpec, SupervisordService
 from slipway.spec.model import Environment, HttpCheckSpec, ReleaseSpec
 from slipway.ssh.layout import Listing, ReleaseSync, RemoteLayout
 from slipway.ssh.pool import SshHost, SshPool
@@ -104,23 +105,44 @@ def make_pool(fleet: Fleet) -> SshPool:
     )
 
 
-def make_service(env: Environment, pool: SshPool) -> Service:
-    assert env.fleet is not None
-    spec = env.fleet.spec
-    service = spec.service
-    if isinstance(service, SupervisordService):
-        return SupervisordPrograms(
-            pool,
-            spec.deploy_to,
-            python=service.python or spec.python,
-            start_secs=service.start_secs,
-            stop_timeout_s=env.process.stop_timeout_s,
-        )
-    if service.type == "systemd":
-        return SystemdService(pool, spec.deploy_to, app=env.app, unit_dir=service.unit_dir)
-    return CommandService(
-        pool, spec.deploy_to, start=service.start, stop=service.stop, status=service.status
+def _supervisord(env: Environment, pool: SshPool, service: Any) -> Service:
+    spec = _fleet_spec(env)
+    return SupervisordPrograms(
+        pool,
+        spec.deploy_to,
+        python=service.python or spec.python,
+        start_secs=service.start_secs,
+        stop_timeout_s=env.process.stop_timeout_s,
     )
+
+
+def _systemd(env: Environment, pool: SshPool, service: Any) -> Service:
+    return SystemdService(pool, _fleet_spec(env).deploy_to, app=env.app, unit_dir=service.unit_dir)
+
+
+def _commands(env: Environment, pool: SshPool, service: Any) -> Service:
+    deploy_to = _fleet_spec(env).deploy_to
+    return CommandService(
+        pool, deploy_to, start=service.start, stop=service.stop, status=service.status
+    )
+
+
+#: how instances run on a fleet host: one per ``service.type`` of the ssh target's spec
+SERVICES: dict[str, Callable[[Environment, SshPool, Any], Service]] = {
+    "supervisord": _supervisord,
+    "systemd": _systemd,
+    "command": _commands,
+}
+
+
+def _fleet_spec(env: Environment) -> SshTargetSpec:
+    assert env.fleet is not None
+    return env.fleet.spec
+
+
+def make_service(env: Environment, pool: SshPool) -> Service:
+    service = _fleet_spec(env).service
+    return SERVICES[service.type](env, pool, service)
 
 
 def fleet_parts(

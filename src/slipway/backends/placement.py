@@ -6,7 +6,7 @@ believes, so a plan is right even after a crash left the store behind.
 
 from __future__ import annotations
 
-from slipway.backends.wiring import Backends
+from slipway.backends import Backends
 from slipway.steps import Placement
 
 

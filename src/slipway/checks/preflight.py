@@ -64,7 +64,7 @@ class PreflightRow:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class GoNoGo:
     rows: tuple[PreflightRow, ...]
 
     @property
@@ -90,7 +90,7 @@ class Verdict:
         return {"verdict": self.word, "checks": [r.as_dict() for r in self.rows]}
 
 
-def run_preflight(items: Sequence[PreflightItem]) -> Verdict:
+def run_preflight(items: Sequence[PreflightItem]) -> GoNoGo:
     """Probe every automated item once; never raises for a check being unwell."""
     automated = [i for i in items if i.check is not None]
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL, len(automated)))) as pool:
@@ -121,7 +121,7 @@ def run_preflight(items: Sequence[PreflightItem]) -> Verdict:
                 result.duration_s,
             )
         )
-    return Verdict(tuple(rows))
+    return GoNoGo(tuple(rows))
 
 
 def _probe(check: Check) -> CheckResult:

@@ -25,7 +25,7 @@ from slipway.cli.base import (
 )
 
 if TYPE_CHECKING:
-    from slipway.checks.preflight import Verdict
+    from slipway.checks.preflight import GoNoGo
     from slipway.runbook.facts import Facts
 
 OverrideOpt = Annotated[
@@ -45,7 +45,7 @@ MARKS = {
 }
 
 
-def print_verdict(verdict: Verdict, *, title: str, output: Output) -> None:
+def print_verdict(verdict: GoNoGo, *, title: str, output: Output) -> None:
     from rich.text import Text
 
     from slipway.view import mark, print_json, table

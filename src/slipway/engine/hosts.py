@@ -24,19 +24,11 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
-from typing import Protocol
 
 from slipway.errors import HostFailed, PermanentError
 from slipway.spec.model import Environment
 from slipway.store import StepRecord
-
-
-class FleetTarget(Protocol):
-    def probe(self, host: str) -> str | None:
-        """None if the host answers; else why not."""
-
-    def exclude(self, host: str, reason: str) -> None:
-        """Leave the host out of the rest of the run."""
+from slipway.targets.base import FleetTarget, Target
 
 
 class HostPolicy:
@@ -129,8 +121,8 @@ class HostPolicy:
         return result
 
 
-def host_policy(env: Environment, target: object) -> HostPolicy | None:
+def host_policy(env: Environment, target: Target) -> HostPolicy | None:
     """The policy of a fleet environment (None for a local one)."""
-    if env.fleet is None or not hasattr(target, "probe") or not hasattr(target, "exclude"):
+    if env.fleet is None or not isinstance(target, FleetTarget):
         return None
     return HostPolicy(env, target)

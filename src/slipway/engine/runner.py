@@ -26,19 +26,22 @@ from datetime import datetime
 from typing import Any
 
 from slipway.actions.instances import Actions
-from slipway.actions.signals import Interrupted, RollbackRequested, Waiter
+from slipway.actions.signals import Waiter
 from slipway.actions.waits import Waits
 from slipway.analysis.haproxy_log import RequestLog
+from slipway.backends import Backends
 from slipway.backends.placement import read_placement
-from slipway.backends.wiring import Backends
 from slipway.clock import Clock, SystemClock
 from slipway.engine import control
 from slipway.engine.hosts import host_policy
 from slipway.engine.lease import LEASE_TTL_S, Lease, iter_groups
 from slipway.errors import (
     BackendError,
+    CheckFailed,
+    Interrupted,
     NoGoError,
     PermanentError,
+    RollbackRequested,
     SlipwayError,
     TemporaryError,
     UsageError,
@@ -465,7 +468,7 @@ class Engine:
                 result = actions.run(record.kind, record.params, started=started)
             except (TemporaryError, BackendError) as exc:
                 if attempts < MAX_ATTEMPTS and not self._stop.is_set():
-                    delay = exc.delay_s if isinstance(exc, TemporaryError) else 1.0
+                    delay = exc.delay_s
                     self._event(record.deployment_id, f"{record.description}: {exc}; retrying")
                     self.clock.sleep(delay)
                     continue
@@ -488,7 +491,7 @@ class Engine:
 
     def _step_failed(self, record: StepRecord, exc: BaseException) -> None:
         message = str(exc)
-        evidence = getattr(exc, "evidence", "")
+        evidence = exc.evidence if isinstance(exc, CheckFailed) else ""
         self.store.set_step(
             record.id,
             state="failed",

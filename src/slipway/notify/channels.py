@@ -9,6 +9,7 @@ escalation contacts); anything that accepts Slack's incoming webhooks
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slipway.notify.messages import Message, contact_lines
@@ -45,5 +46,12 @@ def webhook_payload(message: Message) -> dict[str, Any]:
     return {"source": "slipway", **message.as_dict(), "text": message.text()}
 
 
+#: one payload shape per notification ``type:`` of the spec
+CHANNELS: dict[str, Callable[[Message], dict[str, Any]]] = {
+    "slack": slack_payload,
+    "webhook": webhook_payload,
+}
+
+
 def payload(kind: str, message: Message) -> dict[str, Any]:
-    return slack_payload(message) if kind == "slack" else webhook_payload(message)
+    return CHANNELS[kind](message)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from slipway.spec.runbook import ContactLevel, Event
+from slipway.spec.runbook import ContactLevel, NotifyEvent
 
 TITLES: dict[str, str] = {
     "started": "Deployment started",
@@ -34,7 +34,7 @@ ICONS = {
 
 @dataclass(frozen=True)
 class Message:
-    event: Event
+    event: NotifyEvent
     app: str
     environment: str
     deployment_id: str | None
@@ -92,7 +92,7 @@ def contact_lines(levels: Sequence[ContactLevel]) -> list[str]:
 
 
 def build_message(
-    event: Event,
+    event: NotifyEvent,
     *,
     app: str,
     environment: str,

@@ -17,12 +17,12 @@ from slipway.clock import Clock
 from slipway.notify.messages import build_message
 from slipway.notify.sender import Notifier
 from slipway.spec.model import Environment
-from slipway.spec.runbook import Event
+from slipway.spec.runbook import NotifyEvent
 from slipway.store import Deployment, StepRecord, Store
 from slipway.store.records import Records
 
 FLUSH_S = 60.0
-OUTCOMES: dict[str, Event] = {
+OUTCOMES: dict[str, NotifyEvent] = {
     "succeeded": "succeeded",
     "rolled_back": "rolled_back",
     "aborted": "rolled_back",
@@ -78,7 +78,7 @@ class NotifyingObserver:
 
     def _send(
         self,
-        event: Event,
+        event: NotifyEvent,
         deployment: Deployment,
         *,
         gate: str | None = None,

@@ -11,7 +11,7 @@ from slipway.notify.sender import channel_name
 from slipway.runbook.facts import NEXT, Facts
 from slipway.runbook.markdown import table
 from slipway.runbook.text import Lang, t
-from slipway.spec.runbook import Event
+from slipway.spec.runbook import NotifyEvent
 
 
 def window_section(facts: Facts, lang: Lang) -> str:
@@ -44,7 +44,7 @@ def communication_section(facts: Facts, lang: Lang) -> str:
     intro = t("channels", lang, channels=channels) if channels else t("no_channels", lang)
     samples = []
     at = datetime(2000, 1, 1, tzinfo=UTC)
-    events: tuple[Event, ...] = ("succeeded", "rolled_back")
+    events: tuple[NotifyEvent, ...] = ("succeeded", "rolled_back")
     for event in events:
         message = build_message(
             event,

@@ -288,8 +288,8 @@ class DatabaseSpec(_Model):
 
 # notifications and contacts
 
-Event = Literal["started", "succeeded", "rolled_back", "failed", "waiting_for_approval"]
-EVENTS: tuple[Event, ...] = (
+NotifyEvent = Literal["started", "succeeded", "rolled_back", "failed", "waiting_for_approval"]
+EVENTS: tuple[NotifyEvent, ...] = (
     "started",
     "succeeded",
     "rolled_back",
@@ -304,7 +304,7 @@ class NotificationSpec(_Model):
     type: Literal["slack", "webhook"]
     name: str | None = Field(None, max_length=40)
     url_env: EnvName = Field(..., description="Variable holding the webhook URL (a secret).")
-    events: list[Event] = Field(default_factory=lambda: list(EVENTS))
+    events: list[NotifyEvent] = Field(default_factory=lambda: list(EVENTS))
     timeout_s: Seconds = 5.0
     retries: int = Field(3, ge=0, le=10)
     backoff_s: Seconds = Field(1.0, description="First pause between tries; doubles each time.")

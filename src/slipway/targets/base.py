@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -57,3 +57,17 @@ class Target(Protocol):
 
     def down(self) -> None:
         """Stop every instance and the target's own processes."""
+
+
+@runtime_checkable
+class FleetTarget(Target, Protocol):
+    """A target of several hosts (SSH): one host may fail without the others."""
+
+    #: hosts found unreachable by ``instances``, and why: their slots are unknown
+    unreachable: Mapping[str, str]
+
+    def probe(self, host: str) -> str | None:
+        """None if the host answers; else why not."""
+
+    def exclude(self, host: str, reason: str) -> None:
+        """Leave the host out of the rest of the run."""

@@ -1,0 +1,73 @@
+"""The metrics providers an analysis reads, made from its spec for one deployment.
+
+``PROVIDERS`` is the registry: one factory per ``provider:`` a metric of the spec may name.
+The HAProxy request log is a listener that starts on first use and stops with the deployment's
+actions (unless a caller lent one that outlives them, as a benchmark does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from slipway.analysis import Provider
+from slipway.analysis.haproxy_log import HAProxyLogProvider, RequestLog
+from slipway.analysis.probe import ProbeProvider
+from slipway.analysis.prometheus import PrometheusProvider
+from slipway.backends import Backends
+from slipway.backends.local import request_log
+from slipway.errors import UsageError
+from slipway.spec.model import Environment
+from slipway.spec.progressive import AnalysisSpec
+
+
+class ProviderSource:
+    """What providers are made from: the environment, its backends, one request log."""
+
+    def __init__(
+        self, env: Environment, backends: Backends, *, lent_log: RequestLog | None = None
+    ) -> None:
+        self.env = env
+        self.backends = backends
+        self._log = lent_log
+        self._own_log = False
+
+    def log(self) -> RequestLog:
+        if self._log is None:
+            self._log = request_log(self.env, self.backends.router).start()
+            self._own_log = True
+        return self._log
+
+    def addresses(self) -> dict[str, tuple[str, int]]:
+        return {s.slot: (s.address, s.port) for s in self.backends.router.servers()}
+
+    def close(self) -> None:
+        if self._log is not None and self._own_log:
+            self._log.stop()
+            self._log = None
+
+    def providers(self, spec: AnalysisSpec) -> dict[str, Provider]:
+        """A provider for each kind the analysis' metrics name."""
+        return {
+            kind: PROVIDERS[kind](self, spec) for kind in sorted({m.provider for m in spec.metrics})
+        }
+
+
+def _haproxy(source: ProviderSource, spec: AnalysisSpec) -> Provider:
+    return HAProxyLogProvider(source.log())
+
+
+def _probe(source: ProviderSource, spec: AnalysisSpec) -> Provider:
+    return ProbeProvider(source.addresses)
+
+
+def _prometheus(source: ProviderSource, spec: AnalysisSpec) -> Provider:
+    if spec.prometheus is None:  # the spec's validation asks for it: a guard, not a path
+        raise UsageError("a prometheus metric needs `analysis.prometheus.url`")
+    return PrometheusProvider(spec.prometheus, app=source.env.app, environment=source.env.name)
+
+
+PROVIDERS: dict[str, Callable[[ProviderSource, AnalysisSpec], Provider]] = {
+    "haproxy": _haproxy,
+    "probe": _probe,
+    "prometheus": _prometheus,
+}
