@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
+import shutil
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from slipway.errors import HostFailed, HostKeyError
 from slipway.ssh import SshHost, SshPool
-from tests.support.hosts import TestFleet
+from tests.support import hosts as test_kit
+from tests.support.hosts import ROOT, TestFleet
 
 
 def pool_for(fleet: TestFleet, **kwargs: float) -> SshPool:
@@ -184,3 +190,25 @@ def test_missing_known_hosts_file_is_a_host_key_error(
         assert fleet.host("h1").fingerprint() in str(caught.value)
     finally:
         pool.close()
+
+
+def test_hosts_see_the_runners_python_and_checkout_wherever_they_live(tmp_path: Path) -> None:
+    """A clone under /tmp (private on every host) must still run its fleet tests: the hosts
+    see the runner's Python, this checkout and the paths asked for — and nothing else of /tmp."""
+    clone = Path(tempfile.mkdtemp(prefix="slipway-clone-", dir="/tmp"))
+    try:
+        (clone / "marker").write_text("here")
+        (tmp_path / "beside").write_text("not for hosts")
+        with test_kit.test_hosts(1, tmp_path / "fleet", keep=[clone / "marker"]) as fleet:
+            [host] = fleet.hosts
+            assert host.run_inside(f"cat {clone}/marker").strip() == "here"
+            python = shlex.quote(sys.executable)
+            assert (
+                host.run_inside(f"{python} -c 'import slipway, supervisor; print(1)'").strip()
+                == "1"
+            )
+            assert host.run_inside(f"test -d {ROOT / 'examples'} && echo yes").strip() == "yes"
+            hidden = host.run_inside(f"test -e {tmp_path / 'beside'} && echo seen || echo hidden")
+            assert hidden.strip() == "hidden"
+    finally:
+        shutil.rmtree(clone)

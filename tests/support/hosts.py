@@ -30,7 +30,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -178,17 +178,25 @@ def _free_subnet() -> ipaddress.IPv4Network:
     raise RuntimeError("no free /24 in 198.18.0.0/15 for test hosts")
 
 
-def _passthrough_dirs() -> list[str]:
-    """Top-level entries of /root the Python of this process lives in (pyenv, a venv)."""
+PRIVATE = ("/root", "/tmp", "/srv")  # each host has its own (and its own /run)
+ROOT = Path(__file__).resolve().parents[2]  # this checkout: its venv, src/ and examples/
+
+
+def _passthrough_dirs(also: Sequence[Path] = ()) -> list[str]:
+    """What of the runner's private directories a host must still see: the Python of this
+    process (pyenv under /root, a venv in a checkout under /tmp) and the checkout itself
+    (the editable install's src/, the sample app). The first entry below /root, /tmp or /srv
+    of each, so a clone under /tmp runs its tests as well as one anywhere else."""
     keep = set()
-    for path in (Path(sys.executable).resolve(), Path(sys.base_prefix).resolve()):
-        parts = path.parts
-        if len(parts) > 2 and parts[1] == "root":
-            keep.add(f"/root/{parts[2]}")
+    paths = [Path(sys.executable).resolve(), Path(sys.prefix), Path(sys.base_prefix).resolve()]
+    for path in [*paths, ROOT, *also]:
+        parts = path.absolute().parts
+        if len(parts) > 2 and f"/{parts[1]}" in PRIVATE:
+            keep.add(f"/{parts[1]}/{parts[2]}")
     return sorted(keep)
 
 
-def _boot_script(directory: Path) -> str:
+def _boot_script(directory: Path, also: Sequence[Path] = ()) -> str:
     """Run in the host's new mount namespace: private dirs, then exec sshd."""
     d = shlex.quote(str(directory))
     lines = [
@@ -197,21 +205,20 @@ def _boot_script(directory: Path) -> str:
         "mkdir -p /run/th /run/sshd /run/keep",
         f"mount --bind {d} /run/th",
     ]
-    keep = _passthrough_dirs()
-    for i, path in enumerate(keep):
+    keep = _passthrough_dirs(also)
+    for i, path in enumerate(keep):  # held aside while the private dirs go over them
         lines += [f"mkdir -p /run/keep/{i}", f"mount --bind {shlex.quote(path)} /run/keep/{i}"]
-    lines.append("mount --bind /run/th/root /root")
+    lines += [f"mount --bind /run/th/{p[1:]} {p}" for p in PRIVATE]
     for i, path in enumerate(keep):
         lines += [
             f"mkdir -p {shlex.quote(path)}",
             f"mount --bind /run/keep/{i} {shlex.quote(path)}",
         ]
-    lines += ["mount --bind /run/th/srv /srv", "mount --bind /run/th/tmp /tmp"]
     lines.append(f"exec {SSHD} -D -e -f /run/th/sshd_config")
     return "\n".join(lines)
 
 
-def _start_host(host: TestHost, client_public: str) -> None:
+def _start_host(host: TestHost, client_public: str, also: Sequence[Path] = ()) -> None:
     d = host.directory
     for sub in ("run", "root", "tmp", "srv"):
         (d / sub).mkdir(parents=True, exist_ok=True)
@@ -226,7 +233,7 @@ def _start_host(host: TestHost, client_public: str) -> None:
     argv = [*prefix, "unshare", "--mount", "--propagation", "private", "sh", "-c"]
     with (d / "sshd.log").open("wb") as log:
         process = subprocess.Popen(
-            [*argv, _boot_script(d)],
+            [*argv, _boot_script(d, also)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -295,8 +302,13 @@ def _loopback_addresses(fleet: TestFleet) -> None:
 
 
 @contextlib.contextmanager
-def test_hosts(count: int, directory: Path, *, mode: Mode = "auto") -> Iterator[TestFleet]:
-    """``count`` running test hosts named ``h1`` … ``hN``; all torn down on exit."""
+def test_hosts(
+    count: int, directory: Path, *, mode: Mode = "auto", keep: Sequence[Path] = ()
+) -> Iterator[TestFleet]:
+    """``count`` running test hosts named ``h1`` … ``hN``; all torn down on exit.
+
+    ``keep``: more paths of this machine the hosts must see although they lie in a directory
+    that is private to each host (the runner's Python and this checkout always are)."""
     if count < 1:
         raise ValueError("count must be at least 1")
     chosen: Literal["netns", "loopback"] = (
@@ -327,7 +339,7 @@ def test_hosts(count: int, directory: Path, *, mode: Mode = "auto") -> Iterator[
             _loopback_addresses(fleet)
         public = client.export_public_key().decode().strip()
         for host in hosts:
-            _start_host(host, public)
+            _start_host(host, public, keep)
         fleet.known_hosts.write_text("".join(h.known_hosts_line() + "\n" for h in hosts))
         _wait_listening(hosts)
         yield fleet
