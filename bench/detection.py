@@ -50,7 +50,7 @@ from tests.support.sample import write_sample_spec
 from slipway.analysis import Sample, Window, make_judge
 from slipway.analysis.haproxy_log import LogCollector
 from slipway.backends import Backends
-from slipway.backends.local import LOG_SOCKET, run_directory
+from slipway.backends.local import log_socket
 from slipway.clock import SystemClock
 from slipway.demo.traffic import Sample as Request
 from slipway.demo.traffic import TrafficGenerator
@@ -104,7 +104,7 @@ class Bench:
         self.stable = "v1"
         self.next_good = 10
         self.pools = Pools()
-        self.log = LogCollector(run_directory(self.env) / LOG_SOCKET)
+        self.log = LogCollector(log_socket(self.env))
         # wall-clock (store) to monotonic (traffic) time
         self.offset = time.time() - time.monotonic()
 

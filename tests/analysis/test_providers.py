@@ -13,7 +13,7 @@ from slipway.analysis import Side, Window
 from slipway.analysis.haproxy_log import HAProxyLogProvider, LogCollector
 from slipway.analysis.prometheus import PrometheusProvider
 from slipway.backends import Backends
-from slipway.backends.local import LOG_SOCKET, run_directory
+from slipway.backends.local import log_socket
 from slipway.clock import SystemClock
 from slipway.demo.traffic import TrafficGenerator
 from slipway.engine import Engine
@@ -141,7 +141,7 @@ def test_haproxy_log_gives_each_request_of_each_slot(
     assert engine.deploy("v1").exit_code == 0
     slots = tuple(s for _, s, _ in engine.env.slots() if s.endswith("_a"))
     url = f"http://127.0.0.1:{engine.env.router.listen.port}/work"
-    with LogCollector(run_directory(engine.env) / LOG_SOCKET) as collector:
+    with LogCollector(log_socket(engine.env)) as collector:
         began = time.monotonic()
         with TrafficGenerator(url, concurrency=2, max_requests=300) as traffic:
             deadline = time.monotonic() + 30

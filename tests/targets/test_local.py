@@ -12,11 +12,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from slipway.errors import BackendError, PermanentError
+from slipway.backends import Backends
+from slipway.clock import SystemClock
+from slipway.engine import Engine
+from slipway.errors import PermanentError
+from slipway.sockets import socket_dir
+from slipway.spec import load_spec
+from slipway.store import Store
 from slipway.supervisord.local import Supervisor
 from slipway.targets.base import InstanceSpec
 from slipway.targets.local import LocalTarget
-from tests.conftest import BUILD, free_port_range
+from tests.conftest import BUILD, free_port_range, stop_environment
+from tests.support.sample import write_sample_spec
 
 
 @pytest.fixture
@@ -119,6 +126,23 @@ def test_an_instance_that_dies_at_start_is_a_permanent_error(
         target.start(broken)
 
 
-def test_too_long_run_directory_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(BackendError, match="too long for a unix socket"):
-        Supervisor(tmp_path / ("x" * 120))
+def test_a_state_directory_too_deep_for_unix_sockets_still_deploys(tmp_path: Path) -> None:
+    """HAProxy allows 97 bytes for a log socket's path: a deep checkout or CI workspace must
+    not break an environment, so its sockets go to a short private directory instead."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    spec = write_sample_spec(deep, count=1)
+    env = load_spec(spec).environment("test")
+    store = Store.for_state_dir(env.state_dir.parent)
+    engine = Engine(env, store=store, backends=Backends.for_environment(env, clock=SystemClock()))
+    try:
+        assert engine.deploy("v1").exit_code == 0
+        sockets = socket_dir(env.state_dir / "run")
+        assert len(str(sockets / "requests.sock")) < 97 and sockets.stat().st_mode & 0o777 == 0o700
+        assert {p.name for p in sockets.iterdir()} >= {"sv.sock", "hap.sock"}
+        listen = env.router.listen
+        answer = httpx.get(f"http://{listen.host}:{listen.port}/", timeout=5)
+        assert answer.status_code == 200 and "v1" in answer.text
+    finally:
+        store.close()
+        stop_environment(env)

@@ -13,6 +13,7 @@ from slipway.clock import Clock
 from slipway.release import Releases
 from slipway.router.base import Router
 from slipway.router.haproxy import HAProxyConfig, HAProxyRouter
+from slipway.sockets import socket_dir
 from slipway.spec.model import Environment, HttpCheckSpec
 from slipway.supervisord.local import Supervisor
 from slipway.targets.local import LocalTarget
@@ -38,7 +39,8 @@ def local_parts(env: Environment, *, clock: Clock) -> Parts:
         slots=[(slot, port) for _, slot, port in env.slots()],
         health_path=health.path if isinstance(health, HttpCheckSpec) else None,
         metrics_port=env.router.metrics_port,
-        log_socket=run_dir / LOG_SOCKET,
+        log_socket=log_socket(env),
+        socket_dir=socket_dir(run_dir),
     )
     return Parts(
         target=LocalTarget(env.targets[0].name, supervisor),
@@ -49,6 +51,11 @@ def local_parts(env: Environment, *, clock: Clock) -> Parts:
 
 def run_directory(env: Environment) -> Path:
     return env.state_dir / "run"
+
+
+def log_socket(env: Environment) -> Path:
+    """Where HAProxy sends each request's log line for a runner analysing a release."""
+    return socket_dir(run_directory(env)) / LOG_SOCKET
 
 
 @runtime_checkable
@@ -63,4 +70,4 @@ def request_log(env: Environment, router: Router) -> RequestLog:
     the LB host's log ring, followed over SSH, on a fleet. Not started."""
     if isinstance(router, RingRouter):
         return FollowedLog(router.follow_request_log)
-    return LogCollector(run_directory(env) / LOG_SOCKET)
+    return LogCollector(log_socket(env))

@@ -74,6 +74,13 @@ class HAProxyConfig:
     check_interval_s: float = 1.0
     addresses: Mapping[str, str] = field(default_factory=dict)  # slot → host; 127.0.0.1 if absent
     admin_address: tuple[str, int] | None = None  # an admin socket on TCP too (a fleet's LB)
+    #: where the admin socket is, when not in run_dir (slipway.sockets: a short path)
+    socket_dir: Path | None = None
+
+    @property
+    def admin_socket(self) -> Path:
+        run = self.run_dir if self.run_dir.is_absolute() else self.run_dir.resolve()
+        return (self.socket_dir or run) / SOCKET
 
     def render(self) -> str:
         run = self.run_dir if self.run_dir.is_absolute() else self.run_dir.resolve()
@@ -84,7 +91,7 @@ class HAProxyConfig:
             # room beside Slipway's own runtime-API connections for an operator's or a
             # monitoring tool's (HAProxy's default is 10 at once, then it stops answering)
             f"    stats maxconn {STATS_MAXCONN}",
-            f"    stats socket {run}/{SOCKET} mode 600 level admin expose-fd listeners",
+            f"    stats socket {self.admin_socket} mode 600 level admin expose-fd listeners",
             f"    server-state-file {run}/{STATE_FILE}",
             *(
                 [f"    stats socket ipv4@{_bind(*self.admin_address)} level admin"]
@@ -175,7 +182,7 @@ class HAProxyRouter:
         self._sv = supervisor
         self._clock = clock or SystemClock()
         self._run = config.run_dir.resolve()
-        self.socket = self._run / SOCKET
+        self.socket = config.admin_socket
         self._state_lock = threading.Lock()
 
     # lifecycle

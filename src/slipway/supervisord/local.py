@@ -28,16 +28,16 @@ from supervisor.xmlrpc import SupervisorTransport
 
 from slipway.clock import Clock, SystemClock
 from slipway.errors import BackendError
+from slipway.sockets import socket_dir
 
 SOCKET = "sv.sock"
 PIDFILE = "supervisord.pid"
-MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, keep a margin
 START_TIMEOUT_S = 15.0
 
 CONFIG = """\
 ; written by Slipway: supervisord of one environment
 [unix_http_server]
-file = {run}/{socket}
+file = {socket}
 chmod = 0700
 
 [supervisord]
@@ -52,7 +52,7 @@ childlogdir = {run}/logs
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [supervisorctl]
-serverurl = unix://{run}/{socket}
+serverurl = unix://{socket}
 
 [include]
 files = {run}/programs/*.conf
@@ -70,13 +70,7 @@ class Supervisor:
     def __init__(self, run_dir: Path, *, clock: Clock | None = None) -> None:
         self.run_dir = run_dir.resolve()
         self._clock = clock or SystemClock()
-        self.socket = self.run_dir / SOCKET
-        if len(str(self.socket)) > MAX_SOCKET_PATH:
-            raise BackendError(
-                f"the run directory {self.run_dir} is too long for a unix socket path "
-                f"(at most {MAX_SOCKET_PATH - len(SOCKET) - 1} characters): "
-                "use a shorter state_dir in the spec"
-            )
+        self.socket = socket_dir(self.run_dir) / SOCKET
 
     # the daemon
 
@@ -126,7 +120,11 @@ class Supervisor:
         os.chmod(self.run_dir, 0o700)
         config = self.run_dir / "supervisord.conf"
         config.write_text(
-            CONFIG.format(run=_expand_safe(str(self.run_dir)), socket=SOCKET, pidfile=PIDFILE)
+            CONFIG.format(
+                run=_expand_safe(str(self.run_dir)),
+                socket=_expand_safe(str(self.socket)),
+                pidfile=PIDFILE,
+            )
         )
         self.socket.unlink(missing_ok=True)  # a stale socket of a killed supervisord
         result = subprocess.run(
