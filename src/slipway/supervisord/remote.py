@@ -141,7 +141,9 @@ class RemoteSupervisor:
             self._known_running = True
             return
         run = self.run_dir
-        config = CONFIG.format(run=_expand_safe(run), socket=SOCKET, pidfile=PIDFILE)
+        config = CONFIG.format(
+            run=_expand_safe(run), socket=_expand_safe(self.socket), pidfile=PIDFILE
+        )
         q = shlex.quote
         files = tar_of({"supervisord.conf": (config.encode(), 0o600)})
         script = (
