@@ -35,7 +35,7 @@ layers: setup
 	$(BIN)/lint-imports
 
 unit: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n 4
 
 bench: setup system
 	$(BIN)/python bench/rollout.py
