@@ -59,7 +59,7 @@ def test_inventory_and_spec_hosts_make_one_fleet(tmp_path: Path) -> None:
 
 
 def test_limit_narrows_the_slots_but_not_the_router(tmp_path: Path) -> None:
-    env = load_spec(write(tmp_path)).environment("prod", limit="web0[12]")
+    env = load_spec(write(tmp_path)).environment("prod", limit="web[0:1]")
     assert env.fleet is not None and env.fleet.app_hosts == ["web01", "web02"]
     assert {s[0].split("-")[0] for s in env.slots()} == {"web01", "web02"}
     assert len(env.all_slots()) == 16

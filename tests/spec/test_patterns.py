@@ -25,7 +25,7 @@ GROUPS = {
         ("web", ["web1", "web2", "web3"]),
         ("web1", ["web1"]),
         ("web1,db1", ["web1", "db1"]),
-        ("db1:web1", ["web1", "db1"]),  # inventory order, not pattern order
+        ("db1:web1", ["db1", "web1"]),  # the order terms found them in, as Ansible
         ("web:&prod", ["web1", "web2"]),
         ("web:!canary", ["web1", "web2"]),
         ("!canary:web", ["web1", "web2"]),  # exclusions apply last, wherever they are written
