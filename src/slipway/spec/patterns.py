@@ -174,7 +174,7 @@ def _enumerate(
         results += groups[group]
     if not matching_groups or term[0] == "~" or any(c in term for c in ".?*["):
         results += [h for h in hosts if matcher.match(h)]
-    if not results:
+    if not results and not matching_groups:  # an empty group is a match (Ansible)
         known = ", ".join([g for g in groups if g not in ("all", "ungrouped")][:15])
         hint = f"known groups: {known or 'none'}; known hosts: {', '.join(hosts[:8])}"
         if "," in pattern and ":" in term:
