@@ -19,6 +19,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from slipway.engine import Backends, Engine, Outcome
 from slipway.engine import report as reports
@@ -67,7 +68,8 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except SlipwayError as exc:
-            err.print(f"[red bold]error:[/] {exc}", highlight=False, markup=True)
+            # the message is data (an inventory's "[web:vars]", a pattern): never markup
+            err.print(f"[red bold]error:[/] {escape(str(exc))}", highlight=False, markup=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper
@@ -121,15 +123,27 @@ def init(
 @app.command()
 @reports_errors
 def validate(file: FileOpt = Path(DEFAULT_FILE), output: OutputOpt = Output.text) -> None:
-    """Check the spec; say what is wrong, where, and how to fix it."""
+    """Check the spec and the inventories it names (never connecting); say what is wrong, where."""
     loaded = load_spec(file)
     envs = list(loaded.spec.environments)
+    fleets = {}
+    for name in envs:  # resolving an environment reads its inventory: hosts, groups, variables
+        fleet = loaded.environment(name).fleet
+        if fleet is not None:
+            fleets[name] = {"hosts": list(fleet.hosts), "app_hosts": fleet.app_hosts}
     if output is Output.json:
-        print_json({"valid": True, "app": loaded.spec.app, "environments": envs})
+        print_json({"valid": True, "app": loaded.spec.app, "environments": envs, "fleets": fleets})
     else:
         out.print(
-            f"[green]✓[/] {file} is valid: app {loaded.spec.app}, environments {', '.join(envs)}"
+            f"[green]✓[/] {escape(str(file))} is valid: app {loaded.spec.app}, "
+            f"environments {', '.join(envs)}"
         )
+        for name, fleet in fleets.items():
+            out.print(
+                f"  {name}: {len(fleet['hosts'])} hosts, the app on {len(fleet['app_hosts'])}: "
+                f"{escape(', '.join(fleet['app_hosts']))}",
+                highlight=False,
+            )
 
 
 @app.command()

@@ -246,6 +246,13 @@ def resolve_fleet(spec: SshTargetSpec, *, root: Path, locate: Any) -> Fleet:
         raise SpecError(
             exc.message, location=locate("select"), field="select", hint=exc.hint
         ) from None
+    if not app_hosts:
+        raise SpecError(
+            f"select {spec.select!r} selects no host",
+            location=locate("select"),
+            field="select",
+            hint=f"groups: {', '.join(g for g, m in groups.items() if m)}",
+        )
     for name in app_hosts:
         connection = resolved[name].vars.get("ansible_connection", "ssh")
         if connection not in SSH_CONNECTIONS:
@@ -304,8 +311,9 @@ def _host(
         setting = str(first["loc"][0]) if first["loc"] else ""
         var = origin.get(setting, setting)
         value = entry.get(setting)
+        why = "" if first["type"] == "string_pattern_mismatch" else f" ({first['msg']})"
         raise SpecError(
-            f"host {name}: {var} {value!r} is not valid ({first['msg']})",
+            f"host {name}: {var} {value!r} is not valid{why}",
             location=(locate("hosts", name) if name in spec.hosts else None) or locate("inventory"),
             field=f"hosts.{name}.{setting}" if name in spec.hosts else "inventory",
             hint=_HINTS.get(setting),
