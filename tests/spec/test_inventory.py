@@ -211,7 +211,7 @@ def test_a_vars_file_must_be_a_mapping(tmp_path: Path) -> None:
     (tmp_path / "hosts.ini").write_text("[web]\nweb1\n")
     (tmp_path / "host_vars").mkdir()
     (tmp_path / "host_vars" / "web1.yml").write_text("- a\n- b\n")
-    with pytest.raises(SpecError, match="web1.yml must be a mapping of variables, not a list"):
+    with pytest.raises(SpecError, match=r"web1\.yml must be a mapping of variables, not a list"):
         load_inventory(tmp_path / "hosts.ini")
 
 

@@ -126,11 +126,11 @@ def validate(file: FileOpt = Path(DEFAULT_FILE), output: OutputOpt = Output.text
     """Check the spec and the inventories it names (never connecting); say what is wrong, where."""
     loaded = load_spec(file)
     envs = list(loaded.spec.environments)
-    fleets = {}
+    fleets: dict[str, dict[str, list[str]]] = {}
     for name in envs:  # resolving an environment reads its inventory: hosts, groups, variables
-        fleet = loaded.environment(name).fleet
-        if fleet is not None:
-            fleets[name] = {"hosts": list(fleet.hosts), "app_hosts": fleet.app_hosts}
+        resolved = loaded.environment(name).fleet
+        if resolved is not None:
+            fleets[name] = {"hosts": list(resolved.hosts), "app_hosts": resolved.app_hosts}
     if output is Output.json:
         print_json({"valid": True, "app": loaded.spec.app, "environments": envs, "fleets": fleets})
     else:
@@ -138,10 +138,10 @@ def validate(file: FileOpt = Path(DEFAULT_FILE), output: OutputOpt = Output.text
             f"[green]✓[/] {escape(str(file))} is valid: app {loaded.spec.app}, "
             f"environments {', '.join(envs)}"
         )
-        for name, fleet in fleets.items():
+        for name, hosts in fleets.items():
             out.print(
-                f"  {name}: {len(fleet['hosts'])} hosts, the app on {len(fleet['app_hosts'])}: "
-                f"{escape(', '.join(fleet['app_hosts']))}",
+                f"  {name}: {len(hosts['hosts'])} hosts, the app on {len(hosts['app_hosts'])}: "
+                f"{escape(', '.join(hosts['app_hosts']))}",
                 highlight=False,
             )
 
