@@ -20,7 +20,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from slipway.errors import SpecError, UsageError
-from slipway.spec.inventory import GROUP_NAME, load_inventory
+from slipway.spec.inventory import GROUP_NAME, Inventory, load_inventory
+from slipway.spec.inventory_ansible import read_with_ansible
 from slipway.spec.inventory_hosts import HOST_NAME
 from slipway.spec.patterns import limit_hosts, select_hosts
 
@@ -76,6 +77,20 @@ class HostSpec(_Model):
         return value
 
 
+class InventorySpec(_Model):
+    """An Ansible inventory, and how to read it."""
+
+    path: str = Field(..., description="A file or a directory, relative to the spec.")
+    reader: Literal["builtin", "ansible"] = Field(
+        "builtin",
+        description="builtin: Slipway reads INI/YAML itself (as ansible-core does); ansible: "
+        "through `ansible-inventory --list` (dynamic inventory plugins, vaulted variables).",
+    )
+    vault_password_file: str | None = Field(
+        None, description="Passed to ansible-inventory (reader: ansible)."
+    )
+
+
 class SupervisordService(_Model):
     """Instances as programs of a supervisord Slipway starts on each host (no root needed)."""
 
@@ -115,10 +130,11 @@ class SshTargetSpec(_Model):
     type: Literal["ssh"]
     name: str = Field("fleet", pattern=r"^[a-z][a-z0-9-]{0,31}$")
     hosts: dict[Annotated[str, Field(pattern=HOST_PATTERN)], HostSpec] = Field(default_factory=dict)
-    inventory: str | None = Field(
+    inventory: str | InventorySpec | None = Field(
         None,
         description="Ansible inventory (an INI or YAML file, or a directory of them, with "
-        "group_vars/ and host_vars/), relative to the spec.",
+        "group_vars/ and host_vars/), relative to the spec; or {path, reader, "
+        "vault_password_file}.",
     )
     select: str = Field("all", description="Host pattern (Ansible's) of the hosts running the app.")
     user: str = Field("root", pattern=USER_PATTERN)
@@ -198,15 +214,7 @@ def resolve_fleet(spec: SshTargetSpec, *, root: Path, locate: Any) -> Fleet:
     groups: dict[str, list[str]] = {"all": [], "ungrouped": []}
     member_of: dict[str, list[str]] = {}
     if spec.inventory:
-        path = spec_path(root, spec.inventory)
-        if not path.exists():
-            raise SpecError(
-                f"inventory {str(path)!r} does not exist",
-                location=locate("inventory"),
-                field="inventory",
-                hint="paths are relative to the spec file; a file or a directory",
-            )
-        inventory = load_inventory(path)
+        inventory = _read_inventory(spec.inventory, root=root, locate=locate)
         found_vars, found_groups = inventory.resolved()
         for name, variables in found_vars.items():
             hosts[name] = _from_vars(variables)
@@ -269,6 +277,25 @@ def resolve_fleet(spec: SshTargetSpec, *, root: Path, locate: Any) -> Fleet:
         groups=groups,
         app_hosts=app_hosts,
         known_hosts=spec_path(root, spec.known_hosts),
+    )
+
+
+def _read_inventory(given: str | InventorySpec, *, root: Path, locate: Any) -> Inventory:
+    source = given if isinstance(given, InventorySpec) else InventorySpec(path=given)
+    path = spec_path(root, source.path)
+    where = locate("inventory") if isinstance(given, str) else locate("inventory", "path")
+    if not path.exists():
+        raise SpecError(
+            f"inventory {str(path)!r} does not exist",
+            location=where,
+            field="inventory",
+            hint="paths are relative to the spec file; a file or a directory",
+        )
+    if source.reader == "builtin":
+        return load_inventory(path)
+    vault = source.vault_password_file
+    return read_with_ansible(
+        path, vault_password_file=spec_path(root, vault) if vault else None, where=where
     )
 
 
