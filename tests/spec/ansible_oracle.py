@@ -73,8 +73,9 @@ def run(
     )
 
 
+@cache
 def inventory_list(source: Path, *, plugins: str = "yaml,ini") -> dict[str, Any]:
-    """``ansible-inventory -i SOURCE --list`` as data."""
+    """``ansible-inventory -i SOURCE --list`` as data (asked once per source: treat as read-only)."""
     done = run("ansible-inventory", "-i", str(source), "--list", plugins=plugins)
     if done.returncode != 0:
         raise AssertionError(f"ansible-inventory failed on {source}:\n{done.stderr}")

@@ -260,3 +260,10 @@ def test_mutated_inventories_never_crash(tmp_path: Path) -> None:
             load_inventory(path)
         except SpecError as exc:
             assert exc.location is None or exc.location.line >= 1
+
+
+def test_a_trailing_newline_never_passes_as_part_of_a_host(tmp_path: Path) -> None:
+    path = tmp_path / "hosts.yml"
+    path.write_text('web:\n  hosts:\n    "web1:22\\n":\n')
+    with pytest.raises(SpecError, match="invalid host name"):
+        load_inventory(path)

@@ -8,6 +8,7 @@ needs no cloud: an executable script printing Ansible's JSON, and the
 
 from __future__ import annotations
 
+import copy
 import subprocess
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from slipway.errors import SpecError
 from slipway.spec import load_spec
 from slipway.spec.inventory import load_inventory
-from slipway.spec.inventory_ansible import read_with_ansible
+from slipway.spec.inventory_ansible import from_listing, read_with_ansible
 from tests.spec import ansible_oracle as oracle
 from tests.spec.test_inventory_oracle import CORPUS, SOURCES, order_is_defined, plain
 
@@ -32,11 +33,15 @@ def ansible_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-@pytest.mark.usefixtures("ansible_on_path")
 @pytest.mark.parametrize("source", SOURCES)
 def test_both_readers_agree(source: str) -> None:
+    """What ``reader: ansible`` makes of each corpus listing is what the built-in reader reads.
+
+    The listing is the oracle's (one ansible-inventory run per source for the whole
+    suite); the scripts below run ``read_with_ansible`` itself, subprocess and all.
+    """
     builtin = load_inventory(CORPUS / source)
-    through = read_with_ansible(CORPUS / source)
+    through = from_listing(copy.deepcopy(oracle.inventory_list(CORPUS / source)))
     assert set(through.hosts) == set(builtin.hosts)  # --list does not say in which order
     for host in builtin.hosts:
         assert plain(through.variables(host)) == plain(builtin.variables(host)), host
@@ -70,6 +75,15 @@ def spec(tmp_path: Path, path: str, *, select: str = "all", extra: str = "") -> 
     file = tmp_path / "slipway.yaml"
     file.write_text(SPEC.format(path=path, select=select, extra=extra))
     return file
+
+
+@pytest.mark.usefixtures("ansible_on_path")
+def test_the_reader_runs_ansible_inventory(tmp_path: Path) -> None:
+    through = read_with_ansible(CORPUS / "dir-group-vars")
+    builtin = load_inventory(CORPUS / "dir-group-vars")
+    assert {h: plain(through.variables(h)) for h in through.hosts} == {
+        h: plain(builtin.variables(h)) for h in builtin.hosts
+    }
 
 
 @pytest.mark.usefixtures("ansible_on_path")

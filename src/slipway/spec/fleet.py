@@ -69,6 +69,13 @@ class HostSpec(_Model):
     groups: list[Annotated[str, Field(pattern=f"^{GROUP_NAME}$")]] = Field(default_factory=list)
     vars: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
+    @field_validator("key_file")
+    @classmethod
+    def _key_file(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(ord(c) < 32 or c == "\x7f" for c in value)):
+            raise ValueError(f"{value!r} is not a usable path (empty, or a control character)")
+        return value
+
     @field_validator("address")
     @classmethod
     def _address(cls, value: str | None) -> str | None:

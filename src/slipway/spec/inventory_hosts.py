@@ -54,10 +54,10 @@ def parse_address(address: str, *, allow_ranges: bool = False) -> tuple[str, int
     """
     port: int | None = None
     for pattern in (_BRACKETED_HOSTPORT, _HOSTPORT):
-        found = pattern.match(address)
+        found = pattern.fullmatch(address)
         if found:
             address, port = found.group(1), int(found.group(2))
-    if not any(p.match(address) for p in (_IPV4, _IPV6, _HOSTNAME)):
+    if not any(p.fullmatch(address) for p in (_IPV4, _IPV6, _HOSTNAME)):
         raise ValueError(f"not a valid network hostname: {address}")
     if not allow_ranges and "[" in address:
         raise ValueError("detected a range in a host where none is allowed")

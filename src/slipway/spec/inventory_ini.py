@@ -44,7 +44,7 @@ def parse_ini(inventory: Inventory, path: Path, text: str) -> None:
             continue
         where = Location(str(path), number, len(raw) - len(raw.lstrip()) + 1)
         try:
-            header = _SECTION.match(line)
+            header = _SECTION.fullmatch(line)
             if header:
                 group, state = _section(inventory, pending, header, number)
             elif line.startswith("[") and (line.endswith("]") or "]:" not in line):
@@ -123,7 +123,7 @@ def _child_line(
     number: int,
     where: Location,
 ) -> None:
-    found = _GROUP_LINE.match(line)
+    found = _GROUP_LINE.fullmatch(line)
     if not found:
         raise SpecError(
             f"expected a group name in [{group}:children], got {line!r}",

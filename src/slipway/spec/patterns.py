@@ -152,7 +152,7 @@ def _match_one(
 def _split_subscript(term: str) -> tuple[str, tuple[int, int] | None]:
     if term[0] == "~":
         return term, None
-    found = _SUBSCRIPT.match(term)
+    found = _SUBSCRIPT.fullmatch(term)
     if not found:
         return term, None
     base, index, start, _, end = found.groups()  # [x-y] still works in Ansible, as [x:y]
@@ -169,6 +169,8 @@ def _enumerate(
 ) -> list[str]:
     matcher = _matcher(term, pattern)
     results: list[str] = []
+    # re.match, not fullmatch, on purpose: Ansible's ~regex matches from the start only, and
+    # fnmatch.translate's expression already ends with \Z
     matching_groups = [g for g in groups if matcher.match(g)]
     for group in matching_groups:
         results += groups[group]
