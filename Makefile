@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck layers unit bench setup system clean
+.PHONY: demo test lint typecheck layers unit bench setup system peers clean
 
 demo: setup system
 	$(BIN)/slipway demo
 
-test: setup system lint typecheck layers unit
+test: setup system peers lint typecheck layers unit
 
 setup: $(STAMP)
 
@@ -18,6 +18,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The peers' virtualenv (ansible-core, pyinfra, fabric: never project dependencies), from
+# pyenv's Python 3.13 when there is one (ansible-core needs >= 3.12). The inventory tests run
+# ansible-inventory from it as their oracle; bench/fanout.py runs the peers from it.
+PEERS        := bench/.venv-peers
+PEERS_PYTHON ?= $(firstword $(wildcard /root/.pyenv/versions/3.13*/bin/python) \
+                  $(shell command -v python3.13 python3.12 2>/dev/null))
+
+peers: $(PEERS)/.installed
+
+$(PEERS)/.installed: bench/peers-requirements.txt
+	@test -n "$(PEERS_PYTHON)" || { echo "no Python >= 3.12 for $(PEERS): install python3.13 or set PEERS_PYTHON"; exit 1; }
+	$(PEERS_PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet -r bench/peers-requirements.txt
+	touch $@
 
 # The Debian packages the tests, the demo and the benchmarks start for real (scripts/system.sh):
 # installed when missing and we are root, with their services kept from starting.
@@ -34,7 +49,7 @@ typecheck: setup
 layers: setup
 	$(BIN)/lint-imports
 
-unit: setup
+unit: setup peers
 	$(BIN)/pytest -n 4
 
 bench: setup system

@@ -33,6 +33,7 @@ def test_init_writes_a_spec_that_validates(tmp_path: Path) -> None:
         "valid": True,
         "app": "shop",
         "environments": ["staging", "production"],
+        "fleets": {},  # no ssh target: no inventory to read
     }
     again = slipway("init", cwd=tmp_path)
     assert again.returncode == 2 and "--force" in again.stderr

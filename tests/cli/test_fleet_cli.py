@@ -49,3 +49,50 @@ def test_unknown_host_key_stops_the_deploy_before_anything_starts(
     assert stranger.fingerprint() in message
     assert "ssh-keyscan" in message and "Traceback" not in result.stderr
     assert not (fleet.host("h1").srv / "shop" / "releases").exists()
+
+
+FLEET_SPEC = """\
+app: shop
+release: {build: "true"}
+process: {command: [python3, server.py]}
+environments:
+  prod:
+    router: {type: haproxy, listen: '127.0.0.1:80'}
+    instances: {per_host: 1, base_port: 8000}
+    targets:
+      - type: ssh
+        inventory: hosts
+        select: web
+        deploy_to: /srv/shop
+"""
+
+
+def test_validate_reads_the_inventory_without_connecting(tmp_path: Path) -> None:
+    spec = tmp_path / "slipway.yaml"
+    spec.write_text(FLEET_SPEC)
+    # TEST-NET addresses: nothing answers there, so a validate that connected could not pass
+    (tmp_path / "hosts").write_text(
+        "[web]\nweb1 ansible_host=192.0.2.1\nweb2 ansible_host=192.0.2.2\n[db]\ndb1\n"
+    )
+    done = slipway("validate", "-f", spec, "-o", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["fleets"] == {
+        "prod": {"hosts": ["web1", "web2", "db1"], "app_hosts": ["web1", "web2"]}
+    }
+    (tmp_path / "hosts").write_text("[web]\nweb1\n[web:vars]\nx=1\n[db:vars]\ny=2\n")
+    broken = slipway("validate", "-f", spec)
+    assert broken.returncode == 2
+    assert f"{tmp_path / 'hosts'}:5:1: section [db:vars] is for group 'db'" in broken.stderr
+    assert "Traceback" not in broken.stderr
+
+
+def test_an_inventory_given_as_a_list_is_a_located_error(tmp_path: Path) -> None:
+    spec = tmp_path / "slipway.yaml"
+    spec.write_text(FLEET_SPEC.replace("inventory: hosts", "inventory: hosts.yml"))
+    (tmp_path / "hosts.yml").write_text(
+        "all:\n  children:\n    web:\n      hosts:\n        - web1\n"
+    )
+    done = slipway("plan", "-f", spec, "--version", "v1")
+    assert done.returncode == 2
+    assert "hosts.yml:4:7: 'hosts' of group 'web' must be a mapping" in done.stderr
+    assert "Traceback" not in done.stderr and "AttributeError" not in done.stderr

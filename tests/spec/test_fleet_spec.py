@@ -59,7 +59,7 @@ def test_inventory_and_spec_hosts_make_one_fleet(tmp_path: Path) -> None:
 
 
 def test_limit_narrows_the_slots_but_not_the_router(tmp_path: Path) -> None:
-    env = load_spec(write(tmp_path)).environment("prod", limit="web0[12]")
+    env = load_spec(write(tmp_path)).environment("prod", limit="web[0:1]")
     assert env.fleet is not None and env.fleet.app_hosts == ["web01", "web02"]
     assert {s[0].split("-")[0] for s in env.slots()} == {"web01", "web02"}
     assert len(env.all_slots()) == 16
@@ -95,3 +95,70 @@ def test_per_host_needs_an_ssh_target(tmp_path: Path) -> None:
     )
     with pytest.raises(SpecError, match="per_host` needs an ssh target"):
         load_spec(path)
+
+
+def inventory_spec(tmp_path: Path, inventory: str, *, select: str = "all") -> Path:
+    path = tmp_path / "slipway.yaml"
+    path.write_text(
+        'app: shop\nrelease: {build: "true"}\nprocess: {command: [python3, server.py]}\n'
+        "environments:\n  prod:\n    router: {type: haproxy, listen: '127.0.0.1:80'}\n"
+        "    instances: {per_host: 1, base_port: 8000}\n    targets:\n      - type: ssh\n"
+        f"        inventory: {inventory}\n        select: '{select}'\n"
+        "        deploy_to: /srv/shop\n        known_hosts: known_hosts\n"
+    )
+    return path
+
+
+def test_a_quoted_user_in_group_vars_is_the_user(tmp_path: Path) -> None:
+    (tmp_path / "hosts").write_text('[web]\nweb1\n\n[web:vars]\nansible_user="deploy"\n')
+    env = load_spec(inventory_spec(tmp_path, "hosts")).environment("prod")
+    assert env.fleet is not None and env.fleet.hosts["web1"].user == "deploy"
+
+
+@pytest.mark.parametrize(
+    ("line", "words", "hint"),
+    [
+        ('ansible_user="Deploy User"', "ansible_user 'Deploy User' is not valid", "user name"),
+        ("ansible_ssh_user=x;reboot", "ansible_ssh_user 'x;reboot' is not valid", "user name"),
+        ("ansible_port=http", "ansible_port 'http' is not valid", "1 to 65535"),
+        ("ansible_ssh_port=70000", "ansible_ssh_port 70000 is not valid", "1 to 65535"),
+        ("ansible_host='1.2.3.4; rm -rf /'", "ansible_host '1.2.3.4; rm -rf /'", "IP address"),
+    ],
+)
+def test_a_bad_connection_variable_is_named_plainly(
+    tmp_path: Path, line: str, words: str, hint: str
+) -> None:
+    (tmp_path / "hosts").write_text(f"[web]\nweb1\n\n[web:vars]\n{line}\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(inventory_spec(tmp_path, "hosts")).environment("prod")
+    assert words in caught.value.message and "host web1" in caught.value.message
+    assert "pydantic" not in str(caught.value)
+    assert hint in (caught.value.hint or "")
+    assert caught.value.location is not None and caught.value.location.line == 10
+
+
+def test_an_inventory_directory_with_group_vars(tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory"
+    (inventory / "group_vars").mkdir(parents=True)
+    (inventory / "web.ini").write_text("[web]\nweb1 ansible_host=198.18.0.11\n")
+    (inventory / "group_vars" / "all.yml").write_text("ansible_user: deploy\nansible_port: 2222\n")
+    env = load_spec(inventory_spec(tmp_path, "inventory")).environment("prod")
+    assert env.fleet is not None
+    host = env.fleet.hosts["web1"]
+    assert (host.address, host.port, host.user) == ("198.18.0.11", 2222, "deploy")
+
+
+def test_a_local_connection_is_refused_where_the_app_runs(tmp_path: Path) -> None:
+    (tmp_path / "hosts").write_text(
+        "localhost ansible_connection=local\n[web]\nweb1 ansible_host=198.18.0.11\n"
+    )
+    with pytest.raises(SpecError, match="ansible_connection='local'"):
+        load_spec(inventory_spec(tmp_path, "hosts")).environment("prod")
+    env = load_spec(inventory_spec(tmp_path, "hosts", select="all:!ungrouped")).environment("prod")
+    assert env.fleet is not None and env.fleet.app_hosts == ["web1"]
+
+
+def test_select_of_an_empty_group_is_a_spec_error(tmp_path: Path) -> None:
+    (tmp_path / "hosts").write_text("[web]\nweb1\n[db]\n")
+    with pytest.raises(SpecError, match="select 'db' selects no host"):
+        load_spec(inventory_spec(tmp_path, "hosts", select="db")).environment("prod")

@@ -44,19 +44,31 @@ def init(
 @app.command()
 @reports_errors
 def validate(file: FileOpt = Path(DEFAULT_FILE), output: OutputOpt = Output.text) -> None:
-    """Check the spec; say what is wrong, where, and how to fix it."""
+    """Check the spec and the inventories it names (never connecting); say what is wrong, where."""
     from slipway.spec import load_spec
     from slipway.view import print_json
 
     loaded = load_spec(file)
     envs = list(loaded.spec.environments)
+    fleets: dict[str, dict[str, list[str]]] = {}
+    for name in envs:  # resolving an environment reads its inventory: hosts, groups, variables
+        resolved = loaded.environment(name).fleet
+        if resolved is not None:
+            fleets[name] = {"hosts": list(resolved.hosts), "app_hosts": resolved.app_hosts}
     if output is Output.json:
-        print_json({"valid": True, "app": loaded.spec.app, "environments": envs})
-    else:
+        print_json({"valid": True, "app": loaded.spec.app, "environments": envs, "fleets": fleets})
+        return
+    out().print(
+        f"✓ {file} is valid: app {loaded.spec.app}, environments {', '.join(envs)}",
+        markup=False,
+        style="green",
+    )
+    for name, hosts in fleets.items():
         out().print(
-            f"✓ {file} is valid: app {loaded.spec.app}, environments {', '.join(envs)}",
+            f"  {name}: {len(hosts['hosts'])} hosts, the app on {len(hosts['app_hosts'])}: "
+            f"{', '.join(hosts['app_hosts'])}",
             markup=False,
-            style="green",
+            highlight=False,
         )
 
 

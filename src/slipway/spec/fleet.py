@@ -17,22 +17,33 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from slipway.errors import SpecError, UsageError
-from slipway.spec.inventory import HOST_RE, load_inventory
-from slipway.spec.patterns import select_hosts
+from slipway.spec.inventory import GROUP_NAME, Inventory, load_inventory
+from slipway.spec.inventory_ansible import read_with_ansible
+from slipway.spec.inventory_hosts import HOST_NAME
+from slipway.spec.patterns import limit_hosts, select_hosts
 
-HOST_PATTERN = HOST_RE.pattern
+HOST_PATTERN = f"^{HOST_NAME}$"
 USER_PATTERN = r"^[a-z_][a-z0-9_-]{0,31}$"
 ABS_PATH_PATTERN = r"^/[A-Za-z0-9._/-]*$"
 REL_PATH_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$"
 HostName = Annotated[str, Field(pattern=HOST_PATTERN)]
+# How Ansible reaches a host (MAGIC_VARIABLE_MAPPING): the first variable set wins, so the
+# deprecated ansible_ssh_* names win over the new ones when a host has both, as in Ansible.
 CONNECT_VARS = {
-    "ansible_host": "address",
-    "ansible_port": "port",
-    "ansible_user": "user",
-    "ansible_ssh_private_key_file": "key_file",
+    "address": ("ansible_ssh_host", "ansible_host"),
+    "port": ("ansible_ssh_port", "ansible_port"),
+    "user": ("ansible_ssh_user", "ansible_user"),
+    "key_file": ("ansible_ssh_private_key_file", "ansible_private_key_file"),
+}
+SSH_CONNECTIONS = ("ssh", "smart", "paramiko", "paramiko_ssh", "ansible.builtin.ssh")
+_HINTS = {
+    "address": "an IP address or a DNS name",
+    "port": "a number from 1 to 65535",
+    "user": "a user name: lowercase letters, digits, '_' and '-', at most 32",
+    "key_file": "a path to a private key",
 }
 
 
@@ -55,10 +66,15 @@ class HostSpec(_Model):
     port: int = Field(22, ge=1, le=65535)
     user: str | None = Field(None, pattern=USER_PATTERN)
     key_file: str | None = None
-    groups: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")]] = Field(
-        default_factory=list
-    )
+    groups: list[Annotated[str, Field(pattern=f"^{GROUP_NAME}$")]] = Field(default_factory=list)
     vars: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("key_file")
+    @classmethod
+    def _key_file(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(ord(c) < 32 or c == "\x7f" for c in value)):
+            raise ValueError(f"{value!r} is not a usable path (empty, or a control character)")
+        return value
 
     @field_validator("address")
     @classmethod
@@ -66,6 +82,20 @@ class HostSpec(_Model):
         if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.:-]{0,252}", value):
             raise ValueError(f"{value!r} is not an IP address or host name")
         return value
+
+
+class InventorySpec(_Model):
+    """An Ansible inventory, and how to read it."""
+
+    path: str = Field(..., description="A file or a directory, relative to the spec.")
+    reader: Literal["builtin", "ansible"] = Field(
+        "builtin",
+        description="builtin: Slipway reads INI/YAML itself (as ansible-core does); ansible: "
+        "through `ansible-inventory --list` (dynamic inventory plugins, vaulted variables).",
+    )
+    vault_password_file: str | None = Field(
+        None, description="Passed to ansible-inventory (reader: ansible)."
+    )
 
 
 class SupervisordService(_Model):
@@ -107,8 +137,11 @@ class SshTargetSpec(_Model):
     type: Literal["ssh"]
     name: str = Field("fleet", pattern=r"^[a-z][a-z0-9-]{0,31}$")
     hosts: dict[Annotated[str, Field(pattern=HOST_PATTERN)], HostSpec] = Field(default_factory=dict)
-    inventory: str | None = Field(
-        None, description="Ansible inventory (INI or YAML), beside the spec."
+    inventory: str | InventorySpec | None = Field(
+        None,
+        description="Ansible inventory (an INI or YAML file, or a directory of them, with "
+        "group_vars/ and host_vars/), relative to the spec; or {path, reader, "
+        "vault_password_file}.",
     )
     select: str = Field("all", description="Host pattern (Ansible's) of the hosts running the app.")
     user: str = Field("root", pattern=USER_PATTERN)
@@ -169,9 +202,11 @@ class Fleet(_Model):
     def select(self, pattern: str) -> list[str]:
         return select_hosts(pattern, hosts=list(self.hosts), groups=self.groups)
 
-    def limited(self, pattern: str) -> Fleet:
-        chosen = set(self.select(pattern))
-        kept = [h for h in self.app_hosts if h in chosen]
+    def limited(self, pattern: str, *, cwd: Path | None = None) -> Fleet:
+        """Only the app's hosts that ``--limit pattern`` selects (``@file`` read from ``cwd``)."""
+        kept = limit_hosts(
+            pattern, self.app_hosts, hosts=list(self.hosts), groups=self.groups, cwd=cwd
+        )
         if not kept:
             raise UsageError(
                 f"--limit {pattern!r} selects none of the hosts the app runs on",
@@ -183,29 +218,33 @@ class Fleet(_Model):
 def resolve_fleet(spec: SshTargetSpec, *, root: Path, locate: Any) -> Fleet:
     """Hosts of the spec and of its inventory, merged (the spec's win), validated."""
     hosts: dict[str, dict[str, Any]] = {}
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, list[str]] = {"all": [], "ungrouped": []}
+    member_of: dict[str, list[str]] = {}
     if spec.inventory:
-        path = spec_path(root, spec.inventory)
-        if not path.is_file():
-            raise SpecError(
-                f"inventory {str(path)!r} does not exist",
-                location=locate("inventory"),
-                field="inventory",
-                hint="paths are relative to the spec file",
-            )
-        found_vars, found_groups = load_inventory(path).resolved()
+        inventory = _read_inventory(spec.inventory, root=root, locate=locate)
+        found_vars, found_groups = inventory.resolved()
         for name, variables in found_vars.items():
             hosts[name] = _from_vars(variables)
+            member_of[name] = inventory.host_groups(name)
         groups = {g: list(m) for g, m in found_groups.items()}
     for name, host in spec.hosts.items():
         entry = hosts.setdefault(name, {"vars": {}})
         listed = host.model_dump(exclude_none=True, exclude={"groups", "vars"})
         entry.update(listed)
         entry["vars"] = {**entry.get("vars", {}), **host.vars}
-        for group in host.groups:
+        mine = member_of.setdefault(name, ["all"])
+        if host.groups and "ungrouped" in mine:  # Ansible's rule: ungrouped means in no group
+            mine.remove("ungrouped")
+            groups["ungrouped"].remove(name)
+        for group in ["all", *host.groups]:
             members = groups.setdefault(group, [])
             if name not in members:
                 members.append(name)
+            if group not in mine:
+                mine.append(group)
+        if mine == ["all"]:
+            groups["ungrouped"].append(name)
+            mine.append("ungrouped")
     if not hosts:
         raise SpecError(
             "an ssh target needs hosts: list them under `hosts:` or name an `inventory:`",
@@ -214,14 +253,31 @@ def resolve_fleet(spec: SshTargetSpec, *, root: Path, locate: Any) -> Fleet:
         )
     resolved = {}
     for name, entry in hosts.items():
-        member_of = [g for g, members in groups.items() if name in members]
-        resolved[name] = _host(name, entry, member_of, spec, root=root, locate=locate)
+        names = sorted(g for g in member_of.get(name, []) if g != "all")
+        resolved[name] = _host(name, entry, names, spec, root=root, locate=locate)
     try:
         app_hosts = select_hosts(spec.select, hosts=list(resolved), groups=groups)
     except UsageError as exc:
         raise SpecError(
             exc.message, location=locate("select"), field="select", hint=exc.hint
         ) from None
+    if not app_hosts:
+        raise SpecError(
+            f"select {spec.select!r} selects no host",
+            location=locate("select"),
+            field="select",
+            hint=f"groups: {', '.join(g for g, m in groups.items() if m)}",
+        )
+    for name in app_hosts:
+        connection = resolved[name].vars.get("ansible_connection", "ssh")
+        if connection not in SSH_CONNECTIONS:
+            raise SpecError(
+                f"host {name} has ansible_connection={connection!r}: Slipway reaches fleet hosts "
+                "over SSH only",
+                location=locate("select") or locate("inventory"),
+                field="select",
+                hint="leave this host out of `select` (like all:!local), or reach it over SSH",
+            )
     return Fleet(
         spec=spec,
         hosts=resolved,
@@ -231,13 +287,36 @@ def resolve_fleet(spec: SshTargetSpec, *, root: Path, locate: Any) -> Fleet:
     )
 
 
+def _read_inventory(given: str | InventorySpec, *, root: Path, locate: Any) -> Inventory:
+    source = given if isinstance(given, InventorySpec) else InventorySpec(path=given)
+    path = spec_path(root, source.path)
+    where = locate("inventory") if isinstance(given, str) else locate("inventory", "path")
+    if not path.exists():
+        raise SpecError(
+            f"inventory {str(path)!r} does not exist",
+            location=where,
+            field="inventory",
+            hint="paths are relative to the spec file; a file or a directory",
+        )
+    if source.reader == "builtin":
+        return load_inventory(path)
+    vault = source.vault_password_file
+    return read_with_ansible(
+        path, vault_password_file=spec_path(root, vault) if vault else None, where=where
+    )
+
+
 def _from_vars(variables: dict[str, Any]) -> dict[str, Any]:
-    entry: dict[str, Any] = {"vars": {}}
-    for key, value in variables.items():
-        if key in CONNECT_VARS:
-            entry[CONNECT_VARS[key]] = value
-        else:
-            entry["vars"][key] = value
+    """Connection settings out of a host's variables, the rest kept as its ``vars``."""
+    entry: dict[str, Any] = {}
+    for setting, names in CONNECT_VARS.items():
+        for var in names:
+            if var in variables:
+                entry[setting] = variables[var]
+                entry.setdefault("_from", {})[setting] = var
+                break
+    taken = {var for names in CONNECT_VARS.values() for var in names}
+    entry["vars"] = {k: v for k, v in variables.items() if k not in taken}
     return entry
 
 
@@ -256,14 +335,22 @@ def _host(
     root: Path,
     locate: Any,
 ) -> FleetHost:
+    origin: dict[str, str] = entry.get("_from", {})
     try:
-        listed = HostSpec.model_validate({k: v for k, v in entry.items() if k != "vars"})
-    except ValueError as exc:
-        first = str(exc).splitlines()
+        listed = HostSpec.model_validate(
+            {k: v for k, v in entry.items() if k not in ("vars", "_from")}
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        setting = str(first["loc"][0]) if first["loc"] else ""
+        var = origin.get(setting, setting)
+        value = entry.get(setting)
+        why = "" if first["type"] == "string_pattern_mismatch" else f" ({first['msg']})"
         raise SpecError(
-            f"host {name}: {first[-1].strip() if first else exc}",
-            location=locate("hosts", name) or locate("inventory"),
-            field=f"hosts.{name}",
+            f"host {name}: {var} {value!r} is not valid{why}",
+            location=(locate("hosts", name) if name in spec.hosts else None) or locate("inventory"),
+            field=f"hosts.{name}.{setting}" if name in spec.hosts else "inventory",
+            hint=_HINTS.get(setting),
         ) from None
     key = listed.key_file or spec.key_file
     return FleetHost(
