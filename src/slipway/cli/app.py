@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
 
 from slipway.engine import Backends, Engine, Outcome
 from slipway.engine import report as reports
@@ -26,7 +25,7 @@ from slipway.engine.observe import Observer, Observers
 from slipway.errors import SlipwayError, SpecError, UsageError
 from slipway.spec import DEFAULT_FILE, Environment, load_spec
 from slipway.store import Store
-from slipway.view import ProgressView, outcome_line, print_json, table
+from slipway.view import ProgressView, SafeConsole, outcome_line, print_json, safe, table
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -34,8 +33,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Slipway runs your deployment runbook: checks, rollout, analysis, rollback, records.",
 )
-out = Console()
-err = Console(stderr=True, soft_wrap=True)  # never break a path in an error message
+# Every line goes through view.py's rules: data is escaped (`safe`) or plain `Text`, never
+# markup, and SafeConsole masks every known secret (slipway.redact).
+out = SafeConsole()
+err = SafeConsole(stderr=True, soft_wrap=True)  # never break a path in an error message
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -67,7 +68,7 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except SlipwayError as exc:
-            err.print(f"[red bold]error:[/] {exc}", highlight=False, markup=True)
+            err.print(f"[red bold]error:[/] {safe(exc)}", highlight=False, markup=True)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper
@@ -115,7 +116,7 @@ def init(
     if file.exists() and not force:
         raise UsageError(f"{file} already exists", hint="use --force to overwrite it")
     file.write_text(render(app_name))
-    out.print(f"wrote {file}: edit it, then run `slipway validate`")
+    out.print(f"wrote {safe(file)}: edit it, then run `slipway validate`")
 
 
 @app.command()
@@ -128,7 +129,8 @@ def validate(file: FileOpt = Path(DEFAULT_FILE), output: OutputOpt = Output.text
         print_json({"valid": True, "app": loaded.spec.app, "environments": envs})
     else:
         out.print(
-            f"[green]✓[/] {file} is valid: app {loaded.spec.app}, environments {', '.join(envs)}"
+            f"[green]✓[/] {safe(file)} is valid: app {loaded.spec.app}, "
+            f"environments {safe(', '.join(envs))}"
         )
 
 
@@ -275,20 +277,24 @@ def status(
         return
     current = data["current"]
     out.print(
-        f"[bold]{data['app']}/{data['environment']}[/]: current release "
-        f"[bold]{current['version'] if current else 'none'}[/]"
-        + (f" since {current['since']}" if current else "")
+        f"[bold]{safe(data['app'])}/{safe(data['environment'])}[/]: current release "
+        f"[bold]{safe(current['version']) if current else 'none'}[/]"
+        + (f" since {safe(current['since'])}" if current else "")
     )
     last = data["last_deployment"]
     if last:
         out.print(
-            f"last deployment {last['id']}: {last['kind']} {last['version']} → {last['status']}"
+            f"last deployment {safe(last['id'])}: {safe(last['kind'])} {safe(last['version'])} "
+            f"→ {safe(last['status'])}"
         )
     if data["interrupted"]:
-        out.print(f"[red bold]interrupted:[/] {data['interrupted']['hint']}")
+        out.print(f"[red bold]interrupted:[/] {safe(data['interrupted']['hint'])}")
     if data["lock"]:
         lock = data["lock"]
-        out.print(f"locked by {lock['deployment']} ({lock['holder']}) since {lock['since']}")
+        out.print(
+            f"locked by {safe(lock['deployment'])} ({safe(lock['holder'])}) "
+            f"since {safe(lock['since'])}"
+        )
     rows = [
         (
             i["instance"],
@@ -309,7 +315,7 @@ def status(
         )
     )
     for problem in data["problems"]:
-        out.print(f"[yellow]! {problem}[/]")
+        out.print(f"[yellow]! {safe(problem)}[/]")
 
 
 @app.command()
@@ -362,9 +368,12 @@ def logs(
         print_json(data)
         return
     dep = data["deployment"]
-    out.print(f"[bold]{dep['id']}[/]: {dep['kind']} {dep['version']} → {dep['status']}")
+    out.print(
+        f"[bold]{safe(dep['id'])}[/]: {safe(dep['kind'])} {safe(dep['version'])} "
+        f"→ {safe(dep['status'])}"
+    )
     if dep["reason"]:
-        out.print(f"reason: {dep['reason']}")
+        out.print(f"reason: {safe(dep['reason'])}")
     rows = [
         (st["seq"], st["phase"], st["description"], st["state"], st["duration_s"], st["error"])
         for st in data["steps"]
@@ -378,9 +387,12 @@ def logs(
         out.print(table("analysis", ["analysis", "run", "weight %", "verdict", "measured"], runs))
     for sig in data["signals"]:
         said = f" ({sig['comment']})" if sig["comment"] else ""
-        out.print(f"{sig['at']} {sig['kind']} by {sig['by']}{said}: {sig['outcome']}")
+        out.print(
+            safe(f"{sig['at']} {sig['kind']} by {sig['by']}{said}: {sig['outcome']}"),
+            highlight=False,
+        )
     for e in data["events"]:
-        out.print(f"{e['at']} [{e['level']}] {e['message']}", highlight=False)
+        out.print(safe(f"{e['at']} [{e['level']}] {e['message']}"), highlight=False)
 
 
 @app.command()
@@ -390,7 +402,7 @@ def down(file: FileOpt = Path(DEFAULT_FILE), env: EnvOpt = None) -> None:
     with session(file, env) as s:
         s.backends.router.down()
         s.backends.target.down()
-    out.print(f"stopped {s.env.app}/{s.env.name}")
+    out.print(f"stopped {safe(s.env.app)}/{safe(s.env.name)}")
 
 
 @app.command()
@@ -439,7 +451,7 @@ def main() -> None:
     try:
         app()
     except SpecError as exc:  # raised outside a command (should not happen): still no traceback
-        err.print(f"error: {exc}")
+        err.print(f"error: {safe(exc)}")
         sys.exit(2)
 
 

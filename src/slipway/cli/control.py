@@ -21,7 +21,7 @@ from slipway.cli.app import (
 from slipway.clock import SystemClock
 from slipway.engine import control
 from slipway.spec import DEFAULT_FILE
-from slipway.view import outcome_line, print_json
+from slipway.view import outcome_line, print_json, safe
 
 DeploymentArg = Annotated[
     str | None,
@@ -62,11 +62,11 @@ def _signal(
         )
     elif heard.handled_at is None:
         out.print(
-            f"{kind} sent to {dep.id} by {sent.actor}; its runner will act on it at its "
-            "next pause or gate"
+            f"{kind} sent to {safe(dep.id)} by {safe(sent.actor)}; its runner will act on it "
+            "at its next pause or gate"
         )
     else:
-        out.print(f"{dep.id}: {kind} by {sent.actor}: {heard.outcome}")
+        out.print(f"{safe(dep.id)}: {kind} by {safe(sent.actor)}: {safe(heard.outcome)}")
         if final is not None:
             out.print(outcome_line(final))
 

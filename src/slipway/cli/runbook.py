@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from slipway.checks.preflight import Verdict
 from slipway.checks.window import WindowOverride
@@ -39,7 +40,7 @@ from slipway.release import check_version
 from slipway.runbook.refresh import DocumentRefresher, default_path
 from slipway.spec import DEFAULT_FILE
 from slipway.store.records import Records
-from slipway.view import print_json, table
+from slipway.view import print_json, safe, table
 from slipway.who import current_user
 
 OverrideOpt = Annotated[
@@ -51,12 +52,13 @@ OverrideOpt = Annotated[
     ),
 ]
 MARKS = {
-    "pass": "[green]✓ pass[/]",
-    "fail": "[red]✗ fail[/]",
-    "inconclusive": "[red]? inconclusive[/]",
-    "warn": "[yellow]! warn[/]",
-    "manual": "[cyan]☐ manual[/]",
+    "pass": Text("✓ pass", style="green"),
+    "fail": Text("✗ fail", style="red"),
+    "inconclusive": Text("? inconclusive", style="red"),
+    "warn": Text("! warn", style="yellow"),
+    "manual": Text("☐ manual", style="cyan"),
 }
+OK, NOT_OK = Text("✓", style="green"), Text("✗", style="red")
 
 
 def print_verdict(verdict: Verdict, *, title: str, output: Output) -> None:
@@ -69,7 +71,7 @@ def print_verdict(verdict: Verdict, *, title: str, output: Output) -> None:
     ]
     out.print(table(title, ["", "check", "evidence", "owner", "s"], rows))
     style = "green bold" if verdict.go else "red bold"
-    out.print(f"[{style}]{verdict.summary()}[/]", highlight=False)
+    out.print(f"[{style}]{safe(verdict.summary())}[/]", highlight=False)
 
 
 def preflight_or_stop(
@@ -101,11 +103,11 @@ def preflight_or_stop(
     if verdict.rows:
         title = f"pre-flight: {s.env.app}/{s.env.name} → {version}"
         if output is Output.json and verdict.go:
-            err.print(verdict.summary())  # stdout is kept for the deployment's JSON
+            err.print(safe(verdict.summary()))  # stdout is kept for the deployment's JSON
         else:
             print_verdict(verdict, title=title, output=output)
     if not verdict.go:
-        err.print(f"[red bold]No-Go[/]: {version} was not deployed; nothing was touched")
+        err.print(f"[red bold]No-Go[/]: {safe(version)} was not deployed; nothing was touched")
         raise typer.Exit(4)
     return runbook_observers(
         s,
@@ -211,10 +213,7 @@ def runbook(
         if output is Output.json:
             print_json({"ok": ok, "criteria": [c.as_dict() for c in criteria]})
         else:
-            rows = [
-                ("[green]✓[/]" if c.ok else "[red]✗[/]", c.number, c.name, c.evidence)
-                for c in criteria
-            ]
+            rows = [(OK if c.ok else NOT_OK, c.number, c.name, c.evidence) for c in criteria]
             out.print(
                 table(
                     f"runbook acceptance: {s.env.app}/{s.env.name}",
@@ -225,7 +224,9 @@ def runbook(
             for c in criteria:
                 for item in c.missing:
                     out.print(
-                        f"[red]missing[/] ({c.number}) {item}", highlight=False, soft_wrap=True
+                        f"[red]missing[/] ({c.number}) {safe(item)}",
+                        highlight=False,
+                        soft_wrap=True,
                     )
         if not ok:
             raise typer.Exit(4)
@@ -238,7 +239,7 @@ def runbook(
         headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
         print_json({"path": str(path), "lang": lang.value, "sections": headings})
     else:
-        out.print(f"wrote {path} ({lang.value}, spec {facts.digest})")
+        out.print(f"wrote {safe(path)} ({lang.value}, spec {safe(facts.digest)})")
 
 
 @app.command()
@@ -273,8 +274,8 @@ def drill(
         style = "green" if result.within_target else "red"
         out.print(
             f"[{style} bold]drill {'passed' if result.passed else 'failed'}[/]: "
-            f"{result.version} deployed ({result.deploy_status}), rolled back to "
-            f"{result.back_to} in {took} (target < {result.target_s:g}s)",
+            f"{safe(result.version)} deployed ({safe(result.deploy_status)}), rolled back to "
+            f"{safe(result.back_to)} in {took} (target < {result.target_s:g}s)",
             highlight=False,
         )
     if not result.within_target:

@@ -22,6 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from slipway.errors import Location, SpecError, UsageError
+from slipway.redact import remember_environ
 from slipway.spec.fleet import Fleet, SshTargetSpec, resolve_fleet
 from slipway.spec.model import Environment, EnvironmentSpec, Spec
 from slipway.spec.runbook import resolve_sections
@@ -61,7 +62,7 @@ class LoadedSpec:
                 hint=f"known environments: {', '.join(envs)}",
             )
         env, spec = envs[name], self.spec
-        return Environment(
+        resolved = Environment(
             app=spec.app,
             name=name,
             root=self.root,
@@ -78,6 +79,9 @@ class LoadedSpec:
             fleet=self._fleet(name, env, limit),
             **resolve_sections(spec, env),
         )
+        # its secrets are known from here on, so that nothing recorded or printed shows them
+        remember_environ(resolved.secret_variables())
+        return resolved
 
     def _fleet(self, name: str, env: EnvironmentSpec, limit: str | None) -> Fleet | None:
         target = env.targets[0]

@@ -20,11 +20,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from slipway.redact import SecretKind
 from slipway.spec.fleet import Fleet, SshTargetSpec
 from slipway.spec.progressive import BlueGreenSpec, CanarySpec
 from slipway.spec.runbook import (
     ContactLevel,
     DatabaseSpec,
+    EnvPreflight,
     GoNoGoSpec,
     NotificationSpec,
     PreflightSpec,
@@ -357,6 +359,21 @@ class Environment(_Model):
     contacts: list[ContactLevel] = Field(default_factory=list)
     runbook: RunbookSpec = Field(default_factory=RunbookSpec)
     go_no_go: GoNoGoSpec | None = None
+
+    def secret_variables(self) -> dict[str, SecretKind]:
+        """The environment variables whose values are secrets, and how (``slipway.redact``):
+        the database URL, each webhook URL, each variable of an ``env`` check with
+        ``secret: true``. Their values are masked in whatever Slipway records, prints or sends.
+        """
+        found: dict[str, SecretKind] = {}
+        for check in self.checks:
+            if isinstance(check, EnvPreflight) and check.secret:
+                found.update(dict.fromkeys(check.variables, "value"))
+        if self.database is not None:
+            found[self.database.url_env] = "dsn"
+        for channel in self.notifications:
+            found[channel.url_env] = "webhook"
+        return found
 
     def slots(self) -> list[tuple[str, str, int]]:
         """(instance, slot, port) for every slot, ``a`` slots first.
