@@ -19,15 +19,21 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
+from ruamel.yaml.reader import ReaderError
 
 from slipway.errors import Location, SpecError, UsageError
 from slipway.redact import remember_environ
 from slipway.spec.fleet import Fleet, SshTargetSpec, resolve_fleet
+from slipway.spec.invalid import Invalid
 from slipway.spec.model import Environment, EnvironmentSpec, Spec
 from slipway.spec.runbook import resolve_sections
 
 DEFAULT_FILE = "slipway.yaml"
+MAX_DEPTH = 50  # nesting levels
+MAX_NODES = 100_000  # values in the document once aliases are expanded
 
 
 @dataclass(frozen=True)
@@ -114,18 +120,32 @@ class LoadedSpec:
 def load_spec(path: str | Path = DEFAULT_FILE) -> LoadedSpec:
     """Read, parse and validate a spec file; raise ``SpecError`` for any mistake in it."""
     file = Path(path)
+    if "\0" in str(file):  # no file system allows it; os.stat would raise ValueError
+        raise SpecError(
+            "a file name cannot contain a NUL character",
+            location=None,
+            hint="pass the path of a slipway.yaml with -f PATH",
+        )
     if not file.exists():
         raise SpecError(
             f"{file} does not exist",
             location=None,
             hint="run `slipway init` to write one, or pass -f PATH",
         )
+    text = _read(file)
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read {file}: {exc}", location=None) from exc
-    try:
-        document = YAML(typ="rt").load(text)
+        _check_structure(yaml, text, file)
+        document = yaml.load(text)
+    except ReaderError as exc:  # a character YAML refuses (NUL, other control characters)
+        char = exc.character
+        code = ord(char) if isinstance(char, str) else int(char)
+        raise SpecError(
+            f"YAML cannot contain the character U+{code:04X} ({exc.reason})",
+            location=_location_at(file, text, exc.position),
+            hint="remove it; YAML allows tabs, newlines and printable characters only",
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Location(str(file), mark.line + 1, mark.column + 1) if mark else None
@@ -134,6 +154,8 @@ def load_spec(path: str | Path = DEFAULT_FILE) -> LoadedSpec:
         if exc.context and context and mark and context.line != mark.line:
             problem += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
         hint = "each key may appear only once in a mapping" if "duplicate" in problem else None
+        if "cannot read this value" in problem:
+            hint = "quote it to make it a string, or write a valid value of its type"
         raise SpecError(
             f"YAML syntax error: {problem}",
             location=where,
@@ -155,6 +177,108 @@ def load_spec(path: str | Path = DEFAULT_FILE) -> LoadedSpec:
     loaded = LoadedSpec(spec=spec, path=file, document=document)
     _check_paths(loaded)
     return loaded
+
+
+def _read(file: Path) -> str:
+    """The file's text; a byte that is not UTF-8 is reported at its line and column."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise SpecError(
+            f"cannot read {file}: {exc.strerror or exc}",
+            location=None,
+            field="--file",
+            hint="pass the path of a slipway.yaml with -f PATH",
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(
+            f"byte {data[exc.start]:#04x} is not UTF-8",
+            location=Location(str(file), line, column),
+            hint="save the file as UTF-8",
+        ) from None
+
+
+def _location_at(file: Path, text: str, position: int) -> Location:
+    line = text.count("\n", 0, position) + 1
+    return Location(str(file), line, position - (text.rfind("\n", 0, position) + 1) + 1)
+
+
+class _Constructor(RoundTripConstructor):
+    """ruamel's round-trip constructor, whose errors all carry a place in the file.
+
+    Some of its constructors raise plain ``ValueError``/``KeyError`` for a value they
+    cannot build (``2026-02-30``, ``!!int x``, ``!!bool maybe``): those become a
+    ``ConstructorError`` at the value's mark, which ``load_spec`` reports like any other.
+    """
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            raise ConstructorError(
+                None, None, f"cannot read this value ({exc})", node.start_mark
+            ) from None
+
+
+def _check_structure(yaml: YAML, text: str, file: Path) -> None:
+    """Refuse, before anything is built, a document that nests deeper than ``MAX_DEPTH`` or
+    that aliases (``*name``) would expand past ``MAX_NODES`` values — 1.5 KB of nested
+    aliases is a billion values — or an alias inside its own anchor (a cycle).
+
+    Counted from the parser's events, so the cost is the size of the text, not of what it
+    would expand to.
+    """
+    sizes: dict[str, int] = {}  # anchor → values it stands for
+    stack: list[list[Any]] = [[None, 0]]  # [anchor, values so far] of each open collection
+    expanded = 0
+
+    def refuse(message: str, event: Any, hint: str) -> SpecError:
+        mark = event.start_mark
+        return SpecError(
+            message, location=Location(str(file), mark.line + 1, mark.column + 1), hint=hint
+        )
+
+    for event in yaml.parse(text):
+        if isinstance(event, ScalarEvent | AliasEvent):
+            if isinstance(event, ScalarEvent):
+                count = 1
+            elif any(entry[0] == event.anchor for entry in stack):
+                raise refuse(
+                    f"alias *{event.anchor} is inside its own anchor: it would never end",
+                    event,
+                    "an alias may only refer to an anchor that is complete",
+                )
+            else:
+                count = sizes.get(event.anchor, 1)
+            if isinstance(event, ScalarEvent) and event.anchor:
+                sizes[event.anchor] = 1
+            stack[-1][1] += count
+            expanded += count
+        elif isinstance(event, CollectionStartEvent):
+            stack.append([event.anchor, 1])
+            expanded += 1
+            if len(stack) > MAX_DEPTH:
+                raise refuse(
+                    f"the document nests more than {MAX_DEPTH} levels deep",
+                    event,
+                    "a slipway.yaml needs a few levels; flatten this part",
+                )
+        elif isinstance(event, CollectionEndEvent):
+            anchor, count = stack.pop()
+            stack[-1][1] += count
+            if anchor:
+                sizes[anchor] = count
+        if expanded > MAX_NODES:
+            raise refuse(
+                f"aliases expand this file to more than {MAX_NODES} values",
+                event,
+                "use fewer aliases (*name) to lists and mappings; "
+                "environments already inherit the top-level sections",
+            )
 
 
 def _plain(node: Any) -> Any:
@@ -189,9 +313,13 @@ def _spec_error(file: Path, document: Any, error: ErrorDetails) -> SpecError:
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "string_pattern_mismatch":
         message = f"{error['input']!r} is not allowed here"
-    hint = _hint(error, document, loc)
+    given = error.get("ctx", {}).get("error")
+    hint = given.hint if isinstance(given, Invalid) else _hint(error, document, loc)
     if error["type"] == "extra_forbidden":
         message = f"unknown key {loc[-1]!r}" if loc else "unknown key"
+    hint = (
+        hint or "`slipway schema` shows what each field accepts; `slipway init` writes an example"
+    )
     return SpecError(message, location=where, field=field, hint=hint)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from slipway.redact import SecretKind
 from slipway.spec.fleet import Fleet, SshTargetSpec
+from slipway.spec.invalid import Invalid
 from slipway.spec.progressive import BlueGreenSpec, CanarySpec
 from slipway.spec.runbook import (
     ContactLevel,
@@ -65,6 +67,25 @@ class ReleaseSpec(_Model):
         "Run without a shell, split like a POSIX shell would.",
     )
     keep: int = Field(5, ge=1, le=100, description="How many unpacked releases to keep.")
+
+    @field_validator("build")
+    @classmethod
+    def _splits(cls, build: str | None) -> str | None:
+        """Split now as the deployment will (``shlex``), so a stray quote fails `validate`."""
+        if build is None:
+            return None
+        try:
+            argv = shlex.split(build)
+        except ValueError as exc:
+            raise Invalid(
+                f"cannot be split into arguments like a POSIX shell would: {exc}",
+                hint="close the quote, or escape it with a backslash",
+            ) from None
+        if not argv:
+            raise Invalid(
+                "the build command is empty", hint="e.g. build: ./build.sh {version} {output}"
+            )
+        return build
 
     @model_validator(mode="after")
     def _one_source(self) -> ReleaseSpec:
