@@ -10,6 +10,7 @@ hint — never a traceback.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,34 +134,7 @@ def load_spec(path: str | Path = DEFAULT_FILE) -> LoadedSpec:
             hint="run `slipway init` to write one, or pass -f PATH",
         )
     text = _read(file)
-    yaml = YAML(typ="rt")
-    yaml.Constructor = _Constructor
-    try:
-        _check_structure(yaml, text, file)
-        document = yaml.load(text)
-    except ReaderError as exc:  # a character YAML refuses (NUL, other control characters)
-        char = exc.character
-        code = ord(char) if isinstance(char, str) else int(char)
-        raise SpecError(
-            f"YAML cannot contain the character U+{code:04X} ({exc.reason})",
-            location=_location_at(file, text, exc.position),
-            hint="remove it; YAML allows tabs, newlines and printable characters only",
-        ) from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Location(str(file), mark.line + 1, mark.column + 1) if mark else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        context = exc.context_mark
-        if exc.context and context and mark and context.line != mark.line:
-            problem += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
-        hint = "each key may appear only once in a mapping" if "duplicate" in problem else None
-        if "cannot read this value" in problem:
-            hint = "quote it to make it a string, or write a valid value of its type"
-        raise SpecError(
-            f"YAML syntax error: {problem}",
-            location=where,
-            hint=hint or "check the indentation and quoting around this place",
-        ) from None
+    document = _parse(file, text)
     if not isinstance(document, CommentedMap):
         raise SpecError(
             "the file must be a YAML mapping (app:, release:, environments: …)",
@@ -177,6 +151,68 @@ def load_spec(path: str | Path = DEFAULT_FILE) -> LoadedSpec:
     loaded = LoadedSpec(spec=spec, path=file, document=document)
     _check_paths(loaded)
     return loaded
+
+
+def _parse(file: Path, text: str) -> Any:
+    """The round-trip document (values with their lines and columns), or a located SpecError."""
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    try:
+        _check_structure(yaml, text, file)
+        return yaml.load(text)
+    except (ReaderError, MarkedYAMLError) as exc:
+        raise _yaml_error(file, text, exc) from None
+    except SpecError:
+        raise
+    except Exception as exc:  # ruamel's round-trip reader has bugs of its own (comments)
+        raise _reader_failed(file, text, exc) from None
+
+
+def _yaml_error(file: Path, text: str, exc: ReaderError | MarkedYAMLError) -> SpecError:
+    if isinstance(exc, ReaderError):  # a character YAML refuses (NUL, other control characters)
+        char = exc.character
+        code = ord(char) if isinstance(char, str) else int(char)
+        return SpecError(
+            f"YAML cannot contain the character U+{code:04X} ({exc.reason})",
+            location=_location_at(file, text, exc.position),
+            hint="remove it; YAML allows tabs, newlines and printable characters only",
+        )
+    mark = exc.problem_mark or exc.context_mark
+    where = Location(str(file), mark.line + 1, mark.column + 1) if mark else None
+    problem = exc.problem or exc.context or "invalid YAML"
+    context = exc.context_mark
+    if exc.context and context and mark and context.line != mark.line:
+        problem += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
+    hint = "each key may appear only once in a mapping" if "duplicate" in problem else None
+    if "cannot read this value" in problem:
+        hint = "quote it to make it a string, or write a valid value of its type"
+    return SpecError(
+        f"YAML syntax error: {problem}",
+        location=where or Location(str(file), 1, 1),
+        hint=hint or "check the indentation and quoting around this place",
+    )
+
+
+def _reader_failed(file: Path, text: str, exc: Exception) -> SpecError:
+    """ruamel's round-trip reader raised something that is not a YAML error (it can fail to
+    attach a comment, ``NotImplementedError: overlap in comment``). The plain reader, which
+    ignores comments, tells whether the YAML itself is wrong, and where; if it is not, the
+    error points at the place the round-trip reader names."""
+    try:
+        YAML(typ="safe", pure=True).load(text)
+    except (ReaderError, MarkedYAMLError) as plain:
+        return _yaml_error(file, text, plain)
+    except Exception:
+        pass  # the round-trip reader's error is the one to report
+    found = re.search(r"line: (\d+), col: (\d+)", str(exc))
+    line, column = (int(found[1]) + 1, int(found[2]) + 1) if found else (1, 1)
+    return SpecError(
+        f"the YAML reader cannot read this part (ruamel.yaml: "
+        f"{str(exc).split('[')[0].strip()[:80] or type(exc).__name__})",
+        location=Location(str(file), line, column),
+        hint="move the comment here onto a line of its own, or check the indentation "
+        "of the lines around it",
+    )
 
 
 def _read(file: Path) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 
 from slipway.errors import UsageError
@@ -43,7 +44,10 @@ def select_hosts(
 
 def _matches(term: str, hosts: Sequence[str], groups: Mapping[str, Sequence[str]]) -> set[str]:
     if not term:
-        raise UsageError("a host pattern has an empty term after & or !")
+        raise UsageError(
+            "a host pattern has an empty term after & or !",
+            hint="write the host or group name right after it, like web:&prod:!web3",
+        )
     if term in ("all", "*"):
         return set(hosts)
     if term in groups:
@@ -52,10 +56,14 @@ def _matches(term: str, hosts: Sequence[str], groups: Mapping[str, Sequence[str]
         return {term}
     if term.startswith("~"):
         try:
-            regex = re.compile(term[1:])
-        except re.error as exc:
+            with warnings.catch_warnings():  # "possible nested set": a warning, not an answer
+                warnings.simplefilter("ignore", FutureWarning)
+                regex = re.compile(term[1:])
+        except (re.error, OverflowError, RecursionError) as exc:
             raise UsageError(
-                f"invalid regular expression in host pattern {term!r}: {exc}"
+                f"invalid regular expression in host pattern {term!r}: {exc}",
+                hint="after ~ comes a Python regular expression matched at the start of "
+                "host and group names, like ~web0[1-3]",
             ) from None
         found = {h for h in hosts if regex.match(h)}
         for group, members in groups.items():
