@@ -8,6 +8,7 @@ its exit code (DESIGN.md: 0 succeeded, 1 failed, 2 invalid spec or usage,
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -74,6 +75,33 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def write_text(path: Path, text: str, *, option: str) -> None:
+    """Write a file the user named with ``option``; a path that cannot be written is theirs
+    to fix (a directory, a missing parent, no permission), not a traceback."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"{option} {path}: cannot write it ({exc.strerror or exc})",
+            hint=f"give {option} the path of a file in a directory you can write to",
+        ) from None
+
+
+def refuse_undecodable_arguments(argv: Sequence[str]) -> None:
+    """An argument holding bytes that are not UTF-8 (Python keeps them as surrogates) could be
+    neither stored nor printed: say which one, before any command runs."""
+    for i, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise UsageError(
+                f"argument {i} ({shown!r}) is not valid UTF-8",
+                hint="Slipway's arguments (versions, ids, names, paths) must be UTF-8 text",
+            ) from None
+
+
 @dataclass
 class Session:
     env: Environment
@@ -113,9 +141,9 @@ def init(
 
     if not re.fullmatch(NAME_PATTERN, app_name):
         raise UsageError(f"invalid app name {app_name!r}", hint="lowercase letters, digits, '-'")
-    if file.exists() and not force:
+    if os.path.lexists(file) and not force:  # False for a name the system refuses
         raise UsageError(f"{file} already exists", hint="use --force to overwrite it")
-    file.write_text(render(app_name))
+    write_text(file, render(app_name), option="--file")
     out.print(f"wrote {safe(file)}: edit it, then run `slipway validate`")
 
 
@@ -448,6 +476,11 @@ from slipway.cli import control as _control  # noqa: E402, F401
 
 
 def main() -> None:
+    try:
+        refuse_undecodable_arguments(sys.argv[1:])
+    except UsageError as exc:
+        err.print(f"[red bold]error:[/] {safe(exc)}", highlight=False)
+        sys.exit(exc.exit_code)
     try:
         app()
     except SpecError as exc:  # raised outside a command (should not happen): still no traceback

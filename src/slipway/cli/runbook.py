@@ -29,6 +29,7 @@ from slipway.cli.app import (
     out,
     reports_errors,
     session,
+    write_text,
 )
 from slipway.clock import SystemClock
 from slipway.engine.observe import Observer
@@ -233,8 +234,7 @@ def runbook(
         return
     path = out_path or default_path(s.env)
     text = render(facts, lang.value)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_text(path, text, option="--out")
     if output is Output.json:
         headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
         print_json({"path": str(path), "lang": lang.value, "sections": headings})

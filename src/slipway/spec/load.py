@@ -95,7 +95,8 @@ class LoadedSpec:
         if not isinstance(target, SshTargetSpec):
             if limit is not None:
                 raise UsageError(
-                    f"--limit selects hosts of a fleet; environment {name!r} runs locally"
+                    f"--limit selects hosts of a fleet; environment {name!r} runs locally",
+                    hint="drop --limit: a local environment has no hosts to choose from",
                 )
             return None
 
@@ -127,7 +128,15 @@ def load_spec(path: str | Path = DEFAULT_FILE) -> LoadedSpec:
             location=None,
             hint="pass the path of a slipway.yaml with -f PATH",
         )
-    if not file.exists():
+    try:
+        exists = file.exists()
+    except OSError as exc:  # a name too long, a component that is not a directory …
+        raise SpecError(
+            f"cannot read {file}: {exc.strerror or exc}",
+            location=None,
+            hint="pass the path of a slipway.yaml with -f PATH",
+        ) from None
+    if not exists:
         raise SpecError(
             f"{file} does not exist",
             location=None,
@@ -223,7 +232,6 @@ def _read(file: Path) -> str:
         raise SpecError(
             f"cannot read {file}: {exc.strerror or exc}",
             location=None,
-            field="--file",
             hint="pass the path of a slipway.yaml with -f PATH",
         ) from None
     try:
