@@ -183,3 +183,10 @@ def test_known_secrets_never_reach_the_file(store: Store, tmp_path: Path) -> Non
     reopened = Store.for_state_dir(tmp_path)
     assert reopened.events(dep)[0].data == {"output": ["***"]}  # still valid JSON
     reopened.close()
+
+
+def test_a_deployment_prefix_is_text_not_a_like_pattern(store: Store) -> None:
+    dep = make(store)
+    assert store.find_deployment(dep[:8]) is not None
+    for pattern in ("%", "_", f"{dep[:4]}%", "2026_"):
+        assert store.find_deployment(pattern) is None, pattern
