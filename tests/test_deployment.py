@@ -179,7 +179,7 @@ def test_the_library_and_the_cli_deploy_alike(
     sent = {"/cli": [], "/python": []}  # type: dict[str, list[Any]]
     for path, body in zip(receiver.paths, receiver.requests, strict=True):
         fields = {
-            k: v for k, v in body["fields"].items() if k not in ("Deployment", "When", "Duration")
+            k: v for k, v in body["fields"].items() if k not in ("Deployment", "Time", "Duration")
         }
         sent[path].append((body["event"], fields, body["changes"], body["title"]))
     assert sent["/cli"] == sent["/python"]

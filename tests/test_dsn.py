@@ -51,3 +51,33 @@ def test_scrub_removes_the_password_from_program_output() -> None:
     dsn = Dsn.parse(URL)
     assert scrub("FATAL: password hunter2-secret rejected", dsn) == "FATAL: password *** rejected"
     assert scrub("anything", None) == "anything"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://app:Pa/ss@127.0.0.1:5/appdb",  # libpq: host app, port Pa, db ss@…
+        "postgresql://app:Pa@ss@127.0.0.1:5432/appdb",  # libpq: password Pa, host ss@127.0.0.1
+        "postgres://app:Pass@127.0.0.1:5432/app@db",
+    ],
+)
+def test_an_unescaped_slash_or_at_in_the_password_is_refused(url: str) -> None:
+    with pytest.raises(UsageError) as refused:
+        Dsn.parse(url, source="$DATABASE_URL")
+    assert "unescaped '@' or '/'" in str(refused.value)
+    assert "percent-encode" in (refused.value.hint or "") and "%2F" in (refused.value.hint or "")
+    assert "Pa/ss" not in str(refused.value) and "ss@" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://app:pw@127.0.0.1:abc/db", "host=h port=5x dbname=d", "postgresql://h:0/d"]
+)
+def test_a_port_that_is_not_a_number_is_refused(url: str) -> None:
+    with pytest.raises(UsageError, match="port of the database URL is not a number"):
+        Dsn.parse(url)
+
+
+def test_percent_encoded_password_is_decoded() -> None:
+    dsn = Dsn.parse("postgresql://app:Pa%2Fss%40x@127.0.0.1:5432/appdb")
+    assert dsn.password == "Pa/ss@x"
+    assert (dsn.params["host"], dsn.params["port"], dsn.dbname) == ("127.0.0.1", "5432", "appdb")

@@ -32,7 +32,8 @@ from slipway.checks.tls import TlsCheck
 from slipway.checks.window import WindowCheck, WindowOverride
 from slipway.clock import Clock
 from slipway.database.dsn import Dsn
-from slipway.errors import BackendError, SlipwayError
+from slipway.errors import BackendError, SlipwayError, UsageError
+from slipway.redact import remember_environ
 from slipway.spec.model import Environment
 from slipway.spec.runbook import (
     BackupPreflight,
@@ -129,9 +130,9 @@ def preflight_items(
 ) -> list[PreflightItem]:
     """The environment's checklist, window first, in the spec's order; ``version`` is the
     release about to be deployed (None for a plain `slipway check`)."""
-    context = _Context(
-        env, store, clock, os.environ if environ is None else environ, reader_for, version
-    )
+    environ = os.environ if environ is None else environ
+    remember_environ(env.secret_variables(), environ)  # their output is scrubbed of these
+    context = _Context(env, store, clock, environ, reader_for, version)
     items: list[PreflightItem] = []
     if env.window is not None:
         check = WindowCheck(env.window, clock=clock, override=override)
@@ -260,8 +261,9 @@ def _database_check(
         return Fixed(name, CheckResult("fail", "the spec has no `database:` section"))
     try:
         dsn = Dsn.from_env(env.database.url_env, environ)
-    except SlipwayError as exc:
-        return Fixed(name, CheckResult("fail", str(exc).splitlines()[0]))
+    except UsageError as exc:
+        hint = f"; {exc.hint}" if exc.hint else ""
+        return Fixed(name, CheckResult("fail", f"{exc.message}{hint}"))
     return DatabaseCheck(dsn, timeout_s=spec.timeout_s, name=name)
 
 

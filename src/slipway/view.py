@@ -1,8 +1,11 @@
 """How Slipway shows things to people: the live progress of a deployment, report tables.
 
-Values shown here come from users and from the world (versions, reasons, a check's output, a
-health endpoint's body): they are always plain text, never Rich markup — ``[/red]`` in a
-version prints as itself. Only the marks and styles below are markup, and they are ours.
+Everything printed goes through here, and two rules hold for all of it. Data is never markup:
+a version, a reason, a check's output or an event recorded from an app's ``/health`` body
+may hold ``[/red]``, which Rich would read as a closing tag (and raise ``MarkupError``), so
+it is escaped (``safe``) or given to Rich as ``Text``, and only Slipway's own styles are
+markup. And no secret is shown: ``SafeConsole``, the tables and ``print_json`` pass what
+they print through the process's ``Scrubber`` (``slipway.redact``).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from slipway.redact import scrub, scrub_data
 from slipway.store import Deployment, StepRecord
 
 MARKS = {
@@ -29,6 +34,25 @@ MARKS = {
     "skipped": "[dim]-[/]",
 }
 OUTCOME_STYLE = {"succeeded": "green", "rolled_back": "yellow", "aborted": "yellow"}
+
+
+class SafeConsole(Console):
+    """A Rich console that masks every known secret in the strings it is given to print."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(scrub(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+def safe(value: object) -> str:
+    """``value`` as text fit to put inside markup: secrets masked, brackets escaped."""
+    return escape(scrub(str(value)))
+
+
+def plain(value: object) -> Text:
+    """``value`` as a Rich ``Text`` (never read as markup), secrets masked."""
+    if isinstance(value, Text):
+        return value
+    return Text("" if value is None else scrub(str(value)))
 
 
 class ProgressView:
@@ -53,7 +77,7 @@ class ProgressView:
                 self._live.start()
         if not self._console.is_terminal:
             self._console.print(
-                f"deployment {deployment.id}: {deployment.kind} {deployment.version} "
+                f"deployment {safe(deployment.id)}: {deployment.kind} {safe(deployment.version)} "
                 f"({len(steps)} steps)"
             )
 
@@ -65,13 +89,13 @@ class ProgressView:
                 self._live.update(self._table())
                 return
         if state != "running":
-            suffix = f": {error}" if error else ""
-            line = Text.assemble("  ", _mark(state), " ", f"{description}{suffix}")
-            self._console.print(line, highlight=False)
+            suffix = f": {safe(error)}" if error else ""
+            mark = MARKS.get(state, safe(state))
+            self._console.print(f"  {mark} {safe(description)}{suffix}")
 
     def message(self, text: str, level: str) -> None:
         style = {"error": "red", "warning": "yellow"}.get(level, "cyan")
-        self._console.print(Text(text, style=style), highlight=False)
+        self._console.print(f"[{style}]{safe(text)}[/]")
 
     def finished(self, deployment: Deployment) -> None:
         with self._lock:
@@ -92,56 +116,53 @@ class ProgressView:
         table.add_column("note", overflow="fold", max_width=60)
         for seq in sorted(self._rows):
             phase, description, state, error = self._rows[seq]
-            table.add_row(str(seq), Text(phase), Text(description), _mark(state), Text(error))
+            mark = Text.from_markup(MARKS[state]) if state in MARKS else plain(state)
+            table.add_row(str(seq), plain(phase), plain(description), mark, plain(error))
         return table
 
 
-def _mark(state: str) -> Text:
-    return Text.from_markup(MARKS[state]) if state in MARKS else Text(state)
-
-
-def outcome_line(dep: Deployment) -> Text:
+def outcome_line(dep: Deployment) -> str:
     style = OUTCOME_STYLE.get(dep.status, "red")
-    text = Text.assemble((dep.status, f"{style} bold"), f": {dep.kind} of {dep.version} ({dep.id})")
+    text = (
+        f"[{style} bold]{safe(dep.status)}[/]: {safe(dep.kind)} of {safe(dep.version)} "
+        f"({safe(dep.id)})"
+    )
     if dep.rollback_s is not None:
-        text.append(f", rolled back in {dep.rollback_s:.2f}s")
+        text += f", rolled back in {dep.rollback_s:.2f}s"
     if dep.reason:
-        text.append(f"\n  reason: {dep.reason}")
+        text += f"\n  reason: {safe(dep.reason)}"
     return text
 
 
 def print_json(data: Any) -> None:
-    """Plain JSON on stdout: no colours, no wrapping, for pipelines."""
-    print(json.dumps(data, indent=2, default=str))
+    """Plain JSON on stdout: no colours, no wrapping, for pipelines; secrets masked."""
+    print(json.dumps(scrub_data(json.loads(json.dumps(data, default=str))), indent=2))
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    """A report table; every cell is plain text except ``Text`` cells (our own marks)."""
+    """A report table; every cell is plain text (a ``Text`` given by the caller keeps its
+    styles), secrets masked."""
     # A light box and folding, never cutting: an 80-column CI log shows every value whole.
     result = Table(
-        title=Text(title),
+        title=plain(title),
         title_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    cells = [[_cell(v) for v in row] for row in rows]
+    cells = [[plain(v) for v in row] for row in rows]
     for i, column in enumerate(columns):
         # Short values (outcomes, versions, durations) and headers stay whole; long ones fold.
-        longest = max((len(row[i]) for row in cells), default=len(column))
+        longest = max((row[i].cell_len for row in cells), default=len(column))
         longest = max(longest, len(column))
-        result.add_column(column, overflow="fold", min_width=longest if longest <= 12 else None)
+        result.add_column(
+            plain(column), overflow="fold", min_width=longest if longest <= 12 else None
+        )
     for row in cells:
         result.add_row(*row)
     return result
 
 
-def _cell(value: Any) -> Text:
-    if isinstance(value, Text):
-        return value
-    return Text("" if value is None else str(value))
-
-
 def mark(markup: str) -> Text:
-    """One of our own marks (``[green]✓[/]``) for a table cell."""
+    """One of Slipway's own marks (``[green]✓[/]``) for a table cell."""
     return Text.from_markup(markup)

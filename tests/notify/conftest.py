@@ -16,6 +16,7 @@ class Receiver:
         self.requests: list[dict[str, Any]] = []
         self.paths: list[str] = []
         self.statuses: list[int] = []  # answered in turn; 200 once exhausted
+        self.echo_path = False  # an error answer quotes the request's path (Slack's do)
         self.lock = threading.Lock()
         receiver = self
 
@@ -30,7 +31,12 @@ class Receiver:
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
-                self.wfile.write(b"ok" if status == 200 else b"invalid_payload")
+                if status == 200:
+                    self.wfile.write(b"ok")
+                elif receiver.echo_path:
+                    self.wfile.write(f"no_service: no hook at {self.path}".encode())
+                else:
+                    self.wfile.write(b"invalid_payload")
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

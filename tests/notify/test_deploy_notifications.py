@@ -3,10 +3,14 @@ receiver changes nothing about the outcome."""
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from slipway.spec import load_spec
 from slipway.store import Store
@@ -89,3 +93,42 @@ def test_a_dead_receiver_never_fails_the_deployment(spec_file: Path, receiver: R
         ("succeeded", "failed", 2),
     ]
     assert "secret" not in (failed[0].error or "")
+
+
+def test_a_deployment_records_prints_and_sends_no_secret(
+    spec_file: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pre-flight command prints a secret, a change line quotes it, the receiver's error
+    answer echoes the webhook's secret path: none of it reaches the Go/No-Go table, `logs`,
+    the store's file or the messages sent."""
+    token = "tok-" + "e3a1f09c77d2"
+    prints = "import os; print('token', os.environ['SHOP_TOKEN'])"
+    checks = f"""
+checks:
+  - {{type: command, name: smoke, command: [{sys.executable}, -c, "{prints}"]}}
+  - {{type: env, variables: [SHOP_TOKEN], secret: true}}
+"""
+    spec_file.write_text(spec_file.read_text() + SECTIONS + checks)
+    receiver.statuses, receiver.echo_path = [404], True  # "started" is refused, quoting the path
+    monkeypatch.setenv("SHOP_TOKEN", token)
+    result = deploy(spec_file, "v1", receiver.url(), "--change", f"rotated {token}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "token ***" in result.stdout  # the Go/No-Go table
+    store = Store.for_state_dir(load_spec(spec_file).environment("test").state_dir.parent)
+    [dep] = store.deployments("shop", "test")
+    started, succeeded = Records(store).notifications(dep.id)
+    assert (started.status, started.error) == ("failed", "HTTP 404: no_service: no hook at ***")
+    assert succeeded.status == "sent"
+    assert "rotated ***" in receiver.requests[1]["text"]
+    logs = subprocess.run(
+        [sys.executable, "-m", "slipway", "logs", "-f", str(spec_file), dep.id],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert logs.returncode == 0, logs.stderr
+    db = load_spec(spec_file).environment("test").state_dir.parent / "slipway.db"
+    with sqlite3.connect(db) as conn:
+        dump = "\n".join(conn.iterdump())
+    assert "token ***" in dump
+    for shown in (result.stdout, result.stderr, logs.stdout, dump, json.dumps(receiver.requests)):
+        assert token not in shown
+        assert "/hooks/T000/B000/secret-token" not in shown

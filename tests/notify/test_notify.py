@@ -3,6 +3,7 @@ the injected clock, failures recorded and never raised, URLs never leaked."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from slipway.clock import ManualClock
 from slipway.notify.channels import slack_payload, webhook_payload
 from slipway.notify.messages import build_message
 from slipway.notify.sender import Notifier
+from slipway.redact import SECRETS
 from slipway.spec.runbook import ContactLevel, NotificationSpec
 from slipway.store import Store
 from slipway.store.records import Records
@@ -200,3 +202,36 @@ def test_unreachable_and_unset_urls_fail_quietly_without_leaking(records: Record
     assert "ConnectError" in (failed["slack $HOOK_URL"].error or "")
     assert "very-secret-token" not in (failed["slack $HOOK_URL"].error or "")
     assert failed["webhook $UNSET_HOOK"].error == "$UNSET_HOOK is not set"
+
+
+def test_an_error_body_that_echoes_the_secret_path_is_recorded_scrubbed(
+    receiver: Receiver, records: Records
+) -> None:
+    receiver.statuses, receiver.echo_path = [404], True
+    url = receiver.url("/hooks/T000/B000/echoed-token-4f9a")
+    notifier = Notifier(
+        [channel(retries=3)], clock=ManualClock(), records=records, environ={"HOOK_URL": url}
+    )
+    notifier.send(message())
+    assert notifier.flush(10)
+    assert receiver.paths == ["/hooks/T000/B000/echoed-token-4f9a"]  # it was really echoed
+    [n] = records.notifications("20240215-143000-abcdef")
+    assert n.status == "failed"
+    assert n.error == "HTTP 404: no_service: no hook at ***"
+
+
+def test_a_known_secret_in_a_message_is_never_sent(receiver: Receiver, records: Records) -> None:
+    token = "tok-5b1e8c9d0a"
+    notifier = Notifier(
+        [channel(), channel("webhook", url_env="OTHER_HOOK")],
+        clock=ManualClock(),
+        records=records,
+        environ={"HOOK_URL": receiver.url(), "OTHER_HOOK": receiver.url("/json")},
+    )
+    SECRETS.add(token)  # as the database URL's password or an `env` check marked secret is
+    notifier.send(message("rolled_back", reason=f"health check answered {token}"))
+    assert notifier.flush(10)
+    assert len(receiver.requests) == 2
+    for body in receiver.requests:
+        assert token not in json.dumps(body)
+        assert "health check answered ***" in json.dumps(body)

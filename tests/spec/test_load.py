@@ -91,6 +91,19 @@ def test_good_spec_loads_with_defaults(spec_dir: Path) -> None:
             "process.command",
             "at least 1",
         ),
+        ("app: shop", "app: sh\x00op", (2, 8), None, "character U+0000"),
+        ("app: shop", "app: shop\x07", (2, 10), None, "character U+0007"),
+        ("app: shop", "app: shop\nwhen: 2026-02-30", (3, 7), None, "cannot read this value"),
+        ("app: shop", "app: !!int shop", (2, 6), None, "quote it to make it a string"),
+        (
+            "path: releases/{version}",
+            'build: ./build.sh "{version} {output}',
+            (4, 10),
+            "release.build",
+            "No closing quotation",
+        ),
+        ("app: shop", "app: shop\nx: &a [1, *a]", (3, 11), None, "inside its own anchor"),
+        ("app: shop", "app: shop\nx: " + "[" * 60 + "]" * 60, (3, 52), None, "50 levels deep"),
     ],
 )
 def test_bad_input_is_located(
@@ -119,3 +132,40 @@ def test_unknown_environment_lists_known_ones(spec_dir: Path) -> None:
     loaded = load_spec(write(spec_dir, GOOD))
     with pytest.raises(Exception, match="known environments: production"):
         loaded.environment("staging")
+
+
+def bomb(levels: int = 7, width: int = 10) -> str:
+    """The billion laughs: each level a list of ``width`` aliases to the level before."""
+    lines = [f"l0: &l0 [{', '.join(['lol'] * width)}]"]
+    for i in range(1, levels):
+        lines.append(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * width)}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_before_it_expands(spec_dir: Path) -> None:
+    text = GOOD + bomb()
+    assert len(bomb()) < 1600  # the 1.5 KB that grew to 1.34 GB
+    with pytest.raises(SpecError) as info:
+        load_spec(write(spec_dir, text))
+    assert "aliases expand this file to more than 100000 values" in str(info.value)
+    assert info.value.location is not None and info.value.location.line > 20
+    assert "fewer aliases" in (info.value.hint or "")
+
+
+def test_aliases_within_the_budget_still_work(spec_dir: Path) -> None:
+    text = GOOD.replace(
+        "process:\n  command: [python3, server.py]",
+        "process:\n  command: &cmd [python3, server.py]",
+    )
+    text += "    process: {command: *cmd}\n"
+    env = load_spec(write(spec_dir, text)).environment(None)
+    assert env.process.command == ["python3", "server.py"]
+
+
+def test_a_byte_that_is_not_utf8_is_located(spec_dir: Path) -> None:
+    path = spec_dir / "slipway.yaml"
+    path.write_bytes(GOOD.replace("app: shop", "app: sh\xffop").encode("latin-1"))
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(info.value).startswith(f"{path}:2:8: byte 0xff is not UTF-8")
+    assert info.value.hint == "save the file as UTF-8"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +13,10 @@ import pytest
 
 from slipway.clock import ManualClock
 from slipway.errors import LockedError
+from slipway.redact import SECRETS
 from slipway.store import Store
 from slipway.store.api import this_runner
+from slipway.store.records import Records
 
 
 @pytest.fixture
@@ -131,3 +136,57 @@ def test_schema_head_constant_matches_the_migrations(store: Store) -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
     with store._engine.connect() as conn:
         assert schema_revision(conn) == SCHEMA_HEAD
+
+
+def test_state_dir_and_database_are_private(tmp_path: Path) -> None:
+    state = tmp_path / "project" / ".slipway"
+    store = Store.for_state_dir(state)
+    make(store)  # a write: SQLite has created its -wal and -shm files now
+    try:
+        assert stat.S_IMODE(state.stat().st_mode) == 0o700
+        for name in ("slipway.db", "slipway.db-wal", "slipway.db-shm"):
+            assert stat.S_IMODE((state / name).stat().st_mode) == 0o600, name
+        assert stat.S_IMODE(state.parent.stat().st_mode) != 0o700  # only what Slipway owns
+    finally:
+        store.close()
+
+
+def test_known_secrets_never_reach_the_file(store: Store, tmp_path: Path) -> None:
+    secret = "tok-" + "7c2e9a41b0"
+    SECRETS.add(secret)
+    dep = make(store)
+    store.add_steps(
+        dep,
+        [
+            {
+                "seq": 0,
+                "phase": "deploy",
+                "group_no": 0,
+                "kind": "k",
+                "params": {},
+                "description": "d",
+            }
+        ],
+    )
+    [step] = store.steps(dep)
+    store.set_step(step.id, error=f"failed: {secret}", result=json.dumps({"evidence": secret}))
+    store.event(dep, f"check printed {secret}", output=[secret])
+    store.update_deployment(dep, reason=f"health: {secret}")
+    Records(store).add_check_run(
+        app="shop", environment="prod", purpose="check", verdict="go",
+        results=[{"name": "tests", "evidence": f"exit 0: {secret}"}],
+    )  # fmt: skip
+    store.close()
+    dump = "\n".join(sqlite3.connect(tmp_path / "slipway.db").iterdump())
+    assert secret not in dump
+    assert "failed: ***" in dump and "check printed ***" in dump and "exit 0: ***" in dump
+    reopened = Store.for_state_dir(tmp_path)
+    assert reopened.events(dep)[0].data == {"output": ["***"]}  # still valid JSON
+    reopened.close()
+
+
+def test_a_deployment_prefix_is_text_not_a_like_pattern(store: Store) -> None:
+    dep = make(store)
+    assert store.find_deployment(dep[:8]) is not None
+    for pattern in ("%", "_", f"{dep[:4]}%", "2026_"):
+        assert store.find_deployment(pattern) is None, pattern

@@ -8,14 +8,19 @@ from __future__ import annotations
 import sys
 
 from slipway.cli import checklist, control, deploying, reporting, setup
-from slipway.cli.base import app
+from slipway.cli.base import app, refuse_undecodable_arguments
 
 __all__ = ["app", "checklist", "control", "deploying", "main", "reporting", "setup"]
 
 
 def main() -> None:
-    from slipway.errors import SpecError
+    from slipway.errors import SpecError, UsageError
 
+    try:
+        refuse_undecodable_arguments(sys.argv[1:])
+    except UsageError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(exc.exit_code)
     try:
         app()
     except SpecError as exc:  # raised outside a command (should not happen): still no traceback

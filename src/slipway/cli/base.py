@@ -12,7 +12,7 @@ commands that use it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -59,20 +59,22 @@ LimitOpt = Annotated[
 ]
 
 
+# Every line goes through view.py's rules: data is escaped (`safe`) or plain `Text`, never
+# markup, and SafeConsole masks every known secret (slipway.redact).
 @functools.cache
 def out() -> Console:
     """Standard output, for results."""
-    from rich.console import Console
+    from slipway.view import SafeConsole
 
-    return Console()
+    return SafeConsole()
 
 
 @functools.cache
 def err() -> Console:
     """Standard error, for progress and errors; never breaks a path in a message."""
-    from rich.console import Console
+    from slipway.view import SafeConsole
 
-    return Console(stderr=True, soft_wrap=True)
+    return SafeConsole(stderr=True, soft_wrap=True)
 
 
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -85,12 +87,43 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except SlipwayError as exc:
-            from rich.markup import escape
+            from slipway.view import safe
 
-            err().print(f"[red bold]error:[/] {escape(str(exc))}", highlight=False)
+            err().print(f"[red bold]error:[/] {safe(exc)}", highlight=False)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper
+
+
+def write_text(path: Path, text: str, *, option: str) -> None:
+    """Write a file the user named with ``option``; a path that cannot be written is theirs
+    to fix (a directory, a missing parent, no permission), not a traceback."""
+    from slipway.errors import UsageError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"{option} {path}: cannot write it ({exc.strerror or exc})",
+            hint=f"give {option} the path of a file in a directory you can write to",
+        ) from None
+
+
+def refuse_undecodable_arguments(argv: Sequence[str]) -> None:
+    """An argument holding bytes that are not UTF-8 (Python keeps them as surrogates) could be
+    neither stored nor printed: say which one, before any command runs."""
+    from slipway.errors import UsageError
+
+    for i, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise UsageError(
+                f"argument {i} ({shown!r}) is not valid UTF-8",
+                hint="Slipway's arguments (versions, ids, names, paths) must be UTF-8 text",
+            ) from None
 
 
 @dataclass

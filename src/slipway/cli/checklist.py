@@ -22,6 +22,7 @@ from slipway.cli.base import (
     out,
     reports_errors,
     session,
+    write_text,
 )
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ MARKS = {
 
 
 def print_verdict(verdict: GoNoGo, *, title: str, output: Output) -> None:
-    from rich.text import Text
 
     from slipway.view import mark, print_json, table
 
@@ -59,7 +59,7 @@ def print_verdict(verdict: GoNoGo, *, title: str, output: Output) -> None:
     ]
     out().print(table(title, ["", "check", "evidence", "owner", "s"], rows))
     style = "green bold" if verdict.go else "red bold"
-    out().print(Text(verdict.summary(), style=style))
+    out().print(verdict.summary(), style=style, markup=False, highlight=False)
 
 
 @app.command()
@@ -107,14 +107,18 @@ def runbook(
 ) -> None:
     """Write the runbook document from the spec and the records, or --check its criteria."""
     from slipway.runbook.facts import gather
-    from slipway.runbook.refresh import write_document
+    from slipway.runbook.refresh import default_path
+    from slipway.runbook.render import render
 
     with session(file, env) as s:
         facts = gather(s.env, s.store)
     if check_only:
         _print_criteria(facts, s.env.app, s.env.name, output)
         return
-    path, headings = write_document(s.env, facts, "fr" if lang is Lang.fr else "en", path=out_path)
+    path = out_path or default_path(s.env)
+    text = render(facts, "fr" if lang is Lang.fr else "en")
+    write_text(path, text, option="--out")
+    headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
     if output is Output.json:
         from slipway.view import print_json
 
@@ -126,6 +130,7 @@ def runbook(
 def _print_criteria(facts: Facts, app_name: str, env_name: str, output: Output) -> None:
     from rich.text import Text
 
+    from slipway.redact import scrub
     from slipway.runbook.criteria import acceptance
     from slipway.view import mark, print_json, table
 
@@ -142,7 +147,7 @@ def _print_criteria(facts: Facts, app_name: str, env_name: str, output: Output) 
         out().print(table(title, ["", "#", "criterion", "evidence"], rows))
         for c in criteria:
             for item in c.missing:
-                line = Text.assemble(("missing", "red"), f" ({c.number}) {item}")
+                line = Text.assemble(("missing", "red"), f" ({c.number}) {scrub(item)}")
                 out().print(line, soft_wrap=True)
     if not ok:
         raise typer.Exit(4)

@@ -26,9 +26,12 @@ from slipway.cli.base import (
 
 
 def _say(text: str, style: str | None = None) -> None:
+    """One line of recorded data: plain text (never markup), secrets masked."""
     from rich.text import Text
 
-    out().print(Text(text, style=style or ""), highlight=False)
+    from slipway.redact import scrub
+
+    out().print(Text(scrub(text), style=style or ""), highlight=False)
 
 
 @app.command()

@@ -16,6 +16,7 @@ from slipway.cli.base import (
     err,
     out,
     reports_errors,
+    write_text,
 )
 
 
@@ -27,6 +28,7 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented slipway.yaml to start from."""
+    import os
     import re
 
     from slipway.errors import UsageError
@@ -35,9 +37,9 @@ def init(
 
     if not re.fullmatch(NAME_PATTERN, app_name):
         raise UsageError(f"invalid app name {app_name!r}", hint="lowercase letters, digits, '-'")
-    if file.exists() and not force:
+    if os.path.lexists(file) and not force:  # False for a name the system refuses
         raise UsageError(f"{file} already exists", hint="use --force to overwrite it")
-    file.write_text(render(app_name))
+    write_text(file, render(app_name), option="--file")
     out().print(f"wrote {file}: edit it, then run `slipway validate`", markup=False)
 
 

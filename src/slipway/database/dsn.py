@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlencode
 
-from psycopg import ProgrammingError
+import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from slipway.errors import UsageError
+from slipway.redact import SECRETS
 
 # libpq parameters and the variables that carry them to pg_dump, pg_restore, psql
 _ENV = {
@@ -36,6 +37,12 @@ _ENV = {
     "application_name": "PGAPPNAME",
 }
 DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$")
+URL_SCHEME = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
+ENCODE_HINT = (
+    "percent-encode these characters in the user and password: '@' → %40, '/' → %2F, "
+    "':' → %3A, e.g. python3 -c \"import urllib.parse; print(urllib.parse.quote(input(), "
+    "safe=''))\""
+)
 
 
 @dataclass(frozen=True)
@@ -45,15 +52,29 @@ class Dsn:
 
     @classmethod
     def parse(cls, url: str, *, source: str = "the database URL") -> Dsn:
+        """Parse a URL or a libpq ``key=value`` string; no message ever quotes the password.
+
+        libpq reads ``postgresql://app:Pa/ss@host/db`` as host ``app``, port ``Pa`` and
+        database ``ss@host/db``: an unescaped ``/`` or ``@`` in the password, or a port that
+        is not a number, is refused before anything connects anywhere.
+        """
+        _check_url_shape(url, source)
         try:
             params = {k: str(v) for k, v in conninfo_to_dict(url).items() if v is not None}
-        except ProgrammingError:
+        except (psycopg.Error, ValueError):
             # psycopg's message quotes the URL, password included: do not pass it on
             raise UsageError(
                 f"{source} is not a valid PostgreSQL URL",
                 hint="it should look like postgresql://user:password@127.0.0.1:5432/dbname",
             ) from None
         password = params.pop("password", None)
+        SECRETS.add(password)
+        for port in params.get("port", "").split(","):
+            if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+                raise UsageError(
+                    f"the port of {source} is not a number from 1 to 65535",
+                    hint=f"write host:5432; if a ':' belongs to the password, {ENCODE_HINT}",
+                )
         unknown = set(params) - set(_ENV)
         if unknown:
             raise UsageError(
@@ -120,10 +141,27 @@ class Dsn:
         return f"Dsn({self})"
 
 
+def _check_url_shape(url: str, source: str) -> None:
+    """Refuse a URL whose user or password holds an unescaped ``/`` or ``@`` (libpq would
+    silently read another host, port and database out of it)."""
+    scheme = URL_SCHEME.match(url)
+    if scheme is None:
+        return
+    rest = url[scheme.end() :]
+    head, slash, tail = rest.partition("/")
+    path = tail.partition("?")[0]
+    if head.count("@") > 1 or (slash and "@" in path):
+        raise UsageError(
+            f"{source} has an unescaped '@' or '/' in its user or password", hint=ENCODE_HINT
+        )
+
+
 def scrub(text: str, dsn: Dsn | None) -> str:
-    """``text`` with the password (if any) replaced: for output of programs given ``dsn``."""
-    if dsn is None or not dsn.password:
-        return text
-    for form in {dsn.password, quote(dsn.password, safe="")}:  # as typed, and inside a URL
-        text = text.replace(form, "***")
-    return text
+    """``text`` with the password (if any) replaced: for output of programs given ``dsn``.
+
+    The password is one of the process's secrets (``slipway.redact``), so every other
+    known secret is masked too.
+    """
+    if dsn is not None:
+        SECRETS.add(dsn.password)
+    return SECRETS.text(text)

@@ -48,7 +48,7 @@ from slipway.spec.progressive import (
     SmokeSpec,
 )
 from slipway.store import Deployment, Store
-from slipway.view import ProgressView
+from slipway.view import ProgressView, safe
 
 TRAFFIC_RATE_PER_S = 200.0
 TRAFFIC_CONCURRENCY = 4
@@ -91,10 +91,10 @@ def run_demo(spec_file: Path | None, *, console: Console) -> dict[str, Any]:
         store.close()
     console.print(
         f"\nThe sample app is still running at {url} (release "
-        f"{phases[-1]['served_at_end'] or '?'}). Try:\n"
-        f"  .venv/bin/slipway status -f {file}\n"
-        f"  .venv/bin/slipway history -f {file}\n"
-        f"  .venv/bin/slipway down -f {file}"
+        f"{safe(phases[-1]['served_at_end'] or '?')}). Try:\n"
+        f"  .venv/bin/slipway status -f {safe(file)}\n"
+        f"  .venv/bin/slipway history -f {safe(file)}\n"
+        f"  .venv/bin/slipway down -f {safe(file)}"
     )
     return {"phases": phases}
 

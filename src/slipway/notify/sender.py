@@ -7,8 +7,11 @@ the injected clock, so a test of the schedule takes no time). A 4xx answer
 other than 408/429 is not retried: the request itself is wrong. Whatever
 happens is recorded in the store (``notifications``), sent or failed, with the
 number of tries and the error — never the URL, which is a secret: it is read
-from the environment variable the spec names, and any error that quotes it is
-scrubbed.
+from the environment variable the spec names and remembered as one
+(``slipway.redact``). What is sent and what is recorded both go through the
+process's ``Scrubber``; of a receiver's error answer only the status and its
+scrubbed body are kept (receivers echo the request's path, which holds the
+webhook's token).
 
 ``flush`` waits (a bounded time) for the queue to empty, so a CLI that ends
 right after a deployment still delivers its last message.
@@ -30,6 +33,7 @@ from slipway.clock import Clock
 from slipway.errors import SlipwayError
 from slipway.notify.channels import payload
 from slipway.notify.messages import Message
+from slipway.redact import SECRETS, remember_environ
 from slipway.spec.runbook import NotificationSpec
 from slipway.store.records import Records
 
@@ -64,6 +68,7 @@ class Notifier:
         self._clock = clock
         self._records = records
         self._environ = os.environ if environ is None else environ
+        remember_environ({c.url_env: "webhook" for c in self._channels}, self._environ)
         self._queue: queue.Queue[tuple[NotificationSpec, Message] | None] = queue.Queue()
         self._pending = 0
         self._idle = threading.Condition()
@@ -127,7 +132,7 @@ class Notifier:
         if not url:
             error = f"${channel.url_env} is not set"
             return Delivery(name, message.event, "failed", 0, error)
-        body = payload(channel.type, message)
+        body = SECRETS.data(payload(channel.type, message))
         error = "not tried"
         attempts = 0
         for attempt in range(channel.retries + 1):
@@ -139,12 +144,12 @@ class Notifier:
             else:
                 if 200 <= response.status_code < 300:
                     return Delivery(name, message.event, "sent", attempts, None)
-                error = f"HTTP {response.status_code}: {response.text.strip()[:200]}"
+                error = f"HTTP {response.status_code}: {_body(response)}"
                 if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
                     break  # the request is wrong: trying again will not help
             if attempt < channel.retries:
                 self._clock.sleep(channel.backoff_s * 2**attempt)
-        error = error.replace(url, f"<${channel.url_env}>")[:ERROR_CHARS]
+        error = SECRETS.text(error.replace(url, f"<${channel.url_env}>"))[:ERROR_CHARS]
         return Delivery(name, message.event, "failed", attempts, error)
 
     def _record(self, message: Message, delivery: Delivery) -> None:
@@ -159,3 +164,9 @@ class Notifier:
                 attempts=delivery.attempts,
                 error=delivery.error,
             )
+
+
+def _body(response: httpx.Response) -> str:
+    """The start of an error answer's body, on one line, secrets masked."""
+    text = " ".join(response.text.split())
+    return SECRETS.text(text)[:200]

@@ -70,6 +70,12 @@ _IGNORED_IN_DIRECTORY = re.compile(
 class InventoryError(ValueError):
     """A rule of Ansible's inventory model was broken; the parser adds where."""
 
+    GENERIC_HINT = "fix the inventory here: `ansible-inventory -i FILE --list` reads it alike"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint or self.GENERIC_HINT
+
 
 @dataclass
 class Group:
@@ -152,7 +158,10 @@ class Inventory:
             raise InventoryError(f"{group!r} is not a known group")
         if child in self.groups:
             if child == group:
-                raise InventoryError(f"group {group!r} cannot be its own child")
+                raise InventoryError(
+                    f"group {group!r} cannot be its own child",
+                    hint="a group's `children:` name other groups; `all` holds every group already",
+                )
             if child in parent.children:
                 return
             if group in self._descendants(child):
@@ -291,7 +300,7 @@ def load_inventory(path: Path) -> Inventory:
     try:
         inventory.reconcile()
     except InventoryError as exc:
-        raise SpecError(str(exc), location=Location(str(path), 1, 1)) from None
+        raise SpecError(str(exc), location=Location(str(path), 1, 1), hint=exc.hint) from None
     for kind, names, found in (
         ("group_vars", list(inventory.groups), inventory.group_files),
         ("host_vars", list(inventory.hosts), inventory.host_files),

@@ -68,7 +68,9 @@ def parse_ini(inventory: Inventory, path: Path, text: str) -> None:
             else:
                 _child_line(inventory, pending, group, line, number, where)
         except InventoryError as exc:
-            raise SpecError(str(exc), location=where, hint=_hint_for(str(exc))) from None
+            raise SpecError(
+                str(exc), location=where, hint=_hint_for(str(exc)) or exc.hint
+            ) from None
     for name, declaration in pending.items():
         at = Location(str(path), declaration["line"], 1)
         if declaration["state"] == "vars":

@@ -262,7 +262,7 @@ def _model(operation: Any, where: Location, *args: Any) -> Any:
     try:
         return operation(*args)
     except InventoryError as exc:
-        hint = HOST_NAME_HINT if "host name" in str(exc) else None
+        hint = HOST_NAME_HINT if "host name" in str(exc) else exc.hint
         raise SpecError(str(exc), location=where, hint=hint) from None
 
 

@@ -1,6 +1,7 @@
 """Reading ``slipway.yaml`` with line numbers kept, and turning mistakes into ``SpecError``.
 
-ruamel.yaml's round-trip loader remembers where each key and value was. When
+ruamel.yaml's round-trip loader remembers where each key and value was (reading the
+text safely is ``reader.py``'s part). When
 pydantic rejects a value, its error ``loc`` (a path of keys and indexes) is
 walked through the loaded document to find that place, so every error reads
 ``slipway.yaml:12:5: environments.production.instances.base_port: …`` with a
@@ -17,13 +18,14 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
 from slipway.errors import Location, SpecError, UsageError
+from slipway.redact import remember_environ
 from slipway.spec.fleet import Fleet, SshTargetSpec, resolve_fleet
+from slipway.spec.invalid import Invalid
 from slipway.spec.model import Environment, EnvironmentSpec, Spec
+from slipway.spec.reader import read_document
 from slipway.spec.runbook import resolve_sections
 
 DEFAULT_FILE = "slipway.yaml"
@@ -61,7 +63,7 @@ class LoadedSpec:
                 hint=f"known environments: {', '.join(envs)}",
             )
         env, spec = envs[name], self.spec
-        return Environment(
+        resolved = Environment(
             app=spec.app,
             name=name,
             root=self.root,
@@ -78,13 +80,17 @@ class LoadedSpec:
             fleet=self._fleet(name, env, limit),
             **resolve_sections(spec, env),
         )
+        # its secrets are known from here on, so that nothing recorded or printed shows them
+        remember_environ(resolved.secret_variables())
+        return resolved
 
     def _fleet(self, name: str, env: EnvironmentSpec, limit: str | None) -> Fleet | None:
         target = env.targets[0]
         if not isinstance(target, SshTargetSpec):
             if limit is not None:
                 raise UsageError(
-                    f"--limit selects hosts of a fleet; environment {name!r} runs locally"
+                    f"--limit selects hosts of a fleet; environment {name!r} runs locally",
+                    hint="drop --limit: a local environment has no hosts to choose from",
                 )
             return None
 
@@ -110,31 +116,7 @@ class LoadedSpec:
 def load_spec(path: str | Path = DEFAULT_FILE) -> LoadedSpec:
     """Read, parse and validate a spec file; raise ``SpecError`` for any mistake in it."""
     file = Path(path)
-    if not file.exists():
-        raise SpecError(
-            f"{file} does not exist",
-            location=None,
-            hint="run `slipway init` to write one, or pass -f PATH",
-        )
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read {file}: {exc}", location=None) from exc
-    try:
-        document = YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Location(str(file), mark.line + 1, mark.column + 1) if mark else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        context = exc.context_mark
-        if exc.context and context and mark and context.line != mark.line:
-            problem += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
-        hint = "each key may appear only once in a mapping" if "duplicate" in problem else None
-        raise SpecError(
-            f"YAML syntax error: {problem}",
-            location=where,
-            hint=hint or "check the indentation and quoting around this place",
-        ) from None
+    document = read_document(file)
     if not isinstance(document, CommentedMap):
         raise SpecError(
             "the file must be a YAML mapping (app:, release:, environments: …)",
@@ -185,9 +167,13 @@ def _spec_error(file: Path, document: Any, error: ErrorDetails) -> SpecError:
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "string_pattern_mismatch":
         message = f"{error['input']!r} is not allowed here"
-    hint = _hint(error, document, loc)
+    given = error.get("ctx", {}).get("error")
+    hint = given.hint if isinstance(given, Invalid) else _hint(error, document, loc)
     if error["type"] == "extra_forbidden":
         message = f"unknown key {loc[-1]!r}" if loc else "unknown key"
+    hint = (
+        hint or "`slipway schema` shows what each field accepts; `slipway init` writes an example"
+    )
     return SpecError(message, location=where, field=field, hint=hint)
 
 

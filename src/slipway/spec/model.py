@@ -15,16 +15,20 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from slipway.redact import SecretKind
 from slipway.spec.fleet import Fleet, SshTargetSpec
+from slipway.spec.invalid import Invalid
 from slipway.spec.progressive import BlueGreenSpec, CanarySpec
 from slipway.spec.runbook import (
     ContactLevel,
     DatabaseSpec,
+    EnvPreflight,
     GoNoGoSpec,
     NotificationSpec,
     PreflightSpec,
@@ -63,6 +67,25 @@ class ReleaseSpec(_Model):
         "Run without a shell, split like a POSIX shell would.",
     )
     keep: int = Field(5, ge=1, le=100, description="How many unpacked releases to keep.")
+
+    @field_validator("build")
+    @classmethod
+    def _splits(cls, build: str | None) -> str | None:
+        """Split now as the deployment will (``shlex``), so a stray quote fails `validate`."""
+        if build is None:
+            return None
+        try:
+            argv = shlex.split(build)
+        except ValueError as exc:
+            raise Invalid(
+                f"cannot be split into arguments like a POSIX shell would: {exc}",
+                hint="close the quote, or escape it with a backslash",
+            ) from None
+        if not argv:
+            raise Invalid(
+                "the build command is empty", hint="e.g. build: ./build.sh {version} {output}"
+            )
+        return build
 
     @model_validator(mode="after")
     def _one_source(self) -> ReleaseSpec:
@@ -357,6 +380,21 @@ class Environment(_Model):
     contacts: list[ContactLevel] = Field(default_factory=list)
     runbook: RunbookSpec = Field(default_factory=RunbookSpec)
     go_no_go: GoNoGoSpec | None = None
+
+    def secret_variables(self) -> dict[str, SecretKind]:
+        """The environment variables whose values are secrets, and how (``slipway.redact``):
+        the database URL, each webhook URL, each variable of an ``env`` check with
+        ``secret: true``. Their values are masked in whatever Slipway records, prints or sends.
+        """
+        found: dict[str, SecretKind] = {}
+        for check in self.checks:
+            if isinstance(check, EnvPreflight) and check.secret:
+                found.update(dict.fromkeys(check.variables, "value"))
+        if self.database is not None:
+            found[self.database.url_env] = "dsn"
+        for channel in self.notifications:
+            found[channel.url_env] = "webhook"
+        return found
 
     def slots(self) -> list[tuple[str, str, int]]:
         """(instance, slot, port) for every slot, ``a`` slots first.

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -81,7 +82,10 @@ def limit_hosts(
         else:
             terms.append(term)
     if not [t for t in terms if t]:
-        raise UsageError(f"--limit {pattern!r} gives no host pattern")
+        raise UsageError(
+            f"--limit {pattern!r} gives no host pattern",
+            hint="name hosts or groups, like web1,web2 or web:&prod",
+        )
     subset = set(_evaluate([t for t in terms if t], pattern, hosts, _with_all(hosts, groups)))
     return [h for h in chosen if h in subset]
 
@@ -102,7 +106,9 @@ def _limit_file(name: str, cwd: Path) -> list[str]:
     try:
         return [line.strip() for line in path.read_text(encoding="utf-8").split("\n")]
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--limit: cannot read {path}: {exc}") from None
+        raise UsageError(
+            f"--limit: cannot read {path}: {exc}", hint="@FILE names a readable file of hosts"
+        ) from None
 
 
 def _evaluate(
@@ -132,7 +138,10 @@ def _match_one(
 ) -> list[str]:
     expression = term[1:] if term[0] in "&!" else term
     if not expression:
-        raise UsageError(f"host pattern {pattern!r} has an empty term after & or !")
+        raise UsageError(
+            f"host pattern {pattern!r} has an empty term after & or !",
+            hint="write the host or group name right after it, like web:&prod:!web3",
+        )
     expression, subscript = _split_subscript(expression)
     matched = _enumerate(expression, pattern, hosts, groups)
     if subscript is None:
@@ -161,7 +170,10 @@ def _split_subscript(term: str) -> tuple[str, tuple[int, int] | None]:
             return base, (int(index), 0)
         return base, (int(start), int(end) if end else -1)
     except ValueError:
-        raise UsageError(f"host pattern subscript {term!r} is too large") from None
+        raise UsageError(
+            f"host pattern subscript {term!r} is too large",
+            hint="a subscript counts the group's hosts from 0, like web[0] or web[0:2]",
+        ) from None
 
 
 def _enumerate(
@@ -191,6 +203,12 @@ def _enumerate(
 
 def _matcher(term: str, pattern: str) -> re.Pattern[str]:
     try:
-        return re.compile(term[1:] if term[0] == "~" else fnmatch.translate(term))
-    except re.error as exc:
-        raise UsageError(f"invalid host pattern {term!r} in {pattern!r}: {exc}") from None
+        with warnings.catch_warnings():  # "possible nested set": a warning, not an answer
+            warnings.simplefilter("ignore", FutureWarning)
+            return re.compile(term[1:] if term[0] == "~" else fnmatch.translate(term))
+    except (re.error, OverflowError, RecursionError) as exc:
+        raise UsageError(
+            f"invalid host pattern {term!r} in {pattern!r}: {exc}",
+            hint="after ~ comes a Python regular expression matched at the start of host and "
+            "group names, like ~web0[1-3]",
+        ) from None

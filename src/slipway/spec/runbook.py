@@ -113,6 +113,11 @@ class EnvPreflight(_Preflight):
 
     type: Literal["env"]
     variables: list[EnvName] = Field(default_factory=list)
+    secret: bool = Field(
+        False,
+        description="The variables hold secrets: their values are masked (***) in everything "
+        "Slipway records, prints or sends.",
+    )
     secret_files: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -53,7 +53,7 @@ on_interrupt: resume          # what `slipway resume` does after a runner died: 
 checks:                       # pre-flight; `slipway deploy` runs them first (No-Go: exit 4)
   - {{type: command, name: tests pass, command: [make, test], timeout_s: 900, owner: DevOps}}
   - {{type: disk, path: /, min_free_percent: 20}}        # on every target
-  - {{type: env, variables: [APP_SECRET_KEY], owner: DevOps}}
+  - {{type: env, variables: [APP_SECRET_KEY], secret: true, owner: DevOps}}   # values masked (***)
   - {{type: manual, name: code review approved by 2 developers, owner: Tech Lead, when: D-1}}
   - {{type: manual, name: release notes ready, owner: Project manager, when: D-1}}
   # - {{type: http, url: "https://status.example.com/api/health", expect_status: 200}}

@@ -188,7 +188,9 @@ class Store(SignalsMixin, AnalysesMixin, StoreBase):
         """A deployment by id or unique id prefix (``slipway logs 20261122``)."""
         with self._read() as conn:
             rows = conn.execute(
-                select(deployments).where(deployments.c.id.startswith(prefix)).limit(2)
+                select(deployments)
+                .where(deployments.c.id.startswith(prefix, autoescape=True))
+                .limit(2)
             ).all()
         return Deployment(**rows[0]._asdict()) if len(rows) == 1 else None
 

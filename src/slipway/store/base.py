@@ -7,17 +7,20 @@ record is one new module rather than a longer ``api.py``.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from slipway.clock import Clock, SystemClock, utc_iso
 from slipway.errors import StoreError
+from slipway.redact import SECRETS, scrub
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test keeps the two equal). Knowing it here lets
@@ -36,20 +39,36 @@ class StoreBase:
     @classmethod
     def open(cls, url: str, *, clock: Clock | None = None) -> Self:
         """Connect and migrate to the latest schema."""
+        shown = url
         try:
-            engine = create_engine(url)
+            parsed = make_url(url)
+            SECRETS.add(parsed.password if isinstance(parsed.password, str) else None)
+            shown = parsed.render_as_string(hide_password=True)
+            engine = create_engine(parsed)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
             with engine.begin() as conn:
                 _migrate(conn)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the store at {url}: {exc}") from exc
+        except (SQLAlchemyError, ValueError) as exc:
+            raise StoreError(f"cannot open the store at {shown}: {scrub(str(exc))}") from exc
         return cls(engine, clock=clock)
 
     @classmethod
     def for_state_dir(cls, state_dir: Path, *, clock: Clock | None = None) -> Self:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        return cls.open(f"sqlite:///{state_dir / 'slipway.db'}", clock=clock)
+        """The SQLite store of a state directory, both private to this user: the directory is
+        created 0700 and ``slipway.db`` 0600 (SQLite gives its -wal and -shm files the mode
+        of the database). Existing ones keep their modes."""
+        state_dir.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            state_dir.mkdir(mode=0o700)
+        db = state_dir / "slipway.db"
+        try:
+            os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"cannot create the store {db}: {exc.strerror}") from exc
+        return cls.open(f"sqlite:///{db}", clock=clock)
 
     def close(self) -> None:
         self._engine.dispose()

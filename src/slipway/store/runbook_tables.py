@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Table, Text
 
+from slipway.store.columns import Scrubbed, ScrubbedJson
 from slipway.store.tables import metadata
 
 deployment_notes = Table(
@@ -14,7 +15,7 @@ deployment_notes = Table(
     Column("spec_digest", String(80), nullable=False),
     Column("who", String(120)),
     Column("commit_id", String(64)),
-    Column("changes", Text),  # JSON list of lines
+    Column("changes", ScrubbedJson),  # JSON list of lines
 )
 
 check_runs = Table(
@@ -29,8 +30,8 @@ check_runs = Table(
     Column("at", String(32), nullable=False),
     Column("verdict", String(8), nullable=False),  # go | no_go
     Column("who", String(120)),
-    Column("override", Text),  # the reason given to open a closed window
-    Column("results", Text, nullable=False),  # JSON list of rows
+    Column("override", Scrubbed),  # the reason given to open a closed window
+    Column("results", ScrubbedJson, nullable=False),  # JSON list of rows
     Index("ix_check_runs_env", "app", "environment", "at"),
 )
 
@@ -48,7 +49,7 @@ backups = Table(
     Column("created_at", String(32), nullable=False),
     Column("duration_s", Float, nullable=False),
     Column("verified", Boolean, nullable=False),
-    Column("verify_evidence", Text),
+    Column("verify_evidence", Scrubbed),
     Index("ix_backups_env", "app", "environment", "created_at"),
 )
 
@@ -64,7 +65,7 @@ rehearsals = Table(
     Column("at", String(32), nullable=False),
     Column("duration_s", Float, nullable=False),
     Column("outcome", String(16), nullable=False),  # passed | failed
-    Column("output", Text),
+    Column("output", Scrubbed),
 )
 
 notifications = Table(
@@ -77,7 +78,7 @@ notifications = Table(
     Column("at", String(32), nullable=False),
     Column("status", String(8), nullable=False),  # sent | failed
     Column("attempts", Integer, nullable=False),
-    Column("error", Text),
+    Column("error", Scrubbed),
     Index("ix_notifications_deployment", "deployment_id"),
 )
 

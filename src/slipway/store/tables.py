@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
+from slipway.store.columns import Scrubbed, ScrubbedJson
+
 metadata = MetaData()
 
 deployments = Table(
@@ -22,7 +24,7 @@ deployments = Table(
     Column("release_digest", String(80)),
     Column("strategy", String(32), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("reason", Text),
+    Column("reason", Scrubbed),
     Column("runner", String(255)),  # host:pid of the process running it
     Column("started_at", String(32), nullable=False),
     Column("ended_at", String(32)),
@@ -41,11 +43,11 @@ steps = Table(
     Column("group_no", Integer, nullable=False),
     Column("kind", String(32), nullable=False),
     Column("params", Text, nullable=False),  # JSON
-    Column("description", Text, nullable=False),
+    Column("description", Scrubbed, nullable=False),
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("error", Text),
-    Column("result", Text),  # JSON: what the step found (evidence, a gate's decision …)
+    Column("error", Scrubbed),
+    Column("result", ScrubbedJson),  # JSON: what the step found (evidence, a gate's decision …)
     Column("started_at", String(32)),
     Column("ended_at", String(32)),
     Index("ix_steps_deployment", "deployment_id", "seq"),
@@ -58,8 +60,8 @@ events = Table(
     Column("deployment_id", String(40), ForeignKey("deployments.id"), nullable=False),
     Column("at", String(32), nullable=False),
     Column("level", String(8), nullable=False),
-    Column("message", Text, nullable=False),
-    Column("data", Text),  # JSON
+    Column("message", Scrubbed, nullable=False),
+    Column("data", ScrubbedJson),  # JSON
     Index("ix_events_deployment", "deployment_id", "id"),
 )
 
@@ -93,10 +95,10 @@ signals = Table(
     Column("kind", String(16), nullable=False),  # promote | approve | reject | abort | rollback
     Column("actor", String(128), nullable=False),
     Column("os_user", String(64)),  # beside a name claimed through $SLIPWAY_USER
-    Column("comment", Text),
+    Column("comment", Scrubbed),
     Column("created_at", String(32), nullable=False),
     Column("handled_at", String(32)),
-    Column("outcome", Text),  # what the runner did with it
+    Column("outcome", Scrubbed),  # what the runner did with it
     Index("ix_signals_deployment", "deployment_id", "id"),
 )
 
@@ -112,7 +114,7 @@ analysis_runs = Table(
     Column("baseline_version", String(64)),
     Column("weight", Integer),  # canary traffic share in percent when measured
     Column("verdict", String(16), nullable=False),  # continue | abort | inconclusive
-    Column("summary", Text, nullable=False),
-    Column("measurements", Text, nullable=False),  # JSON list, one entry per metric
+    Column("summary", Scrubbed, nullable=False),
+    Column("measurements", ScrubbedJson, nullable=False),  # JSON list, one entry per metric
     Index("ix_analysis_runs_deployment", "deployment_id", "id"),
 )
