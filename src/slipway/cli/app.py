@@ -19,6 +19,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from slipway.engine import Backends, Engine, Outcome
 from slipway.engine import report as reports
@@ -157,15 +158,41 @@ def plan(
     check_version(version)
     with session(file, env, limit) as s:
         steps = build_plan(s.env, version=version, placement=read_placement(s.backends))
+    exposed = s.env.router.exposed()
     if output is Output.json:
         print_json(
-            {"environment": s.env.name, "version": version, "steps": [st.as_dict() for st in steps]}
+            {
+                "environment": s.env.name,
+                "version": version,
+                "steps": [st.as_dict() for st in steps],
+                "exposed": exposed,
+            }
         )
         return
     rows = [(i, st.group, st.kind, st.description) for i, st in enumerate(steps)]
     out.print(
         table(f"plan: {s.env.app}/{s.env.name} → {version}", ["#", "group", "kind", "step"], rows)
     )
+    if exposed:
+        out.print(Text("listens beyond loopback:", style="yellow bold"))
+        for line in exposed:
+            out.print(Text(f"  {line}"), highlight=False)
+    _warn_exposed_admin(s.env)
+
+
+def _warn_exposed_admin(env: Environment) -> None:
+    """Loudly, every time: an admin API anyone on the network can drive."""
+    admin = env.router.admin
+    if admin is not None and not admin.loopback:
+        err.print(
+            Text(
+                f"WARNING: HAProxy's admin API listens on {admin}, beyond loopback, without "
+                "authentication (expose_admin: true): whoever reaches it can take every "
+                "server out of rotation",
+                style="red bold",
+            ),
+            highlight=False,
+        )
 
 
 def _run(
@@ -174,6 +201,7 @@ def _run(
     action: Callable[[Engine], Outcome],
     observers: Sequence[Observer] = (),
 ) -> None:
+    _warn_exposed_admin(s.env)
     view = ProgressView(err if output is Output.json else out)
     observer = Observers(view, *observers) if observers else view
     engine = Engine(s.env, store=s.store, backends=s.backends, observer=observer)

@@ -136,7 +136,7 @@ def _load_ini(path: Path, text: str) -> Inventory:
 
         if line.startswith("["):
             header = re.fullmatch(r"\[([^\]:]+)(?::(vars|children))?\]", line)
-            if not header or not GROUP_RE.match(header.group(1)):
+            if not header or not GROUP_RE.fullmatch(header.group(1)):
                 raise _fail(
                     path,
                     number,
@@ -161,7 +161,7 @@ def _load_ini(path: Path, text: str) -> Inventory:
             inv.group_vars.setdefault(section, {})[key.strip()] = _scalar(value.strip())
             continue
         if kind == "children":
-            if not GROUP_RE.match(words[0]):
+            if not GROUP_RE.fullmatch(words[0]):
                 raise _fail(
                     path, number, f"invalid group name {words[0]!r}", "letters, digits, _ and -"
                 )
@@ -185,7 +185,7 @@ def _load_ini(path: Path, text: str) -> Inventory:
         except ValueError as exc:
             raise _fail(path, number, str(exc), "ranges look like web[01:10] or db-[a:c]") from None
         for name in names:
-            if not HOST_RE.match(name):
+            if not HOST_RE.fullmatch(name):
                 raise _fail(
                     path,
                     number,
@@ -222,7 +222,7 @@ def _where(path: Path, node: Any, key: Any) -> Location:
 
 
 def _yaml_group(path: Path, inv: Inventory, group: str, body: Any, parent: Any, key: Any) -> None:
-    if not GROUP_RE.match(group):
+    if not GROUP_RE.fullmatch(group):
         raise SpecError(
             f"invalid group name {group!r}",
             location=_where(path, parent, key),
@@ -250,7 +250,7 @@ def _yaml_group(path: Path, inv: Inventory, group: str, body: Any, parent: Any, 
                 location=_where(path, body["hosts"], name),
             )
         for host in expand_range(str(name)):
-            if not HOST_RE.match(host):
+            if not HOST_RE.fullmatch(host):
                 raise SpecError(
                     f"invalid host name {host!r}",
                     location=_where(path, body["hosts"], name),
