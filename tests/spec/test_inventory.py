@@ -112,3 +112,17 @@ def test_yaml_mistake_points_at_its_line(tmp_path: Path) -> None:
         load_inventory(path)
     assert "unknown key 'hostz'" in str(caught.value)
     assert caught.value.location is not None and caught.value.location.line == 4
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'all:\n  hosts:\n    "web1\\n":\n',  # once accepted, and it split a `server` line in two
+        'all:\n  children:\n    "web\\n":\n      hosts:\n        web1:\n',
+    ],
+)
+def test_a_trailing_newline_is_no_part_of_a_name(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "hosts.yml"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=r"invalid (host|group) name"):
+        load_inventory(path)

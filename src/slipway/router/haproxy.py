@@ -102,7 +102,8 @@ class HAProxyConfig:
             f"    stats maxconn {STATS_MAXCONN}",
             # The socket hands the listening sockets to the next worker at a reload, which
             # with `noreuseport` could not bind them beside the old one.
-            f"    stats socket {_path(run / SOCKET)} mode 600 level admin expose-fd listeners",
+            f"    stats socket {_path(run / SOCKET, address=True)} "
+            "mode 600 level admin expose-fd listeners",
             f"    server-state-file {_path(run / STATE_FILE)}",
             *(
                 [
@@ -119,9 +120,8 @@ class HAProxyConfig:
             "    noreuseport",
         ]
         if self.log_socket is not None:
-            lines.append(
-                f"    log {_path(self.log_socket.resolve())} len 1024 format raw local0 info"
-            )
+            target = _path(self.log_socket.resolve(), address=True)
+            lines.append(f"    log {target} len 1024 format raw local0 info")
         if self.log_ring:
             lines += [
                 f"    log ring@{LOG_RING} len 1024 format raw local0 info",
@@ -150,6 +150,10 @@ class HAProxyConfig:
             "    option redispatch 1",
             "    retry-on conn-failure empty-response junk-response",
             "    load-server-state-from-file global",
+            # At a reload the old worker would close its idle keep-alive connections at once,
+            # racing a client sending its next request on one ("server disconnected without
+            # a response"): it answers that request instead, with `Connection: close`.
+            "    option idle-close-on-response",
             "",
             f"frontend {self.backend}_in",
             f"    bind {_bind(_plain(self.listen_host), self.listen_port)}",
@@ -194,11 +198,18 @@ def _plain(word: str) -> str:
     return word
 
 
-def _path(path: Path) -> str:
-    """A path in single quotes, where HAProxy expands nothing; a ``'`` as in a shell."""
+def _path(path: Path, *, address: bool = False) -> str:
+    """A path in single quotes, where HAProxy expands nothing; a ``'`` as in a shell.
+
+    An ``address`` (a unix socket to bind or to log to) is read again by HAProxy's address
+    parser, which expands ``$NAME`` whatever the quotes: a path with a ``$`` is refused there.
+    """
     text = str(path)
-    if _CONTROL.search(text):
-        raise PermanentError(f"the path {text!r} has a control character: HAProxy cannot use it")
+    if _CONTROL.search(text) or (address and "$" in text):
+        raise PermanentError(
+            f"the path {text!r} has a control character{' or a $' if address else ''}: HAProxy "
+            "cannot use it; use a state_dir (and a checkout) without one"
+        )
     return "'" + text.replace("'", "'\\''") + "'"
 
 
