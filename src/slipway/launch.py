@@ -1,4 +1,4 @@
-"""``python -m slipway.launch FILE``: exec a program with exactly the argv and environment in FILE.
+"""``python -m slipway.launch FILE [DIGEST]``: exec a program with the argv and environment in FILE.
 
 supervisord's config cannot carry every value: ``environment=`` has no
 escapes (a value with both kinds of quotes, or starting with one, is
@@ -28,11 +28,11 @@ BASE_ENV = ("PATH", "HOME", "LANG", "TZ")
 def main(argv: list[str]) -> None:
     if len(argv) >= 3 and argv[1] == "--":  # the form of an older Slipway: FILE -- ARGV…
         program, extra = argv[2:], _read(argv[0])
-    elif len(argv) == 1:
+    elif len(argv) in (1, 2):  # FILE [DIGEST]: the digest only makes a change visible
         launch = _read(argv[0])
         program, extra = launch["argv"], launch["env"]
     else:
-        sys.exit("usage: python -m slipway.launch FILE")
+        sys.exit("usage: python -m slipway.launch FILE [DIGEST]")
     base = {name: os.environ[name] for name in BASE_ENV if name in os.environ}
     os.execvpe(program[0], program, {**base, **extra})
 

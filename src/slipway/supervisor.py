@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -145,6 +146,13 @@ def program_config(
         {"command": words, "directory": directory, "stdout_logfile": log},
     )
     return text
+
+
+def digest(launch: str) -> str:
+    """A launch file's digest, as the last word of the program's ``command``: the argv and the
+    environment are not in the config, so without it supervisord would see no change in a
+    program whose only change is there, and keep the old process running."""
+    return hashlib.sha256(launch.encode()).hexdigest()[:16]
 
 
 def _read_back(text: str, section: str, expected: Mapping[str, str]) -> None:
@@ -296,7 +304,8 @@ class Supervisor:
         """
         programs = self.run_dir / "programs"
         launch_file = programs / f"{name}.launch.json"
-        argv = [sys.executable, "-m", "slipway.launch", str(launch_file)]
+        launch = json.dumps({"argv": list(command), "env": dict(env)}, sort_keys=True)
+        argv = [sys.executable, "-m", "slipway.launch", str(launch_file), digest(launch)]
         text = program_config(
             name,
             command=argv,
@@ -306,7 +315,6 @@ class Supervisor:
             start_secs=start_secs,
             autostart=autostart,
         )
-        launch = json.dumps({"argv": list(command), "env": dict(env)}, sort_keys=True)
         programs.mkdir(parents=True, exist_ok=True)
         _write_atomically(launch_file, launch, mode=0o600)
         conf = programs / f"{name}.conf"

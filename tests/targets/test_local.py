@@ -211,3 +211,26 @@ def test_a_run_directory_with_a_newline_is_refused_before_anything_is_written(
     with pytest.raises(PermanentError, match="control character"):
         Supervisor(run).ensure_running()
     assert not (run / "supervisord.conf").exists()
+
+
+def test_a_program_whose_only_change_is_its_environment_is_redefined(tmp_path: Path) -> None:
+    """The argv and environment live in the launch file, not in the config supervisord
+    compares: its digest on the command line makes the change one supervisord sees."""
+    supervisor = Supervisor(tmp_path / "run")
+    code = "import time; time.sleep(600)"
+    try:
+        supervisor.ensure_running()
+        for value in ("one", "two"):
+            supervisor.put_program(
+                "p",
+                command=[sys.executable, "-c", code],
+                directory=tmp_path,
+                env={"VALUE": value},
+                stop_timeout_s=2,
+            )
+            supervisor.start("p")
+            info = supervisor.info("p")
+            assert info is not None
+            assert environ_of_pid(int(info["pid"]))["VALUE"] == value
+    finally:
+        supervisor.shutdown()

@@ -35,7 +35,7 @@ from typing import Any, cast
 from slipway.errors import BackendError, HostFailed, PermanentError
 from slipway.launch import BASE_ENV
 from slipway.ssh.pool import SshPool
-from slipway.supervisor import SOCKET, program_config, supervisord_config
+from slipway.supervisor import SOCKET, digest, program_config, supervisord_config
 
 # `sh -c LAUNCH slipway-launch FILE [ARG…]` sources FILE (``launch_script``), which runs the
 # program. Sourced by a shell started with an older Slipway's `set -a` line, it works as well.
@@ -207,9 +207,11 @@ class RemoteSupervisor:
         """``programs/<name>.conf`` and ``programs/<name>.env`` (its launch file), ready for
         ``awrite``; a value the config cannot hold is refused here, before anything is sent."""
         env_path = f"{self.run_dir}/programs/{name}.env"
+        script = launch_script(env, command)
         text = program_config(
             name,
-            command=["/bin/sh", "-c", LAUNCH, "slipway-launch", env_path],
+            # the digest is a word `set --` in the script replaces: see `supervisor.digest`
+            command=["/bin/sh", "-c", LAUNCH, "slipway-launch", env_path, digest(script)],
             directory=directory,
             log=f"{self.run_dir}/logs/{name}.log",
             stop_timeout_s=stop_timeout_s,
@@ -217,7 +219,7 @@ class RemoteSupervisor:
             autostart=autostart,
         )
         return {
-            f"programs/{name}.env": (launch_script(env, command).encode(), 0o600),
+            f"programs/{name}.env": (script.encode(), 0o600),
             f"programs/{name}.conf": (text.encode(), 0o644),
         }
 
