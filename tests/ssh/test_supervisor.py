@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from slipway.errors import PermanentError
 from slipway.launch import BASE_ENV
 from slipway.ssh import SshHost, SshPool
 from slipway.ssh.pool import CommandResult
@@ -155,3 +156,21 @@ def test_a_program_gets_its_argv_and_exactly_its_environment(
     second = replace(first, version="v2", env={"GREETING": "bonjour", "SLIPWAY_VERSION": "v2"})
     pool.call(service.start("h1", second))
     assert environ(running(service, pool)["h1-1_a"][1]) == {**base, **second.env}
+
+
+def test_a_program_the_hosts_supervisord_refuses_is_taken_back(
+    programs: tuple[SupervisordPrograms, CountingPool],
+) -> None:
+    """Refused at ``reloadConfig`` (its log directory is gone), a program's config must not
+    stay in programs/, where it would fail every later ``reloadConfig`` of the host."""
+    service, pool = programs
+    pool.call(service.ensure_up("h1"))
+    run = f"{DEPLOY_TO}/.slipway/supervisor"
+    pool.run("h1", f"rm -r {run}/logs")
+    with pytest.raises(PermanentError, match="CANT_REREAD"):
+        pool.call(service.start("h1", instance("v1")))
+    files = pool.run("h1", f"ls {run}/programs").stdout.split()
+    assert "inst-h1-1_a.conf" not in files, files
+    pool.run("h1", f"mkdir {run}/logs")
+    pool.call(service.start("h1", instance("v1")))
+    assert running(service, pool)["h1-1_a"][0] == "v1"

@@ -234,3 +234,24 @@ def test_a_program_whose_only_change_is_its_environment_is_redefined(tmp_path: P
             assert environ_of_pid(int(info["pid"]))["VALUE"] == value
     finally:
         supervisor.shutdown()
+
+
+def test_a_program_supervisord_refuses_is_taken_back(tmp_path: Path) -> None:
+    """Whatever supervisord refuses at ``reloadConfig`` (here: its log directory is gone) must
+    not stay in programs/, where it would fail every later ``reloadConfig``."""
+    supervisor = Supervisor(tmp_path / "run")
+    try:
+        supervisor.ensure_running()
+        shutil.rmtree(tmp_path / "run" / "logs")
+        with pytest.raises(BackendError, match="CANT_REREAD"):
+            supervisor.put_program(
+                "p", command=["sleep", "60"], directory=tmp_path, env={}, stop_timeout_s=1
+            )
+        assert not (tmp_path / "run" / "programs" / "p.conf").exists()
+        (tmp_path / "run" / "logs").mkdir()
+        supervisor.put_program(
+            "q", command=["sleep", "60"], directory=tmp_path, env={}, stop_timeout_s=1
+        )
+        supervisor.start("q")
+    finally:
+        supervisor.shutdown()

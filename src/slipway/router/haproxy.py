@@ -227,7 +227,15 @@ def haproxy_errors(output: str) -> str:
     return "\n".join(lines)[-1500:] or output.strip()[-1500:]
 
 
-def port_taken(held: Sequence[dict[str, Any]]) -> str:
+def port_taken(held: Sequence[dict[str, Any]], config_file: str) -> str:
+    """The error for ports held by others; an HAProxy running this environment's own config
+    outside its supervisord (left by one that was killed) is said to be that."""
+    if any(f"-f {config_file}" in str(h["command"]) for h in held):
+        return (
+            f"HAProxy cannot listen: {ports.describe(held)}, an HAProxy of this environment "
+            "that its supervisord no longer knows (left by a supervisord that was killed?): "
+            "stop it by its pid, then try again"
+        )
     return (
         f"HAProxy cannot listen: {ports.describe(held)}. Another environment (another "
         "checkout, another user) may serve this port: stop it (`slipway down` there), or give "
@@ -285,7 +293,7 @@ class HAProxyRouter:
             held = ports.holders(self.config.binds(), ours=ours)
             if held:
                 cfg.with_suffix(".new").unlink(missing_ok=True)
-                raise BackendError(port_taken(held))
+                raise BackendError(port_taken(held, str(cfg)))
         if changed:
             cfg.with_suffix(".new").replace(cfg)
         binary = haproxy_binary()

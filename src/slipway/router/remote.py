@@ -286,7 +286,7 @@ class RemoteHAProxyRouter(HAProxyRouter):
             except ValueError:
                 held = None
             if isinstance(held, list) and held:
-                raise BackendError(f"on {self.host}: {port_taken(held)}")
+                raise BackendError(f"on {self.host}: {port_taken(held, cfg)}")
         if result.exit_status == REJECTED:
             raise BackendError(
                 f"HAProxy on {self.host} rejects its config:\n{haproxy_errors(result.stderr)}"
