@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from slipway.errors import BackendError
 from slipway.router.haproxy import HAProxyConfig
 from slipway.router.remote import SHARED_READ_S, RemoteHAProxyRouter
 from slipway.ssh import SshHost, SshPool
+from slipway.supervisord.launch import BASE_ENV
 from tests.support.hosts import TestFleet
 
 SLOTS = 30
@@ -112,3 +114,60 @@ def test_threads_reading_at_once_share_readings(router: CountingRouter) -> None:
     assert set(seen.values()) == {SLOTS}
     readings = [c for c in router.connections if c.startswith("show stat")]
     assert len(readings) <= 3  # one begun before most threads asked, one after: not one each
+
+
+def other_router(router: CountingRouter, deploy_to: str) -> RemoteHAProxyRouter:
+    """Another environment's router on the same LB host and the same port."""
+    config = HAProxyConfig(
+        run_dir=Path(f"{deploy_to}/.slipway/router"),
+        listen_host=router.config.listen_host,
+        listen_port=router.config.listen_port,
+        backend="shop",
+        slots=[("a", 9500)],
+        health_path=None,
+    )
+    return RemoteHAProxyRouter(
+        config,
+        router.pool,
+        router.host,
+        python=sys.executable,
+        supervisor_dir=f"{deploy_to}/.slipway/supervisor",
+    )
+
+
+def test_a_second_haproxy_on_the_hosts_port_is_refused_naming_the_first(
+    router: CountingRouter,
+) -> None:
+    other = other_router(router, "/srv/other")
+    try:
+        with pytest.raises(
+            BackendError, match=r":8080 is held by pid \d+ \(haproxy -W -db -f /srv/lb/"
+        ):
+            other.ensure_up()
+        assert router.pool.call(other.sv.ainfo("haproxy")) is None
+        missing = router.pool.run(
+            router.host, "test -e /srv/other/.slipway/router/haproxy.cfg", check=False
+        )
+        assert not missing.ok
+    finally:
+        router.pool.call(other.sv.ashutdown())
+    assert "Name: HAProxy" in router.command("show info")
+
+
+def test_haproxy_and_supervisord_on_the_host_get_only_the_base_environment(
+    router: CountingRouter,
+) -> None:
+    """They once got the SSH session's whole environment (SSH_CONNECTION, …), and the
+    programs supervisord's own variables besides. HAProxy sets ``HAPROXY_*`` itself."""
+    info = router.pool.call(router.sv.ainfo("haproxy"))
+    assert info is not None
+    master = int(info["pid"])
+    pidfile = router.pool.run(router.host, f"cat {DEPLOY_TO}/.slipway/supervisor/supervisord.pid")
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for pid in [master, int(pidfile.stdout), *map(int, children)]:
+        names = {
+            item.partition(b"=")[0].decode()
+            for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            if item and not item.startswith(b"HAPROXY_")
+        }
+        assert names <= set(BASE_ENV), (pid, names)

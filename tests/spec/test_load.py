@@ -169,3 +169,74 @@ def test_a_byte_that_is_not_utf8_is_located(spec_dir: Path) -> None:
         load_spec(path)
     assert str(info.value).startswith(f"{path}:2:8: byte 0xff is not UTF-8")
     assert info.value.hint == "save the file as UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        # a newline in admin once added `lua-load evil.lua` to haproxy.cfg's global section
+        (
+            "      listen: 127.0.0.1:8080",
+            '      listen: 127.0.0.1:8080\n      admin: "127.0.0.1\\n    lua-load /tmp/x.lua\\n#:9999"',
+            "not an IP",
+        ),
+        (
+            "      listen: 127.0.0.1:8080",
+            "      listen: 127.0.0.1:8080\n      admin: h1:9999",
+            "not an IP",
+        ),
+        (
+            "      listen: 127.0.0.1:8080",
+            "      listen: localhost:8080\n      admin: localhost:9",
+            "not an IP",
+        ),
+        ("listen: 127.0.0.1:8080", 'listen: "[fe80::1%eth0]:8080"', "scoped address"),
+        ("listen: 127.0.0.1:8080", 'listen: "127.0.0.1:8080\\n"', "listen must look like"),
+        ("listen: 127.0.0.1:8080", 'listen: "127.0.0.1\\n:8080"', "not an IP"),
+        # an API without authentication on the network: only when the spec says so
+        (
+            "      listen: 127.0.0.1:8080",
+            "      listen: 127.0.0.1:8080\n      admin: 192.0.2.10:9999",
+            "expose_admin: true",
+        ),
+        ("app: shop", 'app: shop\nstate_dir: "state\\nfiles = /tmp/evil/*.conf"', "control"),
+        ("app: shop", "app: shop\nstate_dir: my state", "blank"),
+        (
+            "  path: releases/{version}",
+            '  build: "make \'release {output}"',
+            "No closing quotation",
+        ),
+        ("  command: [python3, server.py]", '  command: [python3, "a\\0b"]', "NUL"),
+    ],
+)
+def test_values_that_would_reach_generated_configs_badly_are_refused(
+    spec_dir: Path, old: str, new: str, words: str
+) -> None:
+    assert old in GOOD
+    path = write(spec_dir, GOOD.replace(old, new, 1))
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert info.value.location is not None, str(info.value)
+    assert words in str(info.value)
+
+
+def test_admin_beyond_loopback_is_allowed_when_the_spec_says_so(spec_dir: Path) -> None:
+    text = GOOD.replace(
+        "      listen: 127.0.0.1:8080",
+        "      listen: 0.0.0.0:8080\n      admin: 192.0.2.10:9999\n      expose_admin: true",
+    )
+    env = load_spec(write(spec_dir, text)).environment(None)
+    assert env.router.exposed() == [
+        "0.0.0.0:8080: the app, through HAProxy",
+        "192.0.2.10:9999: HAProxy's admin API, without authentication",
+    ]
+    loopback = load_spec(write(spec_dir, GOOD)).environment(None)
+    assert loopback.router.exposed() == []
+
+
+def test_an_argument_with_a_newline_is_a_valid_command(spec_dir: Path) -> None:
+    text = GOOD.replace(
+        "  command: [python3, server.py]", '  command: [sh, -c, "echo a\\nexec python3 server.py"]'
+    )
+    env = load_spec(write(spec_dir, text)).environment(None)
+    assert env.process.command == ["sh", "-c", "echo a\nexec python3 server.py"]

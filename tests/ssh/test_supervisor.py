@@ -6,13 +6,16 @@ from __future__ import annotations
 import collections
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from slipway.errors import PermanentError
 from slipway.ssh import SshHost, SshPool
 from slipway.ssh.pool import CommandResult
+from slipway.supervisord.launch import BASE_ENV
 from slipway.targets.ssh_services import RemoteInstance, SupervisordPrograms
 from tests.support.hosts import TestFleet
 
@@ -126,3 +129,48 @@ def test_start_and_stop_cost_few_round_trips(
     pool.sent.clear()
     pool.call(service.instances("h1"))
     assert dict(pool.sent) == {"command": 1, "system.multicall": 1}
+
+
+def environ(pid: int | None) -> dict[str, str]:
+    assert pid is not None
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().partition("=")[::2] for item in raw if item)
+
+
+def test_a_program_gets_its_argv_and_exactly_its_environment(
+    programs: tuple[SupervisordPrograms, CountingPool],
+) -> None:
+    """A newline in an argument once broke the program's config; the programs got the SSH
+    session's environment through supervisord, and supervisord's own variables."""
+    service, pool = programs
+    script = "import sys, time; open('/tmp/argv0', 'w').write(sys.argv[1]); time.sleep(600)"
+    odd = 'it\'s\n"me" $HOME 100%'
+    env = {"GREETING": odd, "OLD": "gone", "SLIPWAY_VERSION": "v1"}
+    first = replace(instance("v1"), command=[sys.executable, "-c", script, odd], env=env)
+    pool.call(service.start("h1", first))
+    assert pool.run("h1", "cat /tmp/argv0").stdout == odd
+    pidfile = pool.run("h1", f"cat {DEPLOY_TO}/.slipway/supervisor/supervisord.pid").stdout
+    base = environ(int(pidfile))
+    assert set(base) <= set(BASE_ENV) and "PATH" in base  # supervisord's own
+    assert environ(running(service, pool)["h1-1_a"][1]) == {**base, **env}
+    second = replace(first, version="v2", env={"GREETING": "bonjour", "SLIPWAY_VERSION": "v2"})
+    pool.call(service.start("h1", second))
+    assert environ(running(service, pool)["h1-1_a"][1]) == {**base, **second.env}
+
+
+def test_a_program_the_hosts_supervisord_refuses_is_taken_back(
+    programs: tuple[SupervisordPrograms, CountingPool],
+) -> None:
+    """Refused at ``reloadConfig`` (its log directory is gone), a program's config must not
+    stay in programs/, where it would fail every later ``reloadConfig`` of the host."""
+    service, pool = programs
+    pool.call(service.ensure_up("h1"))
+    run = f"{DEPLOY_TO}/.slipway/supervisor"
+    pool.run("h1", f"rm -r {run}/logs")
+    with pytest.raises(PermanentError, match="CANT_REREAD"):
+        pool.call(service.start("h1", instance("v1")))
+    files = pool.run("h1", f"ls {run}/programs").stdout.split()
+    assert "inst-h1-1_a.conf" not in files, files
+    pool.run("h1", f"mkdir {run}/logs")
+    pool.call(service.start("h1", instance("v1")))
+    assert running(service, pool)["h1-1_a"][0] == "v1"

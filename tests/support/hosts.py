@@ -472,7 +472,7 @@ def write_fleet_spec(
             target_extra=extra,
             hosts="\n".join(lines),
             service=service or "{type: supervisord}",
-            admin=f', admin: "{lb.address}:{admin_port}"' if admin_port else "",
+            admin=f', admin: "{lb.address}:{admin_port}", expose_admin: true' if admin_port else "",
         )
     )
     return path

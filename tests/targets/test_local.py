@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -15,10 +18,11 @@ import pytest
 from slipway.backends import Backends
 from slipway.clock import SystemClock
 from slipway.engine import Engine
-from slipway.errors import PermanentError
+from slipway.errors import BackendError, PermanentError
 from slipway.sockets import socket_dir
 from slipway.spec import load_spec
 from slipway.store import Store
+from slipway.supervisord.launch import BASE_ENV
 from slipway.supervisord.local import Supervisor
 from slipway.targets.base import InstanceSpec
 from slipway.targets.local import LocalTarget
@@ -146,3 +150,132 @@ def test_a_state_directory_too_deep_for_unix_sockets_still_deploys(tmp_path: Pat
     finally:
         store.close()
         stop_environment(env)
+
+
+def test_a_newline_in_an_argument_reaches_the_instance_intact(
+    target: LocalTarget, tmp_path: Path
+) -> None:
+    """``[sh, -c, "…\\n…"]`` is a legitimate command: supervisord's config cannot hold it, so it
+    must not be written there."""
+    port = free_port_range(1)
+    script = f"echo starting >&2\nexec {shlex.quote(sys.executable)} server.py"
+    target.start(replace(spec(tmp_path, "v1", port), command=["/bin/sh", "-c", script]))
+    assert wait_answering(port).json()["version"] == "v1"
+    (state,) = target.instances()
+    assert state.running
+
+
+def test_a_value_supervisord_cannot_hold_is_refused_and_the_environment_still_deploys(
+    target: LocalTarget, tmp_path: Path
+) -> None:
+    """Once, a bad program file was left in programs/: every later reloadConfig failed, and the
+    environment could be neither deployed nor rolled back until someone deleted it."""
+    good = spec(tmp_path, "v1", free_port_range(1))
+    odd = tmp_path / "rel\nease"
+    shutil.copytree(good.release_dir, odd)
+    with pytest.raises(PermanentError, match="control character"):
+        target.start(replace(good, slot="web-2_a", release_dir=odd))
+    programs = sorted(p.name for p in (tmp_path / "run" / "programs").iterdir())
+    assert not any(name.startswith("inst-web-2_a") for name in programs), programs
+    target.start(good)  # the environment still deploys
+    assert wait_answering(good.port).json()["version"] == "v1"
+    target.stop(good.slot)  # and takes things away
+    assert target.instances() == []
+
+
+def test_an_instance_gets_its_environment_and_nothing_of_the_runners(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """supervisord once passed the environment of the CLI that started it to every instance."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:s3cret@127.0.0.1/app")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.example.invalid/T0/B0/secret")
+    supervisor = Supervisor(tmp_path / "run")
+    local = LocalTarget("local", supervisor)
+    try:
+        local.ensure_up()
+        port = free_port_range(1)
+        first = replace(spec(tmp_path, "v1", port), env={"GREETING": "hello", "OLD": "gone"})
+        local.start(first)
+        wait_answering(port)
+        base = {name for name in BASE_ENV if name in os.environ}
+        assert environ_of(local) == {
+            **{name: os.environ[name] for name in base},
+            "GREETING": "hello",
+            "OLD": "gone",
+            "PORT": str(port),
+            "SLIPWAY_VERSION": "v1",
+            "SLIPWAY_SLOT": "web-1_a",
+        }
+        assert set(environ_of_pid(supervisor.pid())) == base  # supervisord itself
+        second = replace(spec(tmp_path, "v2", port), env={"GREETING": "bonjour"})
+        local.start(second)
+        wait_answering(port)
+        found = environ_of(local)
+        assert (found["GREETING"], found["SLIPWAY_VERSION"]) == ("bonjour", "v2")
+        assert "OLD" not in found
+    finally:
+        supervisor.shutdown()
+
+
+def environ_of(target: LocalTarget) -> dict[str, str]:
+    (state,) = target.instances()
+    return environ_of_pid(state.pid)
+
+
+def environ_of_pid(pid: int | None) -> dict[str, str]:
+    assert pid is not None
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(item.decode().partition("=")[::2] for item in raw if item)
+
+
+def test_a_run_directory_with_a_newline_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "r\n[include]\nfiles=/x"
+    with pytest.raises(PermanentError, match="control character"):
+        Supervisor(run).ensure_running()
+    assert not (run / "supervisord.conf").exists()
+
+
+def test_a_program_whose_only_change_is_its_environment_is_redefined(tmp_path: Path) -> None:
+    """The argv and environment live in the launch file, not in the config supervisord
+    compares: its digest on the command line makes the change one supervisord sees."""
+    supervisor = Supervisor(tmp_path / "run")
+    code = "import time; time.sleep(600)"
+    try:
+        supervisor.ensure_running()
+        for value in ("one", "two"):
+            supervisor.put_program(
+                "p",
+                command=[sys.executable, "-c", code],
+                directory=tmp_path,
+                env={"VALUE": value},
+                stop_timeout_s=2,
+            )
+            supervisor.start("p")
+            info = supervisor.info("p")
+            assert info is not None
+            assert environ_of_pid(int(info["pid"]))["VALUE"] == value
+    finally:
+        supervisor.shutdown()
+
+
+def test_a_program_supervisord_refuses_is_taken_back(tmp_path: Path) -> None:
+    """Whatever supervisord refuses at ``reloadConfig`` (here: its log directory is gone) must
+    not stay in programs/, where it would fail every later ``reloadConfig``."""
+    supervisor = Supervisor(tmp_path / "run")
+    try:
+        supervisor.ensure_running()
+        shutil.rmtree(tmp_path / "run" / "logs")
+        with pytest.raises(BackendError, match="CANT_REREAD"):
+            supervisor.put_program(
+                "p", command=["sleep", "60"], directory=tmp_path, env={}, stop_timeout_s=1
+            )
+        assert not (tmp_path / "run" / "programs" / "p.conf").exists()
+        (tmp_path / "run" / "logs").mkdir()
+        supervisor.put_program(
+            "q", command=["sleep", "60"], directory=tmp_path, env={}, stop_timeout_s=1
+        )
+        supervisor.start("q")
+    finally:
+        supervisor.shutdown()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shlex
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +15,7 @@ from slipway.clock import SystemClock
 from slipway.engine import Engine
 from slipway.spec import load_spec
 from slipway.store import Store
+from slipway.supervisord.remote import launch_script
 from slipway.targets.ssh_services import RemoteInstance, SystemdService
 from tests.support.hosts import TestFleet, write_fleet_spec
 
@@ -51,24 +56,48 @@ def test_command_service_starts_checks_and_stops_with_your_commands(
         store.close()
 
 
-def test_systemd_unit_runs_the_release_with_its_environment_file() -> None:
-    service = SystemdService(None, "/srv/shop", app="shop", unit_dir="/etc/systemd/system")  # type: ignore[arg-type]
+def test_systemd_unit_runs_the_release_with_its_argv_and_environment(tmp_path: Path) -> None:
+    """The unit passes systemd's own parser (``systemd-analyze verify``); what its ExecStart
+    runs gets the argv (a newline, ``%``, ``$`` and quotes in it) and exactly the environment.
+    An argument with a newline once went onto ExecStart, which systemd refused."""
+    state = tmp_path / "srv"
+    service = SystemdService(None, str(state), app="shop", unit_dir="/etc/systemd/system")  # type: ignore[arg-type]
+    report = "import json, os, sys; print(json.dumps([sys.argv[1:], dict(os.environ)]))"
+    odd = "50% off $HOME\nand 'more' \"here\""
     spec = RemoteInstance(
         slot="web1-1_a",
         port=8000,
         version="v2",
-        release_dir="/srv/shop/releases/v2",
-        command=["python3", "server.py", "--name", "50% off $HOME"],
-        env={"PORT": "8000"},
+        release_dir=str(tmp_path),
+        command=[sys.executable, "-c", report, "--name", odd],
+        env={"PORT": "8000", "QUOTED": odd},
         stop_timeout_s=7,
     )
     unit = service.unit_text(spec)
     assert service.unit("web1-1_a") == "slipway-shop-web1-1_a.service"
-    assert "WorkingDirectory=/srv/shop/releases/v2" in unit
+    assert f"WorkingDirectory={tmp_path}" in unit
     assert "TimeoutStopSec=7" in unit
-    # systemd would expand % and $: they are doubled, and the argument stays one word
-    assert "'50%% off $$HOME'" in unit
-    assert "/srv/shop/.slipway/systemd/web1-1_a.env" in unit
+    unit_file = tmp_path / service.unit("web1-1_a")
+    unit_file.write_text(unit)
+    verify = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(unit_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stderr
+    # run ExecStart as systemd would: `$$` and `%%` undoubled, words split, a bare environment
+    (exec_start,) = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    argv = shlex.split(exec_start.removeprefix("ExecStart=").replace("$$", "$").replace("%%", "%"))
+    (state / ".slipway" / "systemd").mkdir(parents=True)
+    (state / ".slipway" / "systemd" / "web1-1_a.env").write_text(
+        launch_script(spec.env, spec.command)
+    )
+    bare = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "INVOCATION_ID": "x"}  # systemd's
+    ran = subprocess.run(argv, capture_output=True, text=True, check=True, env=bare)
+    args, environ = json.loads(ran.stdout)
+    assert args == ["--name", odd]
+    assert environ == {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PORT": "8000", "QUOTED": odd}
     start = service.start_command(spec)
     assert "systemctl daemon-reload && systemctl restart slipway-shop-web1-1_a.service" in start
     assert service.stop_command("web1-1_a").startswith(

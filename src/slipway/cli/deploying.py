@@ -33,6 +33,7 @@ from slipway.cli.base import (
 if TYPE_CHECKING:
     from slipway.deployment import Deployer, Request
     from slipway.engine import Outcome
+    from slipway.spec import Environment
     from slipway.view import ProgressView
 
 VersionOpt = Annotated[str, typer.Option("--version", "-v", help="Release to deploy.")]
@@ -58,6 +59,7 @@ def plan(
     with session(file, env, limit) as s:
         checks = checklist(s.env)
         steps = build_plan(s.env, version=version, placement=read_placement(s.backends))
+    exposed = s.env.router.exposed()
     if output is Output.json:
         print_json(
             {
@@ -65,6 +67,7 @@ def plan(
                 "version": version,
                 "preflight": checks,
                 "steps": [st.as_dict() for st in steps],
+                "exposed": exposed,
             }
         )
         return
@@ -75,6 +78,25 @@ def plan(
     out().print(
         table(f"plan: {s.env.app}/{s.env.name} → {version}", ["#", "group", "kind", "step"], rows2)
     )
+    if exposed:
+        out().print("listens beyond loopback:", style="yellow bold", markup=False)
+        for line in exposed:
+            out().print(f"  {line}", markup=False, highlight=False)
+    _warn_exposed_admin(s.env)
+
+
+def _warn_exposed_admin(env: Environment) -> None:
+    """Loudly, every time: an admin API anyone on the network can drive."""
+    admin = env.router.admin
+    if admin is not None and not admin.loopback:
+        err().print(
+            f"WARNING: HAProxy's admin API listens on {admin}, beyond loopback, without "
+            "authentication (expose_admin: true): whoever reaches it can take every "
+            "server out of rotation",
+            style="red bold",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command()
@@ -183,6 +205,7 @@ def _deployer(s: Session, output: Output) -> Iterator[tuple[Deployer, Request]]:
     from slipway.deployment import Deployer, Request
     from slipway.view import ProgressView
 
+    _warn_exposed_admin(s.env)
     view = ProgressView(err() if output is Output.json else out())
     deployer = Deployer(s.env, store=s.store, backends=s.backends, observer=view)
     old = {sig: signal.signal(sig, _stopper(deployer, view)) for sig in _SIGNALS}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -29,9 +30,11 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from slipway.clock import Clock, SystemClock
-from slipway.errors import BackendError
+from slipway.errors import BackendError, PermanentError
+from slipway.router import ports
 from slipway.router.base import AdminState, ServerState
 from slipway.supervisord.local import Supervisor
 
@@ -82,26 +85,50 @@ class HAProxyConfig:
         run = self.run_dir if self.run_dir.is_absolute() else self.run_dir.resolve()
         return (self.socket_dir or run) / SOCKET
 
+    def binds(self) -> list[tuple[str, int]]:
+        """The TCP addresses HAProxy listens on with this config."""
+        found = [(self.listen_host, self.listen_port)]
+        if self.metrics_port is not None:
+            found.append(("127.0.0.1", self.metrics_port))
+        if self.admin_address is not None:
+            found.append(self.admin_address)
+        return found
+
     def render(self) -> str:
+        """haproxy.cfg. Paths are quoted; names and addresses must be plain words; a value
+        that would add a line (a newline, a carriage return) is refused, never written."""
         run = self.run_dir if self.run_dir.is_absolute() else self.run_dir.resolve()
         check = ""
+        for word in (self.backend, *(slot for slot, _ in self.slots), *self.addresses.values()):
+            _plain(word)
         lines = [
             "# written by Slipway: edits are overwritten",
             "global",
             # room beside Slipway's own runtime-API connections for an operator's or a
             # monitoring tool's (HAProxy's default is 10 at once, then it stops answering)
             f"    stats maxconn {STATS_MAXCONN}",
-            f"    stats socket {self.admin_socket} mode 600 level admin expose-fd listeners",
-            f"    server-state-file {run}/{STATE_FILE}",
+            # The socket hands the listening sockets to the next worker at a reload, which
+            # with `noreuseport` could not bind them beside the old one.
+            f"    stats socket {_path(self.admin_socket, address=True)} "
+            "mode 600 level admin expose-fd listeners",
+            f"    server-state-file {_path(run / STATE_FILE)}",
             *(
-                [f"    stats socket ipv4@{_bind(*self.admin_address)} level admin"]
+                [
+                    f"    stats socket {_family(self.admin_address[0])}@"
+                    f"{_bind(*self.admin_address)} level admin"
+                ]
                 if self.admin_address
                 else []
             ),
             "    maxconn 4096",
+            # Without it, a second HAProxy (another environment, another checkout) binding the
+            # same port would succeed, and the kernel would split users' requests between two
+            # unrelated releases.
+            "    noreuseport",
         ]
         if self.log_socket is not None:
-            lines.append(f"    log {self.log_socket.resolve()} len 1024 format raw local0 info")
+            target = _path(self.log_socket.resolve(), address=True)
+            lines.append(f"    log {target} len 1024 format raw local0 info")
         if self.log_ring:
             lines += [
                 f"    log ring@{LOG_RING} len 1024 format raw local0 info",
@@ -130,9 +157,13 @@ class HAProxyConfig:
             "    option redispatch 1",
             "    retry-on conn-failure empty-response junk-response",
             "    load-server-state-from-file global",
+            # At a reload the old worker would close its idle keep-alive connections at once,
+            # racing a client sending its next request on one ("server disconnected without
+            # a response"): it answers that request instead, with `Connection: close`.
+            "    option idle-close-on-response",
             "",
             f"frontend {self.backend}_in",
-            f"    bind {_bind(self.listen_host, self.listen_port)}",
+            f"    bind {_bind(_plain(self.listen_host), self.listen_port)}",
             f"    default_backend {self.backend}",
             "",
             f"backend {self.backend}",
@@ -141,7 +172,7 @@ class HAProxyConfig:
         if self.health_path:
             inter = max(100, int(self.check_interval_s * 1000))
             lines += [
-                f"    option httpchk GET {self.health_path}",
+                f"    option httpchk GET {_plain(self.health_path)}",
                 "    http-check expect status 200",
                 f"    default-server inter {inter}ms fall 2 rise 1",
             ]
@@ -157,11 +188,66 @@ class HAProxyConfig:
                 "    http-request use-service prometheus-exporter if { path /metrics }",
                 "    http-request return status 404",
             ]
+        for line in lines:
+            if _CONTROL.search(line):
+                raise PermanentError(f"haproxy.cfg would get a control character: {line!r}")
         return "\n".join(lines) + "\n"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PLAIN = re.compile(r"[A-Za-z0-9_./:?=&%~-]+")
+
+
+def _plain(word: str) -> str:
+    """A name, an address or a URL path, written as it is: only tame characters."""
+    if not _PLAIN.fullmatch(word):
+        raise PermanentError(f"{word!r} cannot be written into haproxy.cfg as one word")
+    return word
+
+
+def _path(path: Path, *, address: bool = False) -> str:
+    """A path in single quotes, where HAProxy expands nothing; a ``'`` as in a shell.
+
+    An ``address`` (a unix socket to bind or to log to) is read again by HAProxy's address
+    parser, which expands ``$NAME`` whatever the quotes: a path with a ``$`` is refused there.
+    """
+    text = str(path)
+    if _CONTROL.search(text) or (address and "$" in text):
+        raise PermanentError(
+            f"the path {text!r} has a control character{' or a $' if address else ''}: HAProxy "
+            "cannot use it; use a state_dir (and a checkout) without one"
+        )
+    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def _bind(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _family(host: str) -> str:
+    return "ipv6" if ":" in host else "ipv4"
+
+
+def haproxy_errors(output: str) -> str:
+    """What ``haproxy -c`` said, less its version notices: the lines that say what is wrong."""
+    lines = [ln for ln in output.strip().splitlines() if "[NOTICE]" not in ln]
+    return "\n".join(lines)[-1500:] or output.strip()[-1500:]
+
+
+def port_taken(held: Sequence[dict[str, Any]], config_file: str) -> str:
+    """The error for ports held by others; an HAProxy running this environment's own config
+    outside its supervisord (left by one that was killed) is said to be that."""
+    if any(f"-f {config_file}" in str(h["command"]) for h in held):
+        return (
+            f"HAProxy cannot listen: {ports.describe(held)}, an HAProxy of this environment "
+            "that its supervisord no longer knows (left by a supervisord that was killed?): "
+            "stop it by its pid, then try again"
+        )
+    return (
+        f"HAProxy cannot listen: {ports.describe(held)}. Another environment (another "
+        "checkout, another user) may serve this port: stop it (`slipway down` there), or give "
+        "this environment's router another `listen` port"
+    )
 
 
 def haproxy_binary() -> str:
@@ -188,15 +274,35 @@ class HAProxyRouter:
     # lifecycle
 
     def ensure_up(self) -> None:
+        """Start HAProxy, or reload it if its config changed; refuse a port someone else holds.
+
+        The new config is checked (``haproxy -c``) and the ports it binds are looked at before
+        it replaces the old one: refused, the running HAProxy and its config stay as they
+        were. A port held by anything but this environment's own HAProxy is an error naming
+        the holder; HAProxy's ``noreuseport`` would refuse it anyway, less helpfully.
+        """
         self._sv.ensure_running()
         cfg = self._run / CONFIG_FILE
         text = self.config.render()
         changed = not cfg.exists() or cfg.read_text() != text
+        info = self._sv.info(PROGRAM)
+        running = info is not None and info["statename"] == "RUNNING"
         if changed:
             candidate = cfg.with_suffix(".new")
             candidate.write_text(text)
-            self._validate(candidate)
-            candidate.replace(cfg)
+            try:
+                self._validate(candidate)
+            except BackendError:
+                candidate.unlink(missing_ok=True)
+                raise
+        if changed or not running:
+            ours = int(info["pid"]) if running and info is not None else None
+            held = ports.holders(self.config.binds(), ours=ours)
+            if held:
+                cfg.with_suffix(".new").unlink(missing_ok=True)
+                raise BackendError(port_taken(held, str(cfg)))
+        if changed:
+            cfg.with_suffix(".new").replace(cfg)
         binary = haproxy_binary()
         self._sv.put_program(
             PROGRAM,
@@ -217,14 +323,15 @@ class HAProxyRouter:
 
     def _validate(self, cfg: Path) -> None:
         result = subprocess.run(
-            [haproxy_binary(), "-c", "-q", "-f", str(cfg)],
+            [haproxy_binary(), "-c", "-f", str(cfg)],
             capture_output=True,
             text=True,
             timeout=30,
             check=False,
         )
         if result.returncode != 0:
-            raise BackendError(f"HAProxy rejects its config {cfg}: {result.stderr.strip()[-800:]}")
+            errors = haproxy_errors(result.stderr)
+            raise BackendError(f"HAProxy rejects its config {cfg}:\n{errors}")
 
     def _wait_answering(self) -> None:
         deadline = self._clock.monotonic() + ANSWER_TIMEOUT_S

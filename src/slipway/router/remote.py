@@ -21,14 +21,17 @@ save is already covered by a later one does not save again.
 
 from __future__ import annotations
 
+import json
 import shlex
 import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from slipway.clock import Clock, SystemClock
 from slipway.errors import BackendError, HostFailed
+from slipway.router import ports
 from slipway.router.base import ServerState
 from slipway.router.batching import CommandBatcher
 from slipway.router.haproxy import (
@@ -40,6 +43,8 @@ from slipway.router.haproxy import (
     STATE_FILE,
     HAProxyConfig,
     HAProxyRouter,
+    haproxy_errors,
+    port_taken,
 )
 from slipway.ssh.pool import SshPool
 from slipway.supervisord.remote import RemoteSupervisor, tar_of
@@ -52,6 +57,8 @@ SHARED_READ_S = 0.05
 # other tools.
 API_CONNECTIONS = 8
 FOLLOW_RETRY_S = 0.2  # HAProxy reloaded (a new worker, a new ring) or the LB host blinked
+PORTS_SCRIPT = ".ports.py"  # slipway/router/ports.py, run on the LB host by its python
+REJECTED, HELD = 10, 11  # exit statuses of the command staging a config (`_astage`)
 
 
 class RemoteHAProxyRouter(HAProxyRouter):
@@ -219,24 +226,19 @@ class RemoteHAProxyRouter(HAProxyRouter):
                 self._clock.sleep(0.05)
 
     async def _ensure_up(self) -> None:
+        """As ``HAProxyRouter.ensure_up``, on the LB host: the new config checked there
+        (``haproxy -c``) and the ports it binds looked at there (``ports.py``, run by the
+        host's python) in the same command that renames it into place."""
         await self.sv.aensure_running()
         cfg = f"{self.run}/{CONFIG_FILE}"
         text = self.config.render()
         old = await self.pool.arun(self.host, f"cat {q(cfg)} 2>/dev/null || true")
         changed = old.stdout != text
-        if changed:
-            result = await self.pool.arun(
-                self.host,
-                f"mkdir -p {q(self.run)} && tar -xf - -C {q(self.run)} && "
-                f"haproxy -c -q -f {q(cfg + '.new')} && mv {q(cfg + '.new')} {q(cfg)}",
-                stdin=tar_of({CONFIG_FILE + ".new": (text.encode(), 0o600)}),
-                check=False,
-            )
-            if not result.ok:
-                raise BackendError(
-                    f"HAProxy on {self.host} rejects its config: "
-                    f"{(result.stderr or result.stdout).strip()[-800:]}"
-                )
+        info = await self.sv.ainfo(PROGRAM)
+        running = info is not None and info["statename"] == "RUNNING"
+        if changed or not running:
+            ours = int(info["pid"]) if running and info is not None else None
+            await self._astage(text if changed else None, ours=ours)
         files = self.sv.program_files(
             PROGRAM,
             command=["haproxy", "-W", "-db", "-f", cfg],
@@ -246,7 +248,7 @@ class RemoteHAProxyRouter(HAProxyRouter):
             start_secs=1,
         )
         await self.sv.awrite(files)
-        await self.sv.aupdate()
+        await self.sv.aupdate(PROGRAM)
         info = await self.sv.ainfo(PROGRAM)
         if info is not None and info["statename"] == "RUNNING":
             if changed:
@@ -255,6 +257,44 @@ class RemoteHAProxyRouter(HAProxyRouter):
                 self._clock.sleep(0.3)
         else:
             await self.sv.astart(PROGRAM)
+
+    async def _astage(self, text: str | None, *, ours: int | None) -> None:
+        """Check ``text`` (if any) and the ports; then rename it into place. Refused, the
+        candidate is deleted and the config in place stays."""
+        cfg = f"{self.run}/{CONFIG_FILE}"
+        new = q(cfg + ".new")
+        request = json.dumps({"binds": self.config.binds(), "ours": ours})
+        files = {PORTS_SCRIPT: (Path(ports.__file__).read_bytes(), 0o600)}
+        steps = [f"mkdir -p {q(self.run)}", f"tar -xf - -C {q(self.run)}"]
+        if text is not None:
+            files[CONFIG_FILE + ".new"] = (text.encode(), 0o600)
+            steps.append(f"{{ haproxy -c -f {new} >&2 || {{ rm -f {new}; exit {REJECTED}; }}; }}")
+        steps.append(
+            f"{{ {q(self.sv.python)} {q(self.run + '/' + PORTS_SCRIPT)} {q(request)} "
+            f"|| {{ rm -f {new}; exit {HELD}; }}; }}"
+        )
+        if text is not None:
+            steps.append(f"mv -f {new} {q(cfg)}")
+        result = await self.pool.arun(
+            self.host, " && ".join(steps), stdin=tar_of(files), check=False
+        )
+        if result.ok:
+            return
+        if result.exit_status == HELD:
+            try:
+                held = json.loads(result.stdout)
+            except ValueError:
+                held = None
+            if isinstance(held, list) and held:
+                raise BackendError(f"on {self.host}: {port_taken(held, cfg)}")
+        if result.exit_status == REJECTED:
+            raise BackendError(
+                f"HAProxy on {self.host} rejects its config:\n{haproxy_errors(result.stderr)}"
+            )
+        raise BackendError(
+            f"HAProxy's config on {self.host} could not be put in place: "
+            f"{(result.stderr or result.stdout).strip()[-800:]}"
+        )
 
     async def _asave_state(self) -> None:
         try:

@@ -106,10 +106,20 @@ class ProcessSpec(_Model):
     @field_validator("env")
     @classmethod
     def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        for key in env:
+        for key, value in env.items():
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
                 raise ValueError(f"{key!r} is not a valid environment variable name")
+            if "\0" in value:
+                raise ValueError(f"{key}: a NUL character cannot be in an environment variable")
         return env
+
+    @field_validator("command")
+    @classmethod
+    def _no_nul(cls, command: list[str]) -> list[str]:
+        # Any other character (a newline in `sh -c` text, quotes) reaches the program as is.
+        if any("\0" in word for word in command):
+            raise ValueError("a NUL character cannot be in a command's argument")
+        return command
 
 
 class HttpCheckSpec(_Model):
@@ -190,15 +200,39 @@ class Listen(_Model):
     host: str
     port: Port
 
+    @property
+    def loopback(self) -> bool:
+        return self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
 
 def parse_listen(value: object) -> object:
     """``"127.0.0.1:8080"`` → ``{"host": ..., "port": ...}``; other shapes are left to pydantic."""
     if isinstance(value, str):
         host, sep, port = value.rpartition(":")
-        if not sep or not port.isdigit():
+        if not sep or not re.fullmatch(r"[0-9]{1,5}", port):
             raise ValueError("listen must look like 127.0.0.1:8080")
-        return {"host": host.strip("[]"), "port": int(port)}
+        return {"host": host.removeprefix("[").removesuffix("]"), "port": int(port)}
     return value
+
+
+def _ip(host: str, *, named: bool) -> str:
+    """An IP address written as HAProxy and the kernel take it (``localhost`` if ``named``).
+
+    A ``%`` zone (``fe80::1%eth0``), which Python accepts, is refused: it names an interface,
+    not an address, and reaches the config as it is written.
+    """
+    if named and host == "localhost":
+        return host
+    if "%" in host:
+        raise ValueError(f"{host!r}: a scoped address (with '%') cannot be used here")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError as exc:
+        raise ValueError(f"{host!r} is not an IP address") from exc
+    return host
 
 
 class HAProxySpec(_Model):
@@ -215,7 +249,13 @@ class HAProxySpec(_Model):
     )
     admin: Listen | None = Field(
         None,
-        description="TCP address of HAProxy's admin socket, reached directly instead of over SSH.",
+        description="TCP address (IP and port) of HAProxy's admin socket, reached directly "
+        "instead of over SSH. Loopback only, unless `expose_admin: true`.",
+    )
+    expose_admin: bool = Field(
+        False,
+        description="Let `admin` listen beyond loopback. Its API has no authentication: anyone "
+        "who reaches that address can take servers out of rotation.",
     )
 
     @field_validator("admin", mode="before")
@@ -230,13 +270,35 @@ class HAProxySpec(_Model):
 
     @field_validator("listen")
     @classmethod
-    def _loopback(cls, listen: Listen) -> Listen:
-        if listen.host != "localhost":
-            try:
-                ipaddress.ip_address(listen.host)
-            except ValueError as exc:
-                raise ValueError(f"{listen.host!r} is not an IP address") from exc
+    def _listen_address(cls, listen: Listen) -> Listen:
+        _ip(listen.host, named=True)
         return listen
+
+    @field_validator("admin")
+    @classmethod
+    def _admin_address(cls, admin: Listen | None) -> Listen | None:
+        if admin is not None:
+            _ip(admin.host, named=False)
+        return admin
+
+    @model_validator(mode="after")
+    def _exposed(self) -> HAProxySpec:
+        if self.admin is not None and not self.admin.loopback and not self.expose_admin:
+            raise ValueError(
+                f"admin {self.admin} is beyond loopback: HAProxy's admin API has no "
+                "authentication. Use a loopback address, or say `expose_admin: true` on a "
+                "network only Slipway's runners reach"
+            )
+        return self
+
+    def exposed(self) -> list[str]:
+        """What HAProxy listens on beyond loopback, said plainly (``slipway plan`` prints it)."""
+        found = []
+        if not self.listen.loopback:
+            found.append(f"{self.listen}: the app, through HAProxy")
+        if self.admin is not None and not self.admin.loopback:
+            found.append(f"{self.admin}: HAProxy's admin API, without authentication")
+        return found
 
 
 RouterSpec = Annotated[HAProxySpec, Field(discriminator="type")]
@@ -353,6 +415,16 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
         "resume", description="What `slipway resume` does with a deployment whose runner died."
     )
     environments: dict[Name, EnvironmentSpec] = Field(..., min_length=1)
+
+    @field_validator("state_dir")
+    @classmethod
+    def _tame_state_dir(cls, state_dir: str) -> str:
+        # It is written into supervisord's and HAProxy's configs, line by line.
+        if re.search(r"[\x00-\x1f\x7f]", state_dir):
+            raise ValueError(f"{state_dir!r} has a control character (a newline?)")
+        if re.search(r"\s", state_dir):
+            raise ValueError(f"{state_dir!r} has a blank, which supervisord's config cannot hold")
+        return state_dir
 
 
 class Environment(_Model):

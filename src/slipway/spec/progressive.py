@@ -43,7 +43,7 @@ class Condition:
 
     @classmethod
     def parse(cls, text: str) -> Condition:
-        match = _CONDITION.match(text)
+        match = _CONDITION.fullmatch(text)
         if match is None:
             raise ValueError(
                 f"cannot read the condition {text!r}: write `> 0.01`, `> 2 * baseline` "

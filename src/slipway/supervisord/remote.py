@@ -6,10 +6,18 @@ reached through the SSH connection itself (a stream to its unix socket,
 OpenSSH's ``direct-streamlocal``), so no ``supervisorctl`` process is spawned
 on the host per call and nothing listens on the network.
 
-Programs get their environment from a file of ``export NAME='value'`` lines
-(mode 0600, values quoted with ``shlex``) that ``sh`` sources before it
-``exec``s the command: supervisord's own ``environment=`` cannot quote every
-value, and Slipway itself need not be installed on the hosts.
+A program's argv and environment live in a launch file (mode 0600, every
+word quoted with ``shlex``) that ``sh`` sources: it ``exec``s the command
+through ``env -i`` with exactly the environment Slipway gave it and
+``BASE_ENV`` of supervisord's — supervisord's own ``environment=`` cannot
+quote every value, its ``command`` cannot hold a newline, and Slipway itself
+need not be installed on the hosts. supervisord itself starts with only
+``BASE_ENV`` of the SSH session's environment.
+
+Files are written beside their final names and renamed into place, the
+program's config last, and a config supervisord refuses is taken back, so a
+bad file never stays in ``programs/`` where it would fail every later
+``reloadConfig`` of the host.
 """
 
 from __future__ import annotations
@@ -17,17 +25,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import re
 import shlex
 import tarfile
 import xmlrpc.client
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from slipway.errors import BackendError, HostFailed
+from slipway.errors import BackendError, HostFailed, PermanentError
 from slipway.ssh.pool import SshPool
-from slipway.supervisord.local import CONFIG, PIDFILE, SOCKET
+from slipway.supervisord.launch import BASE_ENV
+from slipway.supervisord.local import SOCKET, digest, program_config, supervisord_config
 
-LAUNCH = 'set -a && . "$1" && set +a && shift && exec "$@"'
+# `sh -c LAUNCH slipway-launch FILE [ARG…]` sources FILE (``launch_script``), which runs the
+# program. Sourced by a shell started with an older Slipway's `set -a` line, it works as well.
+LAUNCH = 'f=$1 && shift && . "$f"'
+# `env -i` empties the environment; these words (expanded by `sh`) put BASE_ENV back.
+_BASE_WORDS = " ".join(f'${{{name}+"{name}=${name}"}}' for name in BASE_ENV)
 START_TIMEOUT_S = 15.0
 STATE_TIMEOUT_S = 120.0  # startsecs (at most 60) or stopwaitsecs, with room to spare
 POLL_S = 0.1
@@ -35,8 +49,26 @@ STOP_MARGIN_S = 15.0  # past stopwaitsecs, supervisord's SIGKILL and reaping
 FAILED_STATES = ("BACKOFF", "FATAL", "EXITED", "STOPPED")
 
 
-def _expand_safe(text: str) -> str:
-    return text.replace("%", "%%")
+def launch_script(env: Mapping[str, str], command: Sequence[str] | None = None) -> str:
+    """What ``LAUNCH`` sources: run ``command`` (or the arguments after the file) with exactly
+    ``env`` and ``BASE_ENV``.
+
+    Every word is quoted with ``shlex``, so a newline or a quote in an argument or a value
+    reaches the program as it is. A NUL cannot be in an argument or a variable: refused.
+    """
+    for key, value in env.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) or "\0" in value:
+            raise PermanentError(f"the environment variable {key!r} cannot be passed on")
+    if command is not None and any("\0" in word for word in command):
+        raise PermanentError("a NUL character cannot be in a command's argument")
+    lines = ["# written by Slipway: sourced by /bin/sh, which then execs the program"]
+    if command is not None:
+        lines.append(f"set -- {shlex.join(command)}")
+    assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(env.items()))
+    # `env` would take a program named like `a=b` for one more variable: `sh` runs that one
+    hop = "" if command is None or "=" not in command[0] else '/bin/sh -c \'exec "$0" "$@"\' '
+    lines.append(f'exec env -i {_BASE_WORDS} {assignments} {hop}"$@"'.replace("  ", " "))
+    return "\n".join(lines) + "\n"
 
 
 def tar_of(files: Mapping[str, tuple[bytes, int]]) -> bytes:
@@ -141,15 +173,15 @@ class RemoteSupervisor:
             self._known_running = True
             return
         run = self.run_dir
-        config = CONFIG.format(
-            run=_expand_safe(run), socket=_expand_safe(self.socket), pidfile=PIDFILE
-        )
+        config = supervisord_config(run)
         q = shlex.quote
-        files = tar_of({"supervisord.conf": (config.encode(), 0o600)})
+        files = tar_of({"supervisord.conf.new": (config.encode(), 0o600)})
+        conf = f"{run}/supervisord.conf"
         script = (
             f"set -e; mkdir -p {q(run)}/programs {q(run)}/logs; chmod 700 {q(run)}; "
-            f"tar -xf - -C {q(run)}; rm -f {q(self.socket)}; "
-            f"{q(self.python)} -m supervisor.supervisord -c {q(run + '/supervisord.conf')}"
+            f"tar -xf - -C {q(run)}; mv -f {q(conf + '.new')} {q(conf)}; rm -f {q(self.socket)}; "
+            f"cd {q(run)}; env -i {_BASE_WORDS} {q(self.python)} -m supervisor.supervisord "
+            f"-c {q(conf)}"
         )
         await self.pool.arun(self.host, script, stdin=files)
         for _ in range(int(START_TIMEOUT_S / 0.05)):
@@ -172,46 +204,62 @@ class RemoteSupervisor:
         start_secs: float,
         autostart: bool = False,
     ) -> dict[str, tuple[bytes, int]]:
-        """``programs/<name>.conf`` and ``programs/<name>.env``, ready for ``tar_of``."""
+        """``programs/<name>.conf`` and ``programs/<name>.env`` (its launch file), ready for
+        ``awrite``; a value the config cannot hold is refused here, before anything is sent."""
         env_path = f"{self.run_dir}/programs/{name}.env"
-        exports = "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(env.items()))
-        argv = ["/bin/sh", "-c", LAUNCH, "slipway-launch", env_path, *command]
-        log = f"{self.run_dir}/logs/{name}.log"
-        text = "\n".join(
-            [
-                f"[program:{name}]",
-                f"command = {_expand_safe(shlex.join(argv))}",
-                f"directory = {_expand_safe(directory)}",
-                f"autostart = {str(autostart).lower()}",
-                "autorestart = true",
-                f"startsecs = {start_secs:g}",
-                "startretries = 2",
-                "stopsignal = TERM",
-                f"stopwaitsecs = {max(1, round(stop_timeout_s))}",
-                "stopasgroup = true",
-                "killasgroup = true",
-                "redirect_stderr = true",
-                f"stdout_logfile = {_expand_safe(log)}",
-                "stdout_logfile_maxbytes = 5MB",
-                "stdout_logfile_backups = 1",
-                "",
-            ]
+        script = launch_script(env, command)
+        text = program_config(
+            name,
+            # the digest is a word `set --` in the script replaces: see `supervisor.digest`
+            command=["/bin/sh", "-c", LAUNCH, "slipway-launch", env_path, digest(script)],
+            directory=directory,
+            log=f"{self.run_dir}/logs/{name}.log",
+            stop_timeout_s=stop_timeout_s,
+            start_secs=start_secs,
+            autostart=autostart,
         )
         return {
+            f"programs/{name}.env": (script.encode(), 0o600),
             f"programs/{name}.conf": (text.encode(), 0o644),
-            f"programs/{name}.env": (exports.encode(), 0o600),
         }
 
     async def awrite(self, files: Mapping[str, tuple[bytes, int]]) -> None:
-        """Write files under the run directory in one round trip."""
+        """Write files under the run directory in one round trip, each renamed into place, the
+        ``.conf`` files last (a config never names a launch file not yet there). The config
+        each replaces is kept as ``<name>.conf.prev``, for ``_areload`` to put back."""
         q = shlex.quote
+        moves = []
+        for name in sorted(files, key=lambda n: n.endswith(".conf")):
+            path = f"{self.run_dir}/{name}"
+            if name.endswith(".conf"):
+                prev = q(path + ".prev")
+                moves.append(f"{{ [ -e {q(path)} ] && ln -f {q(path)} {prev} || rm -f {prev}; }}")
+            moves.append(f"mv -f {q(path + '.new')} {q(path)}")
+        staged = {f"{name}.new": content for name, content in files.items()}
         await self.pool.arun(
-            self.host, f"umask 077 && tar -xf - -C {q(self.run_dir)}", stdin=tar_of(files)
+            self.host,
+            f"umask 077 && tar -xf - -C {q(self.run_dir)} && " + " && ".join(moves),
+            stdin=tar_of(staged),
         )
 
-    async def aupdate(self) -> None:
-        """Apply programs/*.conf like ``supervisorctl update``."""
-        [[added, changed, removed]] = await self.acall("supervisor.reloadConfig")
+    async def _areload(self, program: str | None) -> list[list[str]]:
+        """``reloadConfig``. Refused (a config this host's supervisord cannot read after all),
+        ``program``'s config just written is put back as it was before the error is raised."""
+        try:
+            return cast(list[list[str]], (await self.acall("supervisor.reloadConfig"))[0])
+        except BackendError:
+            if program is not None:
+                conf = shlex.quote(f"{self.run_dir}/programs/{program}.conf")
+                await self.pool.arun(
+                    self.host,
+                    f"if [ -e {conf}.prev ]; then mv -f {conf}.prev {conf}; else rm -f {conf}; fi",
+                    check=False,
+                )
+            raise
+
+    async def aupdate(self, program: str | None = None) -> None:
+        """Apply programs/*.conf like ``supervisorctl update`` (``program``'s just written)."""
+        added, changed, removed = await self._areload(program)
         for name in [*removed, *changed]:
             with contextlib.suppress(BackendError):  # already stopped
                 await self.acall("supervisor.stopProcessGroup", name, True)
@@ -248,7 +296,7 @@ class RemoteSupervisor:
         """Apply the files just written (as ``aupdate``) and start ``name``: two round trips,
         then the wait for RUNNING. One already running with an unchanged config is left as it
         is (a step run again)."""
-        [[added, changed, removed]] = await self.acall("supervisor.reloadConfig")
+        added, changed, removed = await self._areload(name)
         for group in [*removed, *changed]:
             with contextlib.suppress(BackendError):  # already stopped
                 await self.acall("supervisor.stopProcessGroup", group, True)
@@ -313,7 +361,7 @@ class RemoteSupervisor:
                 raise result
         q = shlex.quote
         base = f"{self.run_dir}/programs"
-        files = [f"{name}.conf", f"{name}.env", *also]
+        files = [f"{name}.conf", f"{name}.conf.prev", f"{name}.env", *also]
         await self.pool.arun(self.host, "rm -f " + " ".join(q(f"{base}/{f}") for f in files))
 
     async def alog_tail(self, name: str, *, size: int = 1500) -> str:

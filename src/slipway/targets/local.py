@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from slipway.clock import Clock, SystemClock
-from slipway.errors import PermanentError
+from slipway.errors import PermanentError, SlipwayError
 from slipway.supervisord.local import Supervisor
 from slipway.targets.base import InstanceSpec, InstanceState
 
@@ -86,14 +86,22 @@ class LocalTarget:
         self._sv.ensure_running()
         sidecar = self._sidecar(spec.slot)
         sidecar.parent.mkdir(parents=True, exist_ok=True)
+        before = sidecar.read_text() if sidecar.exists() else None
         sidecar.write_text(json.dumps(meta))
-        self._sv.put_program(
-            program,
-            command=spec.command,
-            directory=spec.release_dir,
-            env=env,
-            stop_timeout_s=spec.stop_timeout_s,
-        )
+        try:
+            self._sv.put_program(
+                program,
+                command=spec.command,
+                directory=spec.release_dir,
+                env=env,
+                stop_timeout_s=spec.stop_timeout_s,
+            )
+        except SlipwayError:  # refused: what runs in the slot (if anything) is unchanged
+            if before is None:
+                sidecar.unlink(missing_ok=True)
+            else:
+                sidecar.write_text(before)
+            raise
         try:
             self._sv.start(program)
         except Exception as exc:

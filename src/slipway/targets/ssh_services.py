@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Protocol
 
 from slipway.errors import BackendError, PermanentError
 from slipway.ssh.pool import SshPool
-from slipway.supervisord.remote import LAUNCH, RemoteSupervisor, tar_of
+from slipway.supervisord.remote import LAUNCH, RemoteSupervisor, launch_script, tar_of
 from slipway.targets.base import InstanceState
 
 PREFIX = "inst-"
@@ -181,16 +182,25 @@ class SystemdService:
         return f"slipway-{self.app}-{slot}.service"
 
     def unit_text(self, spec: RemoteInstance) -> str:
-        """The unit: the environment file is sourced by ``sh`` as for supervisord programs."""
+        """The unit: it runs the launch file (argv and environment) as supervisord programs do.
+
+        The instance's argv is in that file, not on ``ExecStart``: a unit file is read line by
+        line, and an argument may hold a newline. What is left for the unit (paths, names)
+        is refused if it holds a control character.
+        """
         env_file = f"{self.state_dir}/{spec.slot}.env"
-        argv = ["/bin/sh", "-c", LAUNCH, "slipway-launch", env_file, *spec.command]
+        argv = ["/bin/sh", "-c", LAUNCH, "slipway-launch", env_file]
         # systemd expands % specifiers and $VARIABLES in ExecStart: double them
         exec_start = shlex.join(argv).replace("%", "%%").replace("$", "$$")
+        description = f"Slipway {self.app} {spec.slot} ({spec.version})".replace("%", "%%")
+        for value in (description, spec.release_dir, exec_start):
+            if re.search(r"[\x00-\x1f\x7f]", value):
+                raise PermanentError(f"{value!r} cannot be written into a systemd unit")
         return "\n".join(
             [
                 "# written by Slipway: edits are overwritten",
                 "[Unit]",
-                f"Description=Slipway {self.app} {spec.slot} ({spec.version})",
+                f"Description={description}",
                 "",
                 "[Service]",
                 f"WorkingDirectory={spec.release_dir}",
@@ -238,7 +248,7 @@ class SystemdService:
         )
 
     async def start(self, host: str, spec: RemoteInstance) -> None:
-        env = "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(spec.env.items()))
+        env = launch_script(spec.env, spec.command)
         files = {
             f"{spec.slot}.service": (self.unit_text(spec).encode(), 0o644),
             f"{spec.slot}.env": (env.encode(), 0o600),
@@ -323,7 +333,7 @@ class CommandService:
 
     async def start(self, host: str, spec: RemoteInstance) -> None:
         data = {**spec.meta(), "release_dir": spec.release_dir}
-        env = "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(spec.env.items()))
+        env = launch_script(spec.env)
         files = {
             f"{spec.slot}.env": (env.encode(), 0o600),
             f"{spec.slot}.json": (json.dumps(data).encode() + b"\n", 0o644),
