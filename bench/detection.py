@@ -56,7 +56,8 @@ from slipway.demo.traffic import Sample as Request
 from slipway.demo.traffic import TrafficGenerator
 from slipway.engine import Engine
 from slipway.spec import load_spec
-from slipway.spec.progressive import AnalysisSpec, CanarySpec, CanaryStep, PauseSpec
+from slipway.spec.analysis import AnalysisSpec
+from slipway.spec.strategy import CanarySpec, CanaryStep, PauseSpec
 from slipway.store import Deployment, Store
 
 FAULTS = ["errors_2pct", "errors_5pct", "errors_20pct", "latency_100ms", "latency_300ms", "crash"]

@@ -18,7 +18,7 @@ import pytest
 from slipway.backends import Backends
 from slipway.clock import SystemClock
 from slipway.spec import load_spec
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 from tests.support.hosts import Mode, TestFleet, test_hosts
 from tests.support.postgres import database_url, postgres  # real PostgreSQL fixtures
 from tests.support.sample import SAMPLE_BUILD, free_port_range, write_sample_spec

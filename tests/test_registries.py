@@ -18,10 +18,13 @@ from slipway.backends.fleet import SERVICES
 from slipway.backends.health import HEALTH_CHECKS
 from slipway.notify.channels import CHANNELS
 from slipway.preflight import BUILDERS
+from slipway.spec.analysis import AnalysisSpec, MetricSpec
+from slipway.spec.checks import PreflightSpec
 from slipway.spec.fleet import ServiceSpec
-from slipway.spec.model import CheckSpec, StrategySpec, TargetSpec
-from slipway.spec.progressive import AnalysisSpec, MetricSpec
-from slipway.spec.runbook import NotificationSpec, PreflightSpec
+from slipway.spec.notify import NotificationSpec
+from slipway.spec.process import CheckSpec
+from slipway.spec.strategy import StrategySpec
+from slipway.spec.targets import TargetSpec
 from slipway.strategies import STRATEGIES
 
 

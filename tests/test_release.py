@@ -10,7 +10,7 @@ import pytest
 
 from slipway.errors import PermanentError, UsageError
 from slipway.release import MANIFEST, Releases, tree_digest
-from slipway.spec.model import ReleaseSpec
+from slipway.spec.release import ReleaseSpec
 
 
 def make_source(root: Path, version: str, body: str = "print('hi')\n") -> Path:

@@ -36,7 +36,7 @@ from slipway.release import check_version
 from slipway.runbook.drill import DrillResult, run_drill
 from slipway.runbook.recorder import RunbookRecorder
 from slipway.runbook.refresh import DocumentRefresher
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 from slipway.store import Store
 from slipway.store.records import Records
 from slipway.who import current_user

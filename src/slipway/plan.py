@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 from slipway.steps import Layout, Placement, Step, StepList
 from slipway.strategies import STRATEGIES, back_to
 from slipway.strategies.database import database_steps

@@ -34,8 +34,7 @@ from slipway.clock import Clock
 from slipway.database.dsn import Dsn
 from slipway.errors import BackendError, SlipwayError, UsageError
 from slipway.redact import remember_environ
-from slipway.spec.model import Environment
-from slipway.spec.runbook import (
+from slipway.spec.checks import (
     BackupPreflight,
     CommandPreflight,
     DatabasePreflight,
@@ -48,6 +47,7 @@ from slipway.spec.runbook import (
     TlsPreflight,
     preflight_name,
 )
+from slipway.spec.environment import Environment
 from slipway.store import Store
 from slipway.store.records import Records
 from slipway.who import current_user

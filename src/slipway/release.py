@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slipway.errors import PermanentError, UsageError
-from slipway.spec.model import ReleaseSpec, is_valid_version
+from slipway.spec.base import is_valid_version
+from slipway.spec.release import ReleaseSpec
 
 MANIFEST = ".slipway-release.json"
 BUILD_TIMEOUT_S = 600

@@ -13,7 +13,7 @@ from typing import Any
 
 from slipway.backends import Backends
 from slipway.errors import SlipwayError, UsageError
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 from slipway.store import Deployment, Store, runner_alive
 from slipway.targets.base import FleetTarget
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from slipway.analysis import Analysis, Sample, Side, Window
 from slipway.clock import ManualClock
 from slipway.errors import BackendError
-from slipway.spec.progressive import AnalysisSpec, MetricSpec
+from slipway.spec.analysis import AnalysisSpec, MetricSpec
 
 CANARY = Side("v2", ("web-1_b",))
 BASELINE = Side("v1", ("web-1_a",))

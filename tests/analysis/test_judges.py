@@ -8,7 +8,7 @@ import random
 import pytest
 
 from slipway.analysis import Sample, StatisticalJudge, ThresholdJudge
-from slipway.spec.progressive import Condition, MetricSpec
+from slipway.spec.analysis import Condition, MetricSpec
 
 ERRORS = MetricSpec(name="error_rate", fail_if="> 0.01")
 P95 = MetricSpec(name="p95_latency_ms", fail_if="> 2 * baseline", min_delta=5)

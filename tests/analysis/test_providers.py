@@ -18,8 +18,8 @@ from slipway.clock import SystemClock
 from slipway.demo.traffic import TrafficGenerator
 from slipway.engine import Engine
 from slipway.spec import load_spec
-from slipway.spec.model import Environment
-from slipway.spec.progressive import MetricSpec, PrometheusSpec
+from slipway.spec.analysis import MetricSpec, PrometheusSpec
+from slipway.spec.environment import Environment
 from slipway.store import Store
 from tests.conftest import stop_environment
 from tests.support.prometheus import PrometheusServer

@@ -10,7 +10,7 @@ import pytest
 from slipway.checks.window import WindowCheck, WindowOverride, evaluate, next_open
 from slipway.clock import ManualClock
 from slipway.errors import UsageError
-from slipway.spec.runbook import WindowSpec
+from slipway.spec.window import WindowSpec
 
 PARIS = ZoneInfo("Europe/Paris")
 

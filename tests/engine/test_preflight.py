@@ -10,7 +10,7 @@ from slipway.checks.window import WindowOverride
 from slipway.clock import ManualClock
 from slipway.preflight import preflight_items, run_checks
 from slipway.spec import load_spec
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 from slipway.store import Store
 from slipway.store.records import Records
 from tests.support.sample import free_port_range

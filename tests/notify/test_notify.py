@@ -14,7 +14,7 @@ from slipway.notify.channels import slack_payload, webhook_payload
 from slipway.notify.messages import build_message
 from slipway.notify.sender import Notifier
 from slipway.redact import SECRETS
-from slipway.spec.runbook import ContactLevel, NotificationSpec
+from slipway.spec.notify import ContactLevel, NotificationSpec
 from slipway.store import Store
 from slipway.store.records import Records
 from tests.notify.conftest import Receiver

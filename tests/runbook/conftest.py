@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from slipway.spec import load_spec
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 from slipway.store import Store
 
 SPEC = """\

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from slipway.runbook.criteria import acceptance
 from slipway.runbook.facts import gather
-from slipway.spec.runbook import ContactLevel, ManualPreflight
+from slipway.spec.checks import ManualPreflight
+from slipway.spec.notify import ContactLevel
 from slipway.store.records import Records
 from tests.runbook.conftest import Setup
 from tests.runbook.test_render import record

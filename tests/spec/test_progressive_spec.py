@@ -9,7 +9,7 @@ import pytest
 
 from slipway.errors import SpecError
 from slipway.spec import load_spec
-from slipway.spec.progressive import CanarySpec
+from slipway.spec.strategy import CanarySpec
 from slipway.spec.template import render
 from tests.spec.test_load import GOOD
 

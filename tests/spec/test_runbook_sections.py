@@ -9,8 +9,8 @@ import pytest
 
 from slipway.errors import SpecError
 from slipway.spec import load_spec
+from slipway.spec.checks import BackupPreflight, DiskPreflight, ManualPreflight, TlsPreflight
 from slipway.spec.digest import spec_digest
-from slipway.spec.runbook import BackupPreflight, DiskPreflight, ManualPreflight, TlsPreflight
 from slipway.spec.template import render
 
 SPEC = """\

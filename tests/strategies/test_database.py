@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slipway.spec.runbook import DatabaseSpec
+from slipway.spec.database import DatabaseSpec
 from slipway.strategies.database import database_steps, restore_steps
 
 MIGRATE = {"command": ["python3", "manage.py", "migrate"]}

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from slipway.spec.progressive import (
-    AnalysisSpec,
-    BlueGreenSpec,
-    CanarySpec,
-    CanaryStep,
-    PauseSpec,
-    SmokeSpec,
-)
+from slipway.spec.analysis import AnalysisSpec
+from slipway.spec.strategy import BlueGreenSpec, CanarySpec, CanaryStep, PauseSpec, SmokeSpec
 from slipway.steps import Placement, Step
 from slipway.strategies import back_to, blue_green, canary
 from tests.strategies.test_rolling import all_on, layout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slipway.spec.model import RollingSpec
+from slipway.spec.strategy import RollingSpec
 from slipway.steps import Layout, Placement, Step
 from slipway.strategies import back_to, rolling
 

@@ -20,8 +20,8 @@ from slipway.database.dsn import Dsn
 from slipway.database.postgres import dump, sha256_of, verify
 from slipway.database.rehearsal import rehearse, restore, run_migration
 from slipway.errors import BackendError, NoGoError, PermanentError, UsageError
-from slipway.spec.model import Environment
-from slipway.spec.runbook import DatabaseSpec
+from slipway.spec.database import DatabaseSpec
+from slipway.spec.environment import Environment
 from slipway.store import Store
 from slipway.store.records import Backup, Records
 

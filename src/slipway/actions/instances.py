@@ -19,8 +19,8 @@ from slipway.checks.health import wait_healthy
 from slipway.checks.http import HttpCheck
 from slipway.clock import Clock
 from slipway.errors import CheckFailed
-from slipway.spec.model import Environment
-from slipway.spec.progressive import BlueGreenSpec
+from slipway.spec.environment import Environment
+from slipway.spec.strategy import BlueGreenSpec
 from slipway.store import Store
 from slipway.targets.base import InstanceSpec
 

@@ -16,8 +16,8 @@ from slipway.analysis.prometheus import PrometheusProvider
 from slipway.backends import Backends
 from slipway.backends.local import request_log
 from slipway.errors import UsageError
-from slipway.spec.model import Environment
-from slipway.spec.progressive import AnalysisSpec
+from slipway.spec.analysis import AnalysisSpec
+from slipway.spec.environment import Environment
 
 
 class ProviderSource:

@@ -25,8 +25,8 @@ from slipway.backends import Backends
 from slipway.clock import Clock
 from slipway.errors import AnalysisFailed, GateRejected, NoGoError
 from slipway.observe import Observer
-from slipway.spec.model import Environment
-from slipway.spec.progressive import AnalysisSpec
+from slipway.spec.analysis import AnalysisSpec
+from slipway.spec.environment import Environment
 from slipway.store import Store
 from slipway.who import LABEL_NOTE
 

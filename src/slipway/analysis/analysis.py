@@ -23,7 +23,7 @@ from slipway.analysis.base import Judge, MetricResult, Provider, Side, Verdict, 
 from slipway.analysis.judges import StatisticalJudge, ThresholdJudge
 from slipway.clock import Clock
 from slipway.errors import SlipwayError
-from slipway.spec.progressive import AnalysisSpec
+from slipway.spec.analysis import AnalysisSpec
 
 DEFAULT_STEP_RUNS = 3
 

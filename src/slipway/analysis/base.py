@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from slipway.spec.progressive import MetricSpec
+from slipway.spec.analysis import MetricSpec
 
 MetricStatus = Literal["pass", "fail", "inconclusive"]
 Verdict = Literal["continue", "abort", "inconclusive"]

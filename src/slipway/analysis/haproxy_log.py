@@ -32,7 +32,7 @@ from pathlib import Path
 
 from slipway.analysis.base import Sample, Side, Window
 from slipway.errors import BackendError
-from slipway.spec.progressive import MetricSpec
+from slipway.spec.analysis import MetricSpec
 
 MAX_RECORDS = 2_000_000
 RECV_TIMEOUT_S = 0.2

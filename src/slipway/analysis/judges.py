@@ -33,7 +33,7 @@ import math
 from collections.abc import Callable
 
 from slipway.analysis.base import MetricResult, Sample
-from slipway.spec.progressive import MetricSpec
+from slipway.spec.analysis import MetricSpec
 
 
 class ThresholdJudge:

@@ -15,7 +15,7 @@ import httpx
 
 from slipway.analysis.base import Sample, Side, Window
 from slipway.errors import BackendError
-from slipway.spec.progressive import MetricSpec
+from slipway.spec.analysis import MetricSpec
 
 TIMEOUT_S = 5.0
 

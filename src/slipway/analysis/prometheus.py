@@ -16,7 +16,7 @@ import httpx
 
 from slipway.analysis.base import Sample, Side, Window
 from slipway.errors import BackendError
-from slipway.spec.progressive import MetricSpec, PrometheusSpec
+from slipway.spec.analysis import MetricSpec, PrometheusSpec
 
 
 class PrometheusProvider:

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 from slipway.clock import Clock
 from slipway.release import Releases
 from slipway.router.base import Router
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 from slipway.targets.base import Target
 
 

@@ -19,8 +19,10 @@ from slipway.errors import SlipwayError
 from slipway.release import Release, Releases
 from slipway.router.haproxy import HAProxyConfig
 from slipway.router.remote import RemoteHAProxyRouter
+from slipway.spec.environment import Environment
 from slipway.spec.fleet import Fleet, SshTargetSpec, SupervisordService
-from slipway.spec.model import Environment, HttpCheckSpec, ReleaseSpec
+from slipway.spec.process import HttpCheckSpec
+from slipway.spec.release import ReleaseSpec
 from slipway.ssh.layout import Listing, ReleaseSync, RemoteLayout
 from slipway.ssh.pool import SshHost, SshPool
 from slipway.targets.ssh import SshTarget, raise_failures

@@ -12,7 +12,7 @@ from slipway.checks.base import Check
 from slipway.checks.command import CommandCheck
 from slipway.checks.http import HttpCheck
 from slipway.checks.tcp import TcpCheck
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 
 
 def instance_address(env: Environment, slot: str) -> str:

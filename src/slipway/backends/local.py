@@ -14,7 +14,8 @@ from slipway.release import Releases
 from slipway.router.base import Router
 from slipway.router.haproxy import HAProxyConfig, HAProxyRouter
 from slipway.sockets import socket_dir
-from slipway.spec.model import Environment, HttpCheckSpec
+from slipway.spec.environment import Environment
+from slipway.spec.process import HttpCheckSpec
 from slipway.supervisord.local import Supervisor
 from slipway.targets.local import LocalTarget
 

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from slipway.checks.base import CheckResult
 from slipway.clock import Clock
 from slipway.errors import UsageError
-from slipway.spec.runbook import WEEKDAYS, Freeze, WindowSpec, hours_range
+from slipway.spec.window import WEEKDAYS, Freeze, WindowSpec, hours_range
 
 LOOKAHEAD_DAYS = 400
 MIN_REASON_CHARS = 10

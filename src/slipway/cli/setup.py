@@ -32,7 +32,7 @@ def init(
     import re
 
     from slipway.errors import UsageError
-    from slipway.spec.model import NAME_PATTERN
+    from slipway.spec.base import NAME_PATTERN
     from slipway.spec.template import render
 
     if not re.fullmatch(NAME_PATTERN, app_name):
@@ -77,7 +77,7 @@ def validate(file: FileOpt = Path(DEFAULT_FILE), output: OutputOpt = Output.text
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of slipway.yaml (for editors)."""
-    from slipway.spec.model import Spec
+    from slipway.spec.environment import Spec
     from slipway.view import print_json
 
     print_json(Spec.model_json_schema())

@@ -38,15 +38,9 @@ from slipway.engine import Engine, Outcome, control
 from slipway.errors import UsageError
 from slipway.reports import seconds_between
 from slipway.spec import load_spec
-from slipway.spec.model import Environment
-from slipway.spec.progressive import (
-    AnalysisSpec,
-    BlueGreenSpec,
-    CanarySpec,
-    CanaryStep,
-    PauseSpec,
-    SmokeSpec,
-)
+from slipway.spec.analysis import AnalysisSpec
+from slipway.spec.environment import Environment
+from slipway.spec.strategy import BlueGreenSpec, CanarySpec, CanaryStep, PauseSpec, SmokeSpec
 from slipway.store import Deployment, Store
 from slipway.view import ProgressView, safe
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from slipway.clock import Clock
 from slipway.errors import UsageError
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 from slipway.store import Deployment, Signal, Store, runner_alive
 from slipway.who import NAME_VARIABLE, current_user, os_user_if_claimed
 

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Sequence
 
 from slipway.errors import HostFailed, PermanentError
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 from slipway.store import StepRecord
 from slipway.targets.base import FleetTarget, Target
 

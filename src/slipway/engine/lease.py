@@ -13,7 +13,7 @@ from itertools import groupby
 
 from slipway.clock import Clock
 from slipway.errors import SlipwayError
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 from slipway.store import StepRecord, Store
 
 LEASE_TTL_S = 15.0

@@ -48,7 +48,7 @@ from slipway.errors import (
 )
 from slipway.observe import NullObserver, Observer
 from slipway.plan import build_plan, rollback_plan
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 from slipway.steps import Step
 from slipway.store import Deployment, StepRecord, Store, this_runner
 from slipway.store.records import Records

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from slipway.spec.runbook import ContactLevel, NotifyEvent
+from slipway.spec.notify import ContactLevel, NotifyEvent
 
 TITLES: dict[str, str] = {
     "started": "Deployment started",

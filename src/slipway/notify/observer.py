@@ -16,8 +16,8 @@ from datetime import datetime
 from slipway.clock import Clock
 from slipway.notify.messages import build_message
 from slipway.notify.sender import Notifier
-from slipway.spec.model import Environment
-from slipway.spec.runbook import NotifyEvent
+from slipway.spec.environment import Environment
+from slipway.spec.notify import NotifyEvent
 from slipway.store import Deployment, StepRecord, Store
 from slipway.store.records import Records
 

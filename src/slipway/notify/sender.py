@@ -34,7 +34,7 @@ from slipway.errors import SlipwayError
 from slipway.notify.channels import payload
 from slipway.notify.messages import Message
 from slipway.redact import SECRETS, remember_environ
-from slipway.spec.runbook import NotificationSpec
+from slipway.spec.notify import NotificationSpec
 from slipway.store.records import Records
 
 ERROR_CHARS = 300

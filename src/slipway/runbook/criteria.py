@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slipway.runbook.facts import NEXT, Facts, slipway_command
-from slipway.spec.runbook import ManualPreflight, preflight_name
+from slipway.spec.checks import ManualPreflight, preflight_name
 
 PLACEHOLDERS = ("change me", "changeme", "todo", "tbd", "xxx", "[name]")
 

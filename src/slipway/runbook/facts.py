@@ -18,7 +18,8 @@ from datetime import datetime
 from slipway.database.postgres import dump_argv, list_argv, restore_argv
 from slipway.plan import build_plan
 from slipway.spec.digest import spec_digest
-from slipway.spec.model import CommandCheckSpec, Environment, HttpCheckSpec
+from slipway.spec.environment import Environment
+from slipway.spec.process import CommandCheckSpec, HttpCheckSpec
 from slipway.steps import Placement, Step
 from slipway.store import CurrentRelease, Deployment, Store
 from slipway.store.records import Backup, Drill, Records

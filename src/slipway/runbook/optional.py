@@ -11,7 +11,7 @@ from slipway.notify.sender import channel_name
 from slipway.runbook.facts import NEXT, Facts
 from slipway.runbook.markdown import table
 from slipway.runbook.text import Lang, t
-from slipway.spec.runbook import NotifyEvent
+from slipway.spec.notify import NotifyEvent
 
 
 def window_section(facts: Facts, lang: Lang) -> str:

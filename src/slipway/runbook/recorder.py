@@ -14,7 +14,7 @@ from typing import Protocol
 
 from slipway.observe import NullObserver
 from slipway.spec.digest import spec_digest
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 from slipway.store import Deployment, StepRecord, Store
 from slipway.store.records import Records
 

@@ -15,7 +15,7 @@ from slipway.observe import NullObserver
 from slipway.runbook.facts import Facts, gather
 from slipway.runbook.render import render
 from slipway.runbook.text import WORDS, Lang
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 from slipway.store import Deployment, Store
 
 

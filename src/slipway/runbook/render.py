@@ -28,9 +28,7 @@ from slipway.runbook.optional import (
     window_section,
 )
 from slipway.runbook.text import MANDATORY, OPTIONAL, Lang, t
-from slipway.spec.model import RollingSpec
-from slipway.spec.progressive import BlueGreenSpec, CanarySpec
-from slipway.spec.runbook import (
+from slipway.spec.checks import (
     BackupPreflight,
     CommandPreflight,
     DatabasePreflight,
@@ -43,6 +41,7 @@ from slipway.spec.runbook import (
     TlsPreflight,
     preflight_name,
 )
+from slipway.spec.strategy import BlueGreenSpec, CanarySpec, RollingSpec
 from slipway.steps import Step
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from slipway.spec.model import Environment
+from slipway.spec.environment import Environment
 
 
 def spec_digest(env: Environment) -> str:

@@ -17,9 +17,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from slipway.errors import SpecError, UsageError
+from slipway.spec.base import Model
 from slipway.spec.inventory import GROUP_NAME, Inventory, load_inventory
 from slipway.spec.inventory_ansible import read_with_ansible
 from slipway.spec.inventory_hosts import HOST_NAME
@@ -47,17 +48,13 @@ _HINTS = {
 }
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _no_dotdot(value: str) -> str:
     if ".." in value.split("/"):
         raise ValueError(f"{value!r}: '..' is not allowed in a path here")
     return value
 
 
-class HostSpec(_Model):
+class HostSpec(Model):
     """One host of a fleet, as listed in the spec."""
 
     address: str | None = Field(
@@ -84,7 +81,7 @@ class HostSpec(_Model):
         return value
 
 
-class InventorySpec(_Model):
+class InventorySpec(Model):
     """An Ansible inventory, and how to read it."""
 
     path: str = Field(..., description="A file or a directory, relative to the spec.")
@@ -98,7 +95,7 @@ class InventorySpec(_Model):
     )
 
 
-class SupervisordService(_Model):
+class SupervisordService(Model):
     """Instances as programs of a supervisord Slipway starts on each host (no root needed)."""
 
     type: Literal["supervisord"] = "supervisord"
@@ -110,14 +107,14 @@ class SupervisordService(_Model):
     start_secs: float = Field(1.0, ge=0, le=60, description="How long a start must stay up.")
 
 
-class SystemdService(_Model):
+class SystemdService(Model):
     """Instances as systemd units ``slipway-<app>-<slot>.service`` (needs root on the host)."""
 
     type: Literal["systemd"]
     unit_dir: str = Field("/etc/systemd/system", pattern=ABS_PATH_PATTERN)
 
 
-class CommandService(_Model):
+class CommandService(Model):
     """Your own start/stop/status commands; ``{slot}``, ``{port}``, ``{release}`` are replaced."""
 
     type: Literal["command"]
@@ -131,7 +128,7 @@ ServiceSpec = Annotated[
 ]
 
 
-class SshTargetSpec(_Model):
+class SshTargetSpec(Model):
     """A fleet of hosts reached over SSH."""
 
     type: Literal["ssh"]
@@ -177,7 +174,7 @@ class SshTargetSpec(_Model):
         return value
 
 
-class FleetHost(_Model):
+class FleetHost(Model):
     """A host with everything resolved: how to reach it, its groups and variables."""
 
     name: str
@@ -189,7 +186,7 @@ class FleetHost(_Model):
     vars: dict[str, Any]
 
 
-class Fleet(_Model):
+class Fleet(Model):
     """The resolved fleet of an environment: every host, and those the app runs on."""
 
     spec: SshTargetSpec

@@ -22,11 +22,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from slipway.errors import Location, SpecError, UsageError
 from slipway.redact import remember_environ
+from slipway.spec.environment import Environment, EnvironmentSpec, Spec
 from slipway.spec.fleet import Fleet, SshTargetSpec, resolve_fleet
 from slipway.spec.invalid import Invalid
-from slipway.spec.model import Environment, EnvironmentSpec, Spec
 from slipway.spec.reader import read_document
-from slipway.spec.runbook import resolve_sections
+from slipway.spec.sections import resolve_sections
 
 DEFAULT_FILE = "slipway.yaml"
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slipway.spec.progressive import BlueGreenSpec
+from slipway.spec.strategy import BlueGreenSpec
 from slipway.steps import Layout, Placement, Step, StepList
 from slipway.strategies.common import start_beside, take_down
 

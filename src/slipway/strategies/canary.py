@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from slipway.spec.progressive import CanarySpec
+from slipway.spec.strategy import CanarySpec
 from slipway.steps import Layout, Placement, Slot, Step, StepList
 from slipway.strategies.common import FULL_WEIGHT, start_beside, switch, take_down
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slipway.spec.runbook import DatabaseSpec
+from slipway.spec.database import DatabaseSpec
 from slipway.steps import Step, StepList
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slipway.spec.model import RollingSpec
+from slipway.spec.strategy import RollingSpec
 from slipway.steps import Layout, Placement, Slot, Step, StepList
 from slipway.strategies.common import (
     bring_up,

@@ -1,21 +1,19 @@
-"""Pydantic models of the progressive-delivery part of ``slipway.yaml``: blue-green, canary,
-and the analysis that judges a new release from its metrics.
-
-The defaults are the rollback rules of the runbooks in ``shared/seeds``: abort when the
-canary's error rate is above 1 % (critical) or its p95 latency is above twice the
-baseline's over the analysis window.
+"""``analysis:``: the metrics that judge a new release while it takes traffic, their
+conditions (``fail_if``) and the judge.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-Seconds = Annotated[float, Field(gt=0, le=86_400)]
+from slipway.spec.base import Model, Seconds
+
 Measure = Literal["error_rate", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms", "requests"]
+
 MEASURES: tuple[str, ...] = (
     "error_rate",
     "p50_latency_ms",
@@ -25,6 +23,7 @@ MEASURES: tuple[str, ...] = (
 )
 
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+
 _CONDITION = re.compile(
     rf"^\s*(?P<op>>=|<=|>|<)\s*(?:"
     rf"(?:(?P<factor>{_NUMBER})\s*\*\s*)?baseline(?:\s*\+\s*(?P<offset>{_NUMBER}))?"
@@ -84,11 +83,7 @@ class Condition:
         return text + (f" + {self.offset:g}" if self.offset else "")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MetricSpec(_Model):
+class MetricSpec(Model):
     """One thing to measure on the canary (and its baseline), and when it fails."""
 
     name: str = Field(..., pattern=r"^[a-z][a-z0-9_]{0,40}$")
@@ -153,12 +148,12 @@ def default_metrics() -> list[MetricSpec]:
     ]
 
 
-class PrometheusSpec(_Model):
+class PrometheusSpec(Model):
     url: str = Field(..., pattern=r"^https?://[A-Za-z0-9.\[\]:_-]+(/[A-Za-z0-9._~/-]*)?$")
     timeout_s: Seconds = 5.0
 
 
-class AnalysisSpec(_Model):
+class AnalysisSpec(Model):
     """Periodic measurement of the canary against its baseline, giving a verdict."""
 
     interval_s: Seconds = Field(5.0, description="Time between two runs.")
@@ -199,93 +194,4 @@ class AnalysisSpec(_Model):
                 raise ValueError(f"metric {name!r} appears twice")
         if any(m.provider == "prometheus" for m in self.metrics) and self.prometheus is None:
             raise ValueError("prometheus metrics need `prometheus: {url: http://127.0.0.1:9090}`")
-        return self
-
-
-class PauseSpec(_Model):
-    duration_s: Seconds | None = Field(
-        None, description="Wait this long; without it, wait for `slipway promote`."
-    )
-    timeout_s: Seconds | None = Field(
-        None, description="Waiting for promote: abort after this long."
-    )
-
-
-class CanaryStep(_Model):
-    """Exactly one of: ``set_weight``, ``pause``, ``analysis``."""
-
-    set_weight: int | None = Field(None, ge=0, le=100, description="Canary traffic, percent.")
-    pause: PauseSpec | None = None
-    analysis: AnalysisSpec | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> CanaryStep:
-        given = [k for k in ("set_weight", "pause", "analysis") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError("each canary step has exactly one of set_weight, pause, analysis")
-        return self
-
-
-def default_canary_steps() -> list[CanaryStep]:
-    return [
-        CanaryStep(set_weight=10),
-        CanaryStep(pause=PauseSpec(duration_s=60)),
-        CanaryStep(set_weight=50),
-        CanaryStep(pause=PauseSpec(duration_s=60)),
-    ]
-
-
-class CanarySpec(_Model):
-    """Send a share of traffic to the new release, step by step, while analysis watches."""
-
-    type: Literal["canary"]
-    steps: list[CanaryStep] = Field(default_factory=default_canary_steps, min_length=1)
-    analysis: AnalysisSpec | None = Field(
-        default_factory=lambda: AnalysisSpec(),
-        description="Background analysis: runs from the first weight until promotion.",
-    )
-
-    @model_validator(mode="after")
-    def _weights(self) -> CanarySpec:
-        if not any(s.set_weight is not None for s in self.steps):
-            raise ValueError("a canary needs at least one `set_weight` step")
-        return self
-
-
-class SmokeSpec(_Model):
-    """A request to each new instance before it takes user traffic."""
-
-    path: str = Field("/", pattern=r"^/[A-Za-z0-9._~/%?=&-]*$")
-    expect_status: int = Field(200, ge=100, le=599)
-    expect_body: str | None = None
-    timeout_s: Seconds = 2.0
-
-
-class BlueGreenSpec(_Model):
-    """Start the whole new set beside the live one, verify it, switch all traffic at once."""
-
-    type: Literal["blue-green"]
-    smoke: list[SmokeSpec] = Field(default_factory=list)
-    analysis: AnalysisSpec | None = Field(
-        None,
-        description="Pre-switch analysis of the new set with synthetic (probe) requests.",
-    )
-    auto_promote: bool = Field(True, description="false: wait for `slipway promote` to switch.")
-    scale_down_delay_s: float = Field(
-        30.0,
-        ge=0,
-        le=86_400,
-        description="The old set stays up (and `slipway rollback` is a traffic switch) "
-        "this long after the switch.",
-    )
-
-    @model_validator(mode="after")
-    def _probe_only(self) -> BlueGreenSpec:
-        if self.analysis is not None:
-            for metric in self.analysis.metrics:
-                if metric.provider == "haproxy":
-                    raise ValueError(
-                        f"metric {metric.name!r}: before the switch the new set takes no user "
-                        "traffic, so HAProxy has nothing to measure; use `provider: probe`"
-                    )
         return self

@@ -1,0 +1,168 @@
+"""``checks:``: the pre-flight checklist — commands, URLs, disks, certificates, secrets,
+the database, backups, staging first, and items a person ticks.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from slipway.spec.base import Argv, EnvName, Model
+from slipway.spec.base import LongSeconds as Seconds
+
+
+class _Preflight(Model):
+    name: str | None = Field(None, max_length=80, description="Shown in the Go/No-Go table.")
+    owner: str | None = Field(
+        None, max_length=80, description="Who answers for this item (a role or a person)."
+    )
+    blocking: bool = Field(True, description="A failure means No-Go (else only a warning).")
+    enabled: bool = Field(True, description="false removes an inherited check of this name.")
+
+    def default_name(self) -> str:
+        """The name made from what it checks, when the spec gives none."""
+        raise NotImplementedError
+
+
+class CommandPreflight(_Preflight):
+    """A program that must exit 0: tests, a security scan, anything (run without a shell)."""
+
+    type: Literal["command"]
+    command: Argv
+    timeout_s: Seconds = 300.0
+
+    def default_name(self) -> str:
+        return f"command {self.command[0]}"
+
+
+class HttpPreflight(_Preflight):
+    """A URL that must answer a status (and contain a text)."""
+
+    type: Literal["http"]
+    url: str = Field(..., pattern=r"^https?://[^\s]+$")
+    expect_status: int = Field(200, ge=100, le=599)
+    expect_body: str | None = None
+    timeout_s: Seconds = 5.0
+
+    def default_name(self) -> str:
+        return f"http {self.url}"
+
+
+class DiskPreflight(_Preflight):
+    """Free space on a path of every target, as a percentage of the file system."""
+
+    type: Literal["disk"]
+    path: str = Field("/", pattern=r"^/")
+    min_free_percent: float = Field(20.0, ge=0, le=100)
+
+    def default_name(self) -> str:
+        return f"disk {self.path} >= {self.min_free_percent:g}% free"
+
+
+class TlsPreflight(_Preflight):
+    """A certificate valid for at least ``min_days``: served on host:port, or in a PEM file."""
+
+    type: Literal["tls"]
+    host: str | None = None
+    port: int = Field(443, ge=1, le=65535)
+    file: str | None = Field(None, description="A PEM certificate file, relative to the spec.")
+    server_name: str | None = Field(None, description="SNI name; the host by default.")
+    ca_file: str | None = Field(None, description="Verify the chain against these CAs too.")
+    min_days: float = Field(30, ge=0, le=3650)
+    timeout_s: Seconds = 5.0
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TlsPreflight:
+        if (self.host is None) == (self.file is None):
+            raise ValueError("give exactly one of `host` or `file`")
+        return self
+
+    def default_name(self) -> str:
+        return f"tls {self.file or f'{self.host}:{self.port}'} > {self.min_days:g} days"
+
+
+class EnvPreflight(_Preflight):
+    """Environment variables set and secret files present; values are never shown."""
+
+    type: Literal["env"]
+    variables: list[EnvName] = Field(default_factory=list)
+    secret: bool = Field(
+        False,
+        description="The variables hold secrets: their values are masked (***) in everything "
+        "Slipway records, prints or sends.",
+    )
+    secret_files: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _something(self) -> EnvPreflight:
+        if not self.variables and not self.secret_files:
+            raise ValueError("list `variables` or `secret_files` to check")
+        return self
+
+    def default_name(self) -> str:
+        return "environment and secrets"
+
+
+class DatabasePreflight(_Preflight):
+    """The ``database:`` section's database answers ``SELECT 1``."""
+
+    type: Literal["database"]
+    timeout_s: Seconds = 5.0
+
+    def default_name(self) -> str:
+        return "database reachable"
+
+
+class BackupPreflight(_Preflight):
+    """The last backup recorded for this environment is younger than ``max_age_s`` and verified."""
+
+    type: Literal["backup"]
+    max_age_s: Seconds = 3600.0
+    require_verified: bool = True
+
+    def default_name(self) -> str:
+        return f"backup < {self.max_age_s / 3600:g}h" + (
+            " and verified" if self.require_verified else ""
+        )
+
+
+class StagedPreflight(_Preflight):
+    """The version being deployed already succeeded in another environment (staging)."""
+
+    type: Literal["staged"]
+    environment: str = Field("staging", pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    max_age_s: Seconds | None = Field(None, description="And not longer ago than this.")
+
+    def default_name(self) -> str:
+        return f"deployed to {self.environment} first"
+
+
+class ManualPreflight(_Preflight):
+    """An item a person ticks (code review, customer told): shown with its owner, never run."""
+
+    type: Literal["manual"]
+    name: str = Field(..., min_length=1, max_length=80)
+    when: str | None = Field(None, max_length=40, description="e.g. 'D-1' or 'H-2'.")
+
+    def default_name(self) -> str:
+        return self.name
+
+
+PreflightSpec = Annotated[
+    CommandPreflight
+    | HttpPreflight
+    | DiskPreflight
+    | TlsPreflight
+    | EnvPreflight
+    | DatabasePreflight
+    | BackupPreflight
+    | StagedPreflight
+    | ManualPreflight,
+    Field(discriminator="type"),
+]
+
+
+def preflight_name(check: PreflightSpec) -> str:
+    """The name a check goes by: its own, or one made from what it checks."""
+    return check.name or check.default_name()

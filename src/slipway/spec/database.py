@@ -1,0 +1,32 @@
+"""``database:``: the environment's PostgreSQL, its backups and its migration."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from slipway.spec.base import Argv, EnvName, Model
+from slipway.spec.base import LongSeconds as Seconds
+
+
+class MigrationSpec(Model):
+    command: Argv = Field(..., description="argv run in the new release's directory.")
+    timeout_s: Seconds = 600.0
+
+
+class DatabaseSpec(Model):
+    """A PostgreSQL database: backed up before migrations, migrations rehearsed on a copy."""
+
+    type: Literal["postgresql"] = "postgresql"
+    url_env: EnvName = Field(
+        "DATABASE_URL", description="Variable holding the URL (postgresql://user:pw@host/db)."
+    )
+    backup_dir: str = Field("backups", description="Where dumps go, relative to the state dir.")
+    keep_backups: int = Field(10, ge=1, le=1000)
+    migrate: MigrationSpec | None = None
+    rehearse: bool = Field(True, description="Try the migration on a restored copy first.")
+    restore_on_rollback: Literal["ask", "never"] = Field(
+        "ask", description="Offer a restore behind a gate when a rollback follows a migration."
+    )
+    timeout_s: Seconds = Field(600.0, description="Longest pg_dump / pg_restore.")

@@ -1,0 +1,179 @@
+"""The whole spec: one app, its environments, and ``Environment``, an environment with the
+spec's defaults applied — what the rest of Slipway works with.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from slipway.redact import SecretKind
+from slipway.spec.base import Model, Name
+from slipway.spec.checks import EnvPreflight, PreflightSpec
+from slipway.spec.database import DatabaseSpec
+from slipway.spec.fleet import Fleet, SshTargetSpec
+from slipway.spec.notify import ContactLevel, NotificationSpec
+from slipway.spec.process import HealthSpec, ProcessSpec
+from slipway.spec.release import ReleaseSpec
+from slipway.spec.router import RouterSpec
+from slipway.spec.runbook import GoNoGoSpec, RunbookSpec
+from slipway.spec.sections import RunbookSections
+from slipway.spec.strategy import RollingSpec, StrategySpec
+from slipway.spec.targets import InstancesSpec, TargetSpec, _local
+from slipway.spec.window import WindowSpec
+
+
+class EnvironmentSpec(RunbookSections):  # runbook sections override the spec's
+    router: RouterSpec
+    instances: InstancesSpec
+    targets: list[TargetSpec] = Field(default_factory=lambda: [_local()], min_length=1)
+    process: ProcessSpec | None = None
+    health: HealthSpec | None = None
+    strategy: StrategySpec | None = None
+    on_failure: Literal["rollback", "stop"] | None = None
+    on_interrupt: Literal["resume", "rollback"] | None = None
+
+    @model_validator(mode="after")
+    def _fleet(self) -> EnvironmentSpec:
+        ssh = [t for t in self.targets if isinstance(t, SshTargetSpec)]
+        if ssh and len(self.targets) > 1:
+            raise ValueError("an ssh target is the environment's only target")
+        if ssh and self.instances.per_host is None:
+            raise ValueError("a fleet (ssh target) needs `instances.per_host`")
+        if not ssh and self.instances.per_host is not None:
+            raise ValueError("`instances.per_host` needs an ssh target")
+        if not ssh and self.router.host is not None:
+            raise ValueError("`router.host` names a fleet host: it needs an ssh target")
+        return self
+
+    @model_validator(mode="after")
+    def _ports(self) -> EnvironmentSpec:
+        names = [t.name for t in self.targets]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"target name {name!r} appears twice")
+        first = self.instances.base_port
+        last = first + 2 * len(self.instances.instance_names) - 1
+        for what, port in (
+            ("router listen port", self.router.listen.port),
+            ("router metrics_port", self.router.metrics_port),
+        ):
+            if port is not None and first <= port <= last:
+                raise ValueError(f"{what} {port} falls in the instance ports {first}-{last}")
+        return self
+
+
+class Spec(RunbookSections):  # runbook sections: the base of every environment
+    """One app, its releases, and the environments it is deployed to."""
+
+    version: Literal[1] = Field(1, description="Version of this file's format.")
+    app: Name
+    state_dir: str = Field(".slipway", description="Where Slipway keeps state, beside this file.")
+    release: ReleaseSpec
+    process: ProcessSpec
+    health: HealthSpec = Field(default_factory=lambda: HealthSpec())
+    strategy: StrategySpec = Field(default_factory=lambda: RollingSpec())
+    on_failure: Literal["rollback", "stop"] = "rollback"
+    on_interrupt: Literal["resume", "rollback"] = Field(
+        "resume", description="What `slipway resume` does with a deployment whose runner died."
+    )
+    environments: dict[Name, EnvironmentSpec] = Field(..., min_length=1)
+
+    @field_validator("state_dir")
+    @classmethod
+    def _tame_state_dir(cls, state_dir: str) -> str:
+        # It is written into supervisord's and HAProxy's configs, line by line.
+        if re.search(r"[\x00-\x1f\x7f]", state_dir):
+            raise ValueError(f"{state_dir!r} has a control character (a newline?)")
+        if re.search(r"\s", state_dir):
+            raise ValueError(f"{state_dir!r} has a blank, which supervisord's config cannot hold")
+        return state_dir
+
+
+class Environment(Model):
+    """One environment with the spec's defaults applied: what the engine works with."""
+
+    app: str
+    name: str
+    root: Path
+    state_dir: Path
+    release: ReleaseSpec
+    process: ProcessSpec
+    health: HealthSpec
+    strategy: StrategySpec
+    on_failure: Literal["rollback", "stop"]
+    on_interrupt: Literal["resume", "rollback"]
+    router: RouterSpec
+    instances: InstancesSpec
+    targets: list[TargetSpec]
+    fleet: Fleet | None = None
+    # the runbook sections, resolved (spec/runbook.py)
+    checks: list[PreflightSpec] = Field(default_factory=list)
+    window: WindowSpec | None = None
+    database: DatabaseSpec | None = None
+    notifications: list[NotificationSpec] = Field(default_factory=list)
+    contacts: list[ContactLevel] = Field(default_factory=list)
+    runbook: RunbookSpec = Field(default_factory=RunbookSpec)
+    go_no_go: GoNoGoSpec | None = None
+
+    def secret_variables(self) -> dict[str, SecretKind]:
+        """The environment variables whose values are secrets, and how (``slipway.redact``):
+        the database URL, each webhook URL, each variable of an ``env`` check with
+        ``secret: true``. Their values are masked in whatever Slipway records, prints or sends.
+        """
+        found: dict[str, SecretKind] = {}
+        for check in self.checks:
+            if isinstance(check, EnvPreflight) and check.secret:
+                found.update(dict.fromkeys(check.variables, "value"))
+        if self.database is not None:
+            found[self.database.url_env] = "dsn"
+        for channel in self.notifications:
+            found[channel.url_env] = "webhook"
+        return found
+
+    def slots(self) -> list[tuple[str, str, int]]:
+        """(instance, slot, port) for every slot, ``a`` slots first.
+
+        On a fleet: the instances of the hosts selected (``--limit`` included), named
+        ``<host>-<i>``; ports are per host.
+        """
+        if self.fleet is not None:
+            return self._fleet_slots(self.fleet.app_hosts)
+        names = self.instances.instance_names
+        base, count = self.instances.base_port, len(names)
+        result = [(n, f"{n}_a", base + i) for i, n in enumerate(names)]
+        result += [(n, f"{n}_b", base + count + i) for i, n in enumerate(names)]
+        return result
+
+    def all_slots(self) -> list[tuple[str, str, int]]:
+        """Every slot, ignoring ``--limit``: what the router must know about."""
+        if self.fleet is not None:
+            return self._fleet_slots([h for h in self.fleet.hosts if h in self._app_hosts()])
+        return self.slots()
+
+    def _app_hosts(self) -> set[str]:
+        assert self.fleet is not None
+        return set(self.fleet.select(self.fleet.spec.select))
+
+    def _fleet_slots(self, hosts: list[str]) -> list[tuple[str, str, int]]:
+        per_host = self.instances.per_host or 1
+        base = self.instances.base_port
+        names = [(f"{h}-{i + 1}", i) for h in hosts for i in range(per_host)]
+        result = [(n, f"{n}_a", base + i) for n, i in names]
+        result += [(n, f"{n}_b", base + per_host + i) for n, i in names]
+        return result
+
+    def slot_hosts(self) -> dict[str, str]:
+        """slot → the fleet host it runs on (every slot, ignoring ``--limit``); empty if local."""
+        if self.fleet is None:
+            return {}
+        per_host = self.instances.per_host or 1
+        result = {}
+        for host in self.fleet.hosts:
+            for i in range(per_host):
+                for side in ("a", "b"):
+                    result[f"{host}-{i + 1}_{side}"] = host
+        return result

@@ -1,0 +1,119 @@
+"""``router:``: HAProxy, where it listens, its admin API and its drain timeout."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from slipway.spec.base import Model, Port, Seconds
+
+
+class Listen(Model):
+    host: str
+    port: Port
+
+    @property
+    def loopback(self) -> bool:
+        return self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_listen(value: object) -> object:
+    """``"127.0.0.1:8080"`` → ``{"host": ..., "port": ...}``; other shapes are left to pydantic."""
+    if isinstance(value, str):
+        host, sep, port = value.rpartition(":")
+        if not sep or not re.fullmatch(r"[0-9]{1,5}", port):
+            raise ValueError("listen must look like 127.0.0.1:8080")
+        return {"host": host.removeprefix("[").removesuffix("]"), "port": int(port)}
+    return value
+
+
+def _ip(host: str, *, named: bool) -> str:
+    """An IP address written as HAProxy and the kernel take it (``localhost`` if ``named``).
+
+    A ``%`` zone (``fe80::1%eth0``), which Python accepts, is refused: it names an interface,
+    not an address, and reaches the config as it is written.
+    """
+    if named and host == "localhost":
+        return host
+    if "%" in host:
+        raise ValueError(f"{host!r}: a scoped address (with '%') cannot be used here")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError as exc:
+        raise ValueError(f"{host!r} is not an IP address") from exc
+    return host
+
+
+class HAProxySpec(Model):
+    type: Literal["haproxy"] = "haproxy"
+    listen: Listen
+    metrics_port: Port | None = Field(
+        None, description="Loopback port of HAProxy's Prometheus exporter."
+    )
+    drain_timeout_s: Seconds = Field(30.0, description="Longest wait for in-flight requests.")
+    host: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
+        description="Fleet host HAProxy runs on (driven over SSH); this machine when unset.",
+    )
+    admin: Listen | None = Field(
+        None,
+        description="TCP address (IP and port) of HAProxy's admin socket, reached directly "
+        "instead of over SSH. Loopback only, unless `expose_admin: true`.",
+    )
+    expose_admin: bool = Field(
+        False,
+        description="Let `admin` listen beyond loopback. Its API has no authentication: anyone "
+        "who reaches that address can take servers out of rotation.",
+    )
+
+    @field_validator("admin", mode="before")
+    @classmethod
+    def _admin(cls, value: object) -> object:
+        return parse_listen(value)
+
+    @field_validator("listen", mode="before")
+    @classmethod
+    def _listen(cls, value: object) -> object:
+        return parse_listen(value)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_address(cls, listen: Listen) -> Listen:
+        _ip(listen.host, named=True)
+        return listen
+
+    @field_validator("admin")
+    @classmethod
+    def _admin_address(cls, admin: Listen | None) -> Listen | None:
+        if admin is not None:
+            _ip(admin.host, named=False)
+        return admin
+
+    @model_validator(mode="after")
+    def _exposed(self) -> HAProxySpec:
+        if self.admin is not None and not self.admin.loopback and not self.expose_admin:
+            raise ValueError(
+                f"admin {self.admin} is beyond loopback: HAProxy's admin API has no "
+                "authentication. Use a loopback address, or say `expose_admin: true` on a "
+                "network only Slipway's runners reach"
+            )
+        return self
+
+    def exposed(self) -> list[str]:
+        """What HAProxy listens on beyond loopback, said plainly (``slipway plan`` prints it)."""
+        found = []
+        if not self.listen.loopback:
+            found.append(f"{self.listen}: the app, through HAProxy")
+        if self.admin is not None and not self.admin.loopback:
+            found.append(f"{self.admin}: HAProxy's admin API, without authentication")
+        return found
+
+
+RouterSpec = Annotated[HAProxySpec, Field(discriminator="type")]

@@ -1,0 +1,141 @@
+"""``strategy:``: rolling, blue-green or canary, and their steps."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from slipway.spec.analysis import AnalysisSpec
+from slipway.spec.base import Model, Seconds
+
+IntOrPercent = Annotated[int | str, Field(union_mode="left_to_right")]
+
+
+def _int_or_percent(value: int | str, field: str) -> int | str:
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{field} cannot be negative")
+        return value
+    if not re.fullmatch(r"(100|[1-9]?[0-9])%", value):
+        raise ValueError(f"{field} must be a whole number or a percentage like '25%'")
+    return value
+
+
+class RollingSpec(Model):
+    """Replace instances batch by batch; surge and unavailable mean what Kubernetes means."""
+
+    type: Literal["rolling"] = "rolling"
+    batch_size: IntOrPercent = Field(1, description="Instances replaced per batch (or '%').")
+    max_surge: IntOrPercent = Field(
+        1, description="Instances allowed above the desired count during the update (or '%')."
+    )
+    max_unavailable: IntOrPercent = Field(
+        0, description="Instances allowed below the desired count during the update (or '%')."
+    )
+
+    @field_validator("batch_size", "max_surge", "max_unavailable")
+    @classmethod
+    def _check(cls, value: int | str, info: object) -> int | str:
+        return _int_or_percent(value, getattr(info, "field_name", "value"))
+
+    @model_validator(mode="after")
+    def _not_both_zero(self) -> RollingSpec:
+        if self.max_surge in (0, "0%") and self.max_unavailable in (0, "0%"):
+            raise ValueError("max_surge and max_unavailable cannot both be 0: nothing could move")
+        if self.batch_size in (0, "0%"):
+            raise ValueError("batch_size must be at least 1")
+        return self
+
+
+class PauseSpec(Model):
+    duration_s: Seconds | None = Field(
+        None, description="Wait this long; without it, wait for `slipway promote`."
+    )
+    timeout_s: Seconds | None = Field(
+        None, description="Waiting for promote: abort after this long."
+    )
+
+
+class CanaryStep(Model):
+    """Exactly one of: ``set_weight``, ``pause``, ``analysis``."""
+
+    set_weight: int | None = Field(None, ge=0, le=100, description="Canary traffic, percent.")
+    pause: PauseSpec | None = None
+    analysis: AnalysisSpec | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> CanaryStep:
+        given = [k for k in ("set_weight", "pause", "analysis") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("each canary step has exactly one of set_weight, pause, analysis")
+        return self
+
+
+def default_canary_steps() -> list[CanaryStep]:
+    return [
+        CanaryStep(set_weight=10),
+        CanaryStep(pause=PauseSpec(duration_s=60)),
+        CanaryStep(set_weight=50),
+        CanaryStep(pause=PauseSpec(duration_s=60)),
+    ]
+
+
+class CanarySpec(Model):
+    """Send a share of traffic to the new release, step by step, while analysis watches."""
+
+    type: Literal["canary"]
+    steps: list[CanaryStep] = Field(default_factory=default_canary_steps, min_length=1)
+    analysis: AnalysisSpec | None = Field(
+        default_factory=lambda: AnalysisSpec(),
+        description="Background analysis: runs from the first weight until promotion.",
+    )
+
+    @model_validator(mode="after")
+    def _weights(self) -> CanarySpec:
+        if not any(s.set_weight is not None for s in self.steps):
+            raise ValueError("a canary needs at least one `set_weight` step")
+        return self
+
+
+class SmokeSpec(Model):
+    """A request to each new instance before it takes user traffic."""
+
+    path: str = Field("/", pattern=r"^/[A-Za-z0-9._~/%?=&-]*$")
+    expect_status: int = Field(200, ge=100, le=599)
+    expect_body: str | None = None
+    timeout_s: Seconds = 2.0
+
+
+class BlueGreenSpec(Model):
+    """Start the whole new set beside the live one, verify it, switch all traffic at once."""
+
+    type: Literal["blue-green"]
+    smoke: list[SmokeSpec] = Field(default_factory=list)
+    analysis: AnalysisSpec | None = Field(
+        None,
+        description="Pre-switch analysis of the new set with synthetic (probe) requests.",
+    )
+    auto_promote: bool = Field(True, description="false: wait for `slipway promote` to switch.")
+    scale_down_delay_s: float = Field(
+        30.0,
+        ge=0,
+        le=86_400,
+        description="The old set stays up (and `slipway rollback` is a traffic switch) "
+        "this long after the switch.",
+    )
+
+    @model_validator(mode="after")
+    def _probe_only(self) -> BlueGreenSpec:
+        if self.analysis is not None:
+            for metric in self.analysis.metrics:
+                if metric.provider == "haproxy":
+                    raise ValueError(
+                        f"metric {metric.name!r}: before the switch the new set takes no user "
+                        "traffic, so HAProxy has nothing to measure; use `provider: probe`"
+                    )
+        return self
+
+
+StrategySpec = Annotated[RollingSpec | BlueGreenSpec | CanarySpec, Field(discriminator="type")]
