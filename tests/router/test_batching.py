@@ -11,7 +11,8 @@ import pytest
 
 from slipway.errors import BackendError
 from slipway.router.batching import CommandBatcher, split_answers
-from slipway.router.haproxy import HAProxyConfig, HAProxyRouter
+from slipway.router.haproxy import HAProxyRouter
+from slipway.router.haproxy_config import HAProxyConfig
 from slipway.supervisord.local import Supervisor
 from tests.conftest import free_port_range
 

@@ -15,7 +15,8 @@ import pytest
 
 from slipway.demo.traffic import TrafficGenerator
 from slipway.errors import BackendError, PermanentError
-from slipway.router.haproxy import HAProxyConfig, HAProxyRouter
+from slipway.router.haproxy import HAProxyRouter
+from slipway.router.haproxy_config import HAProxyConfig
 from slipway.supervisord.local import Supervisor
 from tests.conftest import free_port_range, start_sample_app
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from slipway.errors import BackendError
-from slipway.router.haproxy import HAProxyConfig
+from slipway.router.haproxy_config import HAProxyConfig
 from slipway.router.remote import SHARED_READ_S, RemoteHAProxyRouter
 from slipway.ssh import SshHost, SshPool
 from slipway.supervisord.launch import BASE_ENV

@@ -17,7 +17,7 @@ from typing import Any
 from slipway.clock import Clock
 from slipway.errors import SlipwayError
 from slipway.release import Release, Releases
-from slipway.router.haproxy import HAProxyConfig
+from slipway.router.haproxy_config import HAProxyConfig
 from slipway.router.remote import RemoteHAProxyRouter
 from slipway.spec.environment import Environment
 from slipway.spec.fleet import Fleet, SshTargetSpec, SupervisordService

@@ -12,7 +12,8 @@ from slipway.analysis.haproxy_log import FollowedLog, LogCollector, RequestLog
 from slipway.clock import Clock
 from slipway.release import Releases
 from slipway.router.base import Router
-from slipway.router.haproxy import HAProxyConfig, HAProxyRouter
+from slipway.router.haproxy import HAProxyRouter
+from slipway.router.haproxy_config import HAProxyConfig
 from slipway.sockets import socket_dir
 from slipway.spec.environment import Environment
 from slipway.spec.process import HttpCheckSpec

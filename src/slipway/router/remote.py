@@ -37,15 +37,12 @@ from slipway.router.batching import CommandBatcher
 from slipway.router.haproxy import (
     ANSWER_TIMEOUT_S,
     CONFIG_FILE,
-    LOG_RING,
     PROGRAM,
-    SOCKET,
-    STATE_FILE,
-    HAProxyConfig,
     HAProxyRouter,
     haproxy_errors,
     port_taken,
 )
+from slipway.router.haproxy_config import LOG_RING, SOCKET, STATE_FILE, HAProxyConfig
 from slipway.ssh.pool import SshPool
 from slipway.supervisord.remote import RemoteSupervisor, tar_of
 

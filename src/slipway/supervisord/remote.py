@@ -34,8 +34,8 @@ from typing import Any, cast
 
 from slipway.errors import BackendError, HostFailed, PermanentError
 from slipway.ssh.pool import SshPool
+from slipway.supervisord.config import SOCKET, digest, program_config, supervisord_config
 from slipway.supervisord.launch import BASE_ENV
-from slipway.supervisord.local import SOCKET, digest, program_config, supervisord_config
 
 # `sh -c LAUNCH slipway-launch FILE [ARG…]` sources FILE (``launch_script``), which runs the
 # program. Sourced by a shell started with an older Slipway's `set -a` line, it works as well.
