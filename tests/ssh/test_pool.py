@@ -17,6 +17,7 @@ from slipway.errors import HostFailed, HostKeyError
 from slipway.ssh import SshHost, SshPool
 from tests.support import hosts as test_kit
 from tests.support.hosts import ROOT, TestFleet
+from tests.support.sample import free_port_range
 
 
 def pool_for(fleet: TestFleet, **kwargs: float) -> SshPool:
@@ -188,6 +189,26 @@ def test_missing_known_hosts_file_is_a_host_key_error(
             pool.run("h1", "true")
         assert "(the file does not exist)" in str(caught.value)
         assert fleet.host("h1").fingerprint() in str(caught.value)
+    finally:
+        pool.close()
+
+
+@pytest.mark.parametrize("known_hosts", ["missing", "present"])
+def test_a_closed_port_is_said_to_be_closed_not_a_key_problem(
+    tmp_path: Path, known_hosts: str
+) -> None:
+    """Once reported as "host presented a key": nothing listened there at all."""
+    port = free_port_range(1)  # nothing listens on it
+    file = tmp_path / "known_hosts"
+    if known_hosts == "present":
+        file.write_text("")
+    pool = SshPool([SshHost("h1", "127.0.0.1", port, "root", None)], known_hosts=file)
+    try:
+        with pytest.raises(HostFailed) as caught:
+            pool.run("h1", "true")
+        message = str(caught.value)
+        assert "connection refused" in message and "presented" not in message, message
+        assert caught.value.unreachable
     finally:
         pool.close()
 

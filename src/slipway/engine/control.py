@@ -94,6 +94,20 @@ def wait_handled(store: Store, signal: Signal, *, clock: Clock, timeout_s: float
         clock.sleep(0.05)
 
 
+ASK_TIMEOUT_S = 30.0  # a runner hears signals between steps and every 0.1 s while waiting
+ROLLBACK_WAIT_S = 600.0
+
+
+def ask_rollback(
+    env: Environment, store: Store, running: Deployment, *, clock: Clock
+) -> Deployment:
+    """``slipway rollback`` while ``running`` runs: its runner knows what it changed and holds
+    the lock, so it is asked to roll back, and this waits for the deployment to end."""
+    _, signal = send(env, store, "rollback", who=actor())
+    wait_handled(store, signal, clock=clock, timeout_s=ASK_TIMEOUT_S)
+    return wait_ended(store, running, clock=clock, timeout_s=ROLLBACK_WAIT_S)
+
+
 def wait_ended(store: Store, dep: Deployment, *, clock: Clock, timeout_s: float) -> Deployment:
     deadline = clock.monotonic() + timeout_s
     while True:

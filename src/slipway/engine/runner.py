@@ -16,13 +16,9 @@ placement so that it is right whatever point the failed phase reached.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from slipway.actions.instances import Actions
@@ -33,17 +29,16 @@ from slipway.backends import Backends
 from slipway.backends.placement import read_placement
 from slipway.clock import Clock, SystemClock
 from slipway.engine import control
+from slipway.engine.execution import Execution, persist
 from slipway.engine.hosts import host_policy
-from slipway.engine.lease import LEASE_TTL_S, Lease, iter_groups
+from slipway.engine.lease import LEASE_TTL_S, Lease
+from slipway.engine.outcome import Outcome
+from slipway.engine.restore import restore_plan
 from slipway.errors import (
-    BackendError,
-    CheckFailed,
     Interrupted,
     NoGoError,
-    PermanentError,
     RollbackRequested,
     SlipwayError,
-    TemporaryError,
     UsageError,
 )
 from slipway.observe import NullObserver, Observer
@@ -51,27 +46,6 @@ from slipway.plan import build_plan, rollback_plan
 from slipway.spec.environment import Environment
 from slipway.steps import Step
 from slipway.store import Deployment, StepRecord, Store, this_runner
-from slipway.store.records import Records
-from slipway.strategies.database import restore_steps
-
-MAX_ATTEMPTS = 3
-RESTORE_GATE_TIMEOUT_S = 3600.0
-ASK_TIMEOUT_S = 30.0  # a runner hears signals between steps and every 0.1 s while waiting
-ROLLBACK_WAIT_S = 600.0
-EXIT_CODES = {"succeeded": 0, "rolled_back": 3, "aborted": 3, "failed": 1, "no_go": 4}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    deployment: Deployment
-    #: ``slipway rollback`` of a running deployment: its being rolled back is success.
-    rollback_asked: bool = False
-
-    @property
-    def exit_code(self) -> int:
-        if self.rollback_asked and self.deployment.status == "rolled_back":
-            return 0
-        return EXIT_CODES.get(self.deployment.status, 1)
 
 
 class Engine:
@@ -142,14 +116,10 @@ class Engine:
         """
         running = control.running_deployment(self.env, self.store)
         if running is not None and to in (None, running.previous_version):
-            _, signal = control.send(self.env, self.store, "rollback", who=control.actor())
             self.observer.message(
-                f"asked the runner of {running.id} ({running.runner}) to roll back", "info"
+                f"asking the runner of {running.id} ({running.runner}) to roll back", "info"
             )
-            control.wait_handled(self.store, signal, clock=self.clock, timeout_s=ASK_TIMEOUT_S)
-            dep = control.wait_ended(
-                self.store, running, clock=self.clock, timeout_s=ROLLBACK_WAIT_S
-            )
+            dep = control.ask_rollback(self.env, self.store, running, clock=self.clock)
             return Outcome(dep, rollback_asked=True)
         if to is None:
             to = self._previous_release()
@@ -303,48 +273,18 @@ class Engine:
             dep.id, status=final, rollback_s=round(elapsed, 3), ended_at=self.store.now()
         )
         self._event(dep.id, f"rolled back to {target or 'nothing'} in {elapsed:.2f}s")
-        self._offer_restore(dep, records)
+        self._offer_restore(dep)
         return self._finish(dep.id)
 
-    def _offer_restore(self, dep: Deployment, records: Sequence[StepRecord]) -> None:
-        """After a rollback that follows a migration: restore the backup, if a person says so.
-
-        A restore loses every write since the backup, so it is never automatic: a gate asks
-        (``slipway approve`` restores, ``slipway reject`` or no answer keeps the data). The
-        rollback itself is already done and timed; the deployment stays active meanwhile so
-        that the answer can reach it.
-        """
-        database = self.env.database
-        if database is None or database.restore_on_rollback != "ask":
+    def _offer_restore(self, dep: Deployment) -> None:
+        steps = restore_plan(self.env, self.store, dep)
+        if not steps:
             return
-        migrated = any(
-            r.kind == "migrate_database" and r.state in ("succeeded", "failed", "compensated")
-            for r in self.store.steps(dep.id)
-        )
-        backup = next(
-            (
-                r.result.get("backup")
-                for r in self.store.steps(dep.id)
-                if r.kind == "backup_database" and r.result
-            ),
-            None,
-        )
-        if not migrated or backup is None:
-            return
-        approvers = list(self.env.go_no_go.approvers) if self.env.go_no_go else []
-        made = Records(self.store).backup(str(backup))
-        steps = restore_steps(
-            str(backup),
-            created_at=made.created_at if made else "the backup",
-            first_group=0,
-            gate_timeout_s=RESTORE_GATE_TIMEOUT_S,
-            approvers=approvers,
-        )
         first = len(self.store.steps(dep.id))
         self._persist(dep.id, steps, phase="restore", first_seq=first)
         todo = [r for r in self.store.steps(dep.id) if r.seq >= first]
         final = self.store.deployment(dep.id)
-        self.store.update_deployment(dep.id, status="rolling_back")
+        self.store.update_deployment(dep.id, status="rolling_back")  # the answer can reach it
         try:
             self._run_steps(dep, todo, listen=False)
         except SlipwayError as exc:
@@ -395,128 +335,21 @@ class Engine:
             deployment_id=dep.id,
             waits=waits,
         )
-        # One pool for every group: a hundred hosts' steps would otherwise start a hundred
-        # threads per group, one after the other, while the group waits for them.
-        workers = ThreadPoolExecutor(max_workers=max(1, self.backends.parallel))
-        try:
-            for group in iter_groups(records):
-                todo = [r for r in group if r.state != "succeeded"]
-                if self.hosts is not None:
-                    todo = self._skip_failed_hosts(todo)
-                if not todo:  # done before the runner died
-                    continue
-                if listen:
-                    waiter.check()
-                elif self._stop.is_set():
-                    raise Interrupted("stopped on request")
-                if len(todo) == 1:
-                    try:
-                        self._run_step(actions, todo[0])
-                    except SlipwayError as exc:
-                        self._raise_unless_tolerated([(todo[0], exc)])
-                    continue
-                futures = [workers.submit(self._run_step, actions, r) for r in todo]
-                errors = [f.exception() for f in futures]
-                failures = [(r, e) for r, e in zip(todo, errors, strict=True) if e is not None]
-                if failures:
-                    self._raise_unless_tolerated(failures)
-        finally:
-            workers.shutdown(wait=True)
-            actions.close()
-
-    def _skip_failed_hosts(self, todo: list[StepRecord]) -> list[StepRecord]:
-        """Steps of a host that failed earlier in this run are skipped, not run."""
-        assert self.hosts is not None
-        kept = []
-        for record in todo:
-            reason = self.hosts.skip_reason(record)
-            if reason is None:
-                kept.append(record)
-                continue
-            self.store.set_step(record.id, state="skipped", error=reason)
-            self.observer.step(record.seq, record.description, "skipped", reason)
-        return kept
-
-    def _raise_unless_tolerated(self, failures: list[tuple[StepRecord, BaseException]]) -> None:
-        """A fleet's host failures may be tolerated (``hosts.absorb``); anything else raises."""
-        remaining = [e for _, e in failures]
-        if self.hosts is not None:
-            before = set(self.hosts.failed)
-            remaining = self.hosts.absorb(failures)
-            for host in sorted(set(self.hosts.failed) - before):
-                self._event(
-                    failures[0][0].deployment_id,
-                    f"host {host} failed: {self.hosts.failed[host]}"
-                    + ("" if remaining else "; the rollout goes on without it"),
-                    level="error",
-                )
-        if remaining:
-            raise remaining[0]
-
-    def _run_step(self, actions: Actions, record: StepRecord) -> None:
-        attempts = record.attempts
-        # A step's clock (a pause, a hold) runs from its first start, across resumes.
-        first_start = record.started_at or self.store.now()
-        started = datetime.fromisoformat(first_start.replace("Z", "+00:00"))
-        while True:
-            attempts += 1
-            self.store.set_step(
-                record.id, state="running", attempts=attempts, started_at=first_start
-            )
-            self.observer.step(record.seq, record.description, "running", None)
-            try:
-                result = actions.run(record.kind, record.params, started=started)
-            except (TemporaryError, BackendError) as exc:
-                if attempts < MAX_ATTEMPTS and not self._stop.is_set():
-                    delay = exc.delay_s
-                    self._event(record.deployment_id, f"{record.description}: {exc}; retrying")
-                    self.clock.sleep(delay)
-                    continue
-                self._step_failed(record, exc)
-                raise PermanentError(f"{record.description}: {exc}") from exc
-            except SlipwayError as exc:
-                self._step_failed(record, exc)
-                raise
-            except Exception as exc:  # a bug or an untranslated library error: record it
-                self._step_failed(record, exc)
-                raise PermanentError(f"{record.description}: {exc!r}") from exc
-            self.store.set_step(
-                record.id,
-                state="succeeded",
-                ended_at=self.store.now(),
-                result=json.dumps(result, sort_keys=True, default=str) if result else None,
-            )
-            self.observer.step(record.seq, record.description, "succeeded", None)
-            return
-
-    def _step_failed(self, record: StepRecord, exc: BaseException) -> None:
-        message = str(exc)
-        evidence = exc.evidence if isinstance(exc, CheckFailed) else ""
-        self.store.set_step(
-            record.id,
-            state="failed",
-            error=f"{message}\n{evidence}".strip(),
-            ended_at=self.store.now(),
+        execution = Execution(
+            store=self.store,
+            clock=self.clock,
+            observer=self.observer,
+            stop=self._stop,
+            hosts=self.hosts,
+            event=self._event,
+            parallel=self.backends.parallel,
         )
-        self.observer.step(record.seq, record.description, "failed", message)
+        execution.run(actions, records, waiter=waiter, listen=listen)
 
     # bookkeeping
 
     def _persist(self, dep_id: str, steps: Sequence[Step], *, phase: str, first_seq: int) -> None:
-        self.store.add_steps(
-            dep_id,
-            [
-                {
-                    "seq": first_seq + i,
-                    "phase": phase,
-                    "group_no": step.group,
-                    "kind": step.kind,
-                    "params": dict(step.params),
-                    "description": step.description,
-                }
-                for i, step in enumerate(steps)
-            ],
-        )
+        persist(self.store, dep_id, steps, phase=phase, first_seq=first_seq)
 
     def _event(self, dep_id: str, message: str, *, level: str = "info", **data: Any) -> None:
         self.store.event(dep_id, message, level=level, **data)

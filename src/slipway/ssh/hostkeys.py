@@ -15,7 +15,7 @@ from pathlib import Path
 
 import asyncssh
 
-from slipway.errors import HostKeyError
+from slipway.errors import HostFailed, HostKeyError
 
 FETCH_TIMEOUT_S = 5.0
 
@@ -33,20 +33,39 @@ def has_entry(known_hosts: Path, address: str, port: int) -> bool:
     return bool(trusted[0] or trusted[1])
 
 
-async def presented_key(address: str, port: int) -> asyncssh.SSHKey | None:
+async def presented_key(address: str, port: int) -> tuple[asyncssh.SSHKey | None, str | None]:
+    """The key the host presents, or why none could be had (refused, timed out, not SSH)."""
     try:
-        return await asyncio.wait_for(
+        key = await asyncio.wait_for(
             asyncssh.get_server_host_key(address, port, config=None), FETCH_TIMEOUT_S
         )
-    except (OSError, asyncssh.Error, TimeoutError):
-        return None
+    except TimeoutError:
+        return None, f"no answer within {FETCH_TIMEOUT_S:g}s"
+    except ConnectionRefusedError:
+        return None, "connection refused (nothing listens on that port)"
+    except (OSError, asyncssh.Error) as exc:
+        return None, str(exc) or type(exc).__name__
+    if key is None:
+        return None, "it presented no host key"
+    return key, None
 
 
-async def host_key_error(name: str, address: str, port: int, known_hosts: Path) -> HostKeyError:
-    """The error for a host whose key was refused: which host, which key, how to fix it."""
-    key = await presented_key(address, port)
-    fingerprint = str(key.get_fingerprint()) if key is not None else None
-    shown = f"{key.get_algorithm()} key {fingerprint}" if key is not None else "a key"
+async def host_key_error(
+    name: str, address: str, port: int, known_hosts: Path
+) -> HostKeyError | HostFailed:
+    """The error for a host whose key is not trusted: which host, which key, how to fix it —
+    or, when the host presents none at all, that it does not answer (a closed port is not a
+    key problem, and saying "presented a key" of it sends people the wrong way)."""
+    key, failure = await presented_key(address, port)
+    if key is None:
+        missing = "" if known_hosts.is_file() else f"; and {known_hosts} does not exist"
+        return HostFailed(
+            name,
+            f"cannot connect to {address}:{port} to check its host key: {failure}{missing}",
+            unreachable=True,
+        )
+    fingerprint = str(key.get_fingerprint())
+    shown = f"{key.get_algorithm()} key {fingerprint}"
     where = f"host {name} ({address}:{port})"
     file = shlex.quote(str(known_hosts))
     scan = f"ssh-keyscan -p {port} {shlex.quote(address)} >> {file}"

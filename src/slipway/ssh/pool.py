@@ -30,23 +30,13 @@ from typing import Any, TypeVar
 import asyncssh
 
 from slipway.errors import HostFailed, HostKeyError, UsageError
+from slipway.ssh.connect import connect, describe
 from slipway.ssh.hostkeys import host_key_error
 
 T = TypeVar("T")
 STDERR_TAIL = 400
 FOLLOW_POLL_S = 0.2  # how soon a followed stream notices it was asked to stop
 UPLOAD_CHUNK = 256 * 1024  # asyncssh reads a file for stdin 8 KiB at a time by default: 3x slower
-# AES-GCM first: asyncssh builds chacha20-poly1305 from three cipher objects made anew for every
-# packet, in Python; AES-GCM is one OpenSSL call per packet (AES-NI on both ends), half the CPU
-# for a release upload. Both are OpenSSH's defaults and equally sound; the rest are the fallback.
-CIPHERS = (
-    "aes128-gcm@openssh.com",
-    "aes256-gcm@openssh.com",
-    "chacha20-poly1305@openssh.com",
-    "aes256-ctr",
-    "aes192-ctr",
-    "aes128-ctr",
-)
 
 
 @dataclass(frozen=True)
@@ -177,7 +167,9 @@ class SshPool:
     async def _connect(self, host: SshHost) -> asyncssh.SSHClientConnection:
         if not self.known_hosts.is_file():
             # asyncssh would say "No such file"; say which host key is at stake and the fix
-            raise await host_key_error(host.name, host.address, host.port, self.known_hosts)
+            raise self._unless_down(
+                await host_key_error(host.name, host.address, host.port, self.known_hosts)
+            )
         if self._trusted is None:
             # read once for the whole fleet: asyncssh would parse the file again for every
             # host, and a hundred hosts' file a hundred times is a second of CPU
@@ -187,37 +179,27 @@ class SshPool:
                 raise HostFailed(
                     host.name, f"cannot read known_hosts {self.known_hosts}: {exc}"
                 ) from None
-        keys: Any = [str(host.key_file)] if host.key_file else ()
         try:
-            return await asyncssh.connect(
-                host.address,
-                host.port,
-                username=host.user,
-                client_keys=keys,
-                agent_path=None if host.key_file else (),
-                known_hosts=self._trusted,
-                encryption_algs=CIPHERS,
-                config=None,
-                connect_timeout=self.connect_timeout_s,
-                login_timeout=self.connect_timeout_s,
-                keepalive_interval=max(1.0, self.command_timeout_s / 3),
-                keepalive_count_max=3,
+            return await connect(
+                host,
+                trusted=self._trusted,
+                timeout_s=self.connect_timeout_s,
+                keepalive_s=max(1.0, self.command_timeout_s / 3),
             )
         except asyncssh.HostKeyNotVerifiable:
-            raise await host_key_error(
-                host.name, host.address, host.port, self.known_hosts
+            raise self._unless_down(
+                await host_key_error(host.name, host.address, host.port, self.known_hosts)
             ) from None
-        except asyncssh.PermissionDenied as exc:
-            how = f"key {host.key_file}" if host.key_file else "the ssh agent's keys"
-            raise HostFailed(
-                host.name,
-                f"{host.user}@{host.address} refused {how} ({exc.reason}): add the public key "
-                f"to ~{host.user}/.ssh/authorized_keys there, or fix `user`/`key_file`",
-            ) from None
-        except (OSError, asyncssh.Error, TimeoutError) as exc:
-            reason = f"cannot connect to {host.address}:{host.port}: {_describe(exc)}"
-            self._down.setdefault(host.name, reason)
-            raise HostFailed(host.name, reason, unreachable=True) from None
+        except HostFailed as exc:
+            if exc.unreachable:
+                self._down.setdefault(host.name, exc.detail)
+            raise
+
+    def _unless_down(self, error: HostKeyError | HostFailed) -> HostKeyError | HostFailed:
+        """A host that presented no key at all does not answer: it is down for this run."""
+        if isinstance(error, HostFailed):
+            self._down.setdefault(error.host, error.detail)
+        return error
 
     # commands
 
@@ -247,7 +229,7 @@ class SshPool:
             self.mark_down(name, reason)
             raise HostFailed(name, reason, unreachable=True) from None
         except (OSError, asyncssh.Error) as exc:
-            reason = f"connection lost during `{_short(command)}`: {_describe(exc)}"
+            reason = f"connection lost during `{_short(command)}`: {describe(exc)}"
             self.mark_down(name, reason)
             raise HostFailed(name, reason, unreachable=True) from None
         result = CommandResult(
@@ -314,7 +296,7 @@ class SshPool:
         except asyncssh.ChannelOpenError as exc:
             raise HostFailed(name, f"cannot open {path}: {exc.reason}") from None
         except (OSError, asyncssh.Error) as exc:
-            reason = f"connection lost talking to {path}: {_describe(exc)}"
+            reason = f"connection lost talking to {path}: {describe(exc)}"
             self.mark_down(name, reason)
             raise HostFailed(name, reason, unreachable=True) from None
 
@@ -340,7 +322,7 @@ class SshPool:
         except asyncssh.ChannelOpenError as exc:
             raise HostFailed(name, f"cannot open {path}: {exc.reason}") from None
         except (OSError, asyncssh.Error) as exc:
-            raise HostFailed(name, f"cannot open {path}: {_describe(exc)}") from None
+            raise HostFailed(name, f"cannot open {path}: {describe(exc)}") from None
         try:
             writer.write(request)
             while not stopped():
@@ -352,7 +334,7 @@ class SshPool:
                     return
                 on_data(chunk)
         except (OSError, asyncssh.Error) as exc:
-            raise HostFailed(name, f"lost {path}: {_describe(exc)}") from None
+            raise HostFailed(name, f"lost {path}: {describe(exc)}") from None
         finally:
             writer.close()
 
@@ -388,14 +370,6 @@ class SshPool:
 
 async def _as_coro(awaitable: Awaitable[T]) -> T:
     return await awaitable
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, asyncssh.DisconnectError):
-        return exc.reason
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    return str(exc) or type(exc).__name__
 
 
 def _short(command: str, limit: int = 120) -> str:
