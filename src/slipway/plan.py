@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slipway.spec.environment import Environment
-from slipway.steps import Layout, Placement, Step, StepList
+from slipway.steps import Gate, Layout, Nothing, OfVersion, Placement, Step, StepList
 from slipway.strategies import STRATEGIES, back_to
 from slipway.strategies.database import database_steps
 
 
 def _preamble(version: str) -> list[Step]:
     plan = StepList()
-    plan.one("prepare_release", {"version": version}, f"prepare release {version}")
-    plan.one("ensure_infra", {}, "ensure supervisord and the router are running")
+    plan.one("prepare_release", OfVersion(version), f"prepare release {version}")
+    plan.one("ensure_infra", Nothing(), "ensure supervisord and the router are running")
     return plan.steps
 
 
@@ -45,13 +45,12 @@ def _go_no_go(env: Environment, version: str) -> list[Step]:
     plan = StepList()
     plan.one(
         "gate",
-        {
-            "gate": "go_no_go",
-            "version": version,
-            "approvers": list(env.go_no_go.approvers),
-            "timeout_s": env.go_no_go.timeout_s,
-            "watch": None,
-        },
+        Gate(
+            gate="go_no_go",
+            version=version,
+            approvers=list(env.go_no_go.approvers),
+            timeout_s=env.go_no_go.timeout_s,
+        ),
         f"Go/No-Go for {version}: `slipway approve` or `slipway reject`",
     )
     return plan.steps

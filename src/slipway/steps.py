@@ -5,13 +5,18 @@ Consecutive steps with the same ``group`` may run in parallel (one batch of a
 rolling update starts its instances together). Every kind is idempotent,
 which is what lets ``slipway resume`` re-run the step that was in flight when
 a runner died.
+
+Parameters are typed, one frozen class per kind of step (``PARAMS``): a strategy builds them,
+so a misspelt or missing parameter is a type error, not a ``KeyError`` in the middle of a
+deployment; the store keeps them as JSON, and ``params_of`` reads a stored step back, ignoring
+keys it does not know (a record of another Slipway version) rather than refusing to resume it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal, TypeVar
 
 StepKind = Literal[
     "prepare_release",  # build or unpack the release into releases/<version>/
@@ -41,14 +46,14 @@ StepState = Literal["pending", "running", "succeeded", "failed", "compensated", 
 @dataclass(frozen=True)
 class Step:
     kind: StepKind
-    params: Mapping[str, Any]
+    params: Params
     description: str
     group: int
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
-            "params": dict(self.params),
+            "params": self.params.as_dict(),
             "description": self.description,
             "group": self.group,
         }
@@ -101,7 +106,7 @@ class StepList:
     steps: list[Step] = field(default_factory=list)
     _group: int = 0
 
-    def group(self, kind: StepKind, items: Sequence[tuple[Mapping[str, Any], str]]) -> None:
+    def group(self, kind: StepKind, items: Sequence[tuple[Params, str]]) -> None:
         """Append one step per item, all in a new parallel group; nothing if ``items`` is empty."""
         if not items:
             return
@@ -109,5 +114,164 @@ class StepList:
         for params, description in items:
             self.steps.append(Step(kind, params, description, self._group))
 
-    def one(self, kind: StepKind, params: Mapping[str, Any], description: str) -> None:
+    def one(self, kind: StepKind, params: Params, description: str) -> None:
         self.group(kind, [(params, description)])
+
+
+# the parameters of each kind of step
+
+
+@dataclass(frozen=True)
+class Params:
+    """What every step's parameters are: a frozen record that turns into plain JSON."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Nothing(Params):
+    """A step that needs nothing more than its kind (``ensure_infra``)."""
+
+
+@dataclass(frozen=True)
+class OfVersion(Params):
+    """A step about one release: prepare it, mark it current, back up or migrate for it."""
+
+    version: str
+
+
+@dataclass(frozen=True)
+class OfSlot(Params):
+    """A router or target move of one slot: enable, standby, drain, stop."""
+
+    slot: str
+
+
+@dataclass(frozen=True)
+class Start(Params):
+    slot: str
+    port: int
+    version: str
+    instance: str
+
+
+@dataclass(frozen=True)
+class Health(Params):
+    slot: str
+    port: int
+    #: a slot still running the release it goes back to needs one passing probe, not a streak
+    quick: bool = False
+
+
+@dataclass(frozen=True)
+class Smoke(Params):
+    slot: str
+    port: int
+    index: int  # which of the strategy's smoke requests
+
+
+@dataclass(frozen=True)
+class Switch(Params):
+    """One router operation: ``ready`` slots take traffic at these weights, ``drain`` none."""
+
+    ready: dict[str, int]
+    drain: list[str]
+
+
+@dataclass(frozen=True)
+class Compared(Params):
+    """One side an analysis compares: a release and the slots it runs in."""
+
+    version: str
+    slots: list[str]
+
+
+@dataclass(frozen=True)
+class Watched(Params):
+    """What a wait compares while it waits: the new release and its baseline, at a weight."""
+
+    canary: Compared | None = None
+    baseline: Compared | None = None
+    weight: int | None = None
+    #: the background analysis (an ``analysis:`` spec as JSON) run while waiting
+    watch: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Pause(Watched):
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Gate(Watched):
+    """Wait for a person: ``gate`` is promote, go_no_go or confirm_restore."""
+
+    gate: str = "promote"
+    timeout_s: float | None = None
+    approvers: list[str] = field(default_factory=list)
+    version: str | None = None
+    backup: str | None = None
+
+
+@dataclass(frozen=True)
+class Analyse(Watched):
+    name: str = "analysis"
+    spec: dict[str, Any] = field(default_factory=dict)  # an ``analysis:`` spec as JSON
+
+
+@dataclass(frozen=True)
+class Hold(Params):
+    """Keep the previous set up after a switch, so a rollback is a switch back."""
+
+    duration_s: float
+    version: str
+
+
+@dataclass(frozen=True)
+class Restore(Params):
+    backup: str
+    #: the gate whose approval this restore needs (None: restore without asking)
+    confirmed_by: str | None = None
+
+
+PARAMS: dict[str, type[Params]] = {
+    "prepare_release": OfVersion,
+    "ensure_infra": Nothing,
+    "start_instance": Start,
+    "health_check": Health,
+    "enable_instance": OfSlot,
+    "drain_instance": OfSlot,
+    "stop_instance": OfSlot,
+    "mark_current": OfVersion,
+    "standby_instance": OfSlot,
+    "switch_traffic": Switch,
+    "smoke_test": Smoke,
+    "analysis": Analyse,
+    "pause": Pause,
+    "gate": Gate,
+    "hold": Hold,
+    "backup_database": OfVersion,
+    "rehearse_migration": OfVersion,
+    "migrate_database": OfVersion,
+    "restore_database": Restore,
+}
+
+P = TypeVar("P", bound=Params)
+
+
+def params_of(kind: str, data: Mapping[str, Any]) -> Params:
+    """A stored step's parameters as its kind's class."""
+    return _build(PARAMS[kind], data)
+
+
+def _build(cls: type[P], data: Mapping[str, Any]) -> P:
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name in ("canary", "baseline") and isinstance(value, Mapping):
+            value = _build(Compared, value)
+        values[f.name] = value
+    return cls(**values)

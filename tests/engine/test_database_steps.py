@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from slipway.actions.context import StepContext
 from slipway.actions.database import DatabaseActions
 from slipway.backends import Backends
 from slipway.clock import SystemClock
 from slipway.database.dsn import Dsn
 from slipway.errors import PermanentError
 from slipway.spec import load_spec
+from slipway.steps import OfVersion, Restore
 from slipway.store import Store
 from slipway.store.records import Records
 from tests.support.postgres import PostgresCluster
@@ -140,15 +142,15 @@ def test_backup_then_restore_actions_say_what_is_lost(
     )  # fmt: skip
     clock = SystemClock()
     actions = DatabaseActions(
-        env, Backends.for_environment(env, clock=clock), store=store, clock=clock, deployment_id=dep
+        StepContext(env, Backends.for_environment(env, clock=clock), store, clock, dep)
     )
-    taken = actions.backup_database({"version": "v1"})
-    assert actions.backup_database({"version": "v1"}) == {"backup": taken["backup"], "reused": True}
+    taken = actions.backup_database(OfVersion("v1"))
+    assert actions.backup_database(OfVersion("v1")) == {"backup": taken["backup"], "reused": True}
     dbname = Dsn.parse(database_url).dbname
     postgres.execute(dbname, "INSERT INTO orders (total) VALUES (5.00)")
     postgres.execute(dbname, "ALTER TABLE orders ADD COLUMN broken int")
 
-    restored = actions.restore_database({"backup": taken["backup"]})
+    restored = actions.restore_database(Restore(taken["backup"]))
     assert restored["backup"] == taken["backup"]
     assert columns(postgres, dbname) == ["id", "total"]
     assert postgres.execute(dbname, "SELECT count(*) FROM orders") == [(3,)]
@@ -161,7 +163,7 @@ def test_backup_then_restore_actions_say_what_is_lost(
     assert backup is not None
     Path(backup.location).write_bytes(b"PGDMP tampered")
     with pytest.raises(PermanentError, match="missing or changed"):
-        actions.restore_database({"backup": taken["backup"]})
+        actions.restore_database(Restore(taken["backup"]))
 
 
 NOTE = "ALTER TABLE orders ADD COLUMN IF NOT EXISTS note text"

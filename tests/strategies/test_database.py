@@ -24,7 +24,7 @@ def test_backup_rehearsal_then_migration_each_in_its_own_group() -> None:
     steps = database_steps(DatabaseSpec(migrate=MIGRATE), version="v2", first_group=2)  # type: ignore[arg-type]
     assert [s.kind for s in steps] == ["backup_database", "rehearse_migration", "migrate_database"]
     assert [s.group for s in steps] == [3, 4, 5]
-    assert all(s.params == {"version": "v2"} for s in steps)
+    assert all(s.params.as_dict() == {"version": "v2"} for s in steps)
 
 
 def test_rehearsal_can_be_turned_off() -> None:
@@ -34,5 +34,9 @@ def test_rehearsal_can_be_turned_off() -> None:
 
 def test_restore_says_what_it_loses() -> None:
     [step] = restore_steps("bk-1", created_at="2026-11-23T10:00:00.000Z", first_group=7)
-    assert step.kind == "restore_database" and step.params == {"backup": "bk-1"} and step.group == 8
+    assert (
+        step.kind == "restore_database"
+        and step.params.as_dict() == {"backup": "bk-1", "confirmed_by": None}
+        and step.group == 8
+    )
     assert "loses data written since 2026-11-23T10:00:00.000Z" in step.description

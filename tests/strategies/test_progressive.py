@@ -19,12 +19,12 @@ def traffic(steps: list[Step], placement: list[Placement]) -> list[dict[str, int
     history = []
     for step in steps:
         if step.kind == "switch_traffic":
-            weights.update(step.params["ready"])
-            for slot in step.params["drain"]:
+            weights.update(step.params.ready)
+            for slot in step.params.drain:
                 weights.pop(slot, None)
             history.append(dict(weights))
         elif step.kind in ("drain_instance", "stop_instance"):
-            weights.pop(step.params["slot"], None)
+            weights.pop(step.params.slot, None)
     return history
 
 
@@ -34,18 +34,18 @@ def test_blue_green_verifies_green_then_switches_everything_at_once() -> None:
     steps = blue_green(spec, version="v2", layout=layout(3), placement=placement)
     k = kinds(steps)
     green = {"web-1_b", "web-2_b", "web-3_b"}
-    assert {s.params["slot"] for s in steps if s.kind == "start_instance"} == green
+    assert {s.params.slot for s in steps if s.kind == "start_instance"} == green
     # checked, on standby and smoke-tested before any user request reaches it
     switch_at = k.index("switch_traffic")
     assert k.count("switch_traffic") == 1
     for kind in ("health_check", "standby_instance", "smoke_test"):
         assert max(i for i, x in enumerate(k) if x == kind) < switch_at
     switch = steps[switch_at]
-    assert switch.params["ready"] == {slot: 100 for slot in green}
-    assert set(switch.params["drain"]) == {"web-1_a", "web-2_a", "web-3_a"}
+    assert switch.params.ready == {slot: 100 for slot in green}
+    assert set(switch.params.drain) == {"web-1_a", "web-2_a", "web-3_a"}
     # blue is held after the switch, then drained and stopped
     assert k.index("mark_current") < k.index("hold") < k.index("drain_instance")
-    assert {s.params["slot"] for s in steps if s.kind == "stop_instance"} == {
+    assert {s.params.slot for s in steps if s.kind == "stop_instance"} == {
         "web-1_a",
         "web-2_a",
         "web-3_a",
@@ -66,7 +66,7 @@ def test_blue_green_waits_for_promote_and_runs_its_analysis() -> None:
     k = kinds(steps)
     assert k.index("analysis") < k.index("gate") < k.index("switch_traffic")
     assert "hold" not in k
-    analysis = steps[k.index("analysis")].params
+    analysis = steps[k.index("analysis")].params.as_dict()
     assert analysis["canary"] == {"version": "v2", "slots": ["web-1_b", "web-2_b"]}
     assert analysis["baseline"] == {"version": "v1", "slots": ["web-1_a", "web-2_a"]}
 
@@ -107,9 +107,9 @@ def test_canary_weights_are_exact_shares_of_traffic() -> None:
     k = kinds(steps)
     assert k.index("standby_instance") < k.index("switch_traffic")
     pause, gate = steps[k.index("pause")], steps[k.index("gate")]
-    assert pause.params["duration_s"] == 30 and pause.params["weight"] == 10
-    assert pause.params["watch"] is not None  # the background analysis watches every pause
-    assert gate.params["gate"] == "promote" and gate.params["weight"] == 50
+    assert pause.params.duration_s == 30 and pause.params.weight == 10
+    assert pause.params.watch is not None  # the background analysis watches every pause
+    assert gate.params.gate == "promote" and gate.params.weight == 50
     # the stable set goes only after all traffic is on the canary
     assert k.index("mark_current") < k.index("drain_instance")
 
@@ -122,9 +122,9 @@ def test_canary_analysis_step_carries_its_sides() -> None:
     )
     steps = canary(spec, version="v2", layout=layout(2), placement=all_on("v1", 2))
     step = next(s for s in steps if s.kind == "analysis")
-    assert step.params["weight"] == 25
-    assert step.params["spec"]["count"] == 2
-    assert step.params["canary"]["slots"] == ["web-1_b", "web-2_b"]
+    assert step.params.weight == 25
+    assert step.params.spec["count"] == 2
+    assert step.params.canary.slots == ["web-1_b", "web-2_b"]
 
 
 def test_rollback_from_a_canary_switches_back_without_restarting_the_stable_set() -> None:
@@ -137,8 +137,8 @@ def test_rollback_from_a_canary_switches_back_without_restarting_the_stable_set(
     steps = back_to("v1", layout=layout(2), placement=placement)
     assert "start_instance" not in kinds(steps)
     switch = next(s for s in steps if s.kind == "switch_traffic")
-    assert switch.params["ready"] == {"web-1_a": 100, "web-2_a": 100}  # weights restored
-    assert set(switch.params["drain"]) == {"web-1_b", "web-2_b"}
+    assert switch.params.ready == {"web-1_a": 100, "web-2_a": 100}  # weights restored
+    assert set(switch.params.drain) == {"web-1_b", "web-2_b"}
 
 
 def test_rollback_during_a_blue_green_hold_is_a_switch_after_one_probe() -> None:
@@ -150,5 +150,5 @@ def test_rollback_during_a_blue_green_hold_is_a_switch_after_one_probe() -> None
     ]
     steps = back_to("v1", layout=layout(2), placement=placement)
     assert kinds(steps)[:3] == ["health_check", "health_check", "switch_traffic"]
-    assert all(s.params["quick"] for s in steps if s.kind == "health_check")
+    assert all(s.params.quick for s in steps if s.kind == "health_check")
     assert traffic(steps, placement)[0] == {"web-1_a": 100, "web-2_a": 100}

@@ -26,14 +26,14 @@ def replay(steps: list[Step], placement: list[Placement]) -> tuple[dict[str, str
     serving = {p.slot for p in placement if p.serving}
     peak, low = len(running), len(serving)
     for step in steps:
-        slot = step.params.get("slot")
+        slot = step.params.as_dict().get("slot")
         if step.kind == "start_instance":
-            running[slot] = step.params["version"]
+            running[slot] = step.params.version
         elif step.kind == "enable_instance":
             serving.add(slot)
         elif step.kind == "switch_traffic":
-            serving |= set(step.params["ready"])
-            serving -= set(step.params["drain"])
+            serving |= set(step.params.ready)
+            serving -= set(step.params.drain)
         elif step.kind == "drain_instance":
             serving.discard(slot)
         elif step.kind == "stop_instance":
@@ -70,7 +70,7 @@ def test_rolling_respects_surge_and_unavailable(
 
 def test_new_instance_is_healthy_before_it_gets_traffic() -> None:
     steps = rolling(RollingSpec(), version="v2", layout=layout(3), placement=all_on("v1", 3))
-    kinds = [(s.kind, s.params.get("slot")) for s in steps]
+    kinds = [(s.kind, s.params.as_dict().get("slot")) for s in steps]
     for slot in ("web-1_b", "web-2_b", "web-3_b"):
         start = kinds.index(("start_instance", slot))
         assert kinds.index(("health_check", slot)) > start
@@ -79,7 +79,7 @@ def test_new_instance_is_healthy_before_it_gets_traffic() -> None:
 
 def test_first_deploy_and_same_version_redeploy() -> None:
     first = rolling(RollingSpec(), version="v1", layout=layout(3), placement=[])
-    assert [s.params["slot"] for s in first if s.kind == "start_instance"] == [
+    assert [s.params.slot for s in first if s.kind == "start_instance"] == [
         "web-1_a",
         "web-2_a",
         "web-3_a",
@@ -91,7 +91,7 @@ def test_first_deploy_and_same_version_redeploy() -> None:
 def test_leftover_idle_instances_are_stopped_first() -> None:
     placement = [*all_on("v1", 2), Placement("web-1_b", "v9", True, False)]
     steps = rolling(RollingSpec(), version="v2", layout=layout(2), placement=placement)
-    assert (steps[0].kind, steps[0].params["slot"]) == ("stop_instance", "web-1_b")
+    assert (steps[0].kind, steps[0].params.slot) == ("stop_instance", "web-1_b")
 
 
 def test_parallel_groups_share_a_number() -> None:
@@ -120,7 +120,7 @@ def test_rollback_puts_traffic_back_before_stopping() -> None:
 def test_rollback_of_a_first_release_stops_everything() -> None:
     placement = [Placement("web-1_a", "v1", True, False)]
     steps = back_to(None, layout=layout(2), placement=placement)
-    assert [(s.kind, s.params.get("slot")) for s in steps] == [
+    assert [(s.kind, s.params.as_dict().get("slot")) for s in steps] == [
         ("drain_instance", "web-1_a"),
         ("stop_instance", "web-1_a"),
     ]

@@ -10,19 +10,16 @@ backup already taken and verified for this deployment is reused.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from slipway.backends import Backends
-from slipway.clock import Clock
+from slipway.actions.context import StepContext
 from slipway.database.dsn import Dsn
 from slipway.database.postgres import dump, sha256_of, verify
 from slipway.database.rehearsal import rehearse, restore, run_migration
 from slipway.errors import BackendError, NoGoError, PermanentError, UsageError
 from slipway.spec.database import DatabaseSpec
-from slipway.spec.environment import Environment
-from slipway.store import Store
+from slipway.steps import OfVersion, Restore
 from slipway.store.records import Backup, Records
 
 Result = dict[str, Any]
@@ -30,21 +27,13 @@ TAIL_CHARS = 600
 
 
 class DatabaseActions:
-    def __init__(
-        self,
-        env: Environment,
-        backends: Backends,
-        *,
-        store: Store,
-        clock: Clock,
-        deployment_id: str,
-    ) -> None:
-        self._env = env
-        self._b = backends
-        self._store = store
-        self._records = Records(store)
-        self._clock = clock
-        self._dep = deployment_id
+    def __init__(self, context: StepContext) -> None:
+        self._env = context.env
+        self._b = context.backends
+        self._store = context.store
+        self._records = Records(context.store)
+        self._clock = context.clock
+        self._dep = context.deployment_id
 
     def _spec(self) -> DatabaseSpec:
         if self._env.database is None:
@@ -57,7 +46,7 @@ class DatabaseActions:
         except UsageError as exc:
             raise NoGoError(f"cannot reach the database: {exc.message}") from None
 
-    def backup_database(self, params: Mapping[str, Any]) -> Result:
+    def backup_database(self, params: OfVersion) -> Result:
         spec, dsn = self._spec(), self._dsn()
         mine = self._backup_of_this_deployment()
         if mine is not None and mine.verified and Path(mine.location).is_file():
@@ -95,14 +84,14 @@ class DatabaseActions:
         self._prune(directory, keep=spec.keep_backups, protect=dumped.path)
         return {"backup": backup_id, "size_bytes": dumped.size_bytes, "sha256": dumped.sha256}
 
-    def rehearse_migration(self, params: Mapping[str, Any]) -> Result:
+    def rehearse_migration(self, params: OfVersion) -> Result:
         spec, dsn = self._spec(), self._dsn()
         if spec.migrate is None:
             return {}
         backup = self._backup_of_this_deployment()
         if backup is None or not backup.verified:
             raise NoGoError("no verified backup of this deployment to rehearse the migration on")
-        release = self._b.releases.prepare(params["version"])
+        release = self._b.releases.prepare(params.version)
         try:
             result = rehearse(
                 dsn,
@@ -121,7 +110,7 @@ class DatabaseActions:
             environment=self._env.name,
             deployment_id=self._dep,
             backup_id=backup.id,
-            version=params["version"],
+            version=params.version,
             duration_s=round(result.duration_s, 3),
             outcome=outcome,
             output=result.output,
@@ -138,11 +127,11 @@ class DatabaseActions:
         )
         return {"scratch": result.scratch, "duration_s": round(result.duration_s, 3)}
 
-    def migrate_database(self, params: Mapping[str, Any]) -> Result:
+    def migrate_database(self, params: OfVersion) -> Result:
         spec, dsn = self._spec(), self._dsn()
         if spec.migrate is None:
             return {}
-        release = self._b.releases.prepare(params["version"])
+        release = self._b.releases.prepare(params.version)
         result = run_migration(
             dsn,
             spec.migrate.command,
@@ -165,12 +154,12 @@ class DatabaseActions:
                 f"the migration failed (exit {result.code}): {result.output[-TAIL_CHARS:]}"
             )
         self._store.event(
-            self._dep, f"database migrated for {params['version']} in {result.duration_s:.2f}s"
+            self._dep, f"database migrated for {params.version} in {result.duration_s:.2f}s"
         )
         return {"duration_s": round(result.duration_s, 3)}
 
-    def restore_database(self, params: Mapping[str, Any]) -> Result:
-        gate = params.get("confirmed_by")
+    def restore_database(self, params: Restore) -> Result:
+        gate = params.confirmed_by
         if gate is not None:
             decision = next(
                 (
@@ -183,9 +172,9 @@ class DatabaseActions:
             if decision != "approved":
                 return {"skipped": f"not confirmed ({decision or 'no answer'})"}
         spec, dsn = self._spec(), self._dsn()
-        backup = self._records.backup(params["backup"])
+        backup = self._records.backup(params.backup)
         if backup is None or backup.environment != self._env.name:
-            raise PermanentError(f"no backup {params['backup']!r} of {self._env.name}")
+            raise PermanentError(f"no backup {params.backup!r} of {self._env.name}")
         path = Path(backup.location)
         if not path.is_file() or sha256_of(path) != backup.sha256:
             raise PermanentError(

@@ -11,46 +11,36 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from slipway.actions.context import StepContext
 from slipway.actions.database import DatabaseActions
 from slipway.actions.waits import Waits
-from slipway.backends import Backends
 from slipway.backends.health import health_check, instance_url
 from slipway.checks.health import wait_healthy
 from slipway.checks.http import HttpCheck
-from slipway.clock import Clock
 from slipway.errors import CheckFailed
-from slipway.spec.environment import Environment
 from slipway.spec.strategy import BlueGreenSpec
-from slipway.store import Store
+from slipway.steps import Health, Nothing, OfSlot, OfVersion, Smoke, Start, Switch, params_of
 from slipway.targets.base import InstanceSpec
 
 Result = dict[str, Any]
 
 
 class Actions:
-    def __init__(
-        self,
-        env: Environment,
-        backends: Backends,
-        *,
-        store: Store,
-        clock: Clock,
-        deployment_id: str,
-        waits: Waits,
-    ) -> None:
-        self._env = env
-        self._b = backends
-        self._store = store
-        self._clock = clock
-        self._deployment_id = deployment_id
+    def __init__(self, context: StepContext, *, waits: Waits) -> None:
+        self._env = context.env
+        self._b = context.backends
+        self._store = context.store
+        self._clock = context.clock
+        self._deployment_id = context.deployment_id
         self._waits = waits  # pauses, gates, holds and analyses; closed with these actions
-        self._timed: dict[str, Callable[[Mapping[str, Any], datetime], Result]] = {
+        # handlers of one kind each: typed by the kind's parameters (steps.PARAMS)
+        self._timed: dict[str, Callable[[Any, datetime], Result]] = {
             "pause": self._waits.pause,
             "gate": self._waits.gate,
             "hold": self._waits.hold,
             "analysis": self._waits.analysis,
         }
-        self._table: dict[str, Callable[[Mapping[str, Any]], Result]] = {
+        self._table: dict[str, Callable[[Any], Result]] = {
             "prepare_release": self.prepare_release,
             "ensure_infra": self.ensure_infra,
             "start_instance": self.start_instance,
@@ -63,9 +53,7 @@ class Actions:
             "switch_traffic": self.switch_traffic,
             "smoke_test": self.smoke_test,
         }
-        database = DatabaseActions(
-            env, backends, store=store, clock=clock, deployment_id=deployment_id
-        )
+        database = DatabaseActions(context)
         self._table.update(
             backup_database=database.backup_database,
             rehearse_migration=database.rehearse_migration,
@@ -73,8 +61,10 @@ class Actions:
             restore_database=database.restore_database,
         )
 
-    def run(self, kind: str, params: Mapping[str, Any], *, started: datetime) -> Result:
-        """Run one step; ``started`` is when it first started (waits count from there)."""
+    def run(self, kind: str, stored: Mapping[str, Any], *, started: datetime) -> Result:
+        """Run one step from its stored parameters; ``started`` is when it first started
+        (waits count from there)."""
+        params = params_of(kind, stored)
         if kind in self._timed:
             return self._timed[kind](params, started)
         return self._table[kind](params)
@@ -82,24 +72,24 @@ class Actions:
     def close(self) -> None:
         self._waits.close()
 
-    def prepare_release(self, params: Mapping[str, Any]) -> Result:
-        release = self._b.releases.prepare(params["version"])
+    def prepare_release(self, params: OfVersion) -> Result:
+        release = self._b.releases.prepare(params.version)
         self._store.update_deployment(self._deployment_id, release_digest=release.digest)
         return {"digest": release.digest, "path": str(release.path)}
 
-    def ensure_infra(self, params: Mapping[str, Any]) -> Result:
+    def ensure_infra(self, params: Nothing) -> Result:
         self._b.target.ensure_up()
         self._b.router.ensure_up()
         return {}
 
-    def start_instance(self, params: Mapping[str, Any]) -> Result:
-        version, port = params["version"], int(params["port"])
+    def start_instance(self, params: Start) -> Result:
+        version, port = params.version, int(params.port)
         release = self._b.releases.prepare(version)
         process = self._env.process
-        self._b.router.disable(params["slot"])  # never send traffic to a starting process
+        self._b.router.disable(params.slot)  # never send traffic to a starting process
         self._b.target.start(
             InstanceSpec(
-                slot=params["slot"],
+                slot=params.slot,
                 port=port,
                 version=version,
                 release_dir=release.path,
@@ -110,11 +100,11 @@ class Actions:
         )
         return {}
 
-    def health_check(self, params: Mapping[str, Any]) -> Result:
+    def health_check(self, params: Health) -> Result:
         health = self._env.health
-        check = health_check(self._env, port=int(params["port"]), slot=params["slot"])
+        check = health_check(self._env, port=int(params.port), slot=params.slot)
         # A slot still running the release it goes back to (on standby) needs one passing probe.
-        quick = bool(params.get("quick"))
+        quick = bool(params.quick)
         result = wait_healthy(
             check,
             interval_s=health.interval_s,
@@ -124,56 +114,56 @@ class Actions:
             clock=self._clock,
         )
         if not result.passed:  # wait_healthy raises on failure; this guards its contract
-            raise CheckFailed(f"{params['slot']} is not healthy", evidence=result.evidence)
+            raise CheckFailed(f"{params.slot} is not healthy", evidence=result.evidence)
         return {"evidence": result.evidence}
 
-    def enable_instance(self, params: Mapping[str, Any]) -> Result:
-        self._b.router.enable(params["slot"])
+    def enable_instance(self, params: OfSlot) -> Result:
+        self._b.router.enable(params.slot)
         return {}
 
-    def standby_instance(self, params: Mapping[str, Any]) -> Result:
-        self._b.router.standby(params["slot"])
+    def standby_instance(self, params: OfSlot) -> Result:
+        self._b.router.standby(params.slot)
         return {}
 
-    def switch_traffic(self, params: Mapping[str, Any]) -> Result:
-        ready = {str(k): int(v) for k, v in params["ready"].items()}
-        self._b.router.switch(ready=ready, drain=list(params["drain"]))
+    def switch_traffic(self, params: Switch) -> Result:
+        ready = {str(k): int(v) for k, v in params.ready.items()}
+        self._b.router.switch(ready=ready, drain=list(params.drain))
         return {}
 
-    def smoke_test(self, params: Mapping[str, Any]) -> Result:
+    def smoke_test(self, params: Smoke) -> Result:
         strategy = self._env.strategy
         assert isinstance(strategy, BlueGreenSpec)
-        smoke = strategy.smoke[int(params["index"])]
+        smoke = strategy.smoke[int(params.index)]
         check = HttpCheck(
-            instance_url(self._env, str(params["slot"]), int(params["port"]), smoke.path),
+            instance_url(self._env, str(params.slot), int(params.port), smoke.path),
             expect_status=smoke.expect_status,
             expect_body=smoke.expect_body,
             timeout_s=smoke.timeout_s,
-            name=f"smoke {params['slot']}",
+            name=f"smoke {params.slot}",
         )
         result = check.probe()
         if not result.passed:
-            raise CheckFailed(f"smoke test of {params['slot']} failed", evidence=result.evidence)
+            raise CheckFailed(f"smoke test of {params.slot} failed", evidence=result.evidence)
         return {"evidence": result.evidence}
 
-    def drain_instance(self, params: Mapping[str, Any]) -> Result:
+    def drain_instance(self, params: OfSlot) -> Result:
         timeout = self._env.router.drain_timeout_s
-        drained = self._b.router.drain(params["slot"], timeout_s=timeout)
+        drained = self._b.router.drain(params.slot, timeout_s=timeout)
         if not drained:
             self._store.event(
                 self._deployment_id,
-                f"{params['slot']} still had requests after {timeout:g}s of draining",
+                f"{params.slot} still had requests after {timeout:g}s of draining",
                 level="warning",
             )
         return {"drained": drained}
 
-    def stop_instance(self, params: Mapping[str, Any]) -> Result:
-        self._b.router.disable(params["slot"])
-        self._b.target.stop(params["slot"])
+    def stop_instance(self, params: OfSlot) -> Result:
+        self._b.router.disable(params.slot)
+        self._b.target.stop(params.slot)
         return {}
 
-    def mark_current(self, params: Mapping[str, Any]) -> Result:
-        version = params["version"]
+    def mark_current(self, params: OfVersion) -> Result:
+        version = params.version
         release = self._b.releases.prepare(version)
         self._b.releases.link_current(version)
         self._store.set_current(

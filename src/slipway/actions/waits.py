@@ -13,21 +13,19 @@ abort`` — instead of guessing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from slipway.actions.context import StepContext
 from slipway.actions.providers import ProviderSource
 from slipway.actions.signals import POLL_S, Waiter, said
 from slipway.analysis import Analysis, RunResult, Side
 from slipway.analysis.haproxy_log import RequestLog
-from slipway.backends import Backends
-from slipway.clock import Clock
-from slipway.errors import AnalysisFailed, GateRejected, NoGoError
+from slipway.errors import AnalysisFailed, GateRejected, NoGoError, PermanentError
 from slipway.observe import Observer
 from slipway.spec.analysis import AnalysisSpec
-from slipway.spec.environment import Environment
-from slipway.store import Store
+from slipway.steps import Analyse, Compared, Gate, Hold, Pause, Watched
 from slipway.who import LABEL_NOTE
 
 Result = dict[str, Any]
@@ -36,24 +34,20 @@ Result = dict[str, Any]
 class Waits:
     def __init__(
         self,
-        env: Environment,
-        backends: Backends,
+        context: StepContext,
         *,
-        store: Store,
-        clock: Clock,
-        deployment_id: str,
         waiter: Waiter,
         observer: Observer,
         request_log: RequestLog | None = None,
     ) -> None:
-        self._env = env
-        self._b = backends
-        self._store = store
-        self._clock = clock
-        self._deployment_id = deployment_id
+        self._env = context.env
+        self._b = context.backends
+        self._store = context.store
+        self._clock = context.clock
+        self._deployment_id = context.deployment_id
         self._waiter = waiter
         self._observer = observer
-        self._providers = ProviderSource(env, backends, lent_log=request_log)
+        self._providers = ProviderSource(context.env, context.backends, lent_log=request_log)
         self._background: Analysis | None = None
 
     def close(self) -> None:
@@ -61,8 +55,8 @@ class Waits:
 
     # the steps
 
-    def pause(self, params: Mapping[str, Any], started: datetime) -> Result:
-        deadline = started + timedelta(seconds=float(params["duration_s"]))
+    def pause(self, params: Pause, started: datetime) -> Result:
+        deadline = started + timedelta(seconds=float(params.duration_s))
         watch = self._watch(params)
         while self._clock.now() < deadline:
             signal = self._waiter.check(accept=("promote",))
@@ -75,23 +69,23 @@ class Waits:
             self._clock.sleep(POLL_S)
         return {"ended": "elapsed"}
 
-    def gate(self, params: Mapping[str, Any], started: datetime) -> Result:
-        timeout = params.get("timeout_s")
+    def gate(self, params: Gate, started: datetime) -> Result:
+        timeout = params.timeout_s
         deadline = started + timedelta(seconds=float(timeout)) if timeout else None
-        approvers = list(params.get("approvers") or [])
+        approvers = list(params.approvers or [])
         watch = self._watch(params)
-        gate = str(params["gate"])
+        gate = str(params.gate)
         go_no_go = gate == "go_no_go"
         optional = gate == "confirm_restore"  # no is an answer, not a failure
         if optional:
             ask = (
-                f"restore the database from {params.get('backup')}? it loses everything "
+                f"restore the database from {params.backup}? it loses everything "
                 f"written since: `slipway approve {self._deployment_id}` restores, "
                 f"`slipway reject {self._deployment_id}` keeps the data"
             )
         elif go_no_go:
             ask = (
-                f"Go/No-Go for {params.get('version')}: `slipway approve {self._deployment_id}` "
+                f"Go/No-Go for {params.version}: `slipway approve {self._deployment_id}` "
                 f"(Go) or `slipway reject {self._deployment_id}` (No-Go)"
             )
         else:
@@ -144,8 +138,8 @@ class Waits:
                 raise GateRejected(f"nobody decided within {timeout:g}s: rejected")
             self._clock.sleep(POLL_S)
 
-    def hold(self, params: Mapping[str, Any], started: datetime) -> Result:
-        deadline = started + timedelta(seconds=float(params["duration_s"]))
+    def hold(self, params: Hold, started: datetime) -> Result:
+        deadline = started + timedelta(seconds=float(params.duration_s))
         while self._clock.now() < deadline:
             signal = self._waiter.check(accept=("promote",))
             if signal is not None:
@@ -154,9 +148,9 @@ class Waits:
             self._clock.sleep(POLL_S)
         return {"ended": "elapsed"}
 
-    def analysis(self, params: Mapping[str, Any], started: datetime) -> Result:
-        spec = AnalysisSpec.model_validate(params["spec"])
-        analysis = self._new_analysis(spec, params, name=str(params["name"]))
+    def analysis(self, params: Analyse, started: datetime) -> Result:
+        spec = AnalysisSpec.model_validate(params.spec)
+        analysis = self._new_analysis(spec, params, name=str(params.name))
         runs = spec.count or 3
         while analysis.run_no < runs:
             signal = self._waiter.check(accept=("promote",))
@@ -171,20 +165,18 @@ class Waits:
 
     # analysis
 
-    def _watch(self, params: Mapping[str, Any]) -> Analysis | None:
+    def _watch(self, params: Watched) -> Analysis | None:
         """The background analysis of this deployment, made at its first pause."""
-        if not params.get("watch"):
+        if not params.watch:
             return None
         if self._background is None:
-            spec = AnalysisSpec.model_validate(params["watch"])
+            spec = AnalysisSpec.model_validate(params.watch)
             self._background = self._new_analysis(spec, params, name="background")
         return self._background
 
-    def _new_analysis(
-        self, spec: AnalysisSpec, params: Mapping[str, Any], *, name: str
-    ) -> Analysis:
-        canary = _side(params["canary"])
-        baseline = _side(params["baseline"]) if params.get("baseline") else None
+    def _new_analysis(self, spec: AnalysisSpec, params: Watched, *, name: str) -> Analysis:
+        canary = _side(params.canary)
+        baseline = _side(params.baseline) if params.baseline else None
         done = [r for r in self._store.analysis_runs(self._deployment_id) if r.analysis == name]
         return Analysis(
             spec,
@@ -220,11 +212,11 @@ class Waits:
         return problems
 
     def _judge(
-        self, analysis: Analysis, params: Mapping[str, Any], *, person_waits: bool = False
+        self, analysis: Analysis, params: Watched, *, person_waits: bool = False
     ) -> RunResult:
         result = analysis.run()
         name = analysis.name
-        weight = params.get("weight")
+        weight = params.weight
         self._store.record_analysis(
             self._deployment_id,
             analysis=name,
@@ -268,5 +260,7 @@ class Waits:
         self._observer.message(message, level)
 
 
-def _side(data: Mapping[str, Any]) -> Side:
-    return Side(version=str(data["version"]), slots=tuple(data["slots"]))
+def _side(compared: Compared | None) -> Side:
+    if compared is None:  # the strategies always say what a wait compares: a guard
+        raise PermanentError("this wait compares no release (its step names no canary)")
+    return Side(version=compared.version, slots=tuple(compared.slots))

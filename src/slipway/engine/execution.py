@@ -190,7 +190,7 @@ def persist(
                 "phase": phase,
                 "group_no": step.group,
                 "kind": step.kind,
-                "params": dict(step.params),
+                "params": step.params.as_dict(),
                 "description": step.description,
             }
             for i, step in enumerate(steps)

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from slipway.actions.context import StepContext
 from slipway.actions.instances import Actions
 from slipway.actions.signals import Waiter
 from slipway.actions.waits import Waits
@@ -317,24 +318,9 @@ class Engine:
         """Run ``records`` group by group; ``listen`` to signals between groups (not while
         rolling back: a rollback is not itself aborted)."""
         waiter = Waiter(self.store, dep.id, should_stop=self._stop.is_set)
-        waits = Waits(
-            self.env,
-            self.backends,
-            store=self.store,
-            clock=self.clock,
-            deployment_id=dep.id,
-            waiter=waiter,
-            observer=self.observer,
-            request_log=self.request_log,
-        )
-        actions = Actions(
-            self.env,
-            self.backends,
-            store=self.store,
-            clock=self.clock,
-            deployment_id=dep.id,
-            waits=waits,
-        )
+        context = StepContext(self.env, self.backends, self.store, self.clock, dep.id)
+        waits = Waits(context, waiter=waiter, observer=self.observer, request_log=self.request_log)
+        actions = Actions(context, waits=waits)
         execution = Execution(
             store=self.store,
             clock=self.clock,

@@ -264,7 +264,7 @@ def _what_runs(step: Step, facts: Facts) -> str:
     env = facts.env
     db = database_commands(env)
     url = f"${env.database.url_env}" if env.database else ""
-    port = str(step.params.get("port", "<port>"))
+    port = str(getattr(step.params, "port", "<port>"))
     match step.kind:
         case "prepare_release":
             return release_source(env)

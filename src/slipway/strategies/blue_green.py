@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slipway.spec.strategy import BlueGreenSpec
-from slipway.steps import Layout, Placement, Step, StepList
+from slipway.steps import Analyse, Gate, Hold, Layout, Placement, Smoke, Step, StepList
 from slipway.strategies.common import start_beside, take_down
 
 
@@ -32,29 +32,34 @@ def blue_green(
     plan.group(
         "smoke_test",
         [
-            ({"slot": s.name, "port": s.port, "index": i}, f"smoke test {i + 1} on {s.name}")
+            (Smoke(s.name, s.port, i), f"smoke test {i + 1} on {s.name}")
             for i in range(len(spec.smoke))
             for s in green
         ],
     )
-    sides = beside.sides(version)
+    canary_side, baseline = beside.sides(version)
     if spec.analysis is not None:
         plan.one(
             "analysis",
-            {"name": "pre-switch", "spec": spec.analysis.model_dump(mode="json"), **sides},
+            Analyse(
+                canary=canary_side,
+                baseline=baseline,
+                name="pre-switch",
+                spec=spec.analysis.model_dump(mode="json"),
+            ),
             f"analysis of {version} on standby against {blue_version}",
         )
     if not spec.auto_promote:
         plan.one(
             "gate",
-            {"gate": "promote", "timeout_s": None, "watch": None, **sides},
+            Gate(canary=canary_side, baseline=baseline, gate="promote"),
             f"wait for `slipway promote` to switch to {version}",
         )
     beside.promote(plan, version, description=f"switch all traffic to {version}")
     if spec.scale_down_delay_s > 0:
         plan.one(
             "hold",
-            {"duration_s": spec.scale_down_delay_s, "version": blue_version},
+            Hold(spec.scale_down_delay_s, blue_version),
             f"keep {blue_version} on standby for {spec.scale_down_delay_s:g}s "
             "(a rollback meanwhile is a switch back)",
         )

@@ -19,10 +19,9 @@ Pure: data in, steps out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from slipway.spec.strategy import CanarySpec
-from slipway.steps import Layout, Placement, Slot, Step, StepList
+from slipway.steps import Analyse, Gate, Layout, Pause, Placement, Slot, Step, StepList
 from slipway.strategies.common import FULL_WEIGHT, start_beside, switch, take_down
 
 
@@ -35,7 +34,7 @@ def canary(
         return plan.steps
     canaries, stable, stable_version = beside.new, beside.old, beside.old_version
 
-    sides = beside.sides(version)
+    canary_side, baseline = beside.sides(version)
     watch = spec.analysis.model_dump(mode="json") if spec.analysis is not None else None
     weight = 0
     for number, step in enumerate(spec.steps, start=1):
@@ -43,28 +42,40 @@ def canary(
             weight = step.set_weight
             _set_weight(plan, weight, canaries=canaries, stable=stable, version=version)
         elif step.pause is not None:
-            wait: dict[str, Any] = {"watch": watch, "weight": weight, **sides}
             if step.pause.duration_s is not None:
                 plan.one(
                     "pause",
-                    {"duration_s": step.pause.duration_s, **wait},
+                    Pause(
+                        canary=canary_side,
+                        baseline=baseline,
+                        weight=weight,
+                        watch=watch,
+                        duration_s=step.pause.duration_s,
+                    ),
                     f"pause {step.pause.duration_s:g}s at {weight}%",
                 )
             else:
                 plan.one(
                     "gate",
-                    {"gate": "promote", "timeout_s": step.pause.timeout_s, **wait},
+                    Gate(
+                        canary=canary_side,
+                        baseline=baseline,
+                        weight=weight,
+                        watch=watch,
+                        timeout_s=step.pause.timeout_s,
+                    ),
                     f"wait for `slipway promote` at {weight}%",
                 )
         elif step.analysis is not None:
             plan.one(
                 "analysis",
-                {
-                    "name": f"step {number}",
-                    "spec": step.analysis.model_dump(mode="json"),
-                    "weight": weight,
-                    **sides,
-                },
+                Analyse(
+                    canary=canary_side,
+                    baseline=baseline,
+                    weight=weight,
+                    name=f"step {number}",
+                    spec=step.analysis.model_dump(mode="json"),
+                ),
                 f"analysis of {version} at {weight}% against {stable_version}",
             )
     beside.promote(plan, version, description=f"promote: all traffic to {version}")

@@ -5,9 +5,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from slipway.steps import Layout, Placement, Slot, StepList
+from slipway.steps import (
+    Compared,
+    Health,
+    Layout,
+    OfSlot,
+    OfVersion,
+    Placement,
+    Slot,
+    Start,
+    StepList,
+    Switch,
+)
 
 FULL_WEIGHT = 100  # a slot's whole share of its instance's traffic
 
@@ -40,7 +50,7 @@ def bring_up(plan: StepList, version: str, slots: Iterable[Slot]) -> None:
     start_and_check(plan, version, slots)
     plan.group(
         "enable_instance",
-        [({"slot": s.name}, f"send traffic to {s.name}") for s in slots],
+        [(OfSlot(s.name), f"send traffic to {s.name}") for s in slots],
     )
 
 
@@ -54,7 +64,7 @@ def start_and_check(
         "start_instance",
         [
             (
-                {"slot": s.name, "port": s.port, "version": version, "instance": s.instance},
+                Start(s.name, s.port, version, s.instance),
                 f"start {version} in {s.name} (port {s.port})",
             )
             for s in slots
@@ -62,10 +72,8 @@ def start_and_check(
     )
     plan.group(
         "health_check",
-        [({"slot": s.name, "port": s.port}, f"health check {s.name}") for s in slots]
-        + [
-            ({"slot": s.name, "port": s.port, "quick": True}, f"probe {s.name} once") for s in probe
-        ],
+        [(Health(s.name, s.port), f"health check {s.name}") for s in slots]
+        + [(Health(s.name, s.port, quick=True), f"probe {s.name} once") for s in probe],
     )
 
 
@@ -73,7 +81,7 @@ def standby(plan: StepList, slots: Iterable[Slot]) -> None:
     """The router checks ``slots`` and holds them ready, sending them no traffic yet."""
     plan.group(
         "standby_instance",
-        [({"slot": s.name}, f"{s.name} on standby in the router") for s in slots],
+        [(OfSlot(s.name), f"{s.name} on standby in the router") for s in slots],
     )
 
 
@@ -83,12 +91,11 @@ def switch(
     ready: Mapping[str, int],
     drain: Sequence[str],
     description: str,
-    **extra: Any,
 ) -> None:
     """One router operation: ``ready`` slots take traffic at these weights, ``drain`` none."""
     plan.one(
         "switch_traffic",
-        {"ready": dict(ready), "drain": list(drain), **extra},
+        Switch(dict(ready), list(drain)),
         description,
     )
 
@@ -99,9 +106,9 @@ def take_down(plan: StepList, slots: Iterable[Slot], *, drain: bool = True) -> N
     if drain:
         plan.group(
             "drain_instance",
-            [({"slot": s.name}, f"drain {s.name}") for s in slots],
+            [(OfSlot(s.name), f"drain {s.name}") for s in slots],
         )
-    plan.group("stop_instance", [({"slot": s.name}, f"stop {s.name}") for s in slots])
+    plan.group("stop_instance", [(OfSlot(s.name), f"stop {s.name}") for s in slots])
 
 
 def other_slot(layout_pair: tuple[Slot, Slot], occupied: Slot | None) -> Slot:
@@ -137,12 +144,12 @@ class Beside:
     old: list[Slot]
     old_version: str
 
-    def sides(self, version: str) -> dict[str, Any]:
+    def sides(self, version: str) -> tuple[Compared, Compared]:
         """The two sides an analysis or a gate compares: the new release and its baseline."""
-        return {
-            "canary": {"version": version, "slots": [s.name for s in self.new]},
-            "baseline": {"version": self.old_version, "slots": [s.name for s in self.old]},
-        }
+        return (
+            Compared(version, [s.name for s in self.new]),
+            Compared(self.old_version, [s.name for s in self.old]),
+        )
 
     def promote(self, plan: StepList, version: str, *, description: str) -> None:
         """All traffic to the new slots in one switch, the old ones draining; then it is
@@ -153,7 +160,7 @@ class Beside:
             drain=[s.name for s in self.old],
             description=description,
         )
-        plan.one("mark_current", {"version": version}, f"record {version} as current")
+        plan.one("mark_current", OfVersion(version), f"record {version} as current")
 
 
 def start_beside(
@@ -170,7 +177,7 @@ def start_beside(
     old = [slot for _, slot in pairs if slot is not None]
     if not old:
         bring_up(plan, version, [pair[0] for pair, _ in pairs])
-        plan.one("mark_current", {"version": version}, f"record {version} as current")
+        plan.one("mark_current", OfVersion(version), f"record {version} as current")
         return None
     old_version = next(p.version for s in old if (p := defined(placement, s)) is not None)
     new = [other_slot(pair, slot) for pair, slot in pairs]

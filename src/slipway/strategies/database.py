@@ -14,24 +14,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slipway.spec.database import DatabaseSpec
-from slipway.steps import Step, StepList
+from slipway.steps import Gate, OfVersion, Restore, Step, StepList
 
 
 def database_steps(database: DatabaseSpec | None, *, version: str, first_group: int) -> list[Step]:
     if database is None:
         return []
     plan = StepList(_group=first_group)
-    plan.one(
-        "backup_database", {"version": version}, "back up the database (pg_dump -Fc), verify it"
-    )
+    plan.one("backup_database", OfVersion(version), "back up the database (pg_dump -Fc), verify it")
     if database.migrate is not None:
         if database.rehearse:
             plan.one(
                 "rehearse_migration",
-                {"version": version},
+                OfVersion(version),
                 f"rehearse the migration of {version} on a restored copy",
             )
-        plan.one("migrate_database", {"version": version}, f"migrate the database for {version}")
+        plan.one("migrate_database", OfVersion(version), f"migrate the database for {version}")
     return plan.steps
 
 
@@ -46,24 +44,23 @@ def restore_steps(
     """Restore ``backup_id``; with ``gate_timeout_s``, only if a person confirms at a gate
     first (``slipway approve`` restores; ``reject``, or no answer in time, keeps the data)."""
     plan = StepList(_group=first_group)
-    params: dict[str, str] = {"backup": backup_id}
+    confirmed_by = None
     if gate_timeout_s is not None:
         plan.one(
             "gate",
-            {
-                "gate": "confirm_restore",
-                "backup": backup_id,
-                "approvers": list(approvers),
-                "timeout_s": gate_timeout_s,
-                "watch": None,
-            },
+            Gate(
+                gate="confirm_restore",
+                backup=backup_id,
+                approvers=list(approvers),
+                timeout_s=gate_timeout_s,
+            ),
             f"restore {backup_id}? it loses what was written since {created_at}: "
             "`slipway approve` restores, `slipway reject` keeps the data",
         )
-        params["confirmed_by"] = "confirm_restore"
+        confirmed_by = "confirm_restore"
     plan.one(
         "restore_database",
-        params,
+        Restore(backup_id, confirmed_by),
         f"restore the database from {backup_id} (loses data written since {created_at})",
     )
     return plan.steps

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slipway.steps import Layout, Placement, Slot, Step, StepList
+from slipway.steps import Layout, OfVersion, Placement, Slot, Step, StepList
 from slipway.strategies.common import (
     FULL_WEIGHT,
     defined,
@@ -70,5 +70,5 @@ def back_to(version: str | None, *, layout: Layout, placement: Sequence[Placemen
         )
     take_down(plan, leave)
     if version is not None:
-        plan.one("mark_current", {"version": version}, f"record {version} as current")
+        plan.one("mark_current", OfVersion(version), f"record {version} as current")
     return plan.steps

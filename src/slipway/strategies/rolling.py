@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slipway.spec.strategy import RollingSpec
-from slipway.steps import Layout, Placement, Slot, Step, StepList
+from slipway.steps import Layout, OfVersion, Placement, Slot, Step, StepList
 from slipway.strategies.common import (
     bring_up,
     idle_slots,
@@ -74,5 +74,5 @@ def rolling(
         bring_up(plan, version, [other_slot(pair, old) for pair, old in chunk])
         take_down(plan, olds[stop_first:])
 
-    plan.one("mark_current", {"version": version}, f"record {version} as current")
+    plan.one("mark_current", OfVersion(version), f"record {version} as current")
     return plan.steps
