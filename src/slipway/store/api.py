@@ -23,6 +23,7 @@ import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum, StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -41,7 +42,28 @@ from slipway.store.tables import current_releases, deployments, events, locks, s
 
 __all__ = ["MIGRATIONS", "SCHEMA_HEAD", "Store", "schema_revision"]
 
-ACTIVE = ("pending", "running", "rolling_back")
+
+class Status(StrEnum):
+    """Where a deployment is: three states while it runs, five ways it ends (DESIGN.md)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    ROLLING_BACK = "rolling_back"
+    SUCCEEDED = "succeeded"
+    ROLLED_BACK = "rolled_back"
+    ABORTED = "aborted"
+    FAILED = "failed"
+    NO_GO = "no_go"
+
+
+ACTIVE = (Status.PENDING, Status.RUNNING, Status.ROLLING_BACK)
+
+
+class _Unset(Enum):
+    UNSET = "unset"
+
+
+UNSET = _Unset.UNSET  # a field update_deployment leaves as it is
 
 
 @dataclass(frozen=True)
@@ -54,7 +76,7 @@ class Deployment:
     previous_version: str | None
     release_digest: str | None
     strategy: str
-    status: str
+    status: Status
     reason: str | None
     runner: str | None
     started_at: str
@@ -169,7 +191,33 @@ class Store(SignalsMixin, AnalysesMixin, StoreBase):
             conn.execute(insert(deployments).values(**row))
         return self.deployment(deployment_id)
 
-    def update_deployment(self, deployment_id: str, **values: Any) -> None:
+    def update_deployment(
+        self,
+        deployment_id: str,
+        *,
+        status: Status | str | _Unset = UNSET,
+        reason: str | _Unset | None = UNSET,
+        runner: str | _Unset = UNSET,
+        release_digest: str | _Unset = UNSET,
+        ended_at: str | _Unset = UNSET,
+        rollback_started_at: str | _Unset = UNSET,
+        rollback_s: float | _Unset | None = UNSET,
+    ) -> None:
+        """Set the fields given (and only those) of one deployment."""
+        given = {
+            "status": None if status is UNSET else Status(status).value,
+            "reason": reason,
+            "runner": runner,
+            "release_digest": release_digest,
+            "ended_at": ended_at,
+            "rollback_started_at": rollback_started_at,
+            "rollback_s": rollback_s,
+        }
+        values = {k: v for k, v in given.items() if v is not UNSET}
+        if values.get("status", "") is None:
+            del values["status"]
+        if not values:
+            return
         with self._write() as conn:
             conn.execute(
                 update(deployments).where(deployments.c.id == deployment_id).values(values)
@@ -182,7 +230,7 @@ class Store(SignalsMixin, AnalysesMixin, StoreBase):
             ).one_or_none()
         if row is None:
             raise StoreError(f"no deployment {deployment_id!r}")
-        return Deployment(**row._asdict())
+        return _deployment(row._asdict())
 
     def find_deployment(self, prefix: str) -> Deployment | None:
         """A deployment by id or unique id prefix (``slipway logs 20261122``)."""
@@ -192,7 +240,7 @@ class Store(SignalsMixin, AnalysesMixin, StoreBase):
                 .where(deployments.c.id.startswith(prefix, autoescape=True))
                 .limit(2)
             ).all()
-        return Deployment(**rows[0]._asdict()) if len(rows) == 1 else None
+        return _deployment(rows[0]._asdict()) if len(rows) == 1 else None
 
     def deployments(
         self, app: str, environment: str | None = None, *, limit: int = 20
@@ -202,7 +250,7 @@ class Store(SignalsMixin, AnalysesMixin, StoreBase):
             query = query.where(deployments.c.environment == environment)
         query = query.order_by(deployments.c.started_at.desc()).limit(limit)
         with self._read() as conn:
-            return [Deployment(**r._asdict()) for r in conn.execute(query)]
+            return [_deployment(r._asdict()) for r in conn.execute(query)]
 
     # steps
 
@@ -364,3 +412,7 @@ class Store(SignalsMixin, AnalysesMixin, StoreBase):
         )
         with self._write() as conn:
             conn.execute(locks.delete().where(where))
+
+
+def _deployment(row: Mapping[str, Any]) -> Deployment:
+    return Deployment(**{**row, "status": Status(row["status"])})
