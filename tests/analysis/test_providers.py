@@ -82,7 +82,8 @@ def test_prometheus_provider_reads_the_sample_apps_and_haproxys_metrics(
     prometheus_env: tuple[Engine, Store, PrometheusServer],
 ) -> None:
     engine, _store, prometheus = prometheus_env
-    assert engine.deploy("v1").exit_code == 0
+    first = engine.deploy("v1")
+    assert first.exit_code == 0, first.deployment.reason
     provider = PrometheusProvider(
         PrometheusSpec(url=prometheus.url), app="shop", environment="test"
     )
@@ -121,7 +122,8 @@ def test_canary_aborted_on_prometheus_metrics(
     prometheus_env: tuple[Engine, Store, PrometheusServer],
 ) -> None:
     engine, store, _prometheus = prometheus_env
-    assert engine.deploy("v1").exit_code == 0
+    first = engine.deploy("v1")
+    assert first.exit_code == 0, first.deployment.reason
     url = f"http://127.0.0.1:{engine.env.router.listen.port}/work"
     with TrafficGenerator(url, concurrency=4, rate_per_s=150, max_duration_s=90):
         outcome = engine.deploy("errors_20pct")
@@ -138,7 +140,8 @@ def test_haproxy_log_gives_each_request_of_each_slot(
     prometheus_env: tuple[Engine, Store, PrometheusServer],
 ) -> None:
     engine, _store, _prometheus = prometheus_env
-    assert engine.deploy("v1").exit_code == 0
+    first = engine.deploy("v1")
+    assert first.exit_code == 0, first.deployment.reason
     slots = tuple(s for _, s, _ in engine.env.slots() if s.endswith("_a"))
     url = f"http://127.0.0.1:{engine.env.router.listen.port}/work"
     with LogCollector(log_socket(engine.env)) as collector:

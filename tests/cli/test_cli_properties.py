@@ -150,7 +150,7 @@ def test_limit_patterns_on_a_local_environment(workdir: Path, pattern: str) -> N
         invoke([*command.split(), "--limit", pattern], "--limit")
 
 
-@bounded(6, deadline_ms=30_000)
+@bounded(6)
 @given(
     args=st.sampled_from(
         [["logs"], ["plan", "--version"], ["status", "--env"], ["validate", "-f"]]

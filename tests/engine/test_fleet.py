@@ -91,7 +91,8 @@ def test_redeploy_of_the_same_digest_skips_the_upload(
     fleet = make_hosts(3)
     spec = write_fleet_spec(tmp_path, fleet, strategy=FAST)
     with fleet_engine(spec) as engine:
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         assert uploads(engine) == 2
     release = fleet.host("h1").srv / "shop" / "releases" / "v1"
     before = release.stat().st_ino
@@ -111,7 +112,8 @@ def test_a_bad_release_is_rolled_back_on_every_host(
     fleet = make_hosts(4)
     spec = write_fleet_spec(tmp_path, fleet, strategy="{type: rolling, batch_size: 2}")
     with fleet_engine(spec) as engine:
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         outcome = engine.deploy("v3")  # fails its health check everywhere
         assert outcome.exit_code == 3
         assert outcome.deployment.status == "rolled_back"
@@ -132,7 +134,8 @@ def test_limit_deploys_to_the_hosts_it_selects_only(
     fleet = make_hosts(5)
     spec = write_fleet_spec(tmp_path, fleet, strategy=FAST)
     with fleet_engine(spec) as engine:
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
     with fleet_engine(spec, limit="web:!h2:!h4") as engine:
         assert engine.env.slots() == [
             ("h1-1", "h1-1_a", 9100),
@@ -157,7 +160,8 @@ def test_router_admin_socket_on_a_tcp_address_the_spec_names(
     fleet = make_hosts(3)
     spec = write_fleet_spec(tmp_path, fleet, strategy=FAST, admin_port=9999)
     with fleet_engine(spec) as engine:
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         router = engine.backends.router
         assert "Name: HAProxy" in router.command("show info")  # type: ignore[attr-defined]
         assert serving(engine) == {"h1-1_a": "v1", "h2-1_a": "v1"}

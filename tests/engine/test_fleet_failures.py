@@ -46,7 +46,8 @@ def fleet_engine(spec: Path, observer: NullObserver | None = None) -> Iterator[E
 
 def deploy_v1(fleet: TestFleet, directory: Path) -> None:
     with fleet_engine(write_fleet_spec(directory, fleet, strategy=FAST)) as engine:
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
 
 
 def serving(engine: Engine) -> dict[str, str]:

@@ -56,7 +56,8 @@ def test_request_log_of_a_fleet_follows_the_lb_hosts_ring(
         tmp_path, fleet, strategy="{type: rolling, batch_size: 100%}", admin_port=admin_port
     )
     with fleet_engine(spec) as engine:
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         router = engine.backends.router
         assert isinstance(router, RemoteHAProxyRouter)
         slots = tuple(serving(engine))
@@ -83,7 +84,8 @@ def test_blue_green_on_a_fleet_switches_every_host_and_back(
     fleet = make_hosts(4)
     spec = write_fleet_spec(tmp_path, fleet, strategy=BLUE_GREEN)
     with engine_and_store(spec) as (engine, store):
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         with traffic_to(fleet) as traffic:
             result: list[Outcome] = []
             thread = threading.Thread(target=lambda: result.append(engine.deploy("v2")))
@@ -113,7 +115,8 @@ def test_canary_on_a_fleet_answering_5xx_is_aborted_by_analysis_of_haproxys_log(
     fleet = make_hosts(4)
     spec = write_fleet_spec(tmp_path, fleet, strategy=CANARY)
     with engine_and_store(spec) as (engine, store):
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         with traffic_to(fleet) as traffic:
             outcome = engine.deploy("errors_20pct")
             done = time.monotonic()
@@ -141,7 +144,8 @@ def test_good_canary_on_a_fleet_goes_through_its_steps(
     strategy = CANARY.replace("duration_s: 20", "duration_s: 3")
     spec = write_fleet_spec(tmp_path, fleet, strategy=strategy)
     with engine_and_store(spec) as (engine, store):
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         with traffic_to(fleet) as traffic:
             outcome = engine.deploy("v2")
             done = time.monotonic()

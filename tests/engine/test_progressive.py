@@ -97,7 +97,8 @@ def test_blue_green_switches_at_once_and_rolls_back_by_switching_back(
     blue_green: tuple[Engine, Store],
 ) -> None:
     engine, store = blue_green
-    assert engine.deploy("v1").exit_code == 0
+    first = engine.deploy("v1")
+    assert first.exit_code == 0, first.deployment.reason
     with TrafficGenerator(url(engine), concurrency=4, max_duration_s=90) as traffic:
         thread, result = in_background(engine, "v2")
         dep_id = wait_for_step(store, engine, "hold")
@@ -129,7 +130,8 @@ def test_blue_green_switches_at_once_and_rolls_back_by_switching_back(
 def test_blue_green_without_rollback_retires_the_old_set(tmp_path: Path) -> None:
     strategy = "{type: blue-green, scale_down_delay_s: 1}"
     with engine_for(tmp_path, strategy) as (engine, _store):
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         with TrafficGenerator(url(engine), concurrency=4, max_duration_s=60) as traffic:
             outcome = engine.deploy("v2")
             done = time.monotonic()
@@ -144,7 +146,8 @@ def test_canary_of_a_release_answering_5xx_is_aborted_by_analysis(
     canary: tuple[Engine, Store],
 ) -> None:
     engine, store = canary
-    assert engine.deploy("v1").exit_code == 0
+    first = engine.deploy("v1")
+    assert first.exit_code == 0, first.deployment.reason
     with TrafficGenerator(url(engine), concurrency=4, max_duration_s=90) as traffic:
         outcome = engine.deploy("errors_20pct")
         done = time.monotonic()
@@ -174,7 +177,8 @@ def test_canary_of_a_release_answering_5xx_is_aborted_by_analysis(
 
 def test_good_canary_is_promoted_step_by_step(canary: tuple[Engine, Store]) -> None:
     engine, store = canary
-    assert engine.deploy("v1").exit_code == 0
+    first = engine.deploy("v1")
+    assert first.exit_code == 0, first.deployment.reason
     with TrafficGenerator(url(engine), concurrency=4, max_duration_s=90) as traffic:
         thread, result = in_background(engine, "v2")
         dep_id = wait_for_step(store, engine, "pause")
@@ -196,7 +200,8 @@ def test_good_canary_is_promoted_step_by_step(canary: tuple[Engine, Store]) -> N
 
 def test_canary_weight_sends_that_share_of_requests(tmp_path: Path) -> None:
     with engine_for(tmp_path, PROMOTE_GATE) as (engine, store):
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         thread, result = in_background(engine, "v2")
         dep_id = wait_for_step(store, engine, "gate")
         with TrafficGenerator(url(engine), concurrency=2, max_requests=1000) as traffic:
@@ -215,7 +220,8 @@ def test_canary_weight_sends_that_share_of_requests(tmp_path: Path) -> None:
 
 def test_abort_from_another_terminal_rolls_back(canary: tuple[Engine, Store]) -> None:
     engine, store = canary
-    assert engine.deploy("v1").exit_code == 0
+    first = engine.deploy("v1")
+    assert first.exit_code == 0, first.deployment.reason
     thread, result = in_background(engine, "v2")
     dep_id = wait_for_step(store, engine, "pause")
     control.send(engine.env, store, "abort", who="carol")
@@ -230,7 +236,8 @@ def test_crashing_canary_is_caught_by_its_instances_not_its_error_rate(
     canary: tuple[Engine, Store],
 ) -> None:
     engine, _store = canary
-    assert engine.deploy("v1").exit_code == 0
+    first = engine.deploy("v1")
+    assert first.exit_code == 0, first.deployment.reason
     with TrafficGenerator(url(engine), concurrency=4, max_duration_s=90):
         outcome = engine.deploy("crash")
     assert outcome.deployment.status == "rolled_back", outcome.deployment.reason

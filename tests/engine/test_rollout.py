@@ -28,7 +28,8 @@ def serving_versions(engine: Engine) -> dict[str, str]:
 def test_rolling_update_under_load_loses_no_request(spec_file: Path) -> None:
     engine, store = open_engine(spec_file)
     try:
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         url = f"http://127.0.0.1:{engine.env.router.listen.port}/work"
         with TrafficGenerator(
             url, concurrency=4, max_requests=50_000, max_duration_s=60
@@ -56,7 +57,8 @@ def test_rolling_update_under_load_loses_no_request(spec_file: Path) -> None:
 def test_release_failing_its_health_check_is_rolled_back(spec_file: Path) -> None:
     engine, store = open_engine(spec_file)
     try:
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         url = f"http://127.0.0.1:{engine.env.router.listen.port}/work"
         with TrafficGenerator(
             url, concurrency=2, max_requests=20_000, max_duration_s=60
@@ -85,7 +87,8 @@ def test_release_failing_its_health_check_is_rolled_back(spec_file: Path) -> Non
 def test_manual_rollback_to_previous_release(spec_file: Path) -> None:
     engine, store = open_engine(spec_file)
     try:
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         assert engine.deploy("v2").exit_code == 0
         outcome = engine.rollback()
         assert outcome.exit_code == 0, outcome.deployment.reason
@@ -101,7 +104,8 @@ def test_late_failure_brings_moved_instances_back(spec_file: Path) -> None:
     """v5 fails on its third instance only: the two already moved must serve v1 again."""
     engine, store = open_engine(spec_file)
     try:
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         url = f"http://127.0.0.1:{engine.env.router.listen.port}/work"
         with TrafficGenerator(
             url, concurrency=2, max_requests=20_000, max_duration_s=60

@@ -117,9 +117,9 @@ def test_steady_plan_starts_from_the_current_release(setup: Setup) -> None:
     setup.store.set_current("shop", "production", version="v1", digest=None, deployment_id=dep)
     plan = steady_plan(setup.env, setup.store.current("shop", "production"))
     starts = [s for s in plan if s.kind == "start_instance"]
-    assert [s.params["slot"] for s in starts] == [
+    assert [s.params.slot for s in starts] == [
         "web-1_b",
         "web-2_b",
         "web-3_b",
     ]  # beside v1 in _a
-    assert any(s.kind == "drain_instance" and s.params["slot"] == "web-1_a" for s in plan)
+    assert any(s.kind == "drain_instance" and s.params.slot == "web-1_a" for s in plan)

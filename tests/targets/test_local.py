@@ -140,7 +140,8 @@ def test_a_state_directory_too_deep_for_unix_sockets_still_deploys(tmp_path: Pat
     store = Store.for_state_dir(env.state_dir.parent)
     engine = Engine(env, store=store, backends=Backends.for_environment(env, clock=SystemClock()))
     try:
-        assert engine.deploy("v1").exit_code == 0
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
         sockets = socket_dir(env.state_dir / "run")
         assert len(str(sockets / "requests.sock")) < 97 and sockets.stat().st_mode & 0o777 == 0o700
         assert {p.name for p in sockets.iterdir()} >= {"sv.sock", "hap.sock"}
