@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import xmlrpc.client
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -48,6 +49,10 @@ class Supervisor:
         self.run_dir = run_dir.resolve()
         self._clock = clock or SystemClock()
         self.socket = socket_dir(self.run_dir) / SOCKET
+        # One config change at a time: the engine starts a group's instances in threads, and
+        # two reloadConfig calls at once each see the other's program as new (ALREADY_ADDED),
+        # or take back a good file when the other's was refused.
+        self._config_lock = threading.Lock()
 
     # the daemon
 
@@ -195,17 +200,18 @@ class Supervisor:
             return
         if self.info(name) is not None:
             self.stop(name)
-        write_atomically(conf, text, mode=0o644)
-        try:
-            self._update()
-        except BackendError:
-            if old is None:
-                conf.unlink(missing_ok=True)
-            else:
-                write_atomically(conf, old, mode=0o644)
-            with contextlib.suppress(BackendError):
+        with self._config_lock:
+            write_atomically(conf, text, mode=0o644)
+            try:
                 self._update()
-            raise
+            except BackendError:
+                if old is None:
+                    conf.unlink(missing_ok=True)
+                else:
+                    write_atomically(conf, old, mode=0o644)
+                with contextlib.suppress(BackendError):
+                    self._update()
+                raise
 
     def remove_program(self, name: str) -> None:
         if self.info(name) is not None:
@@ -214,7 +220,8 @@ class Supervisor:
         (programs / f"{name}.conf").unlink(missing_ok=True)
         (programs / f"{name}.launch.json").unlink(missing_ok=True)
         (programs / f"{name}.env.json").unlink(missing_ok=True)  # of an older Slipway
-        self._update()
+        with self._config_lock:
+            self._update()
 
     def _update(self) -> None:
         """Apply programs/*.conf like ``supervisorctl update``."""
