@@ -48,9 +48,8 @@ from typing import Any
 from tests.support.sample import write_sample_spec
 
 from slipway.analysis import Sample, Window, make_judge
-from slipway.analysis.haproxy_log import LogCollector
 from slipway.backends import Backends
-from slipway.backends.local import log_socket
+from slipway.backends.local import request_log
 from slipway.clock import SystemClock
 from slipway.demo.traffic import Sample as Request
 from slipway.demo.traffic import TrafficGenerator
@@ -105,7 +104,7 @@ class Bench:
         self.stable = "v1"
         self.next_good = 10
         self.pools = Pools()
-        self.log = LogCollector(log_socket(self.env))
+        self.log = request_log(self.env, self.backends.router)
         # wall-clock (store) to monotonic (traffic) time
         self.offset = time.time() - time.monotonic()
 

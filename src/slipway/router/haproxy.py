@@ -26,13 +26,13 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from slipway.clock import Clock, SystemClock
 from slipway.errors import BackendError
-from slipway.router import ports
+from slipway.router import ports, ring
 from slipway.router.base import AdminState, ServerState
 from slipway.router.haproxy_config import STATE_FILE, HAProxyConfig
 from slipway.supervisord.local import Supervisor
@@ -90,6 +90,14 @@ class HAProxyRouter:
         self._run = config.run_dir.resolve()
         self.socket = config.admin_socket
         self._state_lock = threading.Lock()
+
+    def follow_request_log(self, on_line: Callable[[str], None], stop: threading.Event) -> None:
+        """Hand each request HAProxy logs from now on to ``on_line``, until ``stop`` is set
+        (``router/ring.py``: the log ring, through the runtime API)."""
+        ring.follow(self._ring_stream(), on_line, stop)
+
+    def _ring_stream(self) -> ring.Stream:
+        return ring.unix_stream(self.socket)
 
     # lifecycle
 

@@ -35,11 +35,8 @@ class HAProxyConfig:
     slots: Sequence[tuple[str, int]]
     health_path: str | None = "/health"
     metrics_port: int | None = None
-    # Where HAProxy sends one line per request (slot, status, milliseconds): a unix datagram
-    # socket a runner listens on while it analyses a release. Nobody listening costs nothing.
-    log_socket: Path | None = None
-    # Or into a ring buffer of HAProxy's own (a fleet's LB host), which a runner reads through
-    # the runtime API (`show events requests -w -n`) over the connection it already has.
+    # Each request logged into a ring buffer of HAProxy's own, which a runner analysing a
+    # release reads through the runtime API (`show events requests -w -n`; router/ring.py).
     log_ring: bool = False
     connect_timeout_s: float = 2.0
     server_timeout_s: float = 30.0
@@ -96,9 +93,6 @@ class HAProxyConfig:
             # unrelated releases.
             "    noreuseport",
         ]
-        if self.log_socket is not None:
-            target = _path(self.log_socket.resolve(), address=True)
-            lines.append(f"    log {target} len 1024 format raw local0 info")
         if self.log_ring:
             lines += [
                 f"    log ring@{LOG_RING} len 1024 format raw local0 info",
@@ -108,7 +102,7 @@ class HAProxyConfig:
                 "    maxlen 1024",
                 f"    size {LOG_RING_BYTES}",
             ]
-        logged = self.log_socket is not None or self.log_ring
+        logged = self.log_ring
         lines += [
             "",
             "defaults",
