@@ -64,12 +64,24 @@ class HAProxyConfig:
     def render(self) -> str:
         """haproxy.cfg. Paths are quoted; names and addresses must be plain words; a value
         that would add a line (a newline, a carriage return) is refused, never written."""
-        run = self.run_dir if self.run_dir.is_absolute() else self.run_dir.resolve()
-        check = ""
         for word in (self.backend, *(slot for slot, _ in self.slots), *self.addresses.values()):
             _plain(word)
         lines = [
             "# written by Slipway: edits are overwritten",
+            *self._global(),
+            *self._defaults(),
+            *self._frontend(),
+            *self._backend(),
+            *self._metrics(),
+        ]
+        for line in lines:
+            if _CONTROL.search(line):
+                raise PermanentError(f"haproxy.cfg would get a control character: {line!r}")
+        return "\n".join(lines) + "\n"
+
+    def _global(self) -> list[str]:
+        run = self.run_dir if self.run_dir.is_absolute() else self.run_dir.resolve()
+        lines = [
             "global",
             # room beside Slipway's own runtime-API connections for an operator's or a
             # monitoring tool's (HAProxy's default is 10 at once, then it stops answering)
@@ -79,14 +91,13 @@ class HAProxyConfig:
             f"    stats socket {_path(self.admin_socket, address=True)} "
             "mode 600 level admin expose-fd listeners",
             f"    server-state-file {_path(run / STATE_FILE)}",
-            *(
-                [
-                    f"    stats socket {_family(self.admin_address[0])}@"
-                    f"{_bind(*self.admin_address)} level admin"
-                ]
-                if self.admin_address
-                else []
-            ),
+        ]
+        if self.admin_address:
+            lines.append(
+                f"    stats socket {_family(self.admin_address[0])}@"
+                f"{_bind(*self.admin_address)} level admin"
+            )
+        lines += [
             "    maxconn 4096",
             # Without it, a second HAProxy (another environment, another checkout) binding the
             # same port would succeed, and the kernel would split users' requests between two
@@ -102,16 +113,19 @@ class HAProxyConfig:
                 "    maxlen 1024",
                 f"    size {LOG_RING_BYTES}",
             ]
-        logged = self.log_ring
-        lines += [
+        return lines
+
+    def _defaults(self) -> list[str]:
+        logging = (
+            ["    log global", f'    log-format "{LOG_FORMAT}"']
+            if self.log_ring
+            else ["    option httplog"]
+        )
+        return [
             "",
             "defaults",
             "    mode http",
-            *(
-                ["    log global", f'    log-format "{LOG_FORMAT}"']
-                if logged
-                else ["    option httplog"]
-            ),
+            *logging,
             f"    timeout connect {int(self.connect_timeout_s * 1000)}ms",
             f"    timeout client {int(self.client_timeout_s * 1000)}ms",
             f"    timeout server {int(self.server_timeout_s * 1000)}ms",
@@ -125,14 +139,19 @@ class HAProxyConfig:
             # racing a client sending its next request on one ("server disconnected without
             # a response"): it answers that request instead, with `Connection: close`.
             "    option idle-close-on-response",
+        ]
+
+    def _frontend(self) -> list[str]:
+        return [
             "",
             f"frontend {self.backend}_in",
             f"    bind {_bind(_plain(self.listen_host), self.listen_port)}",
             f"    default_backend {self.backend}",
-            "",
-            f"backend {self.backend}",
-            "    balance roundrobin",
         ]
+
+    def _backend(self) -> list[str]:
+        lines = ["", f"backend {self.backend}", "    balance roundrobin"]
+        check = ""
         if self.health_path:
             inter = max(100, int(self.check_interval_s * 1000))
             lines += [
@@ -144,18 +163,18 @@ class HAProxyConfig:
         for slot, port in self.slots:
             address = self.addresses.get(slot, "127.0.0.1")
             lines.append(f"    server {slot} {address}:{port}{check} disabled")
-        if self.metrics_port is not None:
-            lines += [
-                "",
-                "frontend slipway_metrics",
-                f"    bind 127.0.0.1:{self.metrics_port}",
-                "    http-request use-service prometheus-exporter if { path /metrics }",
-                "    http-request return status 404",
-            ]
-        for line in lines:
-            if _CONTROL.search(line):
-                raise PermanentError(f"haproxy.cfg would get a control character: {line!r}")
-        return "\n".join(lines) + "\n"
+        return lines
+
+    def _metrics(self) -> list[str]:
+        if self.metrics_port is None:
+            return []
+        return [
+            "",
+            "frontend slipway_metrics",
+            f"    bind 127.0.0.1:{self.metrics_port}",
+            "    http-request use-service prometheus-exporter if { path /metrics }",
+            "    http-request return status 404",
+        ]
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
