@@ -185,15 +185,11 @@ class HAProxyRouter:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
                 conn.settimeout(5)
                 conn.connect(str(self.socket))
-                conn.sendall(line.encode() + b"\n")
-                chunks = []
-                while chunk := conn.recv(65536):
-                    chunks.append(chunk)
+                return exchange(conn, line)
         except OSError as exc:
             raise BackendError(
                 f"HAProxy's admin socket {self.socket} does not answer: {exc}"
             ) from exc
-        return b"".join(chunks).decode(errors="replace")
 
     def _set(self, slot: str, what: str) -> None:
         answer = self.command(f"set server {self.config.backend}/{slot} {what}").strip()
@@ -363,3 +359,12 @@ def _operational(status: str, op_state: int | None) -> str:
     if status.startswith("DRAIN") and op_state is not None:
         return "DRAIN UP" if op_state == 2 else "DRAIN DOWN"
     return status
+
+
+def exchange(conn: socket.socket, line: str) -> str:
+    """One runtime-API command on an open connection, and all it answers until it closes."""
+    conn.sendall(line.encode() + b"\n")
+    chunks = []
+    while chunk := conn.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")

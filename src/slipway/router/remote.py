@@ -34,10 +34,10 @@ from slipway.router import ports, ring
 from slipway.router.base import ServerState
 from slipway.router.batching import CommandBatcher
 from slipway.router.haproxy import (
-    ANSWER_TIMEOUT_S,
     CONFIG_FILE,
     PROGRAM,
     HAProxyRouter,
+    exchange,
     haproxy_errors,
     port_taken,
 )
@@ -140,15 +140,11 @@ class RemoteHAProxyRouter(HAProxyRouter):
         address, port = self.config.admin_address
         try:
             with socket.create_connection((address, port), timeout=5) as conn:
-                conn.sendall(line.encode() + b"\n")
-                chunks = []
-                while chunk := conn.recv(65536):
-                    chunks.append(chunk)
+                return exchange(conn, line)
         except OSError as exc:
             raise BackendError(
                 f"HAProxy's admin socket {address}:{port} does not answer: {exc}"
             ) from exc
-        return b"".join(chunks).decode(errors="replace")
 
     def _ring_stream(self) -> ring.Stream:
         """The LB host's runtime API: its TCP admin socket, or its unix socket over SSH."""
@@ -167,15 +163,7 @@ class RemoteHAProxyRouter(HAProxyRouter):
             self.pool.call(self._ensure_up())
         except HostFailed as exc:
             raise BackendError(f"HAProxy's host {exc}") from exc
-        deadline = self._clock.monotonic() + ANSWER_TIMEOUT_S
-        while True:
-            try:
-                self.command("show info")
-                return
-            except BackendError:
-                if self._clock.monotonic() > deadline:
-                    raise
-                self._clock.sleep(0.05)
+        self._wait_answering()
 
     async def _ensure_up(self) -> None:
         """As ``HAProxyRouter.ensure_up``, on the LB host: the new config checked there

@@ -48,6 +48,13 @@ class RollingSpec(Model):
             raise ValueError("batch_size must be at least 1")
         return self
 
+    def describe(self) -> str:
+        """One line for the runbook document."""
+        return (
+            f"rolling: batch {self.batch_size}, max surge {self.max_surge}, "
+            f"max unavailable {self.max_unavailable}"
+        )
+
 
 class PauseSpec(Model):
     duration_s: Seconds | None = Field(
@@ -98,6 +105,20 @@ class CanarySpec(Model):
             raise ValueError("a canary needs at least one `set_weight` step")
         return self
 
+    def describe(self) -> str:
+        """One line for the runbook document."""
+        steps = []
+        for step in self.steps:
+            if step.set_weight is not None:
+                steps.append(f"{step.set_weight}%")
+            elif step.pause is not None:
+                wait = step.pause.duration_s
+                steps.append(f"pause {wait:g}s" if wait else "`slipway promote`")
+            else:
+                steps.append("analysis")
+        judge = f", {self.analysis.judge} analysis" if self.analysis else ""
+        return f"canary: {' → '.join(steps)}{judge}"
+
 
 class SmokeSpec(Model):
     """A request to each new instance before it takes user traffic."""
@@ -136,6 +157,14 @@ class BlueGreenSpec(Model):
                         "traffic, so HAProxy has nothing to measure; use `provider: probe`"
                     )
         return self
+
+    def describe(self) -> str:
+        """One line for the runbook document."""
+        promote = "auto" if self.auto_promote else "`slipway promote`"
+        return (
+            f"blue-green: switch {promote}, previous set kept "
+            f"{self.scale_down_delay_s:g}s for `slipway rollback`"
+        )
 
 
 StrategySpec = Annotated[RollingSpec | BlueGreenSpec | CanarySpec, Field(discriminator="type")]
