@@ -47,9 +47,19 @@ def plan(
     env: EnvOpt = None,
     output: OutputOpt = Output.text,
     limit: LimitOpt = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="Plan from the store's records alone: ask no process, router or host.",
+        ),
+    ] = False,
 ) -> None:
-    """Print the pre-flight and the steps a deployment would run, changing nothing."""
-    from slipway.backends.placement import read_placement
+    """Print the pre-flight and the steps a deployment would run, changing nothing.
+
+    It reads what runs where first — from supervisord and HAProxy here, or over SSH from
+    every host of a fleet — unless --offline."""
+    from slipway.backends.placement import read_placement, recorded_placement
     from slipway.plan import build_plan
     from slipway.preflight import checklist
     from slipway.release import check_version
@@ -58,7 +68,11 @@ def plan(
     check_version(version)
     with session(file, env, limit) as s:
         checks = checklist(s.env)
-        steps = build_plan(s.env, version=version, placement=read_placement(s.backends))
+        if offline:
+            placement, source = recorded_placement(s.store, s.env), "the store's records"
+        else:
+            placement, source = read_placement(s.backends), _live_source(s.env)
+        steps = build_plan(s.env, version=version, placement=placement)
     exposed = s.env.router.exposed()
     if output is Output.json:
         print_json(
@@ -68,9 +82,11 @@ def plan(
                 "preflight": checks,
                 "steps": [st.as_dict() for st in steps],
                 "exposed": exposed,
+                "placement_from": source,
             }
         )
         return
+    out().print(f"what runs where, read from {source}", markup=False, highlight=False)
     if checks:
         rows = [(c["name"], c["type"], "yes" if c["blocking"] else "no") for c in checks]
         out().print(table("pre-flight (runs first)", ["check", "type", "blocking"], rows))
@@ -83,6 +99,13 @@ def plan(
         for line in exposed:
             out().print(f"  {line}", markup=False, highlight=False)
     _warn_exposed_admin(s.env)
+
+
+def _live_source(env: Environment) -> str:
+    if env.fleet is not None:
+        count = len(env.fleet.app_hosts)
+        return f"{count} host{'s' if count != 1 else ''} over SSH (--offline: the store's records)"
+    return "supervisord and HAProxy"
 
 
 def _warn_exposed_admin(env: Environment) -> None:
