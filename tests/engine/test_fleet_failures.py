@@ -100,7 +100,9 @@ def test_with_continue_the_rollout_goes_on_without_a_cut_off_host(
     cut = CutOff(fleet, "h3", "start v2 in h3-1_b (port 9101)")
     with fleet_engine(spec, cut) as engine:
         outcome = engine.deploy("v2")
-        assert outcome.exit_code == 0, outcome.deployment.reason
+        assert outcome.deployment.status == "succeeded", outcome.deployment.reason
+        # succeeded, but not everywhere: a pipeline must be able to tell (exit 5, not 0)
+        assert outcome.failed_hosts == ("h3",) and outcome.exit_code == 5
         assert serving(engine) == {f"h{i}-1_b": "v2" for i in (1, 2, 4, 5)}
         log = reports.logs(engine.env, store=engine.store, deployment=outcome.deployment.id)
     assert log["hosts"]["h3"].startswith("FAILED")

@@ -297,6 +297,7 @@ class Engine:
         Waiter(self.store, dep_id, should_stop=self._stop.is_set).close(
             f"not acted on: the deployment ended {dep.status}"
         )
+        failed: list[str] = []
         if self.hosts is not None:
             hosts = self.hosts.summary(
                 status=dep.status, version=dep.version, previous=dep.previous_version
@@ -310,7 +311,7 @@ class Engine:
                 hosts=hosts,
             )
         self.observer.finished(dep)
-        return Outcome(dep)
+        return Outcome(dep, failed_hosts=tuple(failed))
 
     # running steps
 
