@@ -218,6 +218,43 @@ def test_canary_weight_sends_that_share_of_requests(tmp_path: Path) -> None:
         assert set(serving_versions(engine).values()) == {"v1"}
 
 
+SCALED = """
+  type: canary
+  scale: {replicas: 1}
+  steps:
+    - set_weight: 40
+    - pause: {}
+  analysis: null"""
+
+
+def test_a_scaled_canary_runs_once_and_still_gets_its_share(tmp_path: Path) -> None:
+    """One canary beside four instances: per-slot weights (HAProxy's 1..256) give it 40 %."""
+    spec = write_sample_spec(tmp_path, strategy=SCALED, count=4)
+    env = load_spec(spec).environment("test")
+    store = Store.for_state_dir(env.state_dir.parent)
+    engine = Engine(env, store=store, backends=Backends.for_environment(env, clock=SystemClock()))
+    try:
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
+        thread, result = in_background(engine, "v2")
+        wait_for_step(store, engine, "gate")
+        assert [i.version for i in engine.backends.target.instances()].count("v2") == 1
+        with TrafficGenerator(url(engine), concurrency=2, max_requests=1000) as traffic:
+            deadline = time.monotonic() + 60
+            while traffic.requests_so_far() < 1000 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        share = traffic.report.by_version.get("v2", 0) / traffic.report.requests
+        assert 0.34 <= share <= 0.46, traffic.report.by_version
+        control.send(engine.env, store, "promote", who="bob")
+        thread.join(timeout=120)
+        assert result[0].exit_code == 0, result[0].deployment.reason
+        assert set(serving_versions(engine).values()) == {"v2"}
+        assert len(serving_versions(engine)) == 4  # the other three got v2 at promotion
+    finally:
+        store.close()
+        stop_environment(env)
+
+
 def test_abort_from_another_terminal_rolls_back(canary: tuple[Engine, Store]) -> None:
     engine, store = canary
     first = engine.deploy("v1")

@@ -89,11 +89,43 @@ def default_canary_steps() -> list[CanaryStep]:
     ]
 
 
+class CanaryScale(Model):
+    """How many instances run the canary (Argo's ``setCanaryScale``); exactly one field."""
+
+    replicas: int | None = Field(None, ge=1, le=10_000, description="This many instances.")
+    percent: int | None = Field(None, ge=1, le=100, description="This share of the instances.")
+    match_traffic_weight: bool = Field(
+        False, description="As many instances as the weight's share (at least one), growing."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> CanaryScale:
+        given = [self.replicas is not None, self.percent is not None, self.match_traffic_weight]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of replicas, percent, match_traffic_weight")
+        return self
+
+    def count(self, instances: int, weight: int) -> int:
+        """Canary instances at ``weight`` percent of traffic, of ``instances`` in all."""
+        if self.replicas is not None:
+            wanted = self.replicas
+        elif self.percent is not None:
+            wanted = -(-self.percent * instances // 100)
+        else:
+            wanted = -(-weight * instances // 100)
+        return max(1, min(instances, wanted))
+
+
 class CanarySpec(Model):
     """Send a share of traffic to the new release, step by step, while analysis watches."""
 
     type: Literal["canary"]
     steps: list[CanaryStep] = Field(default_factory=default_canary_steps, min_length=1)
+    scale: CanaryScale | None = Field(
+        None,
+        description="Run the canary on some instances only (by default: beside every one); "
+        "per-slot weights then give the canary its share of the traffic.",
+    )
     analysis: AnalysisSpec | None = Field(
         default_factory=lambda: AnalysisSpec(),
         description="Background analysis: runs from the first weight until promotion.",
