@@ -43,7 +43,7 @@ from slipway.errors import (
     UsageError,
 )
 from slipway.observe import NullObserver, Observer
-from slipway.plan import build_plan, rollback_plan
+from slipway.plan import build_plan, release_undo, rollback_plan
 from slipway.spec.environment import Environment
 from slipway.steps import Step
 from slipway.store import Deployment, StepRecord, Store, this_runner
@@ -244,13 +244,21 @@ class Engine:
             elif r.state == "running":
                 self.store.set_step(r.id, state="failed", error="interrupted")
         target = dep.previous_version if dep.kind == "deploy" else None
-        self._event(dep.id, f"rolling back to {target or 'nothing (first release)'}")
-        steps = rollback_plan(
-            self.env,
-            version=target,
-            placement=read_placement(self.backends),
-            prepare=False,
+        done = [(r.kind, r.state) for r in records if r.phase == "deploy"]
+        undo = (
+            release_undo(self.env, version=dep.version, done=done) if dep.kind == "deploy" else None
         )
+        if undo is not None:  # a flag: its code stays, dark
+            target, steps = dep.version, undo
+            self._event(dep.id, f"taking back the release of {dep.version}; its code stays")
+        else:
+            self._event(dep.id, f"rolling back to {target or 'nothing (first release)'}")
+            steps = rollback_plan(
+                self.env,
+                version=target,
+                placement=read_placement(self.backends),
+                prepare=False,
+            )
         self._persist(dep.id, steps, phase="rollback", first_seq=len(records))
         rollback_records = [r for r in self.store.steps(dep.id) if r.seq >= len(records)]
         self.observer.started(self.store.deployment(dep.id), self.store.steps(dep.id))
@@ -265,14 +273,24 @@ class Engine:
             )
             self._event(dep.id, f"rollback failed: {exc}", level="error")
             return self._finish(dep.id)
+        # a flag's undo takes back the flag, not the instances its rollout started
+        undone = {"set_flag", "verify_flag"} if undo is not None else None
         for r in records:
-            if r.phase == "deploy" and r.state == "succeeded" and r.kind != "prepare_release":
+            if (
+                r.phase == "deploy"
+                and r.state == "succeeded"
+                and r.kind != "prepare_release"
+                and (undone is None or r.kind in undone)
+            ):
                 self.store.set_step(r.id, state="compensated")
         elapsed = self.clock.monotonic() - started
         final = status if target is not None else "failed"
         self.store.update_deployment(
             dep.id, status=final, rollback_s=round(elapsed, 3), ended_at=self.store.now()
         )
+        if undo is not None:
+            self._event(dep.id, f"released to nobody in {elapsed:.2f}s; {target} runs, dark")
+            return self._finish(dep.id)  # the code stays: no database to restore under it
         self._event(dep.id, f"rolled back to {target or 'nothing'} in {elapsed:.2f}s")
         self._offer_restore(dep)
         return self._finish(dep.id)

@@ -41,7 +41,7 @@ from slipway.spec.checks import (
     TlsPreflight,
     preflight_name,
 )
-from slipway.spec.strategy import BlueGreenSpec, CanarySpec, RollingSpec
+from slipway.spec.strategy import BlueGreenSpec, CanarySpec, FlagSpec, RollingSpec
 from slipway.steps import Step
 
 
@@ -122,7 +122,7 @@ def _overview(facts: Facts, lang: Lang) -> str:
     return table([t("attribute", lang), t("value", lang)], rows)
 
 
-def _strategy(strategy: RollingSpec | BlueGreenSpec | CanarySpec) -> str:
+def _strategy(strategy: RollingSpec | BlueGreenSpec | CanarySpec | FlagSpec) -> str:
     if isinstance(strategy, RollingSpec):
         return (
             f"rolling: batch {strategy.batch_size}, max surge {strategy.max_surge}, "
@@ -144,7 +144,8 @@ def _strategy(strategy: RollingSpec | BlueGreenSpec | CanarySpec) -> str:
         else:
             steps.append("analysis")
     judge = f", {strategy.analysis.judge} analysis" if strategy.analysis else ""
-    return f"canary: {' → '.join(steps)}{judge}"
+    kind = "canary" if isinstance(strategy, CanarySpec) else f"flag `{strategy.flag}`"
+    return f"{kind}: {' → '.join(steps)}{judge}"
 
 
 def _prerequisites(facts: Facts, lang: Lang) -> str:

@@ -1,0 +1,104 @@
+"""The flag strategy against real supervisord and HAProxy: the code rolls out dark, the flag
+grows in the store, and taking it back is one write — no instance restarted."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from slipway.backends import Backends
+from slipway.clock import SystemClock
+from slipway.demo.traffic import TrafficGenerator
+from slipway.engine import Engine, control
+from slipway.spec import load_spec
+from slipway.spec.strategy import FlagSpec
+from slipway.store import Store
+from tests.conftest import stop_environment
+from tests.engine.test_progressive import in_background, url, wait_for_step
+from tests.support.sample import free_port_range, write_sample_spec
+
+STRATEGY = """
+  type: flag
+  flag: new-checkout
+  steps:
+    - set_weight: 10
+    - pause: {duration_s: 60}
+    - set_weight: 50
+  analysis: null"""
+
+
+@pytest.fixture
+def flagged(tmp_path: Path) -> Iterator[tuple[Engine, Store]]:
+    flags = f"    flags: {{listen: 127.0.0.1:{free_port_range(1)}}}\n"
+    spec = write_sample_spec(tmp_path, strategy=STRATEGY, extra=flags)
+    env = load_spec(spec).environment("test")
+    store = Store.for_state_dir(env.state_dir.parent)
+    engine = Engine(env, store=store, backends=Backends.for_environment(env, clock=SystemClock()))
+    try:
+        yield engine, store
+    finally:
+        store.close()
+        stop_environment(env)
+
+
+def quick(engine: Engine) -> Engine:
+    """The same environment with only the strategy's first step (then 100 %)."""
+    strategy = engine.env.strategy
+    assert isinstance(strategy, FlagSpec)
+    short = strategy.model_copy(update={"steps": strategy.steps[:1]})
+    env = engine.env.model_copy(update={"strategy": short})
+    return Engine(env, store=engine.store, backends=engine.backends)
+
+
+def pids(engine: Engine) -> dict[str, int | None]:
+    return {i.slot: i.pid for i in engine.backends.target.instances() if i.running}
+
+
+def test_abort_takes_the_flag_back_to_zero_and_restarts_nothing(
+    flagged: tuple[Engine, Store],
+) -> None:
+    engine, store = flagged
+    first = quick(engine).deploy("v1")
+    assert first.exit_code == 0, first.deployment.reason
+    with TrafficGenerator(url(engine), concurrency=2, max_duration_s=90) as traffic:
+        thread, result = in_background(engine, "v2")
+        dep_id = wait_for_step(store, engine, "pause")
+        flag = store.flag("shop", "test", "new-checkout")
+        assert flag is not None and flag.weight == 10 and flag.deployment_id == dep_id
+        assert store.current("shop", "test").version == "v2"  # type: ignore[union-attr]
+        before = pids(engine)
+        control.send(engine.env, store, "abort", who="alice", comment="checkout looks wrong")
+        thread.join(timeout=60)
+        time.sleep(0.3)
+    outcome = result[0]
+    assert outcome.exit_code == 3 and outcome.deployment.status == "aborted"
+    assert "aborted by alice" in (outcome.deployment.reason or "")
+    flag = store.flag("shop", "test", "new-checkout")
+    assert flag is not None and flag.weight == 0
+    # the code stays, dark: same processes, v2 current, nothing started or stopped
+    assert pids(engine) == before
+    assert {i.version for i in engine.backends.target.instances() if i.running} == {"v2"}
+    assert store.current("shop", "test").version == "v2"  # type: ignore[union-attr]
+    rollback = [s for s in store.steps(dep_id) if s.phase == "rollback"]
+    assert [(s.kind, s.params["weight"], s.state) for s in rollback] == [
+        ("set_flag", 0, "succeeded")
+    ]
+    starts = [s for s in store.steps(dep_id) if s.kind == "start_instance"]
+    assert starts and all(s.state == "succeeded" for s in starts)  # not "compensated"
+    assert traffic.report.failed == 0, traffic.report.errors
+
+
+def test_a_good_release_ends_with_the_flag_on_for_everyone(
+    flagged: tuple[Engine, Store],
+) -> None:
+    engine, store = flagged
+    first = quick(engine).deploy("v1")
+    assert first.exit_code == 0, first.deployment.reason
+    flag = store.flag("shop", "test", "new-checkout")
+    assert flag is not None and flag.weight == 100 and flag.revision == 3  # 0, 10, 100
+    weights = [s.params["weight"] for s in store.steps(first.deployment.id) if s.kind == "set_flag"]
+    assert weights == [0, 10, 100]
+    assert first.deployment.strategy == "flag"
