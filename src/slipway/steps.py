@@ -39,6 +39,7 @@ StepKind = Literal[
     "migrate_database",  # the migration command against the environment's database
     "restore_database",  # put a backup back (behind a gate: loses newer data)
     "set_flag",  # a feature flag's share of users, in one write (the flag source serves it)
+    "verify_flag",  # synthetic keys through the flag server: the share served is the share set
 ]
 
 StepState = Literal["pending", "running", "succeeded", "failed", "compensated", "skipped"]
@@ -256,6 +257,17 @@ class SetFlag(Params):
     weight: int
 
 
+@dataclass(frozen=True)
+class VerifyFlag(Params):
+    """Evaluate ``keys`` synthetic targeting keys through the flag server: ``weight`` percent
+    on, and every key that was on at ``previous`` still on."""
+
+    flag: str
+    weight: int
+    previous: int
+    keys: int
+
+
 PARAMS: dict[str, type[Params]] = {
     "prepare_release": OfVersion,
     "ensure_infra": Nothing,
@@ -277,6 +289,7 @@ PARAMS: dict[str, type[Params]] = {
     "migrate_database": OfVersion,
     "restore_database": Restore,
     "set_flag": SetFlag,
+    "verify_flag": VerifyFlag,
 }
 
 P = TypeVar("P", bound=Params)

@@ -1,10 +1,12 @@
-"""The flag strategy against real supervisord and HAProxy: the code rolls out dark, the flag
-grows in the store, and taking it back is one write — no instance restarted."""
+"""The flag strategy against real supervisord, HAProxy and the flag server (uvicorn): the code
+rolls out dark, the flag grows and each share is verified through the server, and taking it
+back is one write — no instance restarted."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from slipway.backends import Backends
 from slipway.clock import SystemClock
 from slipway.demo.traffic import TrafficGenerator
 from slipway.engine import Engine, control
+from slipway.flags.server import FlagServer, ofrep_app, source_for
 from slipway.spec import load_spec
 from slipway.spec.strategy import FlagSpec
 from slipway.store import Store
@@ -30,18 +33,30 @@ STRATEGY = """
   analysis: null"""
 
 
-@pytest.fixture
-def flagged(tmp_path: Path) -> Iterator[tuple[Engine, Store]]:
-    flags = f"    flags: {{listen: 127.0.0.1:{free_port_range(1)}}}\n"
-    spec = write_sample_spec(tmp_path, strategy=STRATEGY, extra=flags)
+@contextmanager
+def flag_environment(tmp_path: Path, *, serving: bool = True) -> Iterator[tuple[Engine, Store]]:
+    port = free_port_range(1)
+    spec = write_sample_spec(
+        tmp_path, strategy=STRATEGY, extra=f"    flags: {{listen: 127.0.0.1:{port}}}\n"
+    )
     env = load_spec(spec).environment("test")
     store = Store.for_state_dir(env.state_dir.parent)
     engine = Engine(env, store=store, backends=Backends.for_environment(env, clock=SystemClock()))
+    server = FlagServer(ofrep_app(source_for(env, store)), host="127.0.0.1", port=port)
     try:
+        if serving:
+            server.start()
         yield engine, store
     finally:
+        server.stop()
         store.close()
         stop_environment(env)
+
+
+@pytest.fixture
+def flagged(tmp_path: Path) -> Iterator[tuple[Engine, Store]]:
+    with flag_environment(tmp_path) as pair:
+        yield pair
 
 
 def quick(engine: Engine) -> Engine:
@@ -99,6 +114,24 @@ def test_a_good_release_ends_with_the_flag_on_for_everyone(
     assert first.exit_code == 0, first.deployment.reason
     flag = store.flag("shop", "test", "new-checkout")
     assert flag is not None and flag.weight == 100 and flag.revision == 3  # 0, 10, 100
-    weights = [s.params["weight"] for s in store.steps(first.deployment.id) if s.kind == "set_flag"]
-    assert weights == [0, 10, 100]
+    steps = store.steps(first.deployment.id)
+    assert [s.params["weight"] for s in steps if s.kind == "set_flag"] == [0, 10, 100]
+    verified = [s.result for s in steps if s.kind == "verify_flag"]
+    assert [(v["keys"], v["mismatches"], v["unsticky"]) for v in verified] == [
+        (1000, 0, 0),
+        (1000, 0, 0),
+    ]
+    assert 0.05 < verified[0]["share"] < 0.15 and verified[1]["share"] == 1.0
     assert first.deployment.strategy == "flag"
+
+
+def test_a_split_the_server_does_not_serve_stops_the_rollout(tmp_path: Path) -> None:
+    with flag_environment(tmp_path, serving=False) as (engine, store):
+        outcome = quick(engine).deploy("v1")
+        dep = outcome.deployment
+        assert outcome.exit_code == 3 and dep.status == "rolled_back", dep.reason
+        assert "the flag server did not answer" in (dep.reason or "")
+        flag = store.flag("shop", "test", "new-checkout")
+        assert flag is not None and flag.weight == 0
+        # the code had gone out dark before: it stays
+        assert {i.version for i in engine.backends.target.instances() if i.running} == {"v1"}

@@ -45,7 +45,14 @@ def test_the_code_ships_dark_then_the_flag_grows_to_everyone() -> None:
     assert weights(steps) == [0, 1, 25, 100]
     after = kinds[1 + len(code) :]
     assert "start_instance" not in after and "switch_traffic" not in after
-    assert after == ["set_flag", "pause", "set_flag", "gate", "analysis", "set_flag"]
+    set_and_verify = ["set_flag", "verify_flag"]
+    assert after == [*set_and_verify, "pause", *set_and_verify, "gate", "analysis", *set_and_verify]
+    verifies = [s.params for s in steps if s.kind == "verify_flag"]
+    assert [(v.weight, v.previous, v.keys) for v in verifies] == [
+        (1, 0, 1000),
+        (25, 1, 1000),
+        (100, 25, 1000),
+    ]
     serving, _, low = replay(steps, placement)
     assert set(serving.values()) == {"v2"} and low >= 3  # the rollout kept every user served
 
@@ -122,6 +129,6 @@ def test_placement_of_an_interrupted_rollout_is_finished_first() -> None:
     ]
     steps = flag(spec(), version="v2", layout=layout(2), placement=placement)
     assert {s.params.slot for s in steps if s.kind == "start_instance"} == {"web-2_b"}
-    assert steps[-1].kind == "set_flag"
+    assert steps[-2].kind == "set_flag" and steps[-1].kind == "verify_flag"
     pause = next(s for s in steps if s.kind == "pause")
     assert pause.params.canary.slots == ["web-1_b", "web-2_b"]

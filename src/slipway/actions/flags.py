@@ -11,8 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from slipway.actions.context import StepContext
+from slipway.errors import PermanentError
 from slipway.flags.backend import flag_backend
-from slipway.steps import SetFlag
+from slipway.flags.server import token_for
+from slipway.flags.verify import OfrepClient, verify_split
+from slipway.steps import SetFlag, VerifyFlag
 from slipway.who import current_user
 
 Result = dict[str, Any]
@@ -36,3 +39,32 @@ class FlagActions:
             f"flag {flag.key}: on for {flag.weight}% of users (was {was}), set by {current_user()}",
         )
         return {"weight": flag.weight, "was": before.weight if before is not None else None}
+
+    def verify_flag(self, params: VerifyFlag) -> Result:
+        if self._env.flags is None:  # the spec's validation asks for it: a guard
+            raise PermanentError("the flag strategy needs `flags:` in the environment")
+        flag = self._flags.get(params.flag)
+        if flag is None or flag.weight != params.weight:
+            raise PermanentError(f"{params.flag} is not at {params.weight}% in the store")
+        revision = self._store.flags_revision(self._env.app, self._env.name)
+        listen = self._env.flags.listen
+        host = f"[{listen.host}]" if ":" in listen.host else listen.host
+        client = OfrepClient(f"http://{host}:{listen.port}", token=token_for(self._env))
+        try:
+            verified = verify_split(
+                client,
+                params.flag,
+                weight=params.weight,
+                previous=params.previous,
+                keys=params.keys,
+                revision=revision,
+                wait_s=max(5.0, 20 * self._env.flags.refresh_s),
+            )
+        finally:
+            client.close()
+        self._store.event(
+            self._dep,
+            f"flag {params.flag} served as set: {verified.on} of {verified.keys} synthetic keys "
+            f"on ({verified.share:.1%} for {params.weight}%), none lost since {params.previous}%",
+        )
+        return verified.as_dict()

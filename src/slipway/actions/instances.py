@@ -62,7 +62,7 @@ class Actions:
             restore_database=database.restore_database,
         )
         flags = FlagActions(context)
-        self._table.update(set_flag=flags.set_flag)
+        self._table.update(set_flag=flags.set_flag, verify_flag=flags.verify_flag)
 
     def run(self, kind: str, stored: Mapping[str, Any], *, started: datetime) -> Result:
         """Run one step from its stored parameters; ``started`` is when it first started

@@ -46,12 +46,16 @@ class StoreFlags:
         self._env = env
         self._store = store
 
+    @property
+    def store(self) -> Store:
+        return self._store
+
     def get(self, key: str) -> Flag | None:
-        record = self._store.flag(self._env.app, self._env.name, key)
+        record = self.store.flag(self._env.app, self._env.name, key)
         return as_flag(record) if record is not None else None
 
     def all(self) -> list[FlagRecord]:
-        return self._store.flags(self._env.app, self._env.name)
+        return self.store.flags(self._env.app, self._env.name)
 
     def set_weight(
         self, key: str, weight: int, *, by: str, deployment_id: str | None = None
@@ -75,7 +79,7 @@ class StoreFlags:
         on_for: Sequence[str] | None = None,
         deployment_id: str | None = None,
     ) -> Flag:
-        record = self._store.set_flag(
+        record = self.store.set_flag(
             self._env.app,
             self._env.name,
             key,

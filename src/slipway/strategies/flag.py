@@ -32,6 +32,7 @@ from slipway.steps import (
     Slot,
     Step,
     StepList,
+    VerifyFlag,
 )
 from slipway.strategies.common import FULL_WEIGHT, other_slot, serving
 from slipway.strategies.rolling import rolling
@@ -99,6 +100,11 @@ def flag(
 def _set(plan: StepList, spec: FlagSpec, *, weight: int, previous: int) -> None:
     key = spec.flag
     plan.one("set_flag", SetFlag(key, weight), f"{key} on for {weight}% of users")
+    plan.one(
+        "verify_flag",
+        VerifyFlag(key, weight, previous, spec.verify_keys),
+        f"verify {key}: {weight}% of {spec.verify_keys} synthetic keys on, sticky",
+    )
 
 
 def _serving_after(layout: Layout, placement: Sequence[Placement], version: str) -> list[Slot]:
