@@ -37,7 +37,10 @@ STRATEGY = """
 def flag_environment(tmp_path: Path, *, serving: bool = True) -> Iterator[tuple[Engine, Store]]:
     port = free_port_range(1)
     spec = write_sample_spec(
-        tmp_path, strategy=STRATEGY, extra=f"    flags: {{listen: 127.0.0.1:{port}}}\n"
+        tmp_path,
+        strategy=STRATEGY,
+        extra=f"    flags: {{listen: 127.0.0.1:{port}}}\n",
+        process_env={"OFREP_URL": f"http://127.0.0.1:{port}"},
     )
     env = load_spec(spec).environment("test")
     store = Store.for_state_dir(env.state_dir.parent)
@@ -135,3 +138,48 @@ def test_a_split_the_server_does_not_serve_stops_the_rollout(tmp_path: Path) -> 
         assert flag is not None and flag.weight == 0
         # the code had gone out dark before: it stays
         assert {i.version for i in engine.backends.target.instances() if i.running} == {"v1"}
+
+
+ANALYSED = FlagSpec.model_validate(
+    {
+        "type": "flag",
+        "flag": "new-checkout",
+        "steps": [{"set_weight": 20}, {"pause": {"duration_s": 30}}],
+        "analysis": {"interval_s": 0.5, "min_requests": 5},
+    }
+)
+
+
+def test_users_with_the_flag_on_are_judged_against_users_with_it_off(
+    flagged: tuple[Engine, Store],
+) -> None:
+    engine, store = flagged
+    assert quick(engine).deploy("v1").exit_code == 0
+    env = engine.env.model_copy(update={"strategy": ANALYSED})
+    analysed = Engine(env, store=store, backends=engine.backends)
+    with TrafficGenerator(url(engine), concurrency=4, max_duration_s=90, users=5000) as traffic:
+        thread, result = in_background(analysed, "flag_errors_20pct")
+        dep_id = wait_for_step(store, engine, "pause")
+        before = pids(engine)
+        thread.join(timeout=90)
+        time.sleep(2)  # the server reads the write within refresh_s: then nobody has it on
+        settled = time.monotonic()
+        time.sleep(0.5)
+    outcome = result[0]
+    dep = outcome.deployment
+    assert outcome.exit_code == 3 and dep.status == "rolled_back", dep.reason
+    assert "error_rate" in (dep.reason or "")
+    runs = store.analysis_runs(dep_id)
+    last = {m["metric"]: m for m in runs[-1].measurements if "metric" in m}["error_rate"]
+    assert runs[-1].verdict == "abort" and runs[-1].weight == 20
+    assert last["canary"] > 0.05 and last["baseline"] == 0  # on: 20 % errors; off: none
+    assert last["baseline_requests"] > last["canary_requests"] > 0  # ~80 % of users are off
+    assert runs[-1].canary_version == runs[-1].baseline_version == "flag_errors_20pct"
+    # no restart; the flag is off; users who had it on get the old code path again
+    assert pids(engine) == before
+    assert store.flag("shop", "test", "new-checkout").weight == 0  # type: ignore[union-attr]
+    report = traffic.report
+    assert any(s.variant == "new-checkout=on" for s in report.samples)
+    assert {s.variant for s in report.samples if s.sent > settled} == {"new-checkout=off"}
+    failed = [s for s in report.samples if s.failed]
+    assert failed and all(s.variant == "new-checkout=on" for s in failed)

@@ -95,7 +95,8 @@ class MetricSpec(Model):
     query: str | None = Field(
         None,
         description="For prometheus: PromQL giving one number; {{version}}, {{release}}, "
-        "{{environment}} and {{servers}} are replaced (for canary and baseline in turn).",
+        "{{environment}} and {{servers}} are replaced (for canary and baseline in turn), and "
+        "in a flag rollout {{flag}} and {{variant}} (on, then off).",
     )
     path: str = Field(
         "/", pattern=r"^/[A-Za-z0-9._~/%?=&-]*$", description="For probe: what to request."
