@@ -65,7 +65,7 @@ TRAFFIC_CONCURRENCY = 4
 
 
 def default_spec() -> Path:
-    return Path(__file__).resolve().parents[2] / "examples" / "slipway.yaml"
+    return Path(__file__).resolve().parents[3] / "examples" / "slipway.yaml"
 
 
 def run_demo(spec_file: Path | None, *, console: Console) -> dict[str, Any]:
@@ -246,6 +246,7 @@ def _flag_phase(engine: Engine, file: Path, version: str, *, url: str) -> dict[s
             users=FLAG_USERS,
         ) as traffic:
             outcome = engine.deploy(version)
+            end = time.monotonic()
             time.sleep(1.0)  # requests after the flag went off: all on the old code path
     finally:
         server.terminate()
@@ -264,7 +265,7 @@ def _flag_phase(engine: Engine, file: Path, version: str, *, url: str) -> dict[s
         version=version,
         requests=report.requests,
         failed=report.failed,
-        served=sorted(report.versions_after(time.monotonic() - 0.5)),
+        served=sorted(report.versions_after(end)),
         rollback_s=rollback_s,
     )
 
