@@ -81,3 +81,14 @@ def test_a_relative_rule_on_a_tiny_baseline_reads_it_at_its_floor() -> None:
     assert result.status == "fail" and "limit 20" in result.detail
     bare = MetricSpec(name="p95_latency_ms", fail_if="> 2 * baseline", min_delta=5.0)
     assert judge.judge(bare, canary, baseline, run_no=1).status == "fail"  # without the floor
+
+
+def test_a_significant_latency_fails_only_when_its_rule_fails_too() -> None:
+    judge = make_judge(AnalysisSpec(judge="sequential"))
+    p95 = default_metrics()[1]  # > 2 * baseline, min_delta 5, floor 10 ms
+    busy = Sample(requests=200, latencies_ms=tuple([9.0] * 200))  # 9 ms against 3 ms
+    calm = Sample(requests=1800, latencies_ms=tuple([3.0] * 1800))
+    result = judge.judge(p95, busy, calm, run_no=1)
+    assert result.status == "pass" and "but" in result.detail
+    statistical = make_judge(AnalysisSpec(judge="statistical"))
+    assert statistical.judge(p95, busy, calm, run_no=1).status == "fail"  # what it cost before

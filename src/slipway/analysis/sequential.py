@@ -15,16 +15,20 @@ variance ``V = p̂(1 - p̂)(1/n_c + 1/n_b)`` (``p̂`` pooled), and
 
 ``τ`` is the size of the effects the test is tuned to find fastest (``TAU``: two points of
 error rate, the smallest fault ``bench/detection.py`` injects). The test is one-sided: only a
-canary *worse* than its baseline counts. ``alpha`` is split evenly between the metrics. Other
-measures (latencies) are judged as the statistical judge judges them.
+canary *worse* than its baseline counts. ``alpha`` is split evenly between the metrics.
+
+Latencies are tested as the statistical judge tests them (one-sided Mann-Whitney), but fail
+only when the metric's own rule fails too (``> 2 * baseline`` with its ``baseline_floor``):
+on a busy machine a canary 6 ms slower than a 3 ms baseline is "significant" and harmless.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from slipway.analysis.base import MetricResult, Sample
-from slipway.analysis.judges import StatisticalJudge, _maker
+from slipway.analysis.judges import StatisticalJudge, _maker, threshold_result
 from slipway.spec.analysis import MetricSpec
 
 TAU = 0.02
@@ -61,7 +65,13 @@ class SequentialJudge(StatisticalJudge):
         if metric.provider == "prometheus" or canary.value is not None:
             return super().judge(metric, canary, baseline, run_no=run_no)
         if metric.measured != "error_rate":
-            return super().judge(metric, canary, baseline, run_no=run_no)
+            tested = super().judge(metric, canary, baseline, run_no=run_no)
+            if tested.status != "fail":
+                return tested
+            rule = threshold_result(metric, canary, baseline, min_requests=self.min_requests)
+            if rule.status == "fail":
+                return tested
+            return replace(tested, status="pass", detail=f"{tested.detail}, but {rule.detail}")
         result = _maker(metric, canary, baseline)
         value = canary.measure("error_rate")
         if canary.requests < self.min_requests or baseline is None or not baseline.requests:
