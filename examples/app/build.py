@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "error_rate": 0.0,
     "latency_ms": 0,
     "crash_after_s": None,
+    "flag": None,  # a feature flag the release asks its OFREP server for (OFREP_URL)
+    "flag_error_rate": 0.0,  # with the flag on: its code path's error rate and latency
+    "flag_latency_ms": 0,
 }
 
 

@@ -38,6 +38,8 @@ StepKind = Literal[
     "rehearse_migration",  # the migration on a scratch copy restored from that backup
     "migrate_database",  # the migration command against the environment's database
     "restore_database",  # put a backup back (behind a gate: loses newer data)
+    "set_flag",  # a feature flag's share of users, in one write (the flag source serves it)
+    "verify_flag",  # synthetic keys through the flag server: the share served is the share set
 ]
 
 StepState = Literal["pending", "running", "succeeded", "failed", "compensated", "skipped"]
@@ -117,6 +119,15 @@ class StepList:
     def one(self, kind: StepKind, params: Params, description: str) -> None:
         self.group(kind, [(params, description)])
 
+    def extend(self, steps: Sequence[Step]) -> None:
+        """Append another plan's steps, its parallel groups numbered after this one's."""
+        previous: int | None = None
+        for step in steps:
+            if step.group != previous:
+                self._group += 1
+                previous = step.group
+            self.steps.append(Step(step.kind, step.params, step.description, self._group))
+
 
 # the parameters of each kind of step
 
@@ -181,10 +192,13 @@ class Switch(Params):
 
 @dataclass(frozen=True)
 class Compared(Params):
-    """One side an analysis compares: a release and the slots it runs in."""
+    """One side an analysis compares: a release and the slots it runs in — and, for a flag
+    rollout, the flag's variant its users got (both sides then run the same release)."""
 
     version: str
     slots: list[str]
+    flag: str | None = None
+    variant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +249,25 @@ class Restore(Params):
     confirmed_by: str | None = None
 
 
+@dataclass(frozen=True)
+class SetFlag(Params):
+    """The flag ``flag`` on for ``weight`` percent of users (sticky by targeting key)."""
+
+    flag: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class VerifyFlag(Params):
+    """Evaluate ``keys`` synthetic targeting keys through the flag server: ``weight`` percent
+    on, and every key that was on at ``previous`` still on."""
+
+    flag: str
+    weight: int
+    previous: int
+    keys: int
+
+
 PARAMS: dict[str, type[Params]] = {
     "prepare_release": OfVersion,
     "ensure_infra": Nothing,
@@ -255,9 +288,23 @@ PARAMS: dict[str, type[Params]] = {
     "rehearse_migration": OfVersion,
     "migrate_database": OfVersion,
     "restore_database": Restore,
+    "set_flag": SetFlag,
+    "verify_flag": VerifyFlag,
 }
 
 P = TypeVar("P", bound=Params)
+W = TypeVar("W", bound=Watched)
+
+
+def replace_params(cls: type[W], watched: Watched, **more: Any) -> W:
+    """A wait's parameters (``cls``) comparing what ``watched`` compares, with ``more``."""
+    return cls(
+        canary=watched.canary,
+        baseline=watched.baseline,
+        weight=watched.weight,
+        watch=watched.watch,
+        **more,
+    )
 
 
 def params_of(kind: str, data: Mapping[str, Any]) -> Params:

@@ -64,6 +64,9 @@ def test_build_writes_the_catalogue_entry(
         "error_rate",
         "latency_ms",
         "crash_after_s",
+        "flag",
+        "flag_error_rate",
+        "flag_latency_ms",
     }
     assert (tmp_path / "r" / "server.py").read_text() == (BUILD.parent / "server.py").read_text()
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from slipway.actions.context import StepContext
 from slipway.actions.database import DatabaseActions
+from slipway.actions.flags import FlagActions
 from slipway.actions.waits import Waits
 from slipway.backends.health import health_check, instance_url
 from slipway.checks.health import wait_healthy
@@ -60,6 +61,8 @@ class Actions:
             migrate_database=database.migrate_database,
             restore_database=database.restore_database,
         )
+        flags = FlagActions(context)
+        self._table.update(set_flag=flags.set_flag, verify_flag=flags.verify_flag)
 
     def run(self, kind: str, stored: Mapping[str, Any], *, started: datetime) -> Result:
         """Run one step from its stored parameters; ``started`` is when it first started

@@ -275,4 +275,9 @@ class Waits:
 def _side(compared: Compared | None) -> Side:
     if compared is None:  # the strategies always say what a wait compares: a guard
         raise PermanentError("this wait compares no release (its step names no canary)")
-    return Side(version=compared.version, slots=tuple(compared.slots))
+    return Side(
+        version=compared.version,
+        slots=tuple(compared.slots),
+        flag=compared.flag,
+        variant=compared.variant,
+    )

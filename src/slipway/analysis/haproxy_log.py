@@ -2,17 +2,18 @@
 
 HAProxy's statistics give counts and a moving *average* of response times over
 the last 1024 requests — not percentiles, and not per release. So the router's
-config logs one line per request (``%s %ST %Ta``: the slot that answered, the
-status, the active time in ms) into a ring buffer of its own, and the runner,
-while it analyses a release, follows the ring through the runtime API (``show
-events <ring> -w -n``; ``router/ring.py``) — on this machine, or over the SSH
-connection it already holds to a fleet's LB host. Nobody following costs HAProxy
+config logs one line per request (``%s %ST %Ta`` and the feature-flag variant
+the app reported: the slot that answered, the status, the active time in ms)
+into a ring buffer of its own, and the runner, while it analyses a release,
+follows the ring through the runtime API (``show events <ring> -w -n``;
+``router/ring.py``) — on this machine, or over the SSH connection it already
+holds to a fleet's LB host. Nobody following costs HAProxy
 nothing, and a runner only needs the requests made while it watches.
 
 A ``RequestLog`` (``FollowedLog``) keeps the records (bounded) with the
 monotonic time they arrived;
 ``HAProxyLogProvider`` turns the records of one side's slots in a window into
-a ``Sample``.
+a ``Sample`` — for a flag rollout, only the records of the side's variant.
 """
 
 from __future__ import annotations
@@ -35,15 +36,17 @@ class Record:
     slot: str
     status: int
     active_ms: float
+    variant: str = "-"  # ``<flag>=<variant>`` the app reported, "-" for none
 
 
 def parse(line: str, at: float) -> Record | None:
-    parts = line.strip().split()
-    if len(parts) != 3:
+    parts = line.strip().split(maxsplit=3)
+    if len(parts) not in (3, 4):
         return None
-    slot, status, active = parts
+    slot, status, active = parts[:3]
+    variant = parts[3] if len(parts) == 4 else "-"
     try:
-        return Record(at, slot, int(status), float(active))
+        return Record(at, slot, int(status), float(active), variant)
     except ValueError:
         return None
 
@@ -120,6 +123,9 @@ class HAProxyLogProvider:
 
     def measure(self, metric: MetricSpec, side: Side, window: Window) -> Sample:
         records = self._collector.records(side.slots, window)
+        if side.variant is not None:
+            reported = f"{side.flag}={side.variant}"
+            records = [r for r in records if r.variant == reported]
         return Sample(
             requests=len(records),
             errors=sum(1 for r in records if r.status >= 500 or r.status < 0),

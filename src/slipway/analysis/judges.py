@@ -65,12 +65,12 @@ def threshold_result(
         )
     if value is None:
         return result("inconclusive", None, base, "no data for the canary")
-    failed = condition.fails(value, base)
+    failed = condition.fails(value, base, floor=metric.baseline_floor)
     if failed is None:
         return result("inconclusive", value, None, "no baseline to compare with")
     if failed and base is not None and abs(value - base) < metric.min_delta:
         failed = False
-    limit = condition.limit(base)
+    limit = condition.limit(base, floor=metric.baseline_floor)
     verb = "fails" if failed else "passes"
     detail = f"{value:.4g} {verb} `{condition}`" + (f" (limit {limit:.4g})" if base else "")
     return result("fail" if failed else "pass", value, base, detail)

@@ -16,8 +16,11 @@ SOCKET = "hap.sock"
 
 STATE_FILE = "haproxy.state"
 
-# One line per request: the server (slot) that answered, the status, the active time in ms.
-LOG_FORMAT = "%s %ST %Ta"
+# One line per request: the server (slot) that answered, the status, the active time in ms,
+# and the feature flag variant the app reported (``X-Flag-Variant: <flag>=<variant>``; "-"
+# when none): what a flag rollout's analysis tells its two sides apart by.
+LOG_FORMAT = "%s %ST %Ta %[var(txn.flag_variant)]"
+FLAG_HEADER = "x-flag-variant"
 
 LOG_RING = "requests"
 
@@ -151,6 +154,8 @@ class HAProxyConfig:
 
     def _backend(self) -> list[str]:
         lines = ["", f"backend {self.backend}", "    balance roundrobin"]
+        if self.log_ring:  # the feature-flag variant the app reports, for the request log
+            lines.append(f"    http-response set-var(txn.flag_variant) res.hdr({FLAG_HEADER})")
         check = ""
         if self.health_path:
             inter = max(100, int(self.check_interval_s * 1000))

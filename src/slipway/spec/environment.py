@@ -14,6 +14,7 @@ from slipway.redact import SecretKind
 from slipway.spec.base import Model, Name
 from slipway.spec.checks import EnvPreflight, PreflightSpec
 from slipway.spec.database import DatabaseSpec
+from slipway.spec.flags import FlagsSpec
 from slipway.spec.fleet import Fleet, SshTargetSpec
 from slipway.spec.notify import ContactLevel, NotificationSpec
 from slipway.spec.process import HealthSpec, ProcessSpec
@@ -35,6 +36,9 @@ class EnvironmentSpec(RunbookSections):  # runbook sections override the spec's
     strategy: StrategySpec | None = None
     on_failure: Literal["rollback", "stop"] | None = None
     on_interrupt: Literal["resume", "rollback"] | None = None
+    flags: FlagsSpec | None = Field(
+        None, description="Slipway serves this environment's feature flags (OFREP, flagd file)."
+    )
 
     @model_validator(mode="after")
     def _fleet(self) -> EnvironmentSpec:
@@ -92,6 +96,17 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
             raise ValueError(f"{state_dir!r} has a blank, which supervisord's config cannot hold")
         return state_dir
 
+    @model_validator(mode="after")
+    def _flag_source(self) -> Spec:
+        for name, env in self.environments.items():
+            strategy = env.strategy or self.strategy
+            if strategy.type == "flag" and env.flags is None:
+                raise ValueError(
+                    f"environment {name!r}: the flag strategy needs the environment's flag "
+                    'server: `flags: {listen: "127.0.0.1:18500"}`'
+                )
+        return self
+
 
 class Environment(Model):
     """One environment with the spec's defaults applied: what the engine works with."""
@@ -118,6 +133,7 @@ class Environment(Model):
     contacts: list[ContactLevel] = Field(default_factory=list)
     runbook: RunbookSpec = Field(default_factory=RunbookSpec)
     go_no_go: GoNoGoSpec | None = None
+    flags: FlagsSpec | None = None
 
     def secret_variables(self) -> dict[str, SecretKind]:
         """The environment variables whose values are secrets, and how (``slipway.redact``):
@@ -132,6 +148,8 @@ class Environment(Model):
             found[self.database.url_env] = "dsn"
         for channel in self.notifications:
             found[channel.url_env] = "webhook"
+        if self.flags is not None and self.flags.token_env is not None:
+            found[self.flags.token_env] = "value"
         return found
 
     def slots(self) -> list[tuple[str, str, int]]:

@@ -1,4 +1,4 @@
-"""``strategy:``: rolling, blue-green or canary, and their steps."""
+"""``strategy:``: rolling, blue-green, canary or flag, and their steps."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from slipway.spec.analysis import AnalysisSpec
 from slipway.spec.base import Model, Seconds
+from slipway.spec.flags import FLAG_KEY
 
 IntOrPercent = Annotated[int | str, Field(union_mode="left_to_right")]
 
@@ -199,4 +200,62 @@ class BlueGreenSpec(Model):
         )
 
 
-StrategySpec = Annotated[RollingSpec | BlueGreenSpec | CanarySpec, Field(discriminator="type")]
+def default_flag_steps() -> list[CanaryStep]:
+    return [
+        CanaryStep(set_weight=1),
+        CanaryStep(pause=PauseSpec(duration_s=60)),
+        CanaryStep(set_weight=10),
+        CanaryStep(pause=PauseSpec(duration_s=60)),
+        CanaryStep(set_weight=50),
+        CanaryStep(pause=PauseSpec(duration_s=60)),
+    ]
+
+
+class FlagSpec(Model):
+    """Ship the release's code dark (the flag at 0 %), then grow the flag's share of users
+    step by step while analysis compares users with the flag on against users with it off."""
+
+    type: Literal["flag"]
+    flag: str = Field(..., pattern=FLAG_KEY, description="The flag's key, as the app asks it.")
+    rollout: RollingSpec = Field(
+        default_factory=lambda: RollingSpec(),
+        description="How the release's code goes out, dark, before the flag's share grows.",
+    )
+    steps: list[CanaryStep] = Field(default_factory=default_flag_steps, min_length=1)
+    analysis: AnalysisSpec | None = Field(
+        default_factory=lambda: AnalysisSpec(),
+        description="Background analysis, flag on against flag off: from the first weight "
+        "until the flag is on for everyone.",
+    )
+    verify_keys: int = Field(
+        1000,
+        ge=50,
+        le=100_000,
+        description="Synthetic targeting keys evaluated through the flag server after each "
+        "weight change: the share served must be the share set, and sticky.",
+    )
+
+    @model_validator(mode="after")
+    def _weights(self) -> FlagSpec:
+        if not any(s.set_weight is not None for s in self.steps):
+            raise ValueError("a flag rollout needs at least one `set_weight` step")
+        return self
+
+    def describe(self) -> str:
+        """One line for the runbook document."""
+        steps = []
+        for step in self.steps:
+            if step.set_weight is not None:
+                steps.append(f"{step.set_weight}%")
+            elif step.pause is not None:
+                wait = step.pause.duration_s
+                steps.append(f"pause {wait:g}s" if wait else "`slipway promote`")
+            else:
+                steps.append("analysis")
+        judge = f", {self.analysis.judge} analysis" if self.analysis else ""
+        return f"flag `{self.flag}`: {' → '.join(steps)}{judge}"
+
+
+StrategySpec = Annotated[
+    RollingSpec | BlueGreenSpec | CanarySpec | FlagSpec, Field(discriminator="type")
+]

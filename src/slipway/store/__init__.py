@@ -12,6 +12,7 @@ from slipway.store.api import (
     runner_alive,
     this_runner,
 )
+from slipway.store.flags import FlagRecord
 from slipway.store.signals import SIGNAL_KINDS, Signal
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "CurrentRelease",
     "Deployment",
     "Event",
+    "FlagRecord",
     "Lock",
     "Signal",
     "Status",

@@ -37,6 +37,7 @@ from slipway.clock import utc_iso
 from slipway.errors import LockedError, StoreError
 from slipway.store.analyses import AnalysesMixin
 from slipway.store.base import MIGRATIONS, SCHEMA_HEAD, StoreBase, schema_revision
+from slipway.store.flags import FlagsMixin
 from slipway.store.signals import SignalsMixin
 from slipway.store.tables import current_releases, deployments, events, locks, steps
 
@@ -153,7 +154,7 @@ def runner_alive(holder: str | None) -> bool | None:
     return True
 
 
-class Store(SignalsMixin, AnalysesMixin, StoreBase):
+class Store(FlagsMixin, SignalsMixin, AnalysesMixin, StoreBase):
     """One handle on the store; safe to share between the engine's threads."""
 
     # deployments

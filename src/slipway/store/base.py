@@ -25,7 +25,7 @@ from slipway.redact import SECRETS, scrub
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test keeps the two equal). Knowing it here lets
 # a store already at head open without importing Alembic, which costs a CLI half a second.
-SCHEMA_HEAD = "0006_signal_os_user"
+SCHEMA_HEAD = "0007_flags"
 
 
 class StoreBase:

@@ -118,3 +118,18 @@ analysis_runs = Table(
     Column("measurements", ScrubbedJson, nullable=False),  # JSON list, one entry per metric
     Index("ix_analysis_runs_deployment", "deployment_id", "id"),
 )
+
+flags = Table(
+    "flags",
+    metadata,
+    Column("app", String(64), primary_key=True),
+    Column("environment", String(64), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("weight", Integer, nullable=False),  # percent of targeting keys with the flag on
+    Column("enabled", Integer, nullable=False),  # 0: killed (served DISABLED, variant off)
+    Column("on_for", Text, nullable=False),  # JSON list of targeting keys always on
+    Column("revision", Integer, nullable=False),  # the environment's flag revision at this write
+    Column("updated_at", String(32), nullable=False),
+    Column("updated_by", String(128), nullable=False),
+    Column("deployment_id", String(40)),  # the deployment that set it, if one did
+)

@@ -27,8 +27,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slipway.spec.strategy import CanaryScale, CanarySpec
-from slipway.steps import Analyse, Gate, Layout, Pause, Placement, Step, StepList
+from slipway.spec.strategy import CanaryScale, CanarySpec, CanaryStep
+from slipway.steps import (
+    Analyse,
+    Gate,
+    Layout,
+    Pause,
+    Placement,
+    Step,
+    StepList,
+    Watched,
+    replace_params,
+)
 from slipway.strategies.common import (
     FULL_WEIGHT,
     Beside,
@@ -69,47 +79,43 @@ def canary(
                 _grow(plan, beside, version, _scaled(scale, total, weight))
                 canary_side, baseline = beside.sides(version)
             _set_weight(plan, weight, beside, version=version)
-        elif step.pause is not None:
-            if step.pause.duration_s is not None:
-                plan.one(
-                    "pause",
-                    Pause(
-                        canary=canary_side,
-                        baseline=baseline,
-                        weight=weight,
-                        watch=watch,
-                        duration_s=step.pause.duration_s,
-                    ),
-                    f"pause {step.pause.duration_s:g}s at {weight}%",
-                )
-            else:
-                plan.one(
-                    "gate",
-                    Gate(
-                        canary=canary_side,
-                        baseline=baseline,
-                        weight=weight,
-                        watch=watch,
-                        timeout_s=step.pause.timeout_s,
-                    ),
-                    f"wait for `slipway promote` at {weight}%",
-                )
-        elif step.analysis is not None:
-            plan.one(
-                "analysis",
-                Analyse(
-                    canary=canary_side,
-                    baseline=baseline,
-                    weight=weight,
-                    name=f"step {number}",
-                    spec=step.analysis.model_dump(mode="json"),
-                ),
-                f"analysis of {version} at {weight}% against {stable_version}",
-            )
+            continue
+        watched = Watched(canary=canary_side, baseline=baseline, weight=weight, watch=watch)
+        _wait(plan, step, number, watched, version=version, stable_version=stable_version)
     _grow(plan, beside, version, len(beside.pending) + len(beside.new))
     beside.promote(plan, version, description=f"promote: all traffic to {version}")
     take_down(plan, beside.old)
     return plan.steps
+
+
+def _wait(
+    plan: StepList,
+    step: CanaryStep,
+    number: int,
+    watched: Watched,
+    *,
+    version: str,
+    stable_version: str,
+) -> None:
+    """A pause (timed, or until `slipway promote`) or an analysis, comparing ``watched``."""
+    weight, canary, baseline = watched.weight, watched.canary, watched.baseline
+    if step.pause is not None and step.pause.duration_s is not None:
+        pause = replace_params(Pause, watched, duration_s=step.pause.duration_s)
+        plan.one("pause", pause, f"pause {step.pause.duration_s:g}s at {weight}%")
+    elif step.pause is not None:
+        gate = replace_params(Gate, watched, timeout_s=step.pause.timeout_s)
+        plan.one("gate", gate, f"wait for `slipway promote` at {weight}%")
+    elif step.analysis is not None:
+        analyse = Analyse(
+            canary=canary,
+            baseline=baseline,
+            weight=weight,
+            name=f"step {number}",
+            spec=step.analysis.model_dump(mode="json"),
+        )
+        plan.one(
+            "analysis", analyse, f"analysis of {version} at {weight}% against {stable_version}"
+        )
 
 
 def _scaled(scale: CanaryScale, total: int, weight: int) -> int:
