@@ -152,7 +152,8 @@ def test_full_disk_fails_its_host_only_and_names_it(
     spec = write_fleet_spec(tmp_path, fleet, strategy=FAST, target_extra=policy)
     with fleet_engine(spec) as engine:
         outcome = engine.deploy("v2")
-        assert outcome.exit_code == 0, outcome.deployment.reason
+        assert outcome.deployment.status == "succeeded", outcome.deployment.reason
+        assert outcome.exit_code == 5  # succeeded without the full host: exit 5, not 0
         assert serving(engine) == {"h1-1_b": "v2", "h3-1_b": "v2"}
         log = reports.logs(engine.env, store=engine.store, deployment=outcome.deployment.id)
     assert "No space left on device" in log["hosts"]["h2"]

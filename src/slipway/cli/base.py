@@ -85,6 +85,7 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         from slipway.errors import SlipwayError
 
         try:
+            _refuse_undecodable_values(kwargs)
             return func(*args, **kwargs)
         except SlipwayError as exc:
             from slipway.view import safe
@@ -108,6 +109,23 @@ def write_text(path: Path, text: str, *, option: str) -> None:
             f"{option} {path}: cannot write it ({exc.strerror or exc})",
             hint=f"give {option} the path of a file in a directory you can write to",
         ) from None
+
+
+def _refuse_undecodable_values(values: dict[str, object]) -> None:
+    """The same for a command's values when it is called in-process (a test, a wrapper):
+    the option is named."""
+    from slipway.errors import UsageError
+
+    for name, value in values.items():
+        items = value if isinstance(value, list | tuple) else [value]
+        for item in items:
+            try:
+                str(item).encode("utf-8")
+            except UnicodeEncodeError:
+                raise UsageError(
+                    f"--{name.replace('_', '-')} is not valid UTF-8",
+                    hint="Slipway's arguments (versions, ids, names, paths) must be UTF-8 text",
+                ) from None
 
 
 def refuse_undecodable_arguments(argv: Sequence[str]) -> None:
