@@ -73,7 +73,7 @@ class PostgresCluster:
         )  # fmt: skip
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-            f"-c unix_socket_directories={self.sockets} -c fsync=off -c max_connections=30"
+            f"-c unix_socket_directories={self.sockets} -c fsync=off -c max_connections=100"
         )
         subprocess.run(
             self._cmd(
@@ -131,4 +131,12 @@ def database_url(postgres: PostgresCluster) -> str:
     postgres.create_database(name)
     postgres.execute(name, "CREATE TABLE orders (id serial PRIMARY KEY, total numeric NOT NULL)")
     postgres.execute(name, "INSERT INTO orders (total) VALUES (12.50), (99.90), (7.00)")
+    return postgres.url(name)
+
+
+@pytest.fixture
+def store_url(postgres: PostgresCluster) -> str:
+    """A new, empty database ``store_<token>`` for a Slipway store; its URL."""
+    name = f"store_{secrets.token_hex(4)}"
+    postgres.create_database(name)
     return postgres.url(name)

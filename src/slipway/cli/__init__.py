@@ -7,10 +7,19 @@ from __future__ import annotations
 
 import sys
 
-from slipway.cli import checklist, control, deploying, reporting, setup
+from slipway.cli import checklist, control, deploying, reporting, setup, store
 from slipway.cli.base import app, refuse_undecodable_arguments
 
-__all__ = ["app", "checklist", "control", "deploying", "main", "reporting", "setup"]
+__all__ = [
+    "app",
+    "checklist",
+    "control",
+    "deploying",
+    "main",
+    "reporting",
+    "setup",
+    "store",
+]
 
 
 def main() -> None:

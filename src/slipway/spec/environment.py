@@ -21,6 +21,7 @@ from slipway.spec.release import ReleaseSpec
 from slipway.spec.router import RouterSpec
 from slipway.spec.runbook import GoNoGoSpec, RunbookSpec
 from slipway.spec.sections import RunbookSections
+from slipway.spec.store import StoreSpec
 from slipway.spec.strategy import RollingSpec, StrategySpec
 from slipway.spec.targets import InstancesSpec, TargetSpec, _local
 from slipway.spec.window import WindowSpec
@@ -81,6 +82,7 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
         "resume", description="What `slipway resume` does with a deployment whose runner died."
     )
     environments: dict[Name, EnvironmentSpec] = Field(..., min_length=1)
+    store: StoreSpec = Field(default_factory=StoreSpec, description="The team's store.")
 
     @field_validator("state_dir")
     @classmethod
@@ -118,6 +120,7 @@ class Environment(Model):
     contacts: list[ContactLevel] = Field(default_factory=list)
     runbook: RunbookSpec = Field(default_factory=RunbookSpec)
     go_no_go: GoNoGoSpec | None = None
+    store: StoreSpec = Field(default_factory=StoreSpec)
 
     def secret_variables(self) -> dict[str, SecretKind]:
         """The environment variables whose values are secrets, and how (``slipway.redact``):
@@ -132,6 +135,8 @@ class Environment(Model):
             found[self.database.url_env] = "dsn"
         for channel in self.notifications:
             found[channel.url_env] = "webhook"
+        if self.store.url_env is not None:
+            found[self.store.url_env] = "dsn"
         return found
 
     def slots(self) -> list[tuple[str, str, int]]:

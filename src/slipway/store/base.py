@@ -3,6 +3,15 @@
 ``Store`` is assembled from this base and one mixin per kind of record
 (deployments and steps in ``api``, signals, analysis runs …), so a new kind of
 record is one new module rather than a longer ``api.py``.
+
+Two databases, one schema: SQLite (WAL) in the state directory by default, PostgreSQL for a
+team (``postgresql://…``, driven by psycopg 3). On PostgreSQL the pool is small (a runner
+needs a connection for its steps and one for its lease), psycopg never prepares statements
+(``prepare_threshold=None``: a PgBouncer in transaction mode hands each transaction to any
+server connection, where a statement prepared on another does not exist), and nothing relies
+on session state: the schema migration's guard is a *transaction* advisory lock, the
+environment's lock is a row (``store/leases.py``). TCP keepalives and ``tcp_user_timeout``
+make a cut network an error within seconds instead of a write that hangs for minutes.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from slipway.clock import Clock, SystemClock, utc_iso
@@ -37,16 +46,14 @@ class StoreBase:
         self._write_lock = threading.Lock()
 
     @classmethod
-    def open(cls, url: str, *, clock: Clock | None = None) -> Self:
+    def open(cls, url: str | URL, *, clock: Clock | None = None) -> Self:
         """Connect and migrate to the latest schema."""
-        shown = url
+        shown = str(url)
         try:
             parsed = make_url(url)
             SECRETS.add(parsed.password if isinstance(parsed.password, str) else None)
             shown = parsed.render_as_string(hide_password=True)
-            engine = create_engine(parsed)
-            if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_pragmas)
+            engine = _engine(parsed)
             with engine.begin() as conn:
                 _migrate(conn)
         except (SQLAlchemyError, ValueError) as exc:
@@ -73,6 +80,16 @@ class StoreBase:
     def close(self) -> None:
         self._engine.dispose()
 
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._engine.dialect.name
+
+    @property
+    def location(self) -> str:
+        """Where the store is, without its password (for messages)."""
+        return self._engine.url.render_as_string(hide_password=True)
+
     def now(self) -> str:
         return utc_iso(self._clock.now())
 
@@ -94,6 +111,37 @@ class StoreBase:
             raise StoreError(f"store read failed: {exc}") from exc
 
 
+def _engine(url: URL) -> Engine:
+    if url.get_backend_name() != "postgresql":
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url.set(drivername="postgresql+psycopg"),
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=10,
+        pool_pre_ping=True,  # a server connection PgBouncer or a restart closed is replaced
+        pool_recycle=300,
+        connect_args=POSTGRES_CONNECT_ARGS,
+    )
+
+
+POOL_SIZE = 2  # the engine's thread and the lease's renewals
+POOL_OVERFLOW = 4  # a fleet's parallel steps write too
+POSTGRES_CONNECT_ARGS: dict[str, Any] = {
+    "prepare_threshold": None,  # never prepare: PgBouncer in transaction mode
+    "connect_timeout": 5,
+    "application_name": "slipway",
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 5000,  # ms: unacknowledged data for this long is a broken connection
+}
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -112,6 +160,12 @@ def schema_revision(conn: Connection) -> str | None:
 def _migrate(conn: Connection) -> None:
     if schema_revision(conn) == SCHEMA_HEAD:
         return
+    if conn.dialect.name == "postgresql":
+        # Runners of a team may open a new store at once: one migrates, the others wait for its
+        # transaction and find the schema at head. Transaction-scoped, so PgBouncer-safe.
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('slipway-schema'))"))
+        if schema_revision(conn) == SCHEMA_HEAD:
+            return
     from alembic import command
     from alembic.config import Config
 
