@@ -116,7 +116,7 @@ class Deployer:
         request = request or Request()
         self._check_release(version, request)
         dep_id = self.store.new_deployment_id()
-        with self.engine.holding(dep_id):
+        with self.engine.holding(dep_id, who=request.who):
             self._go_or_stop("deploy", version, request, on_verdict)
             return self.engine.deploy(version, deployment_id=dep_id)
 
@@ -126,26 +126,28 @@ class Deployer:
         """Deploy ``version`` then roll back to the current release, under one lock; timed."""
         request = request or Request()
         self._check_release(version, request)
-        with self.engine.holding(self.store.new_deployment_id()):
+        with self.engine.holding(self.store.new_deployment_id(), who=request.who):
             self._go_or_stop("drill", version, request, on_verdict)
             return run_drill(self.engine, version)
 
     def rollback(self, to: str | None = None, request: Request | None = None) -> Outcome:
         """Put back ``to`` (or the previous release); a running deployment is asked instead."""
-        self._recorder.expect(request or Request())
-        return self.engine.rollback(to)
+        request = request or Request()
+        self._recorder.expect(request)
+        return self.engine.rollback(to, who=request.who)
 
     def resume(self, request: Request | None = None) -> Outcome:
         """Finish, or roll back as the spec says, the deployment whose runner died."""
-        self._recorder.expect(request or Request())
-        return self.engine.resume()
+        request = request or Request()
+        self._recorder.expect(request)
+        return self.engine.resume(who=request.who)
 
     def down(self, request: Request | None = None, *, force: bool = False) -> None:
         """Stop the instances, the router and supervisord, holding the lock: never while a
         deployment runs, unless ``force`` — which is recorded on that deployment."""
         request = request or Request()
         try:
-            with self.engine.holding(self.store.new_deployment_id()):
+            with self.engine.holding(self.store.new_deployment_id(), who=request.who):
                 self._stop_everything()
             return
         except LockedError as exc:

@@ -17,24 +17,48 @@ make a cut network an error within seconds instead of a write that hangs for min
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
-from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy import (
+    URL,
+    Connection,
+    Engine,
+    create_engine,
+    event,
+    inspect,
+    make_url,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from slipway.clock import Clock, SystemClock, utc_iso
-from slipway.errors import StoreError
+from slipway.errors import LeaseLost, StoreError
 from slipway.redact import SECRETS, scrub
+from slipway.store.tables import locks
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test keeps the two equal). Knowing it here lets
 # a store already at head open without importing Alembic, which costs a CLI half a second.
-SCHEMA_HEAD = "0006_signal_os_user"
+SCHEMA_HEAD = "0007_team_store"
+
+
+@dataclass(frozen=True)
+class Fence:
+    """A runner's hold on an environment: the lease's token when it took it, and who it is."""
+
+    app: str
+    environment: str
+    token: int
+    holder: str
 
 
 class StoreBase:
@@ -44,6 +68,19 @@ class StoreBase:
         self._engine = engine
         self._clock = clock or SystemClock()
         self._write_lock = threading.Lock()
+        self._fence: Fence | None = None
+
+    def fenced(self, fence: Fence) -> Self:
+        """This store (same connections), every write of which first checks that ``fence`` is
+        still the environment's newest lease, and holds the lease's row until it commits: a
+        runner's handle on the store while it holds the lock."""
+        other = copy.copy(self)
+        other._fence = fence
+        return other
+
+    @property
+    def fence(self) -> Fence | None:
+        return self._fence
 
     @classmethod
     def open(cls, url: str | URL, *, clock: Clock | None = None) -> Self:
@@ -94,13 +131,19 @@ class StoreBase:
         return utc_iso(self._clock.now())
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, *, fenced: bool = True) -> Iterator[Connection]:
+        """One write transaction; on a fenced store it writes only while the lease is ours."""
         with self._write_lock:
             try:
                 with self._engine.begin() as conn:
+                    if conn.dialect.name == "sqlite":
+                        # the write lock first: what is read next cannot change before the commit
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    if fenced and self._fence is not None:
+                        _check_fence(conn, self._fence)
                     yield conn
             except SQLAlchemyError as exc:
-                raise StoreError(f"store write failed: {exc}") from exc
+                raise StoreError(f"store write failed: {scrub(str(exc))}") from exc
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -109,6 +152,40 @@ class StoreBase:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"store read failed: {exc}") from exc
+
+
+def _check_fence(conn: Connection, fence: Fence) -> None:
+    """The lease is still ``fence``'s: a no-op update of its row that matches only then (and
+    locks the row on PostgreSQL until the transaction ends, so no takeover comes in between)."""
+    held = conn.execute(
+        update(locks)
+        .where(
+            (locks.c.app == fence.app)
+            & (locks.c.environment == fence.environment)
+            & (locks.c.token == fence.token)
+            & (locks.c.holder == fence.holder)
+        )
+        .values(token=locks.c.token)
+    ).rowcount
+    if held == 1:
+        return
+    now = conn.execute(
+        select(locks.c.token, locks.c.holder).where(
+            (locks.c.app == fence.app) & (locks.c.environment == fence.environment)
+        )
+    ).one_or_none()
+    if now is not None and now.token > fence.token:
+        by = f" of {now.holder}" if now.holder else ""
+        what = f"lease token {now.token}{by} is newer than its {fence.token}: taken over"
+    elif now is None or now.holder is None:
+        what = "its lease was released by force"
+    else:
+        what = f"the lease is {now.holder}'s"
+    raise LeaseLost(
+        f"this runner no longer holds {fence.app}/{fence.environment}: {what}. It stops here "
+        "and writes nothing more",
+        hint="the runner holding the lease now (or `slipway resume`) finishes the deployment",
+    )
 
 
 def _engine(url: URL) -> Engine:
