@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from slipway.cli import checklist, control, deploying, reporting, setup, store
+from slipway.cli import checklist, control, deploying, lock, reporting, setup, store
 from slipway.cli.base import app, refuse_undecodable_arguments
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "checklist",
     "control",
     "deploying",
+    "lock",
     "main",
     "reporting",
     "setup",

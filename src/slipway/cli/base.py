@@ -136,6 +136,24 @@ def write_text(path: Path, text: str, *, option: str) -> None:
         ) from None
 
 
+def parse_duration(text: str, option: str) -> float:
+    """``90``, ``90s``, ``15m``, ``1h`` → seconds; anything else is a usage error."""
+    from slipway.errors import UsageError
+
+    units = {"s": 1, "m": 60, "h": 3600}
+    value = text.strip().lower()
+    number, unit = (value[:-1], value[-1]) if value[-1:] in units else (value, "s")
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 7 * 86400:
+        raise UsageError(
+            f"{option} {text!r} is not a duration", hint="write 90s, 15m or 1h (at most 7 days)"
+        )
+    return seconds
+
+
 def refuse_undecodable_arguments(argv: Sequence[str]) -> None:
     """An argument holding bytes that are not UTF-8 (Python keeps them as surrogates) could be
     neither stored nor printed: say which one, before any command runs."""

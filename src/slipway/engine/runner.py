@@ -29,10 +29,11 @@ from slipway.analysis.haproxy_log import RequestLog
 from slipway.backends import Backends
 from slipway.backends.placement import read_placement
 from slipway.clock import Clock, SystemClock
-from slipway.engine import control
+from slipway.engine import control, locking
 from slipway.engine.execution import Execution, persist
 from slipway.engine.hosts import host_policy
 from slipway.engine.lease import Lease, stopped
+from slipway.engine.locking import Claim, LockWait
 from slipway.engine.outcome import Outcome
 from slipway.engine.restore import restore_plan
 from slipway.errors import (
@@ -85,7 +86,14 @@ class Engine:
     # entry points
 
     @contextmanager
-    def holding(self, deployment_id: str, *, who: str | None = None) -> Iterator[None]:
+    def holding(
+        self,
+        deployment_id: str,
+        *,
+        who: str | None = None,
+        wait: LockWait | None = None,
+        version: str | None = None,
+    ) -> Iterator[None]:
         """Hold the environment's lock for ``deployment_id`` (renewed) while inside.
 
         Re-entrant: inside an outer hold, the lock is only relabelled with the new deployment
@@ -93,7 +101,7 @@ class Engine:
         pre-flight runs inside the hold, so a refused second runner runs nothing at all.
         While held, ``self.store`` is fenced with the lease's token: every write checks that
         this runner still holds the newest lease (``store/leases.py``), and a fleet's hosts
-        check it too (``ssh/fence.py``).
+        check it too (``ssh/fence.py``). ``wait``: queue for the lock (``engine/locking.py``).
         """
         if self._lease is not None:
             self._base_store.acquire_lock(
@@ -102,9 +110,10 @@ class Engine:
             )  # fmt: skip
             yield
             return
-        fence = self._base_store.acquire_lock(
-            self.env.app, self.env.name, deployment_id=deployment_id, ttl_s=self.lease_ttl_s,
-            who=who, os_user=login(),
+        claim = Claim(deployment_id, self.lease_ttl_s, who=who, os_user=login(), version=version)
+        fence = locking.take(
+            self.env, self._base_store, claim, wait=wait, clock=self.clock,
+            say=lambda text: self.observer.message(text, "info"),
         )  # fmt: skip
         try:
             with Lease(self._base_store, fence, clock=self.clock, ttl_s=self.lease_ttl_s) as lease:

@@ -225,6 +225,20 @@ class Store(LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, StoreBase):
         with self._read() as conn:
             return [_deployment(r._asdict()) for r in conn.execute(query)]
 
+    def deployments_since(
+        self, app: str, environment: str | None = None, *, since: str
+    ) -> list[Deployment]:
+        """Every deployment of ``app`` (one environment, or all) started since ``since``
+        (ISO-8601 UTC), oldest first."""
+        query = select(deployments).where(
+            (deployments.c.app == app) & (deployments.c.started_at >= since)
+        )
+        if environment is not None:
+            query = query.where(deployments.c.environment == environment)
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(deployments.c.started_at))
+            return [_deployment(r._asdict()) for r in rows]
+
     # steps
 
     def add_steps(self, deployment_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
