@@ -96,27 +96,23 @@ class Engine:
     ) -> Iterator[None]:
         """Hold the environment's lock for ``deployment_id`` (renewed) while inside.
 
-        Re-entrant: inside an outer hold, the lock is only relabelled with the new deployment
-        (a drill's deploy, then its rollback), and released when the outer hold ends. The
-        pre-flight runs inside the hold, so a refused second runner runs nothing at all.
-        While held, ``self.store`` is fenced with the lease's token: every write checks that
-        this runner still holds the newest lease (``store/leases.py``), and a fleet's hosts
-        check it too (``ssh/fence.py``). ``wait``: queue for the lock (``engine/locking.py``).
+        Re-entrant: inside an outer hold, the lock is only relabelled (a drill's deploy, then
+        its rollback). The pre-flight runs inside, so a refused runner runs nothing at all.
+        While held, ``self.store`` is fenced with the lease's token (``store/leases.py``), and
+        so are a fleet's hosts (``ssh/fence.py``). ``wait``: queue for it (``engine/locking``).
         """
+        ttl_s = self.env.store.lease_ttl_s
         if self._lease is not None:
-            self._base_store.acquire_lock(
-                self.env.app, self.env.name, deployment_id=deployment_id,
-                ttl_s=self.lease_ttl_s, holder=self._lease.fence.holder, who=who,
-            )  # fmt: skip
+            holder = self._lease.fence.holder
+            self._base_store.acquire_lock(self.env.app, self.env.name, deployment_id=deployment_id,
+                                          ttl_s=ttl_s, holder=holder, who=who)  # fmt: skip
             yield
             return
-        claim = Claim(deployment_id, self.lease_ttl_s, who=who, os_user=login(), version=version)
-        fence = locking.take(
-            self.env, self._base_store, claim, wait=wait, clock=self.clock,
-            say=lambda text: self.observer.message(text, "info"),
-        )  # fmt: skip
+        claim = Claim(deployment_id, ttl_s, who=who, os_user=login(), version=version)
+        fence = locking.take(self.env, self._base_store, claim, wait=wait, clock=self.clock,
+                             say=lambda text: self.observer.message(text, "info"))  # fmt: skip
         try:
-            with Lease(self._base_store, fence, clock=self.clock, ttl_s=self.lease_ttl_s) as lease:
+            with Lease(self._base_store, fence, clock=self.clock, ttl_s=ttl_s) as lease:
                 self._lease = lease
                 self.store = self._base_store.fenced(fence)
                 self.backends.fence(fence.token)
@@ -126,12 +122,8 @@ class Engine:
             self._lease = None
             self.backends.fence(None)
 
-    @property
-    def lease_ttl_s(self) -> float:
-        return self.env.store.lease_ttl_s
-
     def _before_step(self) -> None:
-        """Before every step (each may change a target): the lease is certainly still ours."""
+        """Before every step (each may change a target): the lease is still ours."""
         if self._lease is not None:
             self._lease.check()
 
