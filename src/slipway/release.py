@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -24,8 +25,10 @@ import tempfile
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from slipway.clock import utc_iso
 from slipway.errors import PermanentError, UsageError
 from slipway.spec.base import is_valid_version
 from slipway.spec.release import ReleaseSpec
@@ -200,3 +203,27 @@ def tree_digest(root: Path) -> str:
                     digest.update(chunk)
         digest.update(b"\0")
     return "sha256:" + digest.hexdigest()
+
+
+_COMMIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
+
+
+def commit_time(root: Path, commit: str) -> str | None:
+    """When ``commit`` was made (ISO-8601 UTC), per git in ``root``; None when git, the
+    repository or the commit is not there. A commit that could be an option is not asked."""
+    if not _COMMIT.fullmatch(commit):
+        return None
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(root), "show", "-s", "--format=%cI", f"{commit}^{{commit}}", "--"],
+            capture_output=True, text=True, timeout=10, check=False,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C"},
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if found.returncode != 0 or not found.stdout.strip():
+        return None
+    try:
+        return utc_iso(datetime.fromisoformat(found.stdout.strip()))
+    except ValueError:
+        return None

@@ -177,6 +177,9 @@ def logs(env: Environment, *, store: Store, deployment: str) -> dict[str, Any]:
             {
                 "kind": sig.kind,
                 "by": sig.sender,
+                "actor": sig.actor,
+                "os_user": sig.os_user,
+                "host": sig.host,
                 "comment": sig.comment,
                 "at": sig.created_at,
                 "outcome": sig.outcome,

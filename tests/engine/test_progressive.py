@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -359,7 +360,9 @@ def test_a_claimed_name_is_recorded_with_the_os_user_who_claimed_it(tmp_path: Pa
         [signal] = store.signals(dep.id)
         assert (signal.actor, signal.os_user) == ("alice", getpass.getuser())
         logs = reports.logs(env, store=store, deployment=dep.id)
-        assert logs["signals"][0]["by"] == f"alice (OS user {getpass.getuser()})"
+        assert logs["signals"][0]["by"] == (
+            f"alice (OS user {getpass.getuser()}, on {socket.gethostname()})"
+        )
         store.close()
     finally:
         if runner.poll() is None:

@@ -15,7 +15,7 @@ from slipway.clock import Clock
 from slipway.release import Releases
 from slipway.router.base import Router
 from slipway.spec.environment import Environment
-from slipway.targets.base import Target
+from slipway.targets.base import Fencing, Target
 
 
 @runtime_checkable
@@ -56,6 +56,12 @@ class Backends(Parts):
     def for_environment(cls, env: Environment, *, clock: Clock) -> Backends:
         parts = PARTS[env.targets[0].type](env, clock)
         return cls(parts.target, parts.router, parts.releases, parts.parallel)
+
+    def fence(self, token: int | None) -> None:
+        """Make the targets that record the lease's token (a fleet's hosts) check it before
+        their next command; local targets have only this machine, fenced by the store."""
+        if isinstance(self.target, Fencing):
+            self.target.fence(token)
 
     def close(self) -> None:
         """Let go of connections (a fleet's SSH pool); local backends hold none."""

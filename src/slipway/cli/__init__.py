@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from slipway.cli import checklist, control, deploying, flagging, reporting, setup
+from slipway.cli import checklist, control, deploying, flagging, lock, reporting, setup, store
 from slipway.cli.base import app, refuse_undecodable_arguments
 
 __all__ = [
@@ -16,9 +16,11 @@ __all__ = [
     "control",
     "deploying",
     "flagging",
+    "lock",
     "main",
     "reporting",
     "setup",
+    "store",
 ]
 
 

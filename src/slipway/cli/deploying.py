@@ -26,6 +26,7 @@ from slipway.cli.base import (
     app,
     err,
     out,
+    parse_duration,
     reports_errors,
     session,
 )
@@ -138,13 +139,33 @@ def deploy(
     change: Annotated[
         list[str] | None, typer.Option(help="A change this release brings (repeatable).")
     ] = None,
+    lock_wait: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="Wait up to this long (90s, 15m, 1h) for the lock, in order, instead of "
+            "exiting 4 while another deployment runs.",
+        ),
+    ] = None,
+    supersede: Annotated[
+        bool,
+        typer.Option(help="With --lock-wait: step aside (exit 4) if a newer deploy queues."),
+    ] = False,
 ) -> None:
     """Run the pre-flight checks, then deploy a release; roll back by itself on failure."""
     from slipway.deployment import Request
+    from slipway.engine.locking import LockWait
 
+    wait = LockWait(parse_duration(lock_wait, "--lock-wait"), supersede) if lock_wait else None
+    if supersede and wait is None:
+        from slipway.errors import UsageError
+
+        raise UsageError("--supersede goes with --lock-wait", hint="add --lock-wait 15m")
     request = Request(override_window=override_window, commit=commit, changes=change or [])
     with session(file, env, limit) as s, _deployer(s, output) as (deployer, _):
-        outcome = deployer.deploy(version, request, on_verdict=_verdict_printer(s, version, output))
+        outcome = deployer.deploy(
+            version, request, on_verdict=_verdict_printer(s, version, output), wait=wait
+        )
         _print_outcome(s, outcome, output)
 
 

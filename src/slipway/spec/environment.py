@@ -22,6 +22,7 @@ from slipway.spec.release import ReleaseSpec
 from slipway.spec.router import RouterSpec
 from slipway.spec.runbook import GoNoGoSpec, RunbookSpec
 from slipway.spec.sections import RunbookSections
+from slipway.spec.store import StoreSpec
 from slipway.spec.strategy import RollingSpec, StrategySpec
 from slipway.spec.targets import InstancesSpec, TargetSpec, _local
 from slipway.spec.window import WindowSpec
@@ -85,6 +86,7 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
         "resume", description="What `slipway resume` does with a deployment whose runner died."
     )
     environments: dict[Name, EnvironmentSpec] = Field(..., min_length=1)
+    store: StoreSpec = Field(default_factory=StoreSpec, description="The team's store.")
 
     @field_validator("state_dir")
     @classmethod
@@ -134,6 +136,7 @@ class Environment(Model):
     runbook: RunbookSpec = Field(default_factory=RunbookSpec)
     go_no_go: GoNoGoSpec | None = None
     flags: FlagsSpec | None = None
+    store: StoreSpec = Field(default_factory=StoreSpec)
 
     def secret_variables(self) -> dict[str, SecretKind]:
         """The environment variables whose values are secrets, and how (``slipway.redact``):
@@ -150,6 +153,8 @@ class Environment(Model):
             found[channel.url_env] = "webhook"
         if self.flags is not None and self.flags.token_env is not None:
             found[self.flags.token_env] = "value"
+        if self.store.url_env is not None:
+            found[self.store.url_env] = "dsn"
         return found
 
     def slots(self) -> list[tuple[str, str, int]]:

@@ -13,6 +13,9 @@ from slipway.store.api import (
     this_runner,
 )
 from slipway.store.flags import FlagRecord
+from slipway.store.base import Fence
+from slipway.store.leases import LockEntry
+from slipway.store.queue import QueuedRunner
 from slipway.store.signals import SIGNAL_KINDS, Signal
 
 __all__ = [
@@ -22,7 +25,10 @@ __all__ = [
     "Deployment",
     "Event",
     "FlagRecord",
+    "Fence",
     "Lock",
+    "LockEntry",
+    "QueuedRunner",
     "Signal",
     "Status",
     "StepRecord",

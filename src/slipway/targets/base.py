@@ -71,3 +71,12 @@ class FleetTarget(Target, Protocol):
 
     def exclude(self, host: str, reason: str) -> None:
         """Leave the host out of the rest of the run."""
+
+
+@runtime_checkable
+class Fencing(Protocol):
+    """A target whose hosts record the lease's fencing token (a fleet: ``ssh/fence.py``)."""
+
+    def fence(self, token: int | None) -> None:
+        """From now on, check each host against ``token`` before its next command (and
+        record it there); None stops checking."""
