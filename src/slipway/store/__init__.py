@@ -12,8 +12,8 @@ from slipway.store.api import (
     runner_alive,
     this_runner,
 )
-from slipway.store.flags import FlagRecord
 from slipway.store.base import Fence
+from slipway.store.flags import FlagRecord
 from slipway.store.leases import LockEntry
 from slipway.store.queue import QueuedRunner
 from slipway.store.signals import SIGNAL_KINDS, Signal
@@ -24,8 +24,8 @@ __all__ = [
     "CurrentRelease",
     "Deployment",
     "Event",
-    "FlagRecord",
     "Fence",
+    "FlagRecord",
     "Lock",
     "LockEntry",
     "QueuedRunner",
