@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from tests.support.dockerd import docker_engine, dockerd
+from tests.support.registry import registry
 
-__all__ = ["docker_engine", "dockerd"]
+__all__ = ["docker_engine", "dockerd", "registry"]

@@ -22,7 +22,7 @@ from slipway.spec.router import RouterSpec
 from slipway.spec.runbook import GoNoGoSpec, RunbookSpec
 from slipway.spec.sections import RunbookSections
 from slipway.spec.strategy import RollingSpec, StrategySpec
-from slipway.spec.targets import InstancesSpec, TargetSpec, _local
+from slipway.spec.targets import DockerTargetSpec, InstancesSpec, TargetSpec, _local
 from slipway.spec.window import WindowSpec
 
 
@@ -47,6 +47,9 @@ class EnvironmentSpec(RunbookSections):  # runbook sections override the spec's
             raise ValueError("`instances.per_host` needs an ssh target")
         if not ssh and self.router.host is not None:
             raise ValueError("`router.host` names a fleet host: it needs an ssh target")
+        docker = [t for t in self.targets if isinstance(t, DockerTargetSpec)]
+        if docker and len(self.targets) > 1:
+            raise ValueError("a docker target is the environment's only target")
         return self
 
     @model_validator(mode="after")
@@ -81,6 +84,23 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
         "resume", description="What `slipway resume` does with a deployment whose runner died."
     )
     environments: dict[Name, EnvironmentSpec] = Field(..., min_length=1)
+
+    @model_validator(mode="after")
+    def _images_run_in_containers(self) -> Spec:
+        """An image runs on a docker target, and a docker target runs only images."""
+        for name, env in self.environments.items():
+            docker = any(isinstance(t, DockerTargetSpec) for t in env.targets)
+            if docker and self.release.image is None:
+                raise ValueError(
+                    f"environment {name!r} runs on a docker target: the release must be an "
+                    "image (`release.image: {build: {context: .}}` or `{name: …}`)"
+                )
+            if not docker and self.release.image is not None:
+                raise ValueError(
+                    f"environment {name!r}: a release image needs a docker target "
+                    "(`targets: [{type: docker}]`)"
+                )
+        return self
 
     @field_validator("state_dir")
     @classmethod
@@ -132,6 +152,8 @@ class Environment(Model):
             found[self.database.url_env] = "dsn"
         for channel in self.notifications:
             found[channel.url_env] = "webhook"
+        if self.release.image is not None and self.release.image.password_env is not None:
+            found[self.release.image.password_env] = "value"
         return found
 
     def slots(self) -> list[tuple[str, str, int]]:
