@@ -36,6 +36,7 @@ def docker_parts(env: Environment, *, clock: Clock) -> Parts:
         spec=spec,
         volumes=[resolve_volume(v, env) for v in spec.volumes],
         host_supervisor=supervisor,
+        clock=clock,
     )
     releases = ImageReleases(
         env.state_dir / "releases",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,7 @@ class Credentials:
 def translated(what: str, host: str) -> Iterator[None]:
     """Docker's errors, as Slipway's: see the module's docstring."""
     try:
+        _probe(host)
         yield
     except docker.errors.APIError as exc:
         explanation = exc.explanation or str(exc)
@@ -250,6 +252,16 @@ class Engine:
                     return False
                 raise
         return True
+
+
+def _probe(host: str) -> None:
+    """Connect to a unix socket first, and close it: the SDK leaks the socket of a connection
+    that fails (dockerd stopped or restarting), so that case is found here instead."""
+    if not host.startswith("unix://"):
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(5)
+        probe.connect(host.removeprefix("unix://"))
 
 
 def _container(data: Mapping[str, Any]) -> Container:

@@ -10,11 +10,15 @@ machine) reaches it on loopback as it reaches a process.
 
 ``start`` of a slot whose container already runs the same image and version does nothing;
 any other container in the slot is stopped (SIGTERM through ``--init``, the stop timeout,
-then SIGKILL) and replaced. ``stop`` of a slot without a container does nothing.
+then SIGKILL) and replaced. A new container counts as started once it ran ``START_SECS``
+without exiting or being restarted (supervisord's ``startsecs`` for a process): a command
+that cannot run fails its start with its log, not later as a health check that times out.
+``stop`` of a slot without a container does nothing.
 """
 
 from __future__ import annotations
 
+from slipway.clock import Clock, SystemClock
 from slipway.containers.engine import Container, ContainerConfig, Engine
 from slipway.errors import PermanentError
 from slipway.spec.targets import DockerTargetSpec
@@ -22,6 +26,7 @@ from slipway.supervisord.local import Supervisor
 from slipway.targets.base import InstanceSpec, InstanceState
 
 LABEL = "slipway."  # every label Slipway sets starts with this
+START_SECS = 1.0
 
 
 class DockerTarget:
@@ -35,6 +40,7 @@ class DockerTarget:
         spec: DockerTargetSpec,
         volumes: list[str],
         host_supervisor: Supervisor | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.name = name
         self.engine = engine
@@ -44,6 +50,7 @@ class DockerTarget:
         self._volumes = volumes  # the spec's, relative sources resolved
         # the environment's supervisord on this machine (HAProxy's): `down` stops it too
         self._host_supervisor = host_supervisor
+        self._clock = clock or SystemClock()
 
     def container_name(self, slot: str) -> str:
         return f"{self._app}-{self._env}-{slot}"
@@ -102,11 +109,23 @@ class DockerTarget:
                 network=self._spec.network,
             )
         )
-        if started.status not in ("running", "restarting"):
-            raise PermanentError(
-                f"{spec.slot}: {spec.version} is {started.status} right after its start; "
-                f"its log ends with:\n{self.engine.logs(name)}"
-            )
+        self._settle(started, spec)
+
+    def _settle(self, started: Container, spec: InstanceSpec) -> None:
+        """Watch the new container for ``START_SECS``: exited or restarted is a failed start."""
+        deadline = self._clock.monotonic() + START_SECS
+        now: Container | None = started
+        while True:
+            if now is None or not now.running or now.restarts != started.restarts:
+                state = "gone" if now is None else f"{now.status}, restarted {now.restarts}x"
+                raise PermanentError(
+                    f"{spec.slot}: {spec.version} did not stay up ({state}); its log ends "
+                    f"with:\n{self.engine.logs(started.name)}"
+                )
+            if self._clock.monotonic() >= deadline:
+                return
+            self._clock.sleep(0.1)
+            now = self.engine.container(started.name)
 
     def stop(self, slot: str) -> None:
         existing = self.engine.container(self.container_name(slot))
