@@ -32,6 +32,9 @@ import requests.exceptions
 from slipway.errors import BackendError, PermanentError
 
 API_VERSION = "1.41"
+# a dockerd restarting takes seconds (longer with many containers): a step that found it
+# silent is tried again after this, instead of the 1 s a process still starting gets
+SILENT_RETRY_S = 4.0
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 TIMEOUT_S = 60
 BUILD_TIMEOUT_S = 600
@@ -92,7 +95,9 @@ def translated(what: str, host: str) -> Iterator[None]:
             raise BackendError(f"{what}: Docker at {host} failed: {explanation}") from None
         raise PermanentError(f"{what}: Docker refused: {explanation}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
-        raise BackendError(f"{what}: Docker at {host} does not answer ({exc})") from None
+        silent = BackendError(f"{what}: Docker at {host} does not answer ({exc})")
+        silent.delay_s = SILENT_RETRY_S
+        raise silent from None
 
 
 class Engine:
