@@ -57,6 +57,7 @@ bench: setup system
 	$(BIN)/python bench/detection.py --quick
 	$(BIN)/python bench/switchback.py --quick
 	$(BIN)/python bench/store.py --quick
+	$(BIN)/python bench/containers.py --quick
 
 clean:
 	rm -rf $(VENV) .slipway .mypy_cache .ruff_cache .pytest_cache

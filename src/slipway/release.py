@@ -27,6 +27,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from slipway.clock import utc_iso
 from slipway.errors import PermanentError, UsageError
@@ -41,7 +42,26 @@ BUILD_TIMEOUT_S = 600
 class Release:
     version: str
     digest: str
-    path: Path
+    path: Path  # its files; an image's: the spec's directory (where a migration command runs)
+    image: str | None = None  # a container release: the image ID its containers run
+
+
+class ReleaseStore(Protocol):
+    """What the steps ask of an environment's releases: files here (``Releases``), on a
+    fleet's hosts too, or container images (``backends.images.ImageReleases``). Each method is
+    idempotent: a release already prepared is not made again."""
+
+    def check_source(self, version: str) -> None:
+        """Refuse, before anything starts, a version that cannot be made (a usage error)."""
+
+    def prepare(self, version: str) -> Release:
+        """Build, unpack or pull ``version`` unless it is already here."""
+
+    def link_current(self, version: str) -> None:
+        """Record ``version`` as the environment's current release."""
+
+    def prune(self, *, keep: int, protect: Collection[str]) -> list[str]:
+        """Remove the oldest releases beyond ``keep``, never one in ``protect``."""
 
 
 def check_version(version: str) -> str:

@@ -78,6 +78,8 @@ class Actions:
     def prepare_release(self, params: OfVersion) -> Result:
         release = self._b.releases.prepare(params.version)
         self._store.update_deployment(self._deployment_id, release_digest=release.digest)
+        if release.image is not None:
+            return {"digest": release.digest, "image": release.image}
         return {"digest": release.digest, "path": str(release.path)}
 
     def ensure_infra(self, params: Nothing) -> Result:
@@ -99,6 +101,8 @@ class Actions:
                 command=[a.replace("{port}", str(port)) for a in process.command],
                 env=dict(process.env),
                 stop_timeout_s=process.stop_timeout_s,
+                image=release.image,
+                deployment=self._deployment_id,
             )
         )
         return {}

@@ -1,8 +1,9 @@
 """From a spec's environment to its live backends: target, router, releases.
 
 ``PARTS`` is the registry: one factory per target ``type:`` of the spec (``local``: this
-machine's supervisord and HAProxy; ``ssh``: a fleet). A new kind of target is one module and
-one line here.
+machine's supervisord and HAProxy; ``docker``: containers of a Docker engine behind that
+HAProxy, releases as images; ``ssh``: a fleet). A new kind of target is one module and one
+line here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from slipway.clock import Clock
-from slipway.release import Releases
+from slipway.release import ReleaseStore
 from slipway.router.base import Router
 from slipway.spec.environment import Environment
 from slipway.targets.base import Fencing, Target
@@ -29,7 +30,7 @@ class Closing(Protocol):
 class Parts:
     target: Target
     router: Router
-    releases: Releases
+    releases: ReleaseStore
     parallel: int = 16  # steps of one group run at once (a fleet: its max_parallel)
 
 
@@ -37,6 +38,12 @@ def _local(env: Environment, clock: Clock) -> Parts:
     from slipway.backends.local import local_parts
 
     return local_parts(env, clock=clock)
+
+
+def _docker(env: Environment, clock: Clock) -> Parts:
+    from slipway.backends.docker import docker_parts  # imports the docker SDK: containers only
+
+    return docker_parts(env, clock=clock)
 
 
 def _ssh(env: Environment, clock: Clock) -> Parts:
@@ -47,7 +54,11 @@ def _ssh(env: Environment, clock: Clock) -> Parts:
     return Parts(target, router, releases, parallel=env.fleet.spec.max_parallel)
 
 
-PARTS: dict[str, Callable[[Environment, Clock], Parts]] = {"local": _local, "ssh": _ssh}
+PARTS: dict[str, Callable[[Environment, Clock], Parts]] = {
+    "local": _local,
+    "docker": _docker,
+    "ssh": _ssh,
+}
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,17 @@ if TYPE_CHECKING:
 def local_parts(env: Environment, *, clock: Clock) -> Parts:
     from slipway.backends import Parts
 
+    supervisor = Supervisor(run_directory(env), clock=clock)
+    return Parts(
+        target=LocalTarget(env.targets[0].name, supervisor),
+        router=local_router(env, supervisor, clock=clock),
+        releases=Releases(env.state_dir / "releases", spec=env.release, spec_root=env.root),
+    )
+
+
+def local_router(env: Environment, supervisor: Supervisor, *, clock: Clock) -> HAProxyRouter:
+    """HAProxy on this machine, a program of the environment's own supervisord."""
     run_dir = run_directory(env)
-    supervisor = Supervisor(run_dir, clock=clock)
     health = env.health.check
     config = HAProxyConfig(
         run_dir=run_dir,
@@ -42,11 +51,7 @@ def local_parts(env: Environment, *, clock: Clock) -> Parts:
         log_ring=True,
         socket_dir=socket_dir(run_dir),
     )
-    return Parts(
-        target=LocalTarget(env.targets[0].name, supervisor),
-        router=HAProxyRouter(config, supervisor, clock=clock),
-        releases=Releases(env.state_dir / "releases", spec=env.release, spec_root=env.root),
-    )
+    return HAProxyRouter(config, supervisor, clock=clock)
 
 
 def run_directory(env: Environment) -> Path:

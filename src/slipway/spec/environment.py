@@ -24,7 +24,7 @@ from slipway.spec.runbook import GoNoGoSpec, RunbookSpec
 from slipway.spec.sections import RunbookSections
 from slipway.spec.store import StoreSpec
 from slipway.spec.strategy import RollingSpec, StrategySpec
-from slipway.spec.targets import InstancesSpec, TargetSpec, _local
+from slipway.spec.targets import DockerTargetSpec, InstancesSpec, TargetSpec, _local
 from slipway.spec.window import WindowSpec
 
 
@@ -52,6 +52,9 @@ class EnvironmentSpec(RunbookSections):  # runbook sections override the spec's
             raise ValueError("`instances.per_host` needs an ssh target")
         if not ssh and self.router.host is not None:
             raise ValueError("`router.host` names a fleet host: it needs an ssh target")
+        docker = [t for t in self.targets if isinstance(t, DockerTargetSpec)]
+        if docker and len(self.targets) > 1:
+            raise ValueError("a docker target is the environment's only target")
         return self
 
     @model_validator(mode="after")
@@ -87,6 +90,23 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
     )
     environments: dict[Name, EnvironmentSpec] = Field(..., min_length=1)
     store: StoreSpec = Field(default_factory=StoreSpec, description="The team's store.")
+
+    @model_validator(mode="after")
+    def _images_run_in_containers(self) -> Spec:
+        """An image runs on a docker target, and a docker target runs only images."""
+        for name, env in self.environments.items():
+            docker = any(isinstance(t, DockerTargetSpec) for t in env.targets)
+            if docker and self.release.image is None:
+                raise ValueError(
+                    f"environment {name!r} runs on a docker target: the release must be an "
+                    "image (`release.image: {build: {context: .}}` or `{name: …}`)"
+                )
+            if not docker and self.release.image is not None:
+                raise ValueError(
+                    f"environment {name!r}: a release image needs a docker target "
+                    "(`targets: [{type: docker}]`)"
+                )
+        return self
 
     @field_validator("state_dir")
     @classmethod
@@ -155,6 +175,8 @@ class Environment(Model):
             found[self.flags.token_env] = "value"
         if self.store.url_env is not None:
             found[self.store.url_env] = "dsn"
+        if self.release.image is not None and self.release.image.password_env is not None:
+            found[self.release.image.password_env] = "value"
         return found
 
     def slots(self) -> list[tuple[str, str, int]]:

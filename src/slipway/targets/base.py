@@ -26,6 +26,8 @@ class InstanceSpec:
     command: Sequence[str]
     env: Mapping[str, str] = field(default_factory=dict)
     stop_timeout_s: float = 10.0
+    image: str | None = None  # a container release: the image ID to run (docker target)
+    deployment: str = ""  # the deployment starting it (a container's label)
 
 
 @dataclass(frozen=True)
