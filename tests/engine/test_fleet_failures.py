@@ -78,7 +78,9 @@ def test_host_cut_off_mid_rollout_rolls_back_the_others_and_names_it(
         status = reports.status(engine.env, store=engine.store, backends=engine.backends)
         assert any(p.startswith("host h3 does not answer") for p in status["problems"])
     hosts = log["hosts"]
-    assert hosts["h3"].startswith("FAILED") and "no answer within 3s" in hosts["h3"]
+    assert hosts["h3"].startswith("FAILED")
+    # cut off: the command timed out, or the keepalives closed the connection first
+    assert "no answer" in hosts["h3"] or "connection closed" in hosts["h3"], hosts["h3"]
     assert {hosts[h] for h in ("h1", "h2", "h4", "h5")} == {"rolled back to v1"}
     h3_rollback = [
         s for s in log["steps"] if s["phase"] == "rollback" and "h3-" in s["description"]

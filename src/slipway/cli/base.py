@@ -137,6 +137,9 @@ def write_text(path: Path, text: str, *, option: str) -> None:
         ) from None
 
 
+_WHAT = {"env": "environment", "file": "spec file", "to": "release", "override_window": "reason"}
+
+
 def _refuse_undecodable_values(values: dict[str, object]) -> None:
     """The same for a command's values when it is called in-process (a test, a wrapper):
     the option is named."""
@@ -148,8 +151,9 @@ def _refuse_undecodable_values(values: dict[str, object]) -> None:
             try:
                 str(item).encode("utf-8")
             except UnicodeEncodeError:
+                what = _WHAT.get(name, name.replace("_", " "))
                 raise UsageError(
-                    f"--{name.replace('_', '-')} is not valid UTF-8",
+                    f"the {what} (--{name.replace('_', '-')}) is not valid UTF-8",
                     hint="Slipway's arguments (versions, ids, names, paths) must be UTF-8 text",
                 ) from None
 
