@@ -270,10 +270,21 @@ def test_abort_from_another_terminal_rolls_back(canary: tuple[Engine, Store]) ->
     assert set(serving_versions(engine).values()) == {"v1"}
 
 
-def test_crashing_canary_is_caught_by_its_instances_not_its_error_rate(
-    canary: tuple[Engine, Store],
-) -> None:
-    engine, _store = canary
+# Only the error rate as a metric: a crashing canary also slows HAProxy's retried requests, and
+# on a busy machine a latency rule may speak first; what is shown here is that the instance
+# check (its process, its restarts, the router's health checks) speaks before any metric.
+CRASH_CANARY = CANARY.replace(
+    '      - {name: p95_latency_ms, fail_if: "> 2 * baseline", min_delta: 20}', ""
+)
+
+
+def test_crashing_canary_is_caught_by_its_instances_not_its_error_rate(tmp_path: Path) -> None:
+    with engine_for(tmp_path, CRASH_CANARY) as (engine, _store):
+        _crashing_canary_is_caught_by_its_instances(engine)
+
+
+def _crashing_canary_is_caught_by_its_instances(engine: Engine) -> None:
+    assert "p95" not in CRASH_CANARY
     first = engine.deploy("v1")
     assert first.exit_code == 0, first.deployment.reason
     with TrafficGenerator(url(engine), concurrency=4, max_duration_s=90):
