@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import sys
 
-from slipway.cli import checklist, control, deploying, flagging, lock, reporting, setup, store
+from slipway.cli import (
+    checklist,
+    control,
+    deploying,
+    flagging,
+    lock,
+    reporting,
+    setup,
+    store,
+    tokens,
+)
 from slipway.cli.base import app, refuse_undecodable_arguments
 
 __all__ = [
@@ -21,6 +31,7 @@ __all__ = [
     "reporting",
     "setup",
     "store",
+    "tokens",
 ]
 
 

@@ -33,6 +33,7 @@ from slipway.store.leases import LeasesMixin, Lock, runner_alive, this_runner
 from slipway.store.queue import QueueMixin
 from slipway.store.signals import SignalsMixin
 from slipway.store.tables import current_releases, deployments, events, steps
+from slipway.store.tokens import TokensMixin
 
 __all__ = [
     "MIGRATIONS",
@@ -127,7 +128,9 @@ class CurrentRelease:
     updated_at: str
 
 
-class Store(FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, StoreBase):
+class Store(
+    TokensMixin, FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, StoreBase
+):
     """One handle on the store; safe to share between the engine's threads."""
 
     # deployments
