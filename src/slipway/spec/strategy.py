@@ -117,6 +117,21 @@ class CanaryScale(Model):
         return max(1, min(instances, wanted))
 
 
+def describe_steps(steps: list[CanaryStep], analysis: AnalysisSpec | None) -> str:
+    """``10% → pause 60s → 50%, threshold analysis``: a canary's or a flag's steps in a line."""
+    said = []
+    for step in steps:
+        if step.set_weight is not None:
+            said.append(f"{step.set_weight}%")
+        elif step.pause is not None:
+            wait = step.pause.duration_s
+            said.append(f"pause {wait:g}s" if wait else "`slipway promote`")
+        else:
+            said.append("analysis")
+    judge = f", {analysis.judge} analysis" if analysis else ""
+    return f"{' → '.join(said)}{judge}"
+
+
 class CanarySpec(Model):
     """Send a share of traffic to the new release, step by step, while analysis watches."""
 
@@ -140,17 +155,7 @@ class CanarySpec(Model):
 
     def describe(self) -> str:
         """One line for the runbook document."""
-        steps = []
-        for step in self.steps:
-            if step.set_weight is not None:
-                steps.append(f"{step.set_weight}%")
-            elif step.pause is not None:
-                wait = step.pause.duration_s
-                steps.append(f"pause {wait:g}s" if wait else "`slipway promote`")
-            else:
-                steps.append("analysis")
-        judge = f", {self.analysis.judge} analysis" if self.analysis else ""
-        return f"canary: {' → '.join(steps)}{judge}"
+        return f"canary: {describe_steps(self.steps, self.analysis)}"
 
 
 class SmokeSpec(Model):
@@ -243,17 +248,7 @@ class FlagSpec(Model):
 
     def describe(self) -> str:
         """One line for the runbook document."""
-        steps = []
-        for step in self.steps:
-            if step.set_weight is not None:
-                steps.append(f"{step.set_weight}%")
-            elif step.pause is not None:
-                wait = step.pause.duration_s
-                steps.append(f"pause {wait:g}s" if wait else "`slipway promote`")
-            else:
-                steps.append("analysis")
-        judge = f", {self.analysis.judge} analysis" if self.analysis else ""
-        return f"flag `{self.flag}`: {' → '.join(steps)}{judge}"
+        return f"flag `{self.flag}`: {describe_steps(self.steps, self.analysis)}"
 
 
 StrategySpec = Annotated[
