@@ -20,6 +20,7 @@ from enum import Enum, StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    func,
     insert,
     select,
     update,
@@ -243,6 +244,29 @@ class Store(
             rows = conn.execute(query.order_by(deployments.c.started_at))
             return [_deployment(r._asdict()) for r in rows]
 
+    def deployments_page(
+        self,
+        app: str,
+        *,
+        environments: Sequence[str],
+        status: str | None = None,
+        before: tuple[str, str] | None = None,
+        limit: int = 50,
+    ) -> list[Deployment]:
+        """Newest first, in ``environments``, optionally of one ``status``, started before
+        ``before`` (the (started_at, id) of the last one of the previous page: a keyset, so a
+        page stays right while deployments are added)."""
+        c = deployments.c
+        query = select(deployments).where((c.app == app) & c.environment.in_(environments))
+        if status is not None:
+            query = query.where(c.status == status)
+        if before is not None:
+            at, last = before
+            query = query.where((c.started_at < at) | ((c.started_at == at) & (c.id < last)))
+        query = query.order_by(c.started_at.desc(), c.id.desc()).limit(limit)
+        with self._read() as conn:
+            return [_deployment(r._asdict()) for r in conn.execute(query)]
+
     # steps
 
     def add_steps(self, deployment_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -297,6 +321,42 @@ class Store(
                 Event(**{**r._asdict(), "data": json.loads(r.data) if r.data else {}})
                 for r in conn.execute(query.order_by(events.c.id))
             ]
+
+    def events_after(
+        self, after: int, *, app: str | None = None, limit: int = 500
+    ) -> list[tuple[Event, str, str]]:
+        """Events with an id above ``after`` (of ``app``, or of every app), oldest first, each
+        with its deployment's app and environment: the feed that live pages and ``GET
+        /api/v1/events`` follow. Ids are the store's sequence numbers: ``after`` is where a
+        reader stopped."""
+        query = (
+            select(events, deployments.c.app, deployments.c.environment)
+            .join(deployments, deployments.c.id == events.c.deployment_id)
+            .where(events.c.id > after)
+        )
+        if app is not None:
+            query = query.where(deployments.c.app == app)
+        with self._read() as conn:
+            rows = [r._asdict() for r in conn.execute(query.order_by(events.c.id).limit(limit))]
+        return [
+            (
+                Event(
+                    id=r["id"],
+                    deployment_id=r["deployment_id"],
+                    at=r["at"],
+                    level=r["level"],
+                    message=r["message"],
+                    data=json.loads(r["data"]) if r["data"] else {},
+                ),
+                r["app"],
+                r["environment"],
+            )
+            for r in rows
+        ]
+
+    def last_event_id(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.max(events.c.id))).scalar() or 0)
 
     # current release
 

@@ -1,0 +1,222 @@
+"""The JSON API of ``slipway serve`` (``/api/v1``, described by ``openapi.json``).
+
+Every handler asks the library — ``reports``, ``metrics``, ``server.actions`` over
+``engine.control`` — and returns what it says; none decides anything about a deployment.
+Handlers are plain functions: Starlette runs them in its thread pool, beside the store's
+synchronous calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from slipway import reports
+from slipway.errors import UsageError
+from slipway.metrics import dora
+from slipway.server.actions import act
+from slipway.server.feed import Feed, FeedEvent
+from slipway.server.site import Caller, Site
+from slipway.store import Status
+
+OPENAPI = Path(__file__).parent / "openapi.json"
+PAGE_MAX = 200
+
+
+def site_of(request: Request) -> Site:
+    site: Site = request.app.state.site
+    return site
+
+
+def address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def caller_of(request: Request, *, form_csrf: str | None = None) -> Caller:
+    return site_of(request).caller(
+        request.headers,
+        request.cookies,
+        method=request.method,
+        address=address(request),
+        form_csrf=form_csrf,
+    )
+
+
+def healthz(request: Request) -> Response:
+    return JSONResponse({"ok": True, "store": site_of(request).store.backend})
+
+
+def openapi(_request: Request) -> Response:
+    return Response(OPENAPI.read_bytes(), media_type="application/json")
+
+
+def environments(request: Request) -> Response:
+    site, caller = site_of(request), caller_of(request)
+    found = [
+        reports.summary(site.environments[name], store=site.store) for name in site.readable(caller)
+    ]
+    return JSONResponse({"environments": found})
+
+
+def _cursor(text: str | None) -> tuple[str, str] | None:
+    if not text:
+        return None
+    try:
+        at, last = json.loads(base64.urlsafe_b64decode(text.encode()))
+        return str(at), str(last)
+    except (ValueError, binascii.Error, TypeError):
+        raise UsageError("cursor is not one this server gave", hint="use next_cursor") from None
+
+
+def deployment_page(site: Site, caller: Caller, query: dict[str, str]) -> dict[str, Any]:
+    """A page of deployments as the API and the history page give it."""
+    env, status = query.get("env") or None, query.get("status") or None
+    if env is not None:
+        site.environment(env)
+        caller.identity.check("read", env)
+    if status is not None and status not in set(Status):
+        raise UsageError(f"no status {status!r}", hint=", ".join(s.value for s in Status))
+    try:
+        limit = int(query.get("limit") or 50)
+    except ValueError:
+        raise UsageError("limit must be a number", hint=f"1 to {PAGE_MAX}") from None
+    if not 1 <= limit <= PAGE_MAX:
+        raise UsageError(f"limit {limit} is out of range", hint=f"1 to {PAGE_MAX}")
+    found = site.store.deployments_page(
+        site.app,
+        environments=[env] if env else site.readable(caller),
+        status=status,
+        before=_cursor(query.get("cursor")),
+        limit=limit,
+    )
+    last = found[-1] if len(found) == limit else None
+    cursor = (
+        base64.urlsafe_b64encode(json.dumps([last.started_at, last.id]).encode()).decode()
+        if last
+        else None
+    )
+    return {
+        "deployments": [
+            {"environment": d.environment, **reports.deployment_dict(d)} for d in found
+        ],
+        "next_cursor": cursor,
+    }
+
+
+def deployments(request: Request) -> Response:
+    site, caller = site_of(request), caller_of(request)
+    return JSONResponse(deployment_page(site, caller, dict(request.query_params)))
+
+
+def deployment_record(site: Site, caller: Caller, deployment_id: str) -> dict[str, Any]:
+    dep = site.deployment(deployment_id, caller)
+    env = site.environment(dep.environment)
+    found = reports.record(env, store=site.store, deployment=dep.id)
+    found["environment"] = env.name
+    found["allowed"] = caller.identity.allowed(env.name)
+    return found
+
+
+def deployment(request: Request) -> Response:
+    site, caller = site_of(request), caller_of(request)
+    return JSONResponse(deployment_record(site, caller, request.path_params["id"]))
+
+
+def metrics(request: Request) -> Response:
+    site, caller = site_of(request), caller_of(request)
+    env = request.query_params.get("env") or None
+    if env is not None:
+        site.environment(env)
+        caller.identity.check("read", env)
+        return JSONResponse(dora(site.store, site.app, environment=env).as_dict())
+    return JSONResponse(
+        {
+            name: dora(site.store, site.app, environment=name).as_dict()
+            for name in site.readable(caller)
+        }
+    )
+
+
+async def action(request: Request) -> Response:
+    body = await request.body()
+    comment = None
+    if body:
+        try:
+            sent = json.loads(body)
+        except ValueError:
+            raise UsageError('the body must be JSON: {"comment": "…"}') from None
+        comment = sent.get("comment") if isinstance(sent, dict) else None
+        if comment is not None and not isinstance(comment, str):
+            raise UsageError("comment must be a string")
+    answer = await run_in_threadpool(
+        lambda: act(
+            site_of(request),
+            caller_of(request),
+            deployment=request.path_params["id"],
+            kind=request.path_params["action"],
+            comment=comment,
+            address=address(request),
+            key=request.headers.get("idempotency-key"),
+        )
+    )
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+
+def _last_id(request: Request) -> int | None:
+    text = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    if not text:
+        return None
+    if not text.isdigit():
+        raise UsageError("Last-Event-ID must be an event id (a number)")
+    return int(text)
+
+
+SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+async def events(request: Request) -> Response:
+    site = site_of(request)
+    caller = await run_in_threadpool(caller_of, request)
+    readable = set(site.readable(caller))
+
+    def wanted(row: FeedEvent) -> bool:
+        return row.app == site.app and row.environment in readable
+
+    feed: Feed = request.app.state.feed
+    stream = feed.stream(wanted, last_id=_last_id(request))
+    return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+async def deployment_events(request: Request) -> Response:
+    site = site_of(request)
+    caller = await run_in_threadpool(caller_of, request)
+    dep = await run_in_threadpool(site.deployment, request.path_params["id"], caller)
+
+    def wanted(row: FeedEvent) -> bool:
+        return row.event.deployment_id == dep.id
+
+    feed: Feed = request.app.state.feed
+    stream = feed.stream(wanted, last_id=_last_id(request))
+    return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+ROUTES = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/api/v1/openapi.json", openapi, methods=["GET"]),
+    Route("/api/v1/environments", environments, methods=["GET"]),
+    Route("/api/v1/deployments", deployments, methods=["GET"]),
+    Route("/api/v1/deployments/{id}", deployment, methods=["GET"]),
+    Route("/api/v1/deployments/{id}/events", deployment_events, methods=["GET"]),
+    Route("/api/v1/deployments/{id}/{action}", action, methods=["POST"]),
+    Route("/api/v1/events", events, methods=["GET"]),
+    Route("/api/v1/metrics", metrics, methods=["GET"]),
+]
