@@ -36,7 +36,9 @@ def conforms(path: str, method: str, status: int, body: Any) -> None:
 def test_healthz_needs_no_token_and_everything_else_does(served: Served) -> None:
     with served.client() as anonymous:
         health = anonymous.get("/healthz")
-        assert health.status_code == 200 and health.json() == {"ok": True, "store": "sqlite"}
+        assert health.status_code == 200
+        assert health.json() == {"ok": True, "store": "sqlite", "streams": 0}
+        conforms("/healthz", "get", 200, health.json())
         for path in ("/api/v1/environments", "/api/v1/deployments", "/api/v1/metrics"):
             refused = anonymous.get(path)
             assert refused.status_code == 401, path

@@ -21,7 +21,6 @@ from starlette.routing import Route
 
 from slipway import reports
 from slipway.errors import UsageError
-from slipway.metrics import dora
 from slipway.server.actions import act
 from slipway.server.feed import Feed, FeedEvent
 from slipway.server.site import Caller, Site
@@ -51,7 +50,10 @@ def caller_of(request: Request, *, form_csrf: str | None = None) -> Caller:
 
 
 def healthz(request: Request) -> Response:
-    return JSONResponse({"ok": True, "store": site_of(request).store.backend})
+    feed: Feed = request.app.state.feed
+    return JSONResponse(
+        {"ok": True, "store": site_of(request).store.backend, "streams": feed.streams}
+    )
 
 
 def openapi(_request: Request) -> Response:
@@ -136,13 +138,8 @@ def metrics(request: Request) -> Response:
     if env is not None:
         site.environment(env)
         caller.identity.check("read", env)
-        return JSONResponse(dora(site.store, site.app, environment=env).as_dict())
-    return JSONResponse(
-        {
-            name: dora(site.store, site.app, environment=name).as_dict()
-            for name in site.readable(caller)
-        }
-    )
+        return JSONResponse(site.metrics.get(env).as_dict())
+    return JSONResponse({name: site.metrics.get(name).as_dict() for name in site.readable(caller)})
 
 
 async def action(request: Request) -> Response:

@@ -25,6 +25,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from anyio import to_thread
 
@@ -42,7 +43,9 @@ class FeedEvent:
     app: str
     environment: str
 
+    @cached_property
     def sse(self) -> str:
+        """The event as one SSE message, made once however many streams send it."""
         e = self.event
         data = {
             "id": e.id,
@@ -102,6 +105,11 @@ class Feed:
     def stop(self) -> None:
         self._stopping.set()
 
+    @property
+    def streams(self) -> int:
+        """How many clients follow the feed now."""
+        return len(self._subscribers)
+
     def _read(self) -> list[FeedEvent]:
         return self._page(self.horizon)
 
@@ -141,7 +149,7 @@ class Feed:
             sent = self.horizon if last_id is None else last_id
             async for row in self._missed(sub, after=sent):
                 sent = row.event.id
-                yield row.sse()
+                yield row.sse
             while not self._stopping.is_set() and not sub.overflowed:
                 try:
                     row = await asyncio.wait_for(sub.queue.get(), self.heartbeat_s)
@@ -150,7 +158,7 @@ class Feed:
                     continue
                 if row.event.id > sent:
                     sent = row.event.id
-                    yield row.sse()
+                    yield row.sse
         finally:
             self._subscribers.discard(sub)
 

@@ -24,7 +24,6 @@ from starlette.routing import Route
 from slipway import reports
 from slipway.access import same
 from slipway.errors import NotSignedIn
-from slipway.metrics import dora
 from slipway.server.actions import act
 from slipway.server.api import address, caller_of, deployment_page, deployment_record, site_of
 from slipway.server.site import SESSION_COOKIE, Caller
@@ -153,7 +152,7 @@ def history(request: Request) -> Response:
     query = {k: v for k, v in request.query_params.items() if k in ("env", "status", "cursor")}
     page = deployment_page(site, caller, query)
     names = [query["env"]] if query.get("env") else site.readable(caller)
-    metrics = {name: dora(site.store, site.app, environment=name).as_dict() for name in names}
+    metrics = {name: site.metrics.get(name).as_dict() for name in names}
     next_query = urlencode({**query, "cursor": page["next_cursor"] or ""})
     return render(
         request,

@@ -22,6 +22,7 @@ from datetime import timedelta
 from slipway.access import Action, Identity, bearer, derived, same
 from slipway.clock import Clock, SystemClock
 from slipway.errors import AccessDenied, NotFound, NotSignedIn, SlipwayError, TooManyRefusals
+from slipway.metrics import DoraCache
 from slipway.spec.environment import Environment
 from slipway.spec.server import ServerSpec
 from slipway.store import Deployment, Store
@@ -55,6 +56,10 @@ class Site:
     server: ServerSpec
     clock: Clock = field(default_factory=SystemClock)
     heartbeat_s: float = 15.0
+    metrics: DoraCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = DoraCache(self.store, self.app, clock=self.clock)
 
     def environment(self, name: str) -> Environment:
         if name not in self.environments:
