@@ -73,7 +73,11 @@ def test_deployments_come_in_pages_newest_first_and_filtered(served: Served) -> 
             ).json()
             seen += [d["id"] for d in page["deployments"]]
             cursor = page["next_cursor"]
-        assert seen == list(reversed(made))
+        # newest first; deployments started in the same millisecond are ordered by id
+        newest_first = sorted(
+            made, key=lambda d: (served.store.deployment(d).started_at, d), reverse=True
+        )
+        assert seen == newest_first
         failed = viewer.get("/api/v1/deployments", params={"status": "failed"}).json()
         assert [d["version"] for d in failed["deployments"]] == ["s1"]
         for bad in ({"status": "fine"}, {"limit": 0}, {"cursor": "nonsense"}):
