@@ -7,10 +7,10 @@ it runs behind its own TLS proxy (``behind_proxy: true``) — a choice written d
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from slipway.spec.base import Model
-from slipway.spec.router import Listen, _ip, parse_listen
+from slipway.spec.router import Listen, ListenAddress, parse_listen
 
 DEFAULT_LISTEN = "127.0.0.1:7400"
 
@@ -23,7 +23,7 @@ class TlsSpec(Model):
 class ServerSpec(Model):
     """The HTTP API and dashboard of ``slipway serve``."""
 
-    listen: Listen = Field(
+    listen: ListenAddress = Field(
         default_factory=lambda: Listen.model_validate(parse_listen(DEFAULT_LISTEN)),
         description=f"host:port of `slipway serve` (default {DEFAULT_LISTEN}: loopback).",
     )
@@ -37,17 +37,6 @@ class ServerSpec(Model):
     sign_in_limit: int = Field(
         10, ge=1, le=1000, description="Refused sign-ins or tokens per address in 10 minutes."
     )
-
-    @field_validator("listen", mode="before")
-    @classmethod
-    def _listen(cls, value: object) -> object:
-        return parse_listen(value)
-
-    @field_validator("listen")
-    @classmethod
-    def _listen_address(cls, listen: Listen) -> Listen:
-        _ip(listen.host, named=True)
-        return listen
 
     @model_validator(mode="after")
     def _exposed(self) -> ServerSpec:
