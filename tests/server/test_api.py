@@ -80,7 +80,13 @@ def test_deployments_come_in_pages_newest_first_and_filtered(served: Served) -> 
         assert seen == newest_first
         failed = viewer.get("/api/v1/deployments", params={"status": "failed"}).json()
         assert [d["version"] for d in failed["deployments"]] == ["s1"]
-        for bad in ({"status": "fine"}, {"limit": 0}, {"cursor": "nonsense"}):
+        bad_queries = (
+            {"status": "fine"},
+            {"limit": 0},
+            {"cursor": "nonsense"},
+            {"environment": "x"},
+        )
+        for bad in bad_queries:
             answer = viewer.get("/api/v1/deployments", params=bad)
             assert answer.status_code == 400, bad
             conforms("/api/v1/deployments", "get", 400, answer.json())

@@ -49,7 +49,20 @@ def caller_of(request: Request, *, form_csrf: str | None = None) -> Caller:
     )
 
 
+def query_of(request: Request, *known: str) -> dict[str, str]:
+    """The query's parameters; one this endpoint does not know is refused rather than
+    ignored (``?environment=`` silently listing every environment would mislead)."""
+    unknown = sorted(set(request.query_params) - set(known))
+    if unknown:
+        raise UsageError(
+            f"unknown query parameter {unknown[0]!r}",
+            hint=f"this endpoint takes {', '.join(known) or 'none'}",
+        )
+    return dict(request.query_params)
+
+
 def healthz(request: Request) -> Response:
+    query_of(request)
     feed: Feed = request.app.state.feed
     return JSONResponse(
         {"ok": True, "store": site_of(request).store.backend, "streams": feed.streams}
@@ -62,6 +75,7 @@ def openapi(_request: Request) -> Response:
 
 def environments(request: Request) -> Response:
     site, caller = site_of(request), caller_of(request)
+    query_of(request)
     found = [
         reports.summary(site.environments[name], store=site.store) for name in site.readable(caller)
     ]
@@ -80,14 +94,14 @@ def _cursor(text: str | None) -> tuple[str, str] | None:
 
 def deployment_page(site: Site, caller: Caller, query: dict[str, str]) -> dict[str, Any]:
     """A page of deployments as the API and the history page give it."""
-    env, status = query.get("env") or None, query.get("status") or None
+    env, status = query.get("env"), query.get("status")
     if env is not None:
         site.environment(env)
         caller.identity.check("read", env)
     if status is not None and status not in set(Status):
         raise UsageError(f"no status {status!r}", hint=", ".join(s.value for s in Status))
     try:
-        limit = int(query.get("limit") or 50)
+        limit = int(query.get("limit", 50))
     except ValueError:
         raise UsageError("limit must be a number", hint=f"1 to {PAGE_MAX}") from None
     if not 1 <= limit <= PAGE_MAX:
@@ -115,7 +129,8 @@ def deployment_page(site: Site, caller: Caller, query: dict[str, str]) -> dict[s
 
 def deployments(request: Request) -> Response:
     site, caller = site_of(request), caller_of(request)
-    return JSONResponse(deployment_page(site, caller, dict(request.query_params)))
+    query = query_of(request, "env", "status", "limit", "cursor")
+    return JSONResponse(deployment_page(site, caller, query))
 
 
 def deployment_record(site: Site, caller: Caller, deployment_id: str) -> dict[str, Any]:
@@ -129,12 +144,13 @@ def deployment_record(site: Site, caller: Caller, deployment_id: str) -> dict[st
 
 def deployment(request: Request) -> Response:
     site, caller = site_of(request), caller_of(request)
+    query_of(request)
     return JSONResponse(deployment_record(site, caller, request.path_params["id"]))
 
 
 def metrics(request: Request) -> Response:
     site, caller = site_of(request), caller_of(request)
-    env = request.query_params.get("env") or None
+    env = query_of(request, "env").get("env") or None
     if env is not None:
         site.environment(env)
         caller.identity.check("read", env)

@@ -149,7 +149,10 @@ async def action(request: Request) -> Response:
 
 def history(request: Request) -> Response:
     site, caller = site_of(request), caller_of(request)
-    query = {k: v for k, v in request.query_params.items() if k in ("env", "status", "cursor")}
+    # the filters' "every environment" and "any outcome" are empty values: not filters
+    query = {
+        k: v for k, v in request.query_params.items() if k in ("env", "status", "cursor") and v
+    }
     page = deployment_page(site, caller, query)
     names = [query["env"]] if query.get("env") else site.readable(caller)
     metrics = {name: site.metrics.get(name).as_dict() for name in names}

@@ -5,9 +5,10 @@ A caller is known by an API token (``Authorization: Bearer``) or by a browser se
 cookie was given for one (``slipway_session``: its own secret, so the token never sits in a
 browser). Both resolve to an ``Identity`` through the store, so several servers — and the
 CLI revoking a token — agree at once. Refusals are written to the sign-in log and counted per
-address: past ``server.sign_in_limit`` in ten minutes an address is refused without looking
-(HTTP 429) — guessing a 256-bit secret is hopeless, but a flood of guesses is still a signal
-worth stopping and recording.
+address: past ``server.sign_in_limit`` in ten minutes a token or sign-in from that address is
+refused without looking (HTTP 429; a request with no credential at all is simply 401).
+Guessing a 256-bit secret is hopeless, but a flood of guesses is a signal worth stopping and
+recording. Behind a proxy every client shares its address: the limit is then the proxy's.
 
 A session's CSRF token is derived from its cookie (``access.derived``): a form or a script
 must send it back, which a page of another site cannot read.
@@ -92,8 +93,8 @@ class Site:
         form_csrf: str | None = None,
     ) -> Caller:
         """The authenticated caller of a request, or ``NotSignedIn`` / ``AccessDenied``."""
-        self._not_flooding(address)
-        if headers.get("authorization"):
+        if headers.get("authorization"):  # a credential: maybe a guess, so counted
+            self._not_flooding(address)
             secret = bearer(headers.get("authorization"))
             token = self.store.token_for(secret)
             if token is None:
