@@ -149,3 +149,19 @@ def test_the_openapi_document_describes_exactly_the_routes(tmp_path: Path) -> No
             routes |= {(route.path, m.lower()) for m in route.methods or () if m != "HEAD"}
     documented = {(p, m) for p, ops in DOC["paths"].items() for m in ops}
     assert routes == documented
+
+
+def test_the_runbook_document_of_an_environment(served: Served) -> None:
+    record_deployment(served.store, version="v9")
+    with served.client("viewer@production") as prod:
+        document = prod.get("/api/v1/environments/production/runbook")
+        assert document.status_code == 200
+        assert document.headers["content-type"].startswith("text/markdown")
+        assert document.text.startswith("# ") and "shop / production" in document.text
+        assert "v9" in document.text  # the history, from the records
+        french = prod.get("/api/v1/environments/production/runbook", params={"lang": "fr"})
+        assert french.status_code == 200 and french.text != document.text
+        assert prod.get("/api/v1/environments/staging/runbook").status_code == 403
+        bad = prod.get("/api/v1/environments/production/runbook", params={"lang": "de"})
+        assert bad.status_code == 400
+        conforms("/api/v1/environments/{env}/runbook", "get", 400, bad.json())

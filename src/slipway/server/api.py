@@ -222,10 +222,30 @@ async def deployment_events(request: Request) -> Response:
     return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
+def runbook_text(site: Site, caller: Caller, environment: str, lang: str) -> str:
+    """The environment's runbook document (Markdown), as ``slipway runbook`` writes it."""
+    from slipway.runbook.facts import gather
+    from slipway.runbook.render import render
+
+    env = site.environment(environment)
+    caller.identity.check("read", env.name)
+    if lang not in ("en", "fr"):
+        raise UsageError(f"no language {lang!r}", hint="en or fr")
+    return render(gather(env, site.store), "fr" if lang == "fr" else "en")
+
+
+def runbook(request: Request) -> Response:
+    site, caller = site_of(request), caller_of(request)
+    lang = query_of(request, "lang").get("lang", "en")
+    text = runbook_text(site, caller, request.path_params["env"], lang)
+    return Response(text, media_type="text/markdown; charset=utf-8")
+
+
 ROUTES = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/api/v1/openapi.json", openapi, methods=["GET"]),
     Route("/api/v1/environments", environments, methods=["GET"]),
+    Route("/api/v1/environments/{env}/runbook", runbook, methods=["GET"]),
     Route("/api/v1/deployments", deployments, methods=["GET"]),
     Route("/api/v1/deployments/{id}", deployment, methods=["GET"]),
     Route("/api/v1/deployments/{id}/events", deployment_events, methods=["GET"]),

@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -25,7 +27,14 @@ from slipway import reports
 from slipway.access import same
 from slipway.errors import NotSignedIn
 from slipway.server.actions import act
-from slipway.server.api import address, caller_of, deployment_page, deployment_record, site_of
+from slipway.server.api import (
+    address,
+    caller_of,
+    deployment_page,
+    deployment_record,
+    runbook_text,
+    site_of,
+)
 from slipway.server.site import SESSION_COOKIE, Caller
 from slipway.store import Status
 
@@ -170,12 +179,25 @@ def history(request: Request) -> Response:
     )
 
 
+# the document's tables rendered; raw HTML in the text stays text
+MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def runbook(request: Request) -> Response:
+    site, caller = site_of(request), caller_of(request)
+    env = request.path_params["env"]
+    text = runbook_text(site, caller, env, request.query_params.get("lang", "en"))
+    document = Markup(MARKDOWN.render(text))  # escaped by markdown-it, html off
+    return render(request, "runbook.html", caller=caller, environment=env, document=document)
+
+
 ROUTES = [
     Route("/", overview, methods=["GET"]),
     Route("/sign-in", sign_in_page, methods=["GET"]),
     Route("/sign-in", sign_in, methods=["POST"]),
     Route("/sign-out", sign_out, methods=["POST"]),
     Route("/history", history, methods=["GET"]),
+    Route("/environments/{env}/runbook", runbook, methods=["GET"]),
     Route("/deployments/{id}", deployment, methods=["GET"]),
     Route("/deployments/{id}/live", live, methods=["GET"]),
     Route("/deployments/{id}/{action}", action, methods=["POST"]),
