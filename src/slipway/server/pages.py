@@ -35,6 +35,7 @@ from slipway.server.api import (
     runbook_text,
     site_of,
 )
+from slipway.server.plots import analysis_plots, duration_plot
 from slipway.server.site import SESSION_COOKIE, Caller
 from slipway.store import Status
 
@@ -126,7 +127,7 @@ def overview(request: Request) -> Response:
 def _deployment_values(request: Request) -> dict[str, Any]:
     site, caller = site_of(request), caller_of(request)
     found = deployment_record(site, caller, request.path_params["id"])
-    return {"found": found, "caller": caller}
+    return {"found": found, "caller": caller, "plots": analysis_plots(found["analysis"])}
 
 
 def deployment(request: Request) -> Response:
@@ -176,6 +177,7 @@ def history(request: Request) -> Response:
         environments=site.readable(caller),
         statuses=[s.value for s in Status],
         next_query=next_query,
+        durations=duration_plot(page["deployments"]),
     )
 
 
