@@ -97,3 +97,23 @@ def test_roles_are_a_ladder_per_environment(role: str, allowed: list[str]) -> No
     assert who.allowed("staging") == []
     with pytest.raises(AccessDenied, match="does not cover environment 'staging'"):
         who.check("read", "staging")
+
+
+def test_the_demo_leaves_one_viewer_token_for_its_environment(tmp_path: Path) -> None:
+    from slipway.demo.story import viewer_invitation
+    from slipway.spec import load_spec
+
+    env = load_spec(write_sample_spec(tmp_path, count=1, environment="production")).environment(
+        None
+    )
+    store = Store.for_state_dir(tmp_path / "state")
+    try:
+        first = viewer_invitation(store, env, listen="127.0.0.1:7400")
+        second = viewer_invitation(store, env, listen="127.0.0.1:7400")
+        assert second["url"] == "http://127.0.0.1:7400/"
+        assert store.token_for(first["viewer_token"]) is None  # the previous demo's: revoked
+        token = store.token_for(second["viewer_token"])
+        assert token is not None and token.identity.allowed("production") == ["read"]
+        assert token.environments == ("production",) and token.expires_at is not None
+    finally:
+        store.close()
