@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -196,30 +197,25 @@ def _last_id(request: Request) -> int | None:
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
-async def events(request: Request) -> Response:
-    site = site_of(request)
-    caller = await run_in_threadpool(caller_of, request)
-    readable = set(site.readable(caller))
-
-    def wanted(row: FeedEvent) -> bool:
-        return row.app == site.app and row.environment in readable
-
+async def _stream(request: Request, wanted: Callable[[FeedEvent], bool]) -> Response:
     feed: Feed = request.app.state.feed
     stream = feed.stream(wanted, last_id=_last_id(request))
     return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+async def events(request: Request) -> Response:
+    """Every event of the environments the caller may read."""
+    site = site_of(request)
+    caller = await run_in_threadpool(caller_of, request)
+    readable = set(site.readable(caller))
+    return await _stream(request, lambda r: r.app == site.app and r.environment in readable)
 
 
 async def deployment_events(request: Request) -> Response:
     site = site_of(request)
     caller = await run_in_threadpool(caller_of, request)
     dep = await run_in_threadpool(site.deployment, request.path_params["id"], caller)
-
-    def wanted(row: FeedEvent) -> bool:
-        return row.event.deployment_id == dep.id
-
-    feed: Feed = request.app.state.feed
-    stream = feed.stream(wanted, last_id=_last_id(request))
-    return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+    return await _stream(request, lambda r: r.event.deployment_id == dep.id)
 
 
 def runbook_text(site: Site, caller: Caller, environment: str, lang: str) -> str:

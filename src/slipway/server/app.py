@@ -86,18 +86,6 @@ async def on_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def secured(app: ASGIApp) -> ASGIApp:
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *HEADERS]
-            await send(message)
-
-        await app(scope, receive, sending if scope["type"] == "http" else send)
-
-    return wrapped
-
-
 def make_app(site: Site, *, poll_s: float = 0.05) -> Starlette:
     """The app for ``site``; its feed follows the store while the app runs."""
     feed = Feed(site.store, poll_s=poll_s, heartbeat_s=site.heartbeat_s, clock=site.clock)
@@ -130,7 +118,16 @@ class _Secured:
     """The security headers on every answer (a middleware class, as Starlette takes them)."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self._app = secured(app)
+        self._app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._app(scope, receive, send)
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *HEADERS]
+            await send(message)
+
+        await self._app(scope, receive, sending)

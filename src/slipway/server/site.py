@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from slipway.access import Action, Identity, bearer, derived, same
 from slipway.clock import Clock, SystemClock
-from slipway.errors import AccessDenied, NotFound, NotSignedIn, SlipwayError, TooManyRefusals
+from slipway.errors import AccessDenied, NotFound, NotSignedIn, TooManyRefusals
 from slipway.metrics import DoraCache
 from slipway.spec.environment import Environment
 from slipway.spec.server import ServerSpec
@@ -69,10 +69,9 @@ class Site:
 
     def deployment(self, deployment_id: str, caller: Caller, action: Action = "read") -> Deployment:
         """The deployment, if ``caller`` may ``action`` in its environment."""
-        try:
-            dep = self.store.deployment(deployment_id)
-        except SlipwayError:
-            raise NotFound(f"no deployment {deployment_id!r}") from None
+        dep = self.store.find_deployment(deployment_id)  # a store that fails says so: 503
+        if dep is None or dep.id != deployment_id:
+            raise NotFound(f"no deployment {deployment_id!r}")
         if dep.app != self.app or dep.environment not in self.environments:
             raise NotFound(f"no deployment {deployment_id!r}")
         caller.identity.check(action, dep.environment)
