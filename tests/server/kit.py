@@ -91,7 +91,7 @@ def serve(
         server = server.model_copy(update={"sign_in_limit": sign_in_limit})
     site = Site(
         app=first.app, environments=environments, store=store, server=server,
-        heartbeat_s=heartbeat_s,
+        heartbeat_s=heartbeat_s, spec_file=spec,
     )  # fmt: skip
     runner = FlagServer(make_app(site), host="127.0.0.1", port=low_port(), name="dashboard")
     served = Served(url="", site=site, spec=spec)

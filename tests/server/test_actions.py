@@ -14,6 +14,7 @@ from slipway.backends import Backends
 from slipway.clock import SystemClock
 from slipway.deployment import Deployer, Request
 from slipway.engine import Outcome, control
+from slipway.store.records import Records
 from tests.conftest import stop_environment
 from tests.server.kit import Served, serve, write_spec
 
@@ -93,3 +94,32 @@ def test_a_deployer_aborts_and_nothing_is_left_running(tmp_path: Path) -> None:
         with served.client("deployer@production") as deployer:
             late = deployer.post(f"/api/v1/deployments/{dep}/abort")
             assert late.status_code == 409 and "no deployment" in late.json()["error"].lower()
+
+
+def test_a_deployer_starts_a_deployment_recorded_as_theirs(tmp_path: Path) -> None:
+    """``slipway deploy`` started by the server as the token's name: the same records as from
+    a terminal; a retry with the same key starts nothing more."""
+    with serve(write_spec(tmp_path)) as served:
+        start = "/api/v1/environments/production/deployments"
+        try:
+            with served.client("viewer") as viewer:
+                assert viewer.post(start, json={"version": "v1"}).status_code == 403
+            with served.client("deployer@production") as deployer:
+                bad = deployer.post(start, json={"version": "../v1"})
+                assert bad.status_code == 400 and "not allowed" in bad.json()["error"]
+                assert deployer.post(start, json={"nope": 1}).status_code == 400
+                staging = "/api/v1/environments/staging/deployments"
+                assert deployer.post(staging, json={"version": "v1"}).status_code == 403
+                key = {"Idempotency-Key": "release-v1"}
+                started = deployer.post(start, json={"version": "v1"}, headers=key)
+                assert started.status_code == 201, started.text
+                again = deployer.post(start, json={"version": "v1"}, headers=key)
+                assert again.json() == started.json()
+            dep = served.store.deployment(started.json()["id"])
+            ended = control.wait_ended(served.store, dep, clock=SystemClock(), timeout_s=180)
+            assert ended.status == "succeeded", Path(started.json()["log"]).read_text()
+            assert len(served.store.deployments("shop", "production")) == 1
+            note = Records(served.store).deployment_note(dep.id)
+            assert note is not None and note.who == "deployer-prod"
+        finally:
+            stop_environment(served.env("production"))

@@ -36,7 +36,7 @@ def test_each_metric_is_plotted_for_canary_and_baseline_and_the_weight_over_runs
         92.4,
         78.0,
         60.0,
-    ]  # 96 - share × 0.72: 0-100 % over the height
+    ]  # 96 - share * 0.72: 0-100 % over the height
 
 
 def test_names_are_escaped_and_nothing_to_show_is_no_plot() -> None:

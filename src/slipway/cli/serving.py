@@ -38,7 +38,13 @@ def serve(
     first = next(iter(environments.values()))
     store = open_store(first, url_env=OPTIONS.store_url_env)
     try:
-        site = Site(app=first.app, environments=environments, store=store, server=server)
+        site = Site(
+            app=first.app,
+            environments=environments,
+            store=store,
+            server=server,
+            spec_file=file.resolve(),
+        )
         tls = (server.tls.cert, server.tls.key) if server.tls else None
         runner = FlagServer(
             make_app(site),

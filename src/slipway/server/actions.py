@@ -13,6 +13,7 @@ same key with another request is refused.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,23 +49,37 @@ def act(
         raise Conflict(f"no action {kind!r}", hint=f"one of {', '.join(KINDS)}")
     action: Action = kind  # one of KINDS, checked above
     dep = site.deployment(deployment, caller, action)
+    return remembered(
+        site,
+        caller,
+        key,
+        f"{dep.id}\0{kind}\0{comment or ''}",
+        lambda: _send(site, caller, dep.id, action, comment, address),
+    )
+
+
+def remembered(
+    site: Site, caller: Caller, key: str | None, request: str, do: Callable[[], Answer]
+) -> Answer:
+    """``do()``'s answer; with an Idempotency-Key, the answer already given to it (``do``
+    not called again), or a refusal if the key was given to another ``request``."""
     if key is None:
-        return _send(site, caller, dep.id, action, comment, address)
+        return do()
     if not key or len(key) > KEY_MAX:
         raise UsageError("Idempotency-Key must be 1 to 255 characters")
-    request = hashlib.sha256(f"{dep.id}\0{kind}\0{comment or ''}".encode()).hexdigest()
+    digest = hashlib.sha256(request.encode()).hexdigest()
     name = caller.identity.name
-    known = site.store.remember_request(name, key, request)
+    known = site.store.remember_request(name, key, digest)
     if known is not None:
-        if known.request != request:
+        if known.request != digest:
             raise Conflict("this Idempotency-Key was used for another request")
         if known.status is None or known.response is None:
             raise Conflict("a request with this Idempotency-Key is still being answered")
         return Answer(known.status, known.response, replayed=True)
     try:
-        answer = _send(site, caller, dep.id, action, comment, address)
+        answer = do()
     except SlipwayError:
-        site.store.forget_request(name, key)  # nothing was sent: a retry may act
+        site.store.forget_request(name, key)  # nothing was done: a retry may act
         raise
     site.store.answer_request(name, key, status=answer.status, response=answer.body)
     return answer

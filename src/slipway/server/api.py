@@ -22,9 +22,10 @@ from starlette.routing import Route
 
 from slipway import reports
 from slipway.errors import UsageError
-from slipway.server.actions import act
+from slipway.server.actions import Answer, act, remembered
 from slipway.server.feed import Feed, FeedEvent
 from slipway.server.site import Caller, Site
+from slipway.server.starting import start
 from slipway.store import Status
 
 OPENAPI = Path(__file__).parent / "openapi.json"
@@ -185,6 +186,34 @@ async def action(request: Request) -> Response:
     return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
 
+async def start_deployment(request: Request) -> Response:
+    """Start a deployment of ``{"version": …}``: 201 with it once the store has it."""
+    body = await request.body()
+    try:
+        sent = json.loads(body) if body else {}
+    except ValueError:
+        sent = None
+    if not isinstance(sent, dict) or not isinstance(sent.get("version"), str):
+        raise UsageError('the body must be JSON: {"version": "v2"}')
+    site, env = site_of(request), request.path_params["env"]
+    caller = await run_in_threadpool(caller_of, request)
+    key = request.headers.get("idempotency-key")
+    answer = await run_in_threadpool(
+        lambda: remembered(
+            site, caller, key, f"deploy\0{env}\0{sent['version']}",
+            lambda: _started(site, caller, env, sent["version"]),
+        )
+    )  # fmt: skip
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
+
+
+def _started(site: Site, caller: Caller, env: str, version: str) -> Answer:
+    started = start(site, caller, environment=env, version=version)
+    body = {"environment": env, **reports.deployment_dict(started.deployment)}
+    return Answer(201, {**body, "log": str(started.log)})
+
+
 def _last_id(request: Request) -> int | None:
     text = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     if not text:
@@ -242,6 +271,7 @@ ROUTES = [
     Route("/api/v1/openapi.json", openapi, methods=["GET"]),
     Route("/api/v1/environments", environments, methods=["GET"]),
     Route("/api/v1/environments/{env}/runbook", runbook, methods=["GET"]),
+    Route("/api/v1/environments/{env}/deployments", start_deployment, methods=["POST"]),
     Route("/api/v1/deployments", deployments, methods=["GET"]),
     Route("/api/v1/deployments/{id}", deployment, methods=["GET"]),
     Route("/api/v1/deployments/{id}/events", deployment_events, methods=["GET"]),

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from slipway.access import Action, Identity, bearer, derived, same
 from slipway.clock import Clock, SystemClock
@@ -57,6 +58,7 @@ class Site:
     server: ServerSpec
     clock: Clock = field(default_factory=SystemClock)
     heartbeat_s: float = 15.0
+    spec_file: Path | None = None  # what `slipway deploy` is started with (None: it is not)
     metrics: DoraCache = field(init=False)
 
     def __post_init__(self) -> None:
