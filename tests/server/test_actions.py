@@ -96,9 +96,9 @@ def test_a_deployer_aborts_and_nothing_is_left_running(tmp_path: Path) -> None:
             assert late.status_code == 409 and "no deployment" in late.json()["error"].lower()
 
 
-def test_a_deployer_starts_a_deployment_recorded_as_theirs(tmp_path: Path) -> None:
-    """``slipway deploy`` started by the server as the token's name: the same records as from
-    a terminal; a retry with the same key starts nothing more."""
+def test_a_deployer_starts_a_deployment_and_rolls_it_back(tmp_path: Path) -> None:
+    """``slipway deploy`` and ``slipway rollback`` started by the server as the token's name:
+    the same records as from a terminal; a retry with the same key starts nothing more."""
     with serve(write_spec(tmp_path)) as served:
         start = "/api/v1/environments/production/deployments"
         try:
@@ -118,8 +118,21 @@ def test_a_deployer_starts_a_deployment_recorded_as_theirs(tmp_path: Path) -> No
             dep = served.store.deployment(started.json()["id"])
             ended = control.wait_ended(served.store, dep, clock=SystemClock(), timeout_s=180)
             assert ended.status == "succeeded", Path(started.json()["log"]).read_text()
-            assert len(served.store.deployments("shop", "production")) == 1
+            assert len(served.store.deployments("shop", "production")) == 1  # one, for two asks
             note = Records(served.store).deployment_note(dep.id)
             assert note is not None and note.who == "deployer-prod"
+            with served.client("deployer@production") as deployer:
+                v2 = deployer.post(start, json={"version": "v2"}).json()["id"]
+                second = served.store.deployment(v2)
+                control.wait_ended(served.store, second, clock=SystemClock(), timeout_s=180)
+                stale = deployer.post(f"/api/v1/deployments/{dep.id}/rollback")
+                assert stale.status_code == 409 and "not what production runs now" in stale.text
+                back = deployer.post(f"/api/v1/deployments/{v2}/rollback")
+                assert back.status_code == 202, back.text
+            rollback = served.store.deployment(back.json()["rollback"])
+            ended = control.wait_ended(served.store, rollback, clock=SystemClock(), timeout_s=180)
+            assert (ended.kind, ended.status) == ("rollback", "succeeded")
+            current = served.store.current("shop", "production")
+            assert current is not None and current.version == "v1"
         finally:
             stop_environment(served.env("production"))

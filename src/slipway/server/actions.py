@@ -21,6 +21,8 @@ from slipway.access import Action
 from slipway.engine import control
 from slipway.errors import Conflict, SlipwayError, UsageError
 from slipway.server.site import Caller, Site
+from slipway.server.starting import roll_back
+from slipway.store import Deployment
 
 KINDS: tuple[Action, ...] = ("approve", "reject", "promote", "abort", "rollback")
 HEARD_WITHIN_S = 5.0
@@ -49,6 +51,12 @@ def act(
         raise Conflict(f"no action {kind!r}", hint=f"one of {', '.join(KINDS)}")
     action: Action = kind  # one of KINDS, checked above
     dep = site.deployment(deployment, caller, action)
+    if (
+        kind == "rollback" and not dep.active
+    ):  # finished: `slipway rollback` puts back the one before
+        return remembered(
+            site, caller, key, f"{dep.id}\0rollback", lambda: _rolled_back(site, caller, dep)
+        )
     return remembered(
         site,
         caller,
@@ -83,6 +91,13 @@ def remembered(
         raise
     site.store.answer_request(name, key, status=answer.status, response=answer.body)
     return answer
+
+
+def _rolled_back(site: Site, caller: Caller, dep: Deployment) -> Answer:
+    started = roll_back(site, caller, dep)
+    body = {"deployment": dep.id, "signal": "rollback", "by": caller.identity.name,
+            "heard": True, "outcome": f"rollback {started.deployment.id} started"}  # fmt: skip
+    return Answer(202, {**body, "rollback": started.deployment.id, "log": str(started.log)})
 
 
 def _send(

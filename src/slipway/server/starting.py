@@ -1,4 +1,5 @@
-"""Starting a deployment from the API: ``POST /api/v1/environments/{env}/deployments``.
+"""Starting a deployment from the API (``POST /api/v1/environments/{env}/deployments``), and
+rolling back one that has finished (``POST /api/v1/deployments/{id}/rollback``).
 
 The server does not become a runner. It starts ``slipway deploy`` — the CLI, so the very
 path a person's terminal takes: ``Deployer``'s lock, pre-flight, plan and records — as a
@@ -23,6 +24,7 @@ from slipway.errors import Conflict, UsageError
 from slipway.redact import scrub
 from slipway.server.site import Caller, Site
 from slipway.spec.base import is_valid_version
+from slipway.spec.environment import Environment
 from slipway.store import Deployment
 from slipway.who import NAME_VARIABLE
 
@@ -41,16 +43,34 @@ def start(site: Site, caller: Caller, *, environment: str, version: str) -> Star
     caller.identity.check("deploy", env.name)
     if not is_valid_version(version):
         raise UsageError(f"version {version!r} is not allowed", hint="letters, digits, . _ + -")
+    return _run(site, caller, env, ["deploy", "--version", version], f"deploy-{version}")
+
+
+def roll_back(site: Site, caller: Caller, finished: Deployment) -> Started:
+    """``slipway rollback`` of ``finished``, the environment's current release: the release
+    before it is put back (traffic first), as ``caller``."""
+    env = site.environment(finished.environment)
+    caller.identity.check("rollback", env.name)
+    current = site.store.current(env.app, env.name)
+    if current is None or current.deployment_id != finished.id:
+        raise Conflict(
+            f"{finished.id} is not what {env.name} runs now: only the current release is "
+            "rolled back",
+            hint=f"the current one is {current.deployment_id if current else 'none'}",
+        )
+    return _run(site, caller, env, ["rollback"], "rollback")
+
+
+def _run(site: Site, caller: Caller, env: Environment, args: list[str], label: str) -> Started:
     if site.spec_file is None:
-        raise Conflict("this server was not started from a spec file: it cannot deploy")
+        raise Conflict("this server was not started from a spec file: it cannot run slipway")
     before = {d.id for d in site.store.deployments(env.app, env.name, limit=5)}
     runs = env.state_dir / "runs"
     runs.mkdir(parents=True, exist_ok=True)
-    log = runs / f"{site.clock.now():%Y%m%d-%H%M%S-%f}-{version}.log"
+    log = runs / f"{site.clock.now():%Y%m%d-%H%M%S-%f}-{label}.log"
     with log.open("wb") as out:
         runner = subprocess.Popen(
-            [sys.executable, "-m", "slipway", "deploy", "-f", str(site.spec_file),
-             "--env", env.name, "--version", version],
+            [sys.executable, "-m", "slipway", *args, "-f", str(site.spec_file), "--env", env.name],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             env={**os.environ, NAME_VARIABLE: caller.identity.name},
             start_new_session=True,  # not stopped by a signal to the server
@@ -59,7 +79,7 @@ def start(site: Site, caller: Caller, *, environment: str, version: str) -> Star
     found = _appears(site, env.app, env.name, before, runner, site.clock)
     if found is None:
         tail = scrub(log.read_text(errors="replace")[-600:].strip())
-        raise Conflict(f"slipway deploy stopped before a deployment began: {tail}")
+        raise Conflict(f"slipway {args[0]} stopped before a deployment began: {tail}")
     return Started(found, log)
 
 
