@@ -78,7 +78,11 @@ def write_spec(directory: Path, *, extra: str = "", count: int = 1) -> Path:
 
 @contextmanager
 def serve(
-    spec: Path, *, heartbeat_s: float = 15.0, sign_in_limit: int | None = None
+    spec: Path,
+    *,
+    heartbeat_s: float = 15.0,
+    sign_in_limit: int | None = None,
+    tls: tuple[str, str] | None = None,
 ) -> Iterator[Served]:
     """The server of ``spec`` with one token per role over every environment (``<role>``)
     and one per role over production only (``<role>@production``)."""
@@ -93,7 +97,9 @@ def serve(
         app=first.app, environments=environments, store=store, server=server,
         heartbeat_s=heartbeat_s, spec_file=spec,
     )  # fmt: skip
-    runner = FlagServer(make_app(site), host="127.0.0.1", port=low_port(), name="dashboard")
+    runner = FlagServer(
+        make_app(site), host="127.0.0.1", port=low_port(), name="dashboard", tls=tls
+    )
     served = Served(url="", site=site, spec=spec)
     for role in ROLES:
         served.tokens[role] = served.token(role, role, "*")
