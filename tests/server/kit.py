@@ -69,10 +69,16 @@ class Served:
         return secret
 
 
-def write_spec(directory: Path, *, extra: str = "", count: int = 1) -> Path:
+def write_spec(
+    directory: Path, *, extra: str = "", count: int = 1, strategy: str | None = None
+) -> Path:
     """The sample app with ``production`` (where gates are) and ``staging``."""
     return write_sample_spec(
-        directory, count=count, environment="production", extra=staging(free_port_range(3)) + extra
+        directory,
+        count=count,
+        environment="production",
+        extra=staging(free_port_range(3)) + extra,
+        **({"strategy": strategy} if strategy else {}),
     )
 
 

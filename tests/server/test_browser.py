@@ -6,6 +6,7 @@ never reloaded — shows the gate approved and the steps advancing to the end.""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.server.kit import Served
+from slipway.backends import Backends
+from slipway.clock import SystemClock
+from slipway.demo.traffic import TrafficGenerator
+from slipway.deployment import Deployer, Request
+from slipway.engine import Outcome, control
+from tests.conftest import stop_environment
+from tests.server.kit import Served, serve, write_spec
 from tests.server.test_actions import at_the_gate
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -95,3 +102,69 @@ def test_an_approver_says_go_and_the_page_follows_without_a_reload(
         "approver",
         "<b>ship it</b>",
     )
+
+
+# A canary that waits long enough for a person: 20 % with analysis every second, then 100 %.
+CANARY = """
+  type: canary
+  steps:
+    - set_weight: 20
+    - pause: {duration_s: 120}
+  analysis:
+    interval_s: 1
+    min_requests: 5
+    metrics:
+      - {name: error_rate, fail_if: "> 0.5"}"""
+
+
+def test_a_live_canary_is_followed_and_aborted_from_the_page(
+    tmp_path: Path, browser: WebDriver
+) -> None:
+    """The traffic plot grows run after run without a reload; Abort during the canary and
+    the page shows the rollback and its reason."""
+    with serve(write_spec(tmp_path, count=2, strategy=CANARY)) as served:
+        env = served.env("production")
+        backends = Backends.for_environment(env, clock=SystemClock())
+        deployer = Deployer(env, store=served.store, backends=backends)
+        try:
+            assert deployer.deploy("v1", Request(who="ci")).exit_code == 0
+            url = f"http://127.0.0.1:{env.router.listen.port}/work"
+            with TrafficGenerator(url, concurrency=4, max_duration_s=150):
+                result: list[Outcome] = []
+                thread = threading.Thread(
+                    target=lambda: result.append(deployer.deploy("v2", Request(who="ci")))
+                )
+                thread.start()
+                dep = control.wait_for_step(
+                    env, served.store, "pause", clock=SystemClock(), timeout_s=90
+                )
+                sign_in(browser, served, "deployer", f"/deployments/{dep.id}")
+                browser.execute_script("window.slipwayMarker = 'the same page'")
+                first = _runs_plotted(browser, at_least=1)
+                _runs_plotted(browser, at_least=first + 2)  # the plot moved, unprompted
+                browser.find_element(By.ID, "button-abort").click()
+                WebDriverWait(browser, WAIT_S).until(
+                    lambda d: (
+                        d.find_element(By.ID, "status").text in ("rolled_back", "aborted", "failed")
+                    )
+                )
+                thread.join(timeout=120)
+            reason = browser.find_element(By.ID, "reason").text
+            assert reason == "aborted by deployer" and result[0].exit_code == 3
+            assert browser.execute_script("return window.slipwayMarker") == "the same page"
+        finally:
+            backends.close()
+            stop_environment(env)
+
+
+def _runs_plotted(driver: WebDriver, *, at_least: int) -> int:
+    """How many points the traffic plot has, once it has ``at_least``."""
+
+    def count(d: WebDriver) -> int:
+        lines = d.find_elements(By.CSS_SELECTOR, "#plots polyline")
+        if not lines:
+            return 0
+        return len((lines[-1].get_attribute("points") or "").split())
+
+    WebDriverWait(driver, WAIT_S).until(lambda d: count(d) >= at_least)
+    return count(driver)
