@@ -38,6 +38,9 @@ StepKind = Literal[
     "rehearse_migration",  # the migration on a scratch copy restored from that backup
     "migrate_database",  # the migration command against the environment's database
     "restore_database",  # put a backup back (behind a gate: loses newer data)
+    "start_process",  # run a version as one process of a role without traffic (a worker)
+    "check_process",  # the role's check passes for that process, or fail
+    "stop_process",  # warm shutdown of a role's process (SIGTERM, bounded), then forget it
 ]
 
 StepState = Literal["pending", "running", "succeeded", "failed", "compensated", "skipped"]
@@ -76,6 +79,16 @@ class Placement:
     version: str
     running: bool
     serving: bool
+
+
+@dataclass(frozen=True)
+class ProcessPlacement:
+    """What a role's process (``worker-1_a``) runs now, read from the target."""
+
+    name: str
+    role: str
+    version: str
+    running: bool
 
 
 @dataclass(frozen=True)
@@ -235,6 +248,21 @@ class Restore(Params):
     confirmed_by: str | None = None
 
 
+@dataclass(frozen=True)
+class OfProcess(Params):
+    """One process of a role without traffic: ``worker-1_b`` of ``worker``."""
+
+    role: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ProcessStart(OfProcess):
+    """Start (or check) a role's process running ``version``."""
+
+    version: str = ""
+
+
 PARAMS: dict[str, type[Params]] = {
     "prepare_release": OfVersion,
     "ensure_infra": Nothing,
@@ -255,6 +283,9 @@ PARAMS: dict[str, type[Params]] = {
     "rehearse_migration": OfVersion,
     "migrate_database": OfVersion,
     "restore_database": Restore,
+    "start_process": ProcessStart,
+    "check_process": ProcessStart,
+    "stop_process": OfProcess,
 }
 
 P = TypeVar("P", bound=Params)

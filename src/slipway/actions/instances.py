@@ -13,6 +13,7 @@ from typing import Any
 
 from slipway.actions.context import StepContext
 from slipway.actions.database import DatabaseActions
+from slipway.actions.roles import RoleActions
 from slipway.actions.waits import Waits
 from slipway.backends.health import health_check, instance_url
 from slipway.checks.health import wait_healthy
@@ -59,6 +60,12 @@ class Actions:
             rehearse_migration=database.rehearse_migration,
             migrate_database=database.migrate_database,
             restore_database=database.restore_database,
+        )
+        roles = RoleActions(context)
+        self._table.update(
+            start_process=roles.start_process,
+            check_process=roles.check_process,
+            stop_process=roles.stop_process,
         )
 
     def run(self, kind: str, stored: Mapping[str, Any], *, started: datetime) -> Result:

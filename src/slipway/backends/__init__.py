@@ -15,7 +15,7 @@ from slipway.clock import Clock
 from slipway.release import Releases
 from slipway.router.base import Router
 from slipway.spec.environment import Environment
-from slipway.targets.base import Target
+from slipway.targets.base import RoleTarget, Target
 
 
 @runtime_checkable
@@ -31,6 +31,8 @@ class Parts:
     router: Router
     releases: Releases
     parallel: int = 16  # steps of one group run at once (a fleet: its max_parallel)
+    #: where the processes of roles without traffic run (workers, beat); None: no roles here
+    roles: RoleTarget | None = None
 
 
 def _local(env: Environment, clock: Clock) -> Parts:
@@ -55,7 +57,7 @@ class Backends(Parts):
     @classmethod
     def for_environment(cls, env: Environment, *, clock: Clock) -> Backends:
         parts = PARTS[env.targets[0].type](env, clock)
-        return cls(parts.target, parts.router, parts.releases, parts.parallel)
+        return cls(parts.target, parts.router, parts.releases, parts.parallel, parts.roles)
 
     def close(self) -> None:
         """Let go of connections (a fleet's SSH pool); local backends hold none."""

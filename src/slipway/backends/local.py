@@ -44,8 +44,10 @@ def local_parts(env: Environment, *, clock: Clock) -> Parts:
         log_socket=log_socket(env),
         socket_dir=socket_dir(run_dir),
     )
+    target = LocalTarget(env.targets[0].name, supervisor)
     return Parts(
-        target=LocalTarget(env.targets[0].name, supervisor),
+        target=target,
+        roles=target,  # the same supervisord runs the roles' processes
         router=HAProxyRouter(config, supervisor, clock=clock),
         releases=Releases(env.state_dir / "releases", spec=env.release, spec_root=env.root),
     )

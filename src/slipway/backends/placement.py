@@ -7,7 +7,7 @@ believes, so a plan is right even after a crash left the store behind.
 from __future__ import annotations
 
 from slipway.backends import Backends
-from slipway.steps import Placement
+from slipway.steps import Placement, ProcessPlacement
 
 
 def read_placement(backends: Backends) -> list[Placement]:
@@ -25,3 +25,13 @@ def read_placement(backends: Backends) -> list[Placement]:
             )
         )
     return placement
+
+
+def read_processes(backends: Backends) -> list[ProcessPlacement]:
+    """What each process of the roles without traffic runs, read from the target."""
+    if backends.roles is None:
+        return []
+    return [
+        ProcessPlacement(name=p.name, role=p.role, version=p.version, running=p.running)
+        for p in backends.roles.processes()
+    ]

@@ -49,7 +49,7 @@ def plan(
     limit: LimitOpt = None,
 ) -> None:
     """Print the pre-flight and the steps a deployment would run, changing nothing."""
-    from slipway.backends.placement import read_placement
+    from slipway.backends.placement import read_placement, read_processes
     from slipway.plan import build_plan
     from slipway.preflight import checklist
     from slipway.release import check_version
@@ -58,7 +58,12 @@ def plan(
     check_version(version)
     with session(file, env, limit) as s:
         checks = checklist(s.env)
-        steps = build_plan(s.env, version=version, placement=read_placement(s.backends))
+        steps = build_plan(
+            s.env,
+            version=version,
+            placement=read_placement(s.backends),
+            processes=read_processes(s.backends),
+        )
     exposed = s.env.router.exposed()
     if output is Output.json:
         print_json(

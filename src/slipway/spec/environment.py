@@ -18,6 +18,7 @@ from slipway.spec.fleet import Fleet, SshTargetSpec
 from slipway.spec.notify import ContactLevel, NotificationSpec
 from slipway.spec.process import HealthSpec, ProcessSpec
 from slipway.spec.release import ReleaseSpec
+from slipway.spec.roles import RoleSpec, check_roles
 from slipway.spec.router import RouterSpec
 from slipway.spec.runbook import GoNoGoSpec, RunbookSpec
 from slipway.spec.sections import RunbookSections
@@ -32,9 +33,17 @@ class EnvironmentSpec(RunbookSections):  # runbook sections override the spec's
     targets: list[TargetSpec] = Field(default_factory=lambda: [_local()], min_length=1)
     process: ProcessSpec | None = None
     health: HealthSpec | None = None
+    roles: dict[str, RoleSpec] = Field(
+        default_factory=dict, description="Override the spec's roles, each by its name, whole."
+    )
     strategy: StrategySpec | None = None
     on_failure: Literal["rollback", "stop"] | None = None
     on_interrupt: Literal["resume", "rollback"] | None = None
+
+    @field_validator("roles")
+    @classmethod
+    def _role_names(cls, roles: dict[str, RoleSpec]) -> dict[str, RoleSpec]:
+        return check_roles(roles)
 
     @model_validator(mode="after")
     def _fleet(self) -> EnvironmentSpec:
@@ -75,12 +84,21 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
     release: ReleaseSpec
     process: ProcessSpec
     health: HealthSpec = Field(default_factory=lambda: HealthSpec())
+    roles: dict[str, RoleSpec] = Field(
+        default_factory=dict,
+        description="Processes without traffic (Celery workers, beat), rolled out after web.",
+    )
     strategy: StrategySpec = Field(default_factory=lambda: RollingSpec())
     on_failure: Literal["rollback", "stop"] = "rollback"
     on_interrupt: Literal["resume", "rollback"] = Field(
         "resume", description="What `slipway resume` does with a deployment whose runner died."
     )
     environments: dict[Name, EnvironmentSpec] = Field(..., min_length=1)
+
+    @field_validator("roles")
+    @classmethod
+    def _role_names(cls, roles: dict[str, RoleSpec]) -> dict[str, RoleSpec]:
+        return check_roles(roles)
 
     @field_validator("state_dir")
     @classmethod
@@ -103,6 +121,7 @@ class Environment(Model):
     release: ReleaseSpec
     process: ProcessSpec
     health: HealthSpec
+    roles: dict[str, RoleSpec] = Field(default_factory=dict)
     strategy: StrategySpec
     on_failure: Literal["rollback", "stop"]
     on_interrupt: Literal["resume", "rollback"]
@@ -164,6 +183,26 @@ class Environment(Model):
         names = [(f"{h}-{i + 1}", i) for h in hosts for i in range(per_host)]
         result = [(n, f"{n}_a", base + i) for n, i in names]
         result += [(n, f"{n}_b", base + per_host + i) for n, i in names]
+        return result
+
+    def role_slots(self) -> dict[str, list[tuple[str, str, str | None]]]:
+        """role → (slot a, slot b, host) of each of its processes, in the spec's order.
+
+        Here: ``<role>-<i>_a`` / ``_b``, ``count`` of them, host None. On a fleet, roles map
+        to inventory groups: ``count`` processes on each host its ``hosts`` pattern selects
+        (the app's hosts when unset), ``<role>-<host>-<i>_a``; a singleton has one, on the
+        first of them.
+        """
+        result: dict[str, list[tuple[str, str, str | None]]] = {}
+        for role, spec in self.roles.items():
+            names: list[tuple[str, str | None]]
+            if self.fleet is None:
+                names = [(f"{role}-{i}", None) for i in range(1, spec.count + 1)]
+            else:
+                hosts = self.fleet.select(spec.hosts or self.fleet.spec.select)
+                hosts = hosts[:1] if spec.singleton else hosts
+                names = [(f"{role}-{h}-{i}", h) for h in hosts for i in range(1, spec.count + 1)]
+            result[role] = [(f"{n}_a", f"{n}_b", host) for n, host in names]
         return result
 
     def slot_hosts(self) -> dict[str, str]:

@@ -1,0 +1,92 @@
+"""What the steps of roles without traffic do: start a process, check it, stop it warmly.
+
+Each is idempotent like the instances' actions: the target keeps a process already running
+the version, forgets a stopped one quietly, and a check only reads. ``stop_process`` returns
+once the process is gone — SIGTERM, its running work finished (a Celery worker's warm
+shutdown) or killed after the role's ``stop_timeout_s`` — which is what lets a singleton's
+successor start only after it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slipway.actions.context import StepContext
+from slipway.checks.command import CommandCheck
+from slipway.checks.health import wait_healthy
+from slipway.errors import CheckFailed, PermanentError
+from slipway.spec.roles import RoleSpec
+from slipway.steps import OfProcess, ProcessStart
+from slipway.targets.base import RoleProcess, RoleTarget
+
+Result = dict[str, Any]
+
+
+class RoleActions:
+    def __init__(self, context: StepContext) -> None:
+        self._env = context.env
+        self._b = context.backends
+        self._clock = context.clock
+
+    def _target(self) -> RoleTarget:
+        if self._b.roles is None:
+            raise PermanentError(
+                f"targets of type {self._env.targets[0].type!r} cannot run roles without "
+                "traffic (yet)"
+            )
+        return self._b.roles
+
+    def _spec(self, role: str) -> RoleSpec:
+        spec = self._env.roles.get(role)
+        if spec is None:
+            raise PermanentError(f"the spec has no role {role!r} any more")
+        return spec
+
+    def start_process(self, params: ProcessStart) -> Result:
+        spec = self._spec(params.role)
+        release = self._b.releases.prepare(params.version)
+        self._target().start_process(
+            RoleProcess(
+                name=params.name,
+                role=params.role,
+                version=params.version,
+                release_dir=release.path,
+                command=_words(spec.command, params),
+                env=dict(spec.env),
+                stop_timeout_s=spec.stop_timeout_s,
+            )
+        )
+        return {}
+
+    def check_process(self, params: ProcessStart) -> Result:
+        spec = self._spec(params.role)
+        if spec.check is None:
+            return {"skipped": "the role has no check"}
+        check = spec.check
+        release = self._b.releases.prepare(params.version)
+        command = CommandCheck(
+            _words(check.command, params),
+            timeout_s=check.timeout_s,
+            env=dict(spec.env),
+            cwd=release.path,
+            name=f"check {params.name}",
+        )
+        result = wait_healthy(
+            command,
+            interval_s=check.interval_s,
+            timeout_s=check.within_s,
+            healthy_threshold=check.passes,
+            unhealthy_threshold=check.failures,
+            clock=self._clock,
+        )
+        if not result.passed:  # wait_healthy raises on failure; this guards its contract
+            raise CheckFailed(f"{params.name} failed its check", evidence=result.evidence)
+        return {"evidence": result.evidence}
+
+    def stop_process(self, params: OfProcess) -> Result:
+        self._target().stop_process(params.name)
+        return {}
+
+
+def _words(argv: list[str], params: ProcessStart) -> list[str]:
+    return [a.replace("{name}", params.name).replace("{version}", params.version) for a in argv]
