@@ -9,10 +9,13 @@ successor start only after it.
 
 from __future__ import annotations
 
+import time
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from slipway.actions.context import StepContext
-from slipway.checks.command import CommandCheck
+from slipway.checks.base import CheckResult, Status
 from slipway.checks.health import wait_healthy
 from slipway.errors import CheckFailed, PermanentError
 from slipway.spec.roles import RoleSpec
@@ -64,12 +67,13 @@ class RoleActions:
             return {"skipped": "the role has no check"}
         check = spec.check
         release = self._b.releases.prepare(params.version)
-        command = CommandCheck(
+        command = _Beside(
+            self._target(),
+            params.name,
             _words(check.command, params),
-            timeout_s=check.timeout_s,
+            directory=release.path,
             env=dict(spec.env),
-            cwd=release.path,
-            name=f"check {params.name}",
+            timeout_s=check.timeout_s,
         )
         result = wait_healthy(
             command,
@@ -86,6 +90,29 @@ class RoleActions:
     def stop_process(self, params: OfProcess) -> Result:
         self._target().stop_process(params.name)
         return {}
+
+
+class _Beside:
+    """A role's check as a ``Check``: its command run where the process runs."""
+
+    def __init__(
+        self, target: RoleTarget, process: str, argv: list[str], *, directory: Path,
+        env: dict[str, str], timeout_s: float,
+    ) -> None:  # fmt: skip
+        self.name = f"check {process}"
+        self._run = partial(
+            target.run_beside, process, argv, directory=directory, env=env, timeout_s=timeout_s
+        )
+
+    def probe(self) -> CheckResult:
+        started = time.monotonic()
+        done = self._run()
+        elapsed = time.monotonic() - started
+        if done.exit_status is None:
+            return CheckResult("inconclusive", done.output, elapsed)
+        status: Status = "pass" if done.exit_status == 0 else "fail"
+        evidence = f"exit {done.exit_status}" + (f": {done.output}" if done.output else "")
+        return CheckResult(status, evidence, elapsed)
 
 
 def _words(argv: list[str], params: ProcessStart) -> list[str]:

@@ -45,8 +45,8 @@ def _ssh(env: Environment, clock: Clock) -> Parts:
     from slipway.backends.fleet import fleet_parts  # imports asyncssh: fleets only
 
     assert env.fleet is not None
-    target, router, releases = fleet_parts(env, clock=clock)
-    return Parts(target, router, releases, parallel=env.fleet.spec.max_parallel)
+    target, router, releases, roles = fleet_parts(env, clock=clock)
+    return Parts(target, router, releases, parallel=env.fleet.spec.max_parallel, roles=roles)
 
 
 PARTS: dict[str, Callable[[Environment, Clock], Parts]] = {"local": _local, "ssh": _ssh}

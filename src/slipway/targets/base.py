@@ -66,6 +66,14 @@ class ProcessState:
     pid: int | None
 
 
+@dataclass(frozen=True)
+class CommandRun:
+    """A command's outcome: its exit status (None: it never answered) and its output's tail."""
+
+    exit_status: int | None
+    output: str
+
+
 class Target(Protocol):
     name: str
 
@@ -117,3 +125,11 @@ class RoleTarget(Protocol):
 
     def stop_process(self, name: str) -> None:
         """SIGTERM, wait up to its stop timeout (then SIGKILL), and forget it."""
+
+    def run_beside(
+        self, name: str, argv: Sequence[str], *, directory: Path, env: Mapping[str, str],
+        timeout_s: float,
+    ) -> CommandRun:  # fmt: skip
+        """Run ``argv`` where the process ``name`` runs (its host, in ``directory``), with
+        ``env`` added — it may hold the role's secrets, so never on a command line. A role's
+        check is this: exit 0 passes."""

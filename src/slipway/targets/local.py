@@ -9,7 +9,11 @@ even after the runner that started it died.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +21,13 @@ from pathlib import Path
 from slipway.clock import Clock, SystemClock
 from slipway.errors import PermanentError, SlipwayError
 from slipway.supervisord.local import Supervisor
-from slipway.targets.base import InstanceSpec, InstanceState, ProcessState, RoleProcess
+from slipway.targets.base import (
+    CommandRun,
+    InstanceSpec,
+    InstanceState,
+    ProcessState,
+    RoleProcess,
+)
 
 RUNNING_STATES = ("RUNNING",)
 ROLE_PREFIX = "role-"  # a role's process `worker-1_a` is the program `role-worker-1_a`
@@ -198,6 +208,27 @@ class LocalTarget:
             self._sv.remove_program(self._role_program(name))
         self._role_sidecar(name).unlink(missing_ok=True)
 
+    def run_beside(
+        self, name: str, argv: Sequence[str], *, directory: Path, env: Mapping[str, str],
+        timeout_s: float,
+    ) -> CommandRun:  # fmt: skip
+        """Here: a child of the runner, its own session (killed whole on timeout)."""
+        try:
+            process = subprocess.Popen(
+                list(argv), cwd=directory, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        except OSError as exc:
+            return CommandRun(None, f"{argv[0]}: {exc}")
+        try:
+            out, _ = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            out, _ = process.communicate()
+            return CommandRun(None, f"timed out after {timeout_s:g}s: {_tail(out)}")
+        return CommandRun(process.returncode, _tail(out))
+
 
 @dataclass(frozen=True)
 class _Launch:
@@ -214,3 +245,7 @@ def _read(sidecar: Path) -> dict[str, object]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _tail(out: bytes, chars: int = 500) -> str:
+    return out.decode(errors="replace").strip()[-chars:]
