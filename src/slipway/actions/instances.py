@@ -13,7 +13,7 @@ from typing import Any
 
 from slipway.actions.context import StepContext
 from slipway.actions.database import DatabaseActions
-from slipway.actions.roles import RoleActions
+from slipway.actions.roles import RoleActions, passed_env
 from slipway.actions.waits import Waits
 from slipway.backends.health import health_check, instance_url
 from slipway.checks.health import wait_healthy
@@ -101,7 +101,7 @@ class Actions:
                 version=version,
                 release_dir=release.path,
                 command=[a.replace("{port}", str(port)) for a in process.command],
-                env=dict(process.env),
+                env=passed_env(process.env, process.pass_env),
                 stop_timeout_s=process.stop_timeout_s,
             )
         )

@@ -9,7 +9,9 @@ successor start only after it.
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -55,7 +57,7 @@ class RoleActions:
                 version=params.version,
                 release_dir=release.path,
                 command=_words(spec.command, params),
-                env=dict(spec.env),
+                env=passed_env(spec.env, spec.pass_env),
                 stop_timeout_s=spec.stop_timeout_s,
             )
         )
@@ -72,7 +74,7 @@ class RoleActions:
             params.name,
             _words(check.command, params),
             directory=release.path,
-            env=dict(spec.env),
+            env=passed_env(spec.env, spec.pass_env),
             timeout_s=check.timeout_s,
         )
         result = wait_healthy(
@@ -113,6 +115,17 @@ class _Beside:
         status: Status = "pass" if done.exit_status == 0 else "fail"
         evidence = f"exit {done.exit_status}" + (f": {done.output}" if done.output else "")
         return CheckResult(status, evidence, elapsed)
+
+
+def passed_env(env: Mapping[str, str], names: Sequence[str]) -> dict[str, str]:
+    """``env`` and the runner's variables ``names`` (a secret the spec only names); one that is
+    unset stops the step: an instance without its ``DATABASE_URL`` would only fail later."""
+    missing = [n for n in names if n not in os.environ]
+    if missing:
+        raise PermanentError(
+            f"{', '.join(missing)} not set in the runner's environment (process pass_env)"
+        )
+    return {**env, **{n: os.environ[n] for n in names}}
 
 
 def _words(argv: list[str], params: ProcessStart) -> list[str]:

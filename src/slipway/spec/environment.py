@@ -147,6 +147,8 @@ class Environment(Model):
         for check in self.checks:
             if isinstance(check, EnvPreflight) and check.secret:
                 found.update(dict.fromkeys(check.variables, "value"))
+        passed = [*self.process.pass_env, *(v for r in self.roles.values() for v in r.pass_env)]
+        found.update(dict.fromkeys(passed, "value"))
         if self.database is not None:
             found[self.database.url_env] = "dsn"
         for channel in self.notifications:

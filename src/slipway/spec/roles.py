@@ -33,7 +33,7 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
-from slipway.spec.base import Argv, Model, Seconds
+from slipway.spec.base import Argv, EnvName, Model, Seconds
 
 #: the role ``process:`` describes: behind the router, moved by the strategy
 WEB = "web"
@@ -68,6 +68,10 @@ class RoleSpec(Model):
         "successor starts. Needs count 1.",
     )
     env: dict[str, str] = Field(default_factory=dict)
+    pass_env: list[EnvName] = Field(
+        default_factory=list,
+        description="Variables of the runner's environment each process (and its check) gets.",
+    )
     stop_timeout_s: Seconds = Field(
         30.0, description="Warm shutdown: after SIGTERM, running work may finish this long."
     )
