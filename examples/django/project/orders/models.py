@@ -5,7 +5,6 @@ backfills it (the expand step), 4 drops ``customer`` (the contract step)."""
 from __future__ import annotations
 
 from django.db import models
-
 from shop.release import SCHEMA
 
 

@@ -4,7 +4,6 @@ raises in it — its workers start and answer pings, but fail at their work."""
 from __future__ import annotations
 
 from celery import shared_task
-
 from shop.release import RELEASE
 
 

@@ -6,9 +6,9 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from shop.release import RELEASE, SCHEMA, VERSION
 
 from orders.models import Document, Order
-from shop.release import RELEASE, SCHEMA, VERSION
 
 
 def index(request: HttpRequest) -> HttpResponse:

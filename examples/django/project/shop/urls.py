@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.urls import path, re_path
 from django.views.static import serve
-
 from orders import views
 
 urlpatterns = [
