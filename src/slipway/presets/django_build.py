@@ -20,6 +20,7 @@ made. Standard library only; every program runs without a shell.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shlex
@@ -107,10 +108,8 @@ def venv(release: Path, requirements: Path, cache: Path | None) -> None:
         cache.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=cache))
         install(requirements, work / "site")
-        try:
+        with contextlib.suppress(OSError):  # another build made it meanwhile: use that one
             os.rename(work / "site", packages)  # whole, or not at all
-        except OSError:  # another build made it meanwhile
-            pass
         shutil.rmtree(work, ignore_errors=True)
 
     def scripts(directory: str, names: list[str]) -> list[str]:  # pip's bin/, at the top only
