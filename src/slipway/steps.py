@@ -41,6 +41,7 @@ StepKind = Literal[
     "start_process",  # run a version as one process of a role without traffic (a worker)
     "check_process",  # the role's check passes for that process, or fail
     "stop_process",  # warm shutdown of a role's process (SIGTERM, bounded), then forget it
+    "migrate_back",  # reverse the migrations a deployment applied (behind a gate)
 ]
 
 StepState = Literal["pending", "running", "succeeded", "failed", "compensated", "skipped"]
@@ -249,6 +250,16 @@ class Restore(Params):
 
 
 @dataclass(frozen=True)
+class MigrateBack(Params):
+    """``migrate <app> <target>`` for each app, with the code of ``version`` (which knows the
+    migrations to reverse), once the gate ``confirmed_by`` said yes."""
+
+    version: str
+    targets: dict[str, str]
+    confirmed_by: str | None = None
+
+
+@dataclass(frozen=True)
 class OfProcess(Params):
     """One process of a role without traffic: ``worker-1_b`` of ``worker``."""
 
@@ -286,6 +297,7 @@ PARAMS: dict[str, type[Params]] = {
     "start_process": ProcessStart,
     "check_process": ProcessStart,
     "stop_process": OfProcess,
+    "migrate_back": MigrateBack,
 }
 
 P = TypeVar("P", bound=Params)

@@ -60,6 +60,7 @@ class Actions:
             rehearse_migration=database.rehearse_migration,
             migrate_database=database.migrate_database,
             restore_database=database.restore_database,
+            migrate_back=database.migrate_back,
         )
         roles = RoleActions(context)
         self._table.update(

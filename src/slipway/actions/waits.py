@@ -76,8 +76,15 @@ class Waits:
         watch = self._watch(params)
         gate = str(params.gate)
         go_no_go = gate == "go_no_go"
-        optional = gate == "confirm_restore"  # no is an answer, not a failure
-        if optional:
+        # no is an answer, not a failure
+        optional = gate in ("confirm_restore", "confirm_migrate_back")
+        if gate == "confirm_migrate_back":
+            ask = (
+                f"migrate the database back ({params.backup})? the columns and tables the "
+                f"migrations added go, every row stays: `slipway approve {self._deployment_id}`"
+                f" migrates back, `slipway reject {self._deployment_id}` leaves it as it is"
+            )
+        elif optional:
             ask = (
                 f"restore the database from {params.backup}? it loses everything "
                 f"written since: `slipway approve {self._deployment_id}` restores, "

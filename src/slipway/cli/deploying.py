@@ -50,6 +50,7 @@ def plan(
 ) -> None:
     """Print the pre-flight and the steps a deployment would run, changing nothing."""
     from slipway.backends.placement import read_placement, read_processes
+    from slipway.database.django import planned
     from slipway.plan import build_plan
     from slipway.preflight import checklist
     from slipway.release import check_version
@@ -64,6 +65,8 @@ def plan(
             placement=read_placement(s.backends),
             processes=read_processes(s.backends),
         )
+        prepared = s.backends.releases.get(version)  # its code, or this checkout's
+        migrations = planned(s.env.database, directory=prepared.path if prepared else s.env.root)
     exposed = s.env.router.exposed()
     if output is Output.json:
         print_json(
@@ -72,6 +75,7 @@ def plan(
                 "version": version,
                 "preflight": checks,
                 "steps": [st.as_dict() for st in steps],
+                "migrations": migrations,
                 "exposed": exposed,
             }
         )
@@ -83,11 +87,27 @@ def plan(
     out().print(
         table(f"plan: {s.env.app}/{s.env.name} → {version}", ["#", "group", "kind", "step"], rows2)
     )
+    _print_migrations(migrations)
     if exposed:
         out().print("listens beyond loopback:", style="yellow bold", markup=False)
         for line in exposed:
             out().print(f"  {line}", markup=False, highlight=False)
     _warn_exposed_admin(s.env)
+
+
+def _print_migrations(migrations: dict[str, Any] | None) -> None:
+    if migrations is None:
+        return
+    if "error" in migrations:
+        out().print(f"migrations: unknown now ({migrations['error']})", markup=False)
+        return
+    apps = migrations["apps"]
+    if not apps:
+        out().print("migrations: none to apply", markup=False)
+    for app_name, lines in apps.items():
+        out().print(f"migrations of {app_name} (migrate --plan):", markup=False, style="bold")
+        for line in lines:
+            out().print(f"  {line}", markup=False, highlight=False)
 
 
 def _warn_exposed_admin(env: Environment) -> None:

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from slipway.redact import SecretKind
 from slipway.spec.base import Model, Name
-from slipway.spec.checks import EnvPreflight, PreflightSpec
+from slipway.spec.checks import EnvPreflight, PreflightSpec, RedisPreflight
 from slipway.spec.database import DatabaseSpec
 from slipway.spec.fleet import Fleet, SshTargetSpec
 from slipway.spec.notify import ContactLevel, NotificationSpec
@@ -147,6 +147,8 @@ class Environment(Model):
         for check in self.checks:
             if isinstance(check, EnvPreflight) and check.secret:
                 found.update(dict.fromkeys(check.variables, "value"))
+            if isinstance(check, RedisPreflight):  # a URL that may hold a password
+                found[check.url_env] = "dsn"
         passed = [*self.process.pass_env, *(v for r in self.roles.values() for v in r.pass_env)]
         found.update(dict.fromkeys(passed, "value"))
         if self.database is not None:
