@@ -5,8 +5,6 @@ recorded report (nothing queried), coverage reports, a real Redis."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,21 +13,12 @@ from slipway.checks.coverage import CoverageCheck
 from slipway.checks.django import DjangoSettingsCheck
 from slipway.checks.redis import RedisCheck
 from slipway.checks.scans import AuditCheck, BanditCheck
-from tests.support.django import build, venv_cache
+from tests.support.django import bandit, build, venv_cache
 from tests.support.redis import RedisServer, redis_server
 from tests.support.sample import free_port_range
 
-__all__ = ["redis_server", "venv_cache"]
+__all__ = ["bandit", "redis_server", "venv_cache"]
 KEY = "k" * 64
-
-
-@pytest.fixture(scope="session")
-def bandit(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """bandit from PyPI, in a virtualenv of its own (not Slipway's)."""
-    venv = tmp_path_factory.mktemp("bandit") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin/pip"), "install", "-q", "bandit>=1.7"], check=True, timeout=600)
-    return [str(venv / "bin/bandit")]
 
 
 @pytest.fixture(scope="module")

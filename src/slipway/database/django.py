@@ -98,7 +98,7 @@ def plan(manage: Manage) -> dict[str, list[str]]:
     result: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in text.splitlines():
-        head = re.match(r"^\s{2}([A-Za-z_][A-Za-z0-9_]*)\.(\S+)$", line)
+        head = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)\.(\S+)$", line)
         if head:
             current = result.setdefault(head.group(1), [])
             current.append(head.group(2))
@@ -107,14 +107,33 @@ def plan(manage: Manage) -> dict[str, list[str]]:
     return result
 
 
+_TABLE = re.compile(
+    r'^\s*(?:CREATE|ALTER)\s+TABLE\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"?([\w.]+)"?', re.I
+)
+
+
 def destructive(manage: Manage, migrations: list[tuple[str, str]]) -> list[str]:
-    """What each of ``migrations`` would do that breaks the release still serving."""
-    found = []
+    """What each of ``migrations`` would do that breaks the release still serving. A table
+    created by an earlier migration of the same list is new: nothing serving uses it yet."""
+    found: list[str] = []
+    created: set[str] = set()
     for app, name in migrations:
         sql = _ok(manage("sqlmigrate", app, name, "--no-color"), f"sqlmigrate {app} {name}")
-        for statement in (s.strip() for s in sql.split(";")):
+        for statement in _statements(sql):
+            table = _TABLE.match(statement)
+            if table and statement.upper().lstrip().startswith("CREATE"):
+                created.add(table.group(1))
+                continue
+            if table and table.group(1) in created:
+                continue
             found += [f"{app}.{name}: {w}" for w in _destructive_words(statement)]
     return sorted(set(found), key=found.index)
+
+
+def _statements(sql: str) -> list[str]:
+    """The SQL's statements, without Django's ``--`` comment lines (and BEGIN/COMMIT)."""
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
 def _destructive_words(statement: str) -> list[str]:
