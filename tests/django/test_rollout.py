@@ -82,7 +82,9 @@ def test_v1_to_v2_under_traffic(
             shop.slipway("logs", status["last_deployment"]["id"], "--output", "json").stdout
         )
         said = [e["message"] for e in logs["events"]]
-        assert any(m.startswith("before the migration:") and "orders at 0001_initial" in m for m in said), said
+        assert any(
+            m.startswith("before the migration:") and "orders at 0001_initial" in m for m in said
+        ), said
         assert any("reversible: migrate orders 0001_initial" in m for m in said), said
         check = shop.slipway("check", "--output", "json")
         rows = {r["name"]: r for r in json.loads(check.stdout)["checks"]}
