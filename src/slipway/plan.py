@@ -49,7 +49,9 @@ def build_plan(
     body = strategy(env.strategy, version=version, layout=layout, placement=placement)
     roles = roles_steps(env.roles, slots=env.role_slots(), version=version, processes=processes)
     head = _preamble(version)
-    database = database_steps(env.database, version=version, first_group=head[-1].group)
+    database = database_steps(
+        env.database, version=version, first_group=head[-1].group, media=env.media
+    )
     checks = [s for s in database if s.kind != "migrate_database"]
     changes = [s for s in database if s.kind == "migrate_database"]
     return _chain(head, checks, _go_no_go(env, version), changes, *_then_roles(body, roles))

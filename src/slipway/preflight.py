@@ -240,7 +240,7 @@ def _backup(c: _Context, spec: BackupPreflight) -> list[PreflightItem]:
     records = Records(c.store)
     env = c.env
     backup = BackupCheck(
-        lambda: records.last_backup(env.app, env.name),
+        lambda: records.last_backup(env.app, env.name, media=spec.of == "media"),
         max_age_s=spec.max_age_s,
         require_verified=spec.require_verified,
         clock=c.clock,

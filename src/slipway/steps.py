@@ -35,6 +35,7 @@ StepKind = Literal[
     "gate",  # wait for a person: promote / approve / reject (or a timeout)
     "hold",  # keep the previous set up after a switch, so a rollback is a switch back
     "backup_database",  # pg_dump -Fc, verified with pg_restore --list, recorded
+    "backup_media",  # the media directory: tar + sha256 manifest, re-read, recorded
     "rehearse_migration",  # the migration on a scratch copy restored from that backup
     "migrate_database",  # the migration command against the environment's database
     "restore_database",  # put a backup back (behind a gate: loses newer data)
@@ -291,6 +292,7 @@ PARAMS: dict[str, type[Params]] = {
     "gate": Gate,
     "hold": Hold,
     "backup_database": OfVersion,
+    "backup_media": OfVersion,
     "rehearse_migration": OfVersion,
     "migrate_database": OfVersion,
     "restore_database": Restore,

@@ -53,6 +53,8 @@ def test_v1_to_v2_under_traffic(
         text = shop.slipway("plan", "--version", "v2").stdout
         assert "migrations of orders (migrate --plan):" in text
 
+        (shop.media / "documents").mkdir(parents=True, exist_ok=True)
+        (shop.media / "documents" / "invoice.pdf").write_bytes(b"%PDF-1.4 uploaded by v1")
         with TrafficGenerator(
             f"{shop.url}/orders/", concurrency=3, max_requests=100_000, max_duration_s=300
         ) as traffic:
@@ -86,11 +88,15 @@ def test_v1_to_v2_under_traffic(
             m.startswith("before the migration:") and "orders at 0001_initial" in m for m in said
         ), said
         assert any("reversible: migrate orders 0001_initial" in m for m in said), said
+        media = [m for m in said if m.startswith("media backup bk-")]
+        assert len(media) == 1 and "1 files" in media[0]
+        assert "re-read: 1 files match their sha256" in media[0]
         check = shop.slipway("check", "--output", "json")
         rows = {r["name"]: r for r in json.loads(check.stdout)["checks"]}
         assert rows["Django settings: SECRET_KEY, DEBUG, ALLOWED_HOSTS"]["status"] == "pass"
         assert rows["bandit: no HIGH issue"]["status"] == "pass"
         assert rows["Redis answers PING"]["status"] == "pass"
+        assert rows["backup media < 24h"]["status"] == "pass"  # the deployments' own
         assert shop.environ["DJANGO_SECRET_KEY"] not in check.stdout + first.stdout + second.stdout
     finally:
         stop_environment(load_spec(shop.spec).environment("test"))

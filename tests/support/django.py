@@ -144,6 +144,7 @@ def _for_tests(
     data["process"]["command"][data["process"]["command"].index("3")] = "1"  # one gunicorn worker
     data["process"]["env"]["DJANGO_MEDIA_ROOT"] = str(shop.media)
     data["health"] |= {"interval_s": 0.2, "timeout_s": 90}
+    data["media"]["path"] = str(shop.media)
     for role in data["roles"].values():
         role["env"] |= {"SHOP_ROLE_LOG": str(shop.role_log), "DJANGO_MEDIA_ROOT": str(shop.media)}
     worker = data["roles"]["worker"]

@@ -29,7 +29,7 @@ from slipway.database.rehearsal import rehearse, restore, run_migration
 from slipway.errors import BackendError, NoGoError, PermanentError, UsageError
 from slipway.spec.database import DatabaseSpec
 from slipway.steps import MigrateBack, OfVersion, Restore
-from slipway.store.records import Backup, Records
+from slipway.store.records import MEDIA, Backup, Records
 
 Result = dict[str, Any]
 TAIL_CHARS = 600
@@ -300,7 +300,7 @@ class DatabaseActions:
 
     def _backup_of_this_deployment(self) -> Backup | None:
         for backup in self._records.backups(self._env.app, self._env.name, limit=50):
-            if backup.deployment_id == self._dep:
+            if backup.deployment_id == self._dep and not backup.database.startswith(MEDIA):
                 return backup
         return None
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from slipway.actions.context import StepContext
 from slipway.actions.database import DatabaseActions
+from slipway.actions.media import MediaActions
 from slipway.actions.roles import RoleActions, passed_env
 from slipway.actions.waits import Waits
 from slipway.backends.health import health_check, instance_url
@@ -62,6 +63,7 @@ class Actions:
             restore_database=database.restore_database,
             migrate_back=database.migrate_back,
         )
+        self._table["backup_media"] = MediaActions(context).backup_media
         roles = RoleActions(context)
         self._table.update(
             start_process=roles.start_process,

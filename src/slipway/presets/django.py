@@ -77,6 +77,9 @@ checks:                       # pre-flight, run in this checkout with its .venv
   - {{type: redis, url_env: REDIS_URL}}
   - {{type: database}}
   - {{type: disk, path: /, min_free_percent: 20}}
+  # the nightly backups (each deployment also takes its own): blocking once they run
+  - {{type: backup, name: backup DB < 24h, max_age_s: 86400, blocking: false}}
+  - {{type: backup, of: media, name: backup media < 24h, max_age_s: 86400, blocking: false}}
 
 database:
   url_env: DATABASE_URL
@@ -85,6 +88,9 @@ database:
     django:
       contract: []            # releases that are the contract step of an expand-contract pair
   restore_on_rollback: ask    # migrate back (reversible) or restore (behind a gate)
+
+media:                        # uploads: tar + sha256 manifest, read back, before any change
+  path: {media}
 
 environments:
   production:

@@ -118,11 +118,13 @@ class BackupPreflight(_Preflight):
     """The last backup recorded for this environment is younger than ``max_age_s`` and verified."""
 
     type: Literal["backup"]
+    of: Literal["database", "media"] = Field("database", description="Which backup.")
     max_age_s: Seconds = 3600.0
     require_verified: bool = True
 
     def default_name(self) -> str:
-        return f"backup < {self.max_age_s / 3600:g}h" + (
+        what = "media backup" if self.of == "media" else "backup"
+        return f"{what} < {self.max_age_s / 3600:g}h" + (
             " and verified" if self.require_verified else ""
         )
 

@@ -15,6 +15,7 @@ from slipway.spec.base import Model, Name
 from slipway.spec.checks import EnvPreflight, PreflightSpec, RedisPreflight
 from slipway.spec.database import DatabaseSpec
 from slipway.spec.fleet import Fleet, SshTargetSpec
+from slipway.spec.media import MediaSpec
 from slipway.spec.notify import ContactLevel, NotificationSpec
 from slipway.spec.process import HealthSpec, ProcessSpec
 from slipway.spec.release import ReleaseSpec
@@ -133,6 +134,7 @@ class Environment(Model):
     checks: list[PreflightSpec] = Field(default_factory=list)
     window: WindowSpec | None = None
     database: DatabaseSpec | None = None
+    media: MediaSpec | None = None
     notifications: list[NotificationSpec] = Field(default_factory=list)
     contacts: list[ContactLevel] = Field(default_factory=list)
     runbook: RunbookSpec = Field(default_factory=RunbookSpec)
