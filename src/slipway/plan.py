@@ -12,6 +12,7 @@ from slipway.spec.environment import Environment
 from slipway.steps import (
     Gate,
     Layout,
+    Maintenance,
     Nothing,
     OfVersion,
     Placement,
@@ -53,8 +54,20 @@ def build_plan(
         env.database, version=version, first_group=head[-1].group, media=env.media
     )
     checks = [s for s in database if s.kind != "migrate_database"]
-    changes = [s for s in database if s.kind == "migrate_database"]
+    changes = _maintained(env, [s for s in database if s.kind == "migrate_database"])
     return _chain(head, checks, _go_no_go(env, version), changes, *_then_roles(body, roles))
+
+
+def _maintained(env: Environment, migration: list[Step]) -> list[Step]:
+    """A migration that blocks writes runs behind the maintenance page: on right before it,
+    off right after (and first thing in any rollback: see ``rollback_plan``)."""
+    database = env.database
+    if not migration or database is None or not (database.migrate and database.migrate.maintenance):
+        return migration
+    on, off = StepList(), StepList()
+    on.one("maintenance", Maintenance(on=True), "maintenance page on (the migration blocks)")
+    off.one("maintenance", Maintenance(on=False), "maintenance page off")
+    return _chain(on.steps, migration, off.steps)
 
 
 def _then_roles(web: list[Step], roles: list[Step]) -> tuple[list[Step], list[Step], list[Step]]:
@@ -85,6 +98,16 @@ def _go_no_go(env: Environment, version: str) -> list[Step]:
     return plan.steps
 
 
+def _lifted(env: Environment) -> list[Step]:
+    """A rollback first lifts the maintenance page, if the router has one: whatever point the
+    deployment reached, users get the app back (the step is idempotent)."""
+    if env.router.maintenance is None:
+        return []
+    plan = StepList()
+    plan.one("maintenance", Maintenance(on=False), "maintenance page off")
+    return plan.steps
+
+
 def _chain(*parts: Sequence[Step]) -> list[Step]:
     """One plan from several: parallel groups renumbered in order, kept apart across parts."""
     result: list[Step] = []
@@ -110,7 +133,7 @@ def rollback_plan(
     """Steps back to ``version`` (nothing serving if None) — web first, then the roles;
     ``prepare`` its release first."""
     layout = Layout.from_slots(env.slots())
-    web = back_to(version, layout=layout, placement=placement)
+    web = _lifted(env) + back_to(version, layout=layout, placement=placement)
     roles = roles_steps(env.roles, slots=env.role_slots(), version=version, processes=processes)
     body = _chain(*_then_roles(web, roles))
     if not prepare or version is None:

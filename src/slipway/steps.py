@@ -43,6 +43,7 @@ StepKind = Literal[
     "check_process",  # the role's check passes for that process, or fail
     "stop_process",  # warm shutdown of a role's process (SIGTERM, bounded), then forget it
     "migrate_back",  # reverse the migrations a deployment applied (behind a gate)
+    "maintenance",  # the router answers its maintenance page (on) or the app again (off)
 ]
 
 StepState = Literal["pending", "running", "succeeded", "failed", "compensated", "skipped"]
@@ -261,6 +262,11 @@ class MigrateBack(Params):
 
 
 @dataclass(frozen=True)
+class Maintenance(Params):
+    on: bool
+
+
+@dataclass(frozen=True)
 class OfProcess(Params):
     """One process of a role without traffic: ``worker-1_b`` of ``worker``."""
 
@@ -300,6 +306,7 @@ PARAMS: dict[str, type[Params]] = {
     "check_process": ProcessStart,
     "stop_process": OfProcess,
     "migrate_back": MigrateBack,
+    "maintenance": Maintenance,
 }
 
 P = TypeVar("P", bound=Params)

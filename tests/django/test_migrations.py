@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
+
+import pytest
 
 from slipway.spec import load_spec
 from slipway.store import Store
@@ -119,3 +122,56 @@ def test_a_crashing_task_rolls_back_web_and_workers_then_migrates_back_keeping_d
     assert [(r[0], r[1]) for r in rows] == [(kept[0], "alice"), (kept[1], "bob")]
     assert most_at_once(events(shop.role_log), "beat-") == 1
     store.close()
+
+
+def test_the_maintenance_page_is_served_during_a_blocking_migration_and_never_after(
+    shop: Shop, postgres: PostgresCluster, database_url: str
+) -> None:
+    from slipway.demo.traffic import TrafficGenerator
+    from tests.support.django import BYPASS_TOKEN
+
+    def blocking(data: dict[str, Any]) -> None:
+        data["database"]["migrate"]["maintenance"] = True
+
+    shop.edit(blocking)
+    assert shop.slipway("deploy", "--version", "v1").returncode == 0
+    testers: list[int] = []
+    with TrafficGenerator(
+        f"{shop.url}/orders/", concurrency=2, max_requests=100_000, max_duration_s=300
+    ) as traffic:
+        deploy = shop.popen("deploy", "--version", "v2-slow-migration")  # holds its lock 3 s
+        deadline = time.monotonic() + 240
+        while deploy.poll() is None and time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{shop.url}/health/", timeout=5).close()
+            except urllib.error.HTTPError as exc:  # the page: a tester gets through
+                if exc.code == 503 and exc.headers.get("Retry-After") == "120":
+                    request = urllib.request.Request(
+                        f"{shop.url}/health/", headers={"X-Slipway-Bypass": BYPASS_TOKEN}
+                    )
+                    with urllib.request.urlopen(request, timeout=10) as answer:
+                        testers.append(answer.status)
+            time.sleep(0.1)
+        output, _ = deploy.communicate(timeout=60)
+        time.sleep(0.5)
+    assert deploy.returncode == 0, output
+    samples = traffic.report.samples
+    page = [s for s in samples if s.failed]
+    assert page, "the maintenance page was never served"
+    assert all(s.status == 503 and s.version is None for s in page)  # HAProxy's, not the app's
+    first_v2 = min(s.sent for s in samples if s.version == "v2-slow-migration")
+    assert max(s.sent for s in page) < first_v2  # never after: off before v2 serves
+    assert testers and set(testers) == {200}
+    assert json.loads(shop.slipway("maintenance", "status", "--output", "json").stdout) == {
+        "environment": "test",
+        "maintenance": False,
+    }
+    assert BYPASS_TOKEN not in output
+    # by hand, for a person: on (503 at once), off (the app again)
+    assert shop.slipway("maintenance", "on").returncode == 0
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(f"{shop.url}/orders/", timeout=5)
+    assert caught.value.code == 503
+    assert "maintenance page off" in shop.slipway("maintenance", "off").stdout
+    with urllib.request.urlopen(f"{shop.url}/orders/", timeout=5) as answer:
+        assert answer.status == 200

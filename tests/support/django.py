@@ -23,6 +23,7 @@ from tests.support.sample import ROOT, free_port_range
 EXAMPLE = ROOT / "examples" / "django"
 PROJECT = EXAMPLE / "project"
 SOURCE_COMMAND = f"{sys.executable} {EXAMPLE / 'build.py'}"
+BYPASS_TOKEN = "testers-" + secrets.token_hex(12)
 
 
 def build_command(cache: Path) -> list[str]:
@@ -118,6 +119,7 @@ def make_shop(
             database_url=database_url, redis_url=redis_url, media_root=tmp_path / "media"
         ),
         "SLIPWAY_USER": "dba",
+        "SLIPWAY_BYPASS_TOKEN": BYPASS_TOKEN,
     }
     done = subprocess.run(
         [sys.executable, "-m", "slipway", "init", "--preset", "django", "--app", "shop"],
@@ -167,6 +169,7 @@ def _for_tests(
                 "type": "haproxy",
                 "listen": f"127.0.0.1:{shop.listen}",
                 "drain_timeout_s": 10,
+                "maintenance": data["environments"]["production"]["router"]["maintenance"],
             },
             "instances": {"count": 2, "base_port": base},
         }

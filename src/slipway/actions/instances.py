@@ -19,9 +19,20 @@ from slipway.actions.waits import Waits
 from slipway.backends.health import health_check, instance_url
 from slipway.checks.health import wait_healthy
 from slipway.checks.http import HttpCheck
-from slipway.errors import CheckFailed
+from slipway.errors import CheckFailed, PermanentError
+from slipway.router.base import MaintenanceRouter
 from slipway.spec.strategy import BlueGreenSpec
-from slipway.steps import Health, Nothing, OfSlot, OfVersion, Smoke, Start, Switch, params_of
+from slipway.steps import (
+    Health,
+    Maintenance,
+    Nothing,
+    OfSlot,
+    OfVersion,
+    Smoke,
+    Start,
+    Switch,
+    params_of,
+)
 from slipway.targets.base import InstanceSpec
 
 Result = dict[str, Any]
@@ -54,6 +65,7 @@ class Actions:
             "standby_instance": self.standby_instance,
             "switch_traffic": self.switch_traffic,
             "smoke_test": self.smoke_test,
+            "maintenance": self.maintenance,
         }
         database = DatabaseActions(context)
         self._table.update(
@@ -155,6 +167,19 @@ class Actions:
         if not result.passed:
             raise CheckFailed(f"smoke test of {params.slot} failed", evidence=result.evidence)
         return {"evidence": result.evidence}
+
+    def maintenance(self, params: Maintenance) -> Result:
+        router = self._b.router
+        if not isinstance(router, MaintenanceRouter):
+            raise PermanentError("this environment's router cannot serve a maintenance page")
+        router.set_maintenance(params.on)
+        self._store.event(
+            self._deployment_id,
+            "maintenance page on: users get 503 and Retry-After" if params.on else
+            "maintenance page off: users reach the app again",
+            level="warning" if params.on else "info",
+        )  # fmt: skip
+        return {"on": params.on}
 
     def drain_instance(self, params: OfSlot) -> Result:
         timeout = self._env.router.drain_timeout_s

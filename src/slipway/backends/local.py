@@ -3,6 +3,7 @@ under the state directory; and where a runner reaches instances and HAProxy's re
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from threading import Event
@@ -10,10 +11,12 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from slipway.analysis.haproxy_log import FollowedLog, LogCollector, RequestLog
 from slipway.clock import Clock
+from slipway.errors import PermanentError
 from slipway.release import Releases
 from slipway.router.base import Router
 from slipway.router.haproxy import HAProxyRouter
 from slipway.router.haproxy_config import HAProxyConfig
+from slipway.router.maintenance import DEFAULT_PAGE, MaintenancePage
 from slipway.sockets import socket_dir
 from slipway.spec.environment import Environment
 from slipway.spec.process import HttpCheckSpec
@@ -43,14 +46,40 @@ def local_parts(env: Environment, *, clock: Clock) -> Parts:
         metrics_port=env.router.metrics_port,
         log_socket=log_socket(env),
         socket_dir=socket_dir(run_dir),
+        maintenance=maintenance_page(env, run_dir),
     )
+    router = HAProxyRouter(config, supervisor, clock=clock)
+    if env.router.maintenance is not None:
+        router.maintenance_html, router.bypass_token = maintenance_files(env)
     target = LocalTarget(env.targets[0].name, supervisor)
     return Parts(
         target=target,
         roles=target,  # the same supervisord runs the roles' processes
-        router=HAProxyRouter(config, supervisor, clock=clock),
+        router=router,
         releases=Releases(env.state_dir / "releases", spec=env.release, spec_root=env.root),
     )
+
+
+def maintenance_page(env: Environment, run_dir: Path) -> MaintenancePage | None:
+    spec = env.router.maintenance
+    if spec is None:
+        return None
+    return MaintenancePage(run_dir.resolve(), spec.retry_after_s, spec.bypass_header)
+
+
+def maintenance_files(env: Environment) -> tuple[str, str | None]:
+    """The page's HTML (the spec's file, or a plain one) and the testers' token (from the
+    variable the spec names; unset: nobody gets through)."""
+    spec = env.router.maintenance
+    assert spec is not None
+    html = DEFAULT_PAGE
+    if spec.page is not None:
+        try:
+            html = (env.root / spec.page).read_text()
+        except OSError as exc:
+            raise PermanentError(f"router.maintenance.page: {exc}") from exc
+    token = os.environ.get(spec.bypass_token_env) if spec.bypass_token_env else None
+    return html, token or None
 
 
 def run_directory(env: Environment) -> Path:

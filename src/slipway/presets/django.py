@@ -85,6 +85,7 @@ database:
   url_env: DATABASE_URL
   migrate:
     command: [.venv/bin/python, manage.py, migrate, --noinput]
+    maintenance: false        # true: the maintenance page while a migration that blocks runs
     django:
       contract: []            # releases that are the contract step of an expand-contract pair
   restore_on_rollback: ask    # migrate back (reversible) or restore (behind a gate)
@@ -94,7 +95,12 @@ media:                        # uploads: tar + sha256 manifest, read back, befor
 
 environments:
   production:
-    router: {{type: haproxy, listen: "127.0.0.1:8080", drain_timeout_s: 20}}
+    router:
+      type: haproxy
+      listen: "127.0.0.1:8080"
+      drain_timeout_s: 20
+      # `slipway maintenance on|off`; testers pass with X-Slipway-Bypass: $SLIPWAY_BYPASS_TOKEN
+      maintenance: {{retry_after_s: 120, bypass_token_env: SLIPWAY_BYPASS_TOKEN}}
     instances: {{count: 3, base_port: 8000}}
 """
 

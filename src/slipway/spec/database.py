@@ -33,6 +33,11 @@ class MigrationSpec(Model):
     command: Argv = Field(..., description="argv run in the new release's directory.")
     timeout_s: Seconds = 600.0
     django: DjangoMigrations | None = None
+    maintenance: bool = Field(
+        False,
+        description="Serve the router's maintenance page while the migration runs (it blocks "
+        "writes): `router.maintenance` says what the page is.",
+    )
 
 
 class DatabaseSpec(Model):

@@ -153,6 +153,9 @@ class Environment(Model):
                 found[check.url_env] = "dsn"
         passed = [*self.process.pass_env, *(v for r in self.roles.values() for v in r.pass_env)]
         found.update(dict.fromkeys(passed, "value"))
+        maintenance = self.router.maintenance
+        if maintenance is not None and maintenance.bypass_token_env:
+            found[maintenance.bypass_token_env] = "value"
         if self.database is not None:
             found[self.database.url_env] = "dsn"
         for channel in self.notifications:

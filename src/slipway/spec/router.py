@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from slipway.spec.base import Model, Port, Seconds
+from slipway.spec.base import EnvName, Model, Port, Seconds
 
 
 class Listen(Model):
@@ -50,9 +50,26 @@ def _ip(host: str, *, named: bool) -> str:
     return host
 
 
+class MaintenanceSpec(Model):
+    """A page the router answers instead of the app (503 and ``Retry-After``), switched at
+    runtime — ``slipway maintenance on|off``, or around a migration that blocks writes."""
+
+    page: str | None = Field(None, description="An HTML file, relative to the spec.")
+    retry_after_s: int = Field(120, ge=1, le=86_400)
+    bypass_header: str = Field(
+        "X-Slipway-Bypass",
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="A request with this header set to the token reaches the app anyway.",
+    )
+    bypass_token_env: EnvName | None = Field(
+        None, description="The variable holding that token (never written here)."
+    )
+
+
 class HAProxySpec(Model):
     type: Literal["haproxy"] = "haproxy"
     listen: Listen
+    maintenance: MaintenanceSpec | None = None
     metrics_port: Port | None = Field(
         None, description="Loopback port of HAProxy's Prometheus exporter."
     )
