@@ -55,6 +55,12 @@ def test_init_writes_the_django_runbook(tmp_path: Path) -> None:
     assert (
         kinds.index("enable_instance") < kinds.index("start_process") < kinds.index("mark_current")
     )
+    written = slipway(tmp_path, "runbook", "--out", "runbook.md")
+    assert written.returncode == 0, written.stderr
+    text = (tmp_path / "runbook.md").read_text()
+    assert "(supervisord program role-worker-1_a)" in text  # every command, as it runs
+    assert "celery -A shop inspect ping -d worker-1_a@slipway" in text
+    assert "with a sha256 manifest, every member read back" in text
     assert planned["migrations"] == {
         "error": "$DATABASE_URL is not set: Slipway reads the database URL from it"
     }

@@ -17,6 +17,14 @@ from datetime import datetime
 
 from slipway.database.postgres import dump_argv, list_argv, restore_argv
 from slipway.plan import build_plan
+from slipway.spec.checks import (
+    AuditPreflight,
+    BackupPreflight,
+    BanditPreflight,
+    CoveragePreflight,
+    DjangoSettingsPreflight,
+    RedisPreflight,
+)
 from slipway.spec.digest import spec_digest
 from slipway.spec.environment import Environment
 from slipway.spec.process import CommandCheckSpec, HttpCheckSpec
@@ -167,3 +175,52 @@ def database_commands(env: Environment) -> dict[str, str]:
 def slipway_command(verb: str, env: Environment, *extra: str) -> str:
     """A ``slipway`` command line; ``extra`` may hold ``<placeholders>`` (shown unquoted)."""
     return " ".join(["slipway", verb, "--env", env.name, *extra])
+
+
+def other_runs(step: Step, env: Environment) -> str | None:
+    """What runs for the steps of roles, media backups, maintenance and migrating back."""
+    params = step.params.as_dict()
+    role = env.roles.get(str(params.get("role", "")))
+    name = str(params.get("name", ""))
+    match step.kind:
+        case "start_process" if role is not None:
+            argv = [a.replace("{name}", name).replace("{version}", NEXT) for a in role.command]
+            return f"`{shlex.join(argv)}` in releases/{NEXT}/ (supervisord program role-{name})"
+        case "check_process" if role is not None and role.check is not None:
+            argv = [a.replace("{name}", name) for a in role.check.command]
+            return f"`{shlex.join(argv)}` until it exits 0 (within {role.check.within_s:g}s)"
+        case "stop_process" if role is not None:
+            return f"SIGTERM (running work finishes), SIGKILL after {role.stop_timeout_s:g}s"
+        case "backup_media" if env.media is not None:
+            return f"tar of {env.media.path} with a sha256 manifest, every member read back"
+        case "maintenance":
+            return "HAProxy runtime API: `add map`/`del map` of maintenance.map (no reload)"
+        case "migrate_back":
+            targets = params.get("targets") or {}
+            return ", ".join(f"`manage.py migrate {a} {t}`" for a, t in targets.items())
+    return None
+
+
+def project_check_how(check: object) -> tuple[str, str] | None:
+    """How backup checks and the Django preset's checks run, and their threshold, for the
+    runbook's table."""
+    if isinstance(check, BackupPreflight):
+        verified = ", verified" if check.require_verified else ""
+        what = "media backup" if check.of == "media" else "backup"
+        return f"last recorded {what}", f"< {check.max_age_s / 3600:g} h{verified}"
+    if isinstance(check, DjangoSettingsPreflight):
+        return (
+            f"`{check.python} {check.manage} shell` reads the settings (no value shown)",
+            f"SECRET_KEY ≥ {check.min_secret_key_length} chars, DEBUG false, ALLOWED_HOSTS set",
+        )
+    if isinstance(check, BanditPreflight):
+        argv = [*check.program, "-r", *check.paths, "-f", "json"]
+        return f"`{shlex.join(argv)}`", f"no {check.severity} issue ({check.confidence}+ sure)"
+    if isinstance(check, AuditPreflight):
+        source = check.advisories or check.report
+        return f"installed packages of {check.python} against {source}", f"no {check.severity}+"
+    if isinstance(check, CoveragePreflight):
+        return f"total of {check.report}", f"≥ {check.min_percent:g} %"
+    if isinstance(check, RedisPreflight):
+        return f"PING to ${check.url_env}", f"PONG ≤ {check.timeout_s:g}s"
+    return None

@@ -17,6 +17,8 @@ from slipway.runbook.facts import (
     Facts,
     database_commands,
     health_probe,
+    other_runs,
+    project_check_how,
     release_source,
     slipway_command,
 )
@@ -29,7 +31,6 @@ from slipway.runbook.optional import (
 )
 from slipway.runbook.text import MANDATORY, OPTIONAL, Lang, t
 from slipway.spec.checks import (
-    BackupPreflight,
     CommandPreflight,
     DatabasePreflight,
     DiskPreflight,
@@ -230,12 +231,11 @@ def _how(check: PreflightSpec, facts: Facts) -> tuple[str, str]:
     if isinstance(check, DatabasePreflight):
         var = facts.env.database.url_env if facts.env.database else "?"
         return f"`SELECT` on ${var}", f"≤ {check.timeout_s:g}s"
-    if isinstance(check, BackupPreflight):
-        verified = ", verified" if check.require_verified else ""
-        return "last recorded backup", f"< {check.max_age_s / 3600:g} h{verified}"
     if isinstance(check, StagedPreflight):
         within = f" ≤ {check.max_age_s / 3600:g} h ago" if check.max_age_s else ""
         return f"the same version on {check.environment}", f"succeeded{within}"
+    if (found := project_check_how(check)) is not None:
+        return found
     assert isinstance(check, ManualPreflight)
     return "", check.when or ""
 
@@ -293,7 +293,7 @@ def _what_runs(step: Step, facts: Facts) -> str:
             return f"SIGTERM, SIGKILL after {env.process.stop_timeout_s:g}s"
         case "mark_current":
             return f"link `current` → releases/{NEXT}, record it"
-    return step.kind
+    return other_runs(step, env) or step.kind
 
 
 def _post(facts: Facts, lang: Lang) -> str:
