@@ -16,6 +16,7 @@ from slipway.analysis.analysis import JUDGES
 from slipway.backends import PARTS
 from slipway.backends.fleet import SERVICES
 from slipway.backends.health import HEALTH_CHECKS
+from slipway.backends.local import ROUTERS
 from slipway.notify.channels import CHANNELS
 from slipway.preflight import BUILDERS
 from slipway.spec.analysis import AnalysisSpec, MetricSpec
@@ -23,6 +24,7 @@ from slipway.spec.checks import PreflightSpec
 from slipway.spec.fleet import ServiceSpec
 from slipway.spec.notify import NotificationSpec
 from slipway.spec.process import CheckSpec
+from slipway.spec.router import RouterSpec
 from slipway.spec.strategy import StrategySpec
 from slipway.spec.targets import TargetSpec
 from slipway.strategies import STRATEGIES
@@ -55,8 +57,19 @@ def _types(union: Any, field: str = "type") -> set[str]:
         (CHANNELS, _literals(NotificationSpec.model_fields["type"].annotation)),
         (PROVIDERS, _literals(MetricSpec.model_fields["provider"].annotation)),
         (JUDGES, _literals(AnalysisSpec.model_fields["judge"].annotation)),
+        (ROUTERS, _types(RouterSpec)),
     ],
-    ids=["strategy", "target", "health", "preflight", "service", "channel", "provider", "judge"],
+    ids=[
+        "strategy",
+        "target",
+        "health",
+        "preflight",
+        "service",
+        "channel",
+        "provider",
+        "judge",
+        "router",
+    ],
 )
 def test_each_spec_type_has_exactly_one_implementation(
     registry: dict[str, object], types: set[str]

@@ -54,7 +54,7 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
         "last_deployment": deployment_dict(last) if last else None,
         "interrupted": None,
         "lock": None,
-        "router": f"haproxy on {env.router.listen.host}:{env.router.listen.port}",
+        "router": f"{env.router.type} on {env.router.listen.host}:{env.router.listen.port}",
         "instances": [],
         "processes": [],  # of the roles without traffic (workers, beat)
         "problems": [],

@@ -17,6 +17,7 @@ from slipway.router.base import Router
 from slipway.router.haproxy import HAProxyRouter
 from slipway.router.haproxy_config import HAProxyConfig
 from slipway.router.maintenance import DEFAULT_PAGE, MaintenancePage
+from slipway.router.nginx import NginxConfig, NginxRouter
 from slipway.sockets import socket_dir
 from slipway.spec.environment import Environment
 from slipway.spec.process import HttpCheckSpec
@@ -35,6 +36,17 @@ def local_parts(env: Environment, *, clock: Clock) -> Parts:
 
     run_dir = run_directory(env)
     supervisor = Supervisor(run_dir, clock=clock)
+    router = ROUTERS[env.router.type](env, run_dir, supervisor, clock)
+    target = LocalTarget(env.targets[0].name, supervisor)
+    return Parts(
+        target=target,
+        roles=target,  # the same supervisord runs the roles' processes
+        router=router,
+        releases=Releases(env.state_dir / "releases", spec=env.release, spec_root=env.root),
+    )
+
+
+def _haproxy(env: Environment, run_dir: Path, supervisor: Supervisor, clock: Clock) -> Router:
     health = env.health.check
     config = HAProxyConfig(
         run_dir=run_dir,
@@ -51,13 +63,25 @@ def local_parts(env: Environment, *, clock: Clock) -> Parts:
     router = HAProxyRouter(config, supervisor, clock=clock)
     if env.router.maintenance is not None:
         router.maintenance_html, router.bypass_token = maintenance_files(env)
-    target = LocalTarget(env.targets[0].name, supervisor)
-    return Parts(
-        target=target,
-        roles=target,  # the same supervisord runs the roles' processes
-        router=router,
-        releases=Releases(env.state_dir / "releases", spec=env.release, spec_root=env.root),
+    return router
+
+
+def _nginx(env: Environment, run_dir: Path, supervisor: Supervisor, clock: Clock) -> Router:
+    config = NginxConfig(
+        run_dir=run_dir,
+        listen_host=env.router.listen.host,
+        listen_port=env.router.listen.port,
+        backend=env.app,
+        slots=[(slot, port) for _, slot, port in env.slots()],
     )
+    return NginxRouter(config, supervisor, clock=clock, drain_timeout_s=env.router.drain_timeout_s)
+
+
+#: the router of a local environment, one per ``router.type`` (tests/test_registries.py)
+ROUTERS: dict[str, Callable[[Environment, Path, Supervisor, Clock], Router]] = {
+    "haproxy": _haproxy,
+    "nginx": _nginx,
+}
 
 
 def maintenance_page(env: Environment, run_dir: Path) -> MaintenancePage | None:

@@ -55,6 +55,8 @@ class EnvironmentSpec(RunbookSections):  # runbook sections override the spec's
             raise ValueError("a fleet (ssh target) needs `instances.per_host`")
         if not ssh and self.instances.per_host is not None:
             raise ValueError("`instances.per_host` needs an ssh target")
+        if ssh and self.router.type != "haproxy":
+            raise ValueError("a fleet's router is HAProxy on one of its hosts (`type: haproxy`)")
         if not ssh and self.router.host is not None:
             raise ValueError("`router.host` names a fleet host: it needs an ssh target")
         return self

@@ -66,8 +66,9 @@ class MaintenanceSpec(Model):
     )
 
 
-class HAProxySpec(Model):
-    type: Literal["haproxy"] = "haproxy"
+class _RouterSpec(Model):
+    """What every router's section has; each kind refuses what it cannot do."""
+
     listen: Listen
     maintenance: MaintenanceSpec | None = None
     metrics_port: Port | None = Field(
@@ -114,7 +115,7 @@ class HAProxySpec(Model):
         return admin
 
     @model_validator(mode="after")
-    def _exposed(self) -> HAProxySpec:
+    def _exposed(self) -> _RouterSpec:
         if self.admin is not None and not self.admin.loopback and not self.expose_admin:
             raise ValueError(
                 f"admin {self.admin} is beyond loopback: HAProxy's admin API has no "
@@ -124,13 +125,48 @@ class HAProxySpec(Model):
         return self
 
     def exposed(self) -> list[str]:
-        """What HAProxy listens on beyond loopback, said plainly (``slipway plan`` prints it)."""
+        """What the router listens on beyond loopback, said plainly (``slipway plan``)."""
         found = []
         if not self.listen.loopback:
-            found.append(f"{self.listen}: the app, through HAProxy")
+            found.append(f"{self.listen}: the app, through {self._name}")
         if self.admin is not None and not self.admin.loopback:
             found.append(f"{self.admin}: HAProxy's admin API, without authentication")
         return found
 
+    _name = "HAProxy"
 
-RouterSpec = Annotated[HAProxySpec, Field(discriminator="type")]
+
+class HAProxySpec(_RouterSpec):
+    type: Literal["haproxy"] = "haproxy"
+
+
+class NginxSpec(_RouterSpec):
+    """nginx as the router (open-source nginx, on this machine): its upstream is rendered and
+    reloaded gracefully (``nginx -t``, then ``nginx -s reload``) at every change, since it has
+    no runtime API; no active health checks, no per-request log for analysis, no maintenance
+    page switch, no fleet LB host: use HAProxy for those."""
+
+    type: Literal["nginx"]
+    _name = "nginx"
+
+    @model_validator(mode="after")
+    def _can_do(self) -> NginxSpec:
+        refused = [
+            name
+            for name, value in (
+                ("host", self.host),
+                ("admin", self.admin),
+                ("metrics_port", self.metrics_port),
+                ("maintenance", self.maintenance),
+            )
+            if value is not None
+        ]
+        if refused:
+            raise ValueError(
+                f"nginx cannot do {', '.join(refused)} here (no runtime API, no exporter, "
+                "this machine only): use `type: haproxy`"
+            )
+        return self
+
+
+RouterSpec = Annotated[HAProxySpec | NginxSpec, Field(discriminator="type")]
