@@ -118,6 +118,7 @@ def story(shop: Shop) -> None:
         code = 200
     except urllib.error.HTTPError as exc:
         code = exc.code
+        exc.close()
     shop.slipway("maintenance", "off")
     back = urllib.request.urlopen(shop.url + "/", timeout=5).status
     phase("maintenance", while_on=code, after_off=back)

@@ -145,6 +145,7 @@ def test_the_maintenance_page_is_served_during_a_blocking_migration_and_never_af
             try:
                 urllib.request.urlopen(f"{shop.url}/health/", timeout=5).close()
             except urllib.error.HTTPError as exc:  # the page: a tester gets through
+                exc.close()
                 if exc.code == 503 and exc.headers.get("Retry-After") == "120":
                     request = urllib.request.Request(
                         f"{shop.url}/health/", headers={"X-Slipway-Bypass": BYPASS_TOKEN}
@@ -172,6 +173,7 @@ def test_the_maintenance_page_is_served_during_a_blocking_migration_and_never_af
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(f"{shop.url}/orders/", timeout=5)
     assert caught.value.code == 503
+    caught.value.close()
     assert "maintenance page off" in shop.slipway("maintenance", "off").stdout
     with urllib.request.urlopen(f"{shop.url}/orders/", timeout=5) as answer:
         assert answer.status == 200
