@@ -78,28 +78,7 @@ class Waits:
         go_no_go = gate == "go_no_go"
         # no is an answer, not a failure
         optional = gate in ("confirm_restore", "confirm_migrate_back")
-        if gate == "confirm_migrate_back":
-            ask = (
-                f"migrate the database back ({params.backup})? the columns and tables the "
-                f"migrations added go, every row stays: `slipway approve {self._deployment_id}`"
-                f" migrates back, `slipway reject {self._deployment_id}` leaves it as it is"
-            )
-        elif optional:
-            ask = (
-                f"restore the database from {params.backup}? it loses everything "
-                f"written since: `slipway approve {self._deployment_id}` restores, "
-                f"`slipway reject {self._deployment_id}` keeps the data"
-            )
-        elif go_no_go:
-            ask = (
-                f"Go/No-Go for {params.version}: `slipway approve {self._deployment_id}` "
-                f"(Go) or `slipway reject {self._deployment_id}` (No-Go)"
-            )
-        else:
-            ask = (
-                f"waiting for a person: `slipway promote {self._deployment_id}` to go on, "
-                f"`slipway abort {self._deployment_id}` to roll back"
-            )
+        ask = self._question(gate, params)
         if approvers:
             ask += f" — approvers: {', '.join(approvers)} ({LABEL_NOTE})"
         self._event(ask, level="warning")
@@ -144,6 +123,30 @@ class Waits:
                     raise NoGoError(f"nobody said Go within {timeout:g}s: No-Go")
                 raise GateRejected(f"nobody decided within {timeout:g}s: rejected")
             self._clock.sleep(POLL_S)
+
+    def _question(self, gate: str, params: Gate) -> str:
+        """What a gate asks, and the commands that answer it."""
+        dep = self._deployment_id
+        if gate == "confirm_migrate_back":
+            return (
+                f"migrate the database back ({params.backup})? the columns and tables the "
+                f"migrations added go, every row stays: `slipway approve {dep}` migrates "
+                f"back, `slipway reject {dep}` leaves it as it is"
+            )
+        if gate == "confirm_restore":
+            return (
+                f"restore the database from {params.backup}? it loses everything written "
+                f"since: `slipway approve {dep}` restores, `slipway reject {dep}` keeps the data"
+            )
+        if gate == "go_no_go":
+            return (
+                f"Go/No-Go for {params.version}: `slipway approve {dep}` (Go) or "
+                f"`slipway reject {dep}` (No-Go)"
+            )
+        return (
+            f"waiting for a person: `slipway promote {dep}` to go on, "
+            f"`slipway abort {dep}` to roll back"
+        )
 
     def hold(self, params: Hold, started: datetime) -> Result:
         deadline = started + timedelta(seconds=float(params.duration_s))

@@ -188,9 +188,8 @@ def fleet_parts(
         admin_address=(admin.host, admin.port) if admin else None,
         log_ring=True,  # followed over SSH while a canary is analysed
     )
-    python = spec.python
-    if isinstance(spec.service, SupervisordService) and spec.service.python:
-        python = spec.service.python
+    service_python = spec.service.python if isinstance(spec.service, SupervisordService) else None
+    python = service_python or spec.python
     router = RemoteHAProxyRouter(
         config,
         pool,
