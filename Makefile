@@ -60,6 +60,8 @@ bench: setup system
 	$(BIN)/python bench/rollout.py
 	$(BIN)/python bench/detection.py --quick
 	$(BIN)/python bench/switchback.py --quick
+	$(BIN)/python bench/store.py --quick
+	$(BIN)/python bench/containers.py --quick
 
 clean:
 	rm -rf $(VENV) .slipway .mypy_cache .ruff_cache .pytest_cache

@@ -15,6 +15,10 @@ PACKAGES=(
   prometheus       # the analysis provider
   docker.io        # the container target: tests start their own dockerd
   busybox-static   # base images for tests, made with `docker import`
+  debootstrap      # the python base image of container tests (a Debian minbase rootfs)
+  docker-registry  # a real registry on loopback: images pushed and pulled by digest
+  apache2-utils    # htpasswd: the test registry's basic auth
+  docker-compose   # 1.29: the seeds' way, side by side with Slipway in bench/containers.py
   nginx            # the second router
   redis-server     # the Django stack's broker
   chromium         # the dashboard, tested in a real browser

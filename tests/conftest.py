@@ -20,11 +20,11 @@ from slipway.clock import SystemClock
 from slipway.spec import load_spec
 from slipway.spec.environment import Environment
 from tests.support.hosts import Mode, TestFleet, test_hosts
-from tests.support.postgres import database_url, postgres  # real PostgreSQL fixtures
+from tests.support.postgres import database_url, postgres, store_url  # real PostgreSQL
 from tests.support.sample import SAMPLE_BUILD, free_port_range, write_sample_spec
 
 BUILD = SAMPLE_BUILD
-__all__ = ["database_url", "postgres"]
+__all__ = ["database_url", "postgres", "store_url"]
 
 
 def write_spec(directory: Path, *, count: int = 3, on_interrupt: str = "resume") -> Path:

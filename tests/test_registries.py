@@ -17,10 +17,12 @@ from slipway.backends import PARTS
 from slipway.backends.fleet import SERVICES
 from slipway.backends.health import HEALTH_CHECKS
 from slipway.backends.local import ROUTERS
+from slipway.flags import FLAG_BACKENDS
 from slipway.notify.channels import CHANNELS
 from slipway.preflight import BUILDERS
 from slipway.spec.analysis import AnalysisSpec, MetricSpec
 from slipway.spec.checks import PreflightSpec
+from slipway.spec.flags import FlagsSpec
 from slipway.spec.fleet import ServiceSpec
 from slipway.spec.notify import NotificationSpec
 from slipway.spec.process import CheckSpec
@@ -58,6 +60,7 @@ def _types(union: Any, field: str = "type") -> set[str]:
         (PROVIDERS, _literals(MetricSpec.model_fields["provider"].annotation)),
         (JUDGES, _literals(AnalysisSpec.model_fields["judge"].annotation)),
         (ROUTERS, _types(RouterSpec)),
+        (FLAG_BACKENDS, _literals(FlagsSpec.model_fields["type"].annotation)),
     ],
     ids=[
         "strategy",
@@ -69,6 +72,7 @@ def _types(union: Any, field: str = "type") -> set[str]:
         "provider",
         "judge",
         "router",
+        "flags",
     ],
 )
 def test_each_spec_type_has_exactly_one_implementation(

@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "crash_after_s": None,
     "worker_fails": False,
     "task_s": 0.5,
+    "flag": None,  # a feature flag the release asks its OFREP server for (OFREP_URL)
+    "flag_error_rate": 0.0,  # with the flag on: its code path's error rate and latency
+    "flag_latency_ms": 0,
 }
 
 

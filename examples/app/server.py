@@ -14,6 +14,16 @@ address, which its load balancer reaches); ``SLIPWAY_SLOT`` names its slot.
 - ``/metrics``: Prometheus text: requests by code, a latency histogram and the
   requests in flight, all labelled with the version.
 
+A release with a ``flag`` asks for it on every ``/`` and ``/work`` request: one
+OFREP call (``POST $OFREP_URL/ofrep/v1/evaluate/flags/<flag>``, the targeting key
+from the request's ``X-User`` header) over a keep-alive connection per thread,
+with the flag off when the flag server does not answer in time (an OpenFeature
+SDK's default value). With the flag on, the request takes the new code path:
+``flag_error_rate`` and ``flag_latency_ms`` apply instead of ``error_rate`` and
+``latency_ms``. The answer says ``X-Flag-Variant: <flag>=<on|off>`` (HAProxy logs
+it, so analysis compares users with the flag on against users with it off) and
+the request counts with ``feature_flag_key`` and ``feature_flag_variant`` labels.
+
 Every response carries ``X-Release: <version>``, and each request is logged as
 one line on stdout. With ``crash_after_s`` the process exits with status 3 that
 many seconds after it started.
@@ -27,6 +37,7 @@ and answer with ``Connection: close``, then it exits 0.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import random
@@ -38,8 +49,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 DRAIN_S = 10.0
+FLAG_TIMEOUT_S = 0.5
 IDLE_TIMEOUT_S = 5.0
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -47,6 +60,49 @@ RELEASE: dict[str, Any] = json.loads((Path(__file__).parent / "release.json").re
 VERSION = str(RELEASE.get("version", "unknown"))
 SLOT = os.environ.get("SLIPWAY_SLOT", "")
 random_source = random.Random(os.getpid())
+FLAG = str(RELEASE.get("flag") or "")
+OFREP_URL = os.environ.get("OFREP_URL", "")
+
+
+class FlagClient:
+    """The release's flag for one user, from the OFREP server at ``OFREP_URL``."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=FLAG_TIMEOUT_S)
+            self.local.conn = conn
+        return conn
+
+    def variant(self, flag: str, user: str | None) -> str:
+        """``on`` or ``off``; ``off`` when the server cannot say (no user at a split, down)."""
+        context = {"targetingKey": user} if user else {}
+        body = json.dumps({"context": context})
+        for _ in range(2):  # once more on a fresh connection if the kept one was closed
+            conn = self._connection()
+            try:
+                conn.request(
+                    "POST",
+                    f"/ofrep/v1/evaluate/flags/{quote(flag)}",
+                    body,
+                    {"Content-Type": "application/json"},
+                )
+                answer = conn.getresponse()
+                data = json.loads(answer.read() or b"{}")
+            except (OSError, http.client.HTTPException, ValueError):
+                conn.close()
+                self.local.conn = None
+                continue
+            return "on" if answer.status == 200 and data.get("value") is True else "off"
+        return "off"
+
+
+FLAGS = FlagClient(OFREP_URL) if FLAG and OFREP_URL else None
 
 
 class State:
@@ -62,7 +118,7 @@ class State:
         self.draining = False
         self.idle: set[socket.socket] = set()
         self.busy: set[socket.socket] = set()
-        self.by_code: dict[int, int] = {}
+        self.by_code: dict[tuple[int, str], int] = {}  # (code, flag variant or "")
         self.buckets = [0] * (len(BUCKETS) + 1)
         self.latency_sum = 0.0
 
@@ -99,9 +155,10 @@ class State:
             with contextlib.suppress(OSError):  # the client may have closed it first
                 conn.shutdown(socket.SHUT_RDWR)
 
-    def record(self, code: int, seconds: float) -> None:
+    def record(self, code: int, seconds: float, variant: str = "") -> None:
         with self.lock:
-            self.by_code[code] = self.by_code.get(code, 0) + 1
+            key = (code, variant)
+            self.by_code[key] = self.by_code.get(key, 0) + 1
             self.latency_sum += seconds
             for i, bound in enumerate(BUCKETS):
                 if seconds <= bound:
@@ -122,11 +179,13 @@ class Handler(BaseHTTPRequestHandler):
     # delayed ACK, adding ~40 ms to every keep-alive request
     disable_nagle_algorithm = True
     started = 0.0
+    variant = ""  # of the release's flag for this request ("" when it has none)
 
     def parse_request(self) -> bool:
         # called as soon as a request line has arrived: from here on the connection is busy
         STATE.begin(self.connection)
         self.started = time.monotonic()
+        self.variant = ""
         return super().parse_request()
 
     def handle_one_request(self) -> None:
@@ -147,10 +206,14 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/metrics":
             self._send(200, metrics(), content_type="text/plain; version=0.0.4")
         elif path in ("/", "/work"):
-            latency_s = float(RELEASE.get("latency_ms") or 0) / 1000
+            prefix = ""
+            if FLAG:
+                self.variant = FLAGS.variant(FLAG, self.headers.get("X-User")) if FLAGS else "off"
+                prefix = "flag_" if self.variant == "on" else ""
+            latency_s = float(RELEASE.get(f"{prefix}latency_ms") or 0) / 1000
             if latency_s:
                 time.sleep(latency_s)
-            if random_source.random() < float(RELEASE.get("error_rate") or 0):
+            if random_source.random() < float(RELEASE.get(f"{prefix}error_rate") or 0):
                 self._send(500, "injected error\n")
             else:
                 body = {"version": VERSION, "slot": SLOT, "pid": os.getpid()}
@@ -169,6 +232,8 @@ class Handler(BaseHTTPRequestHandler):
     def end_headers(self) -> None:
         # here rather than in _send so that send_error's answers (400, 501) carry them too
         self.send_header("X-Release", VERSION)
+        if self.variant:
+            self.send_header("X-Flag-Variant", f"{FLAG}={self.variant}")
         if STATE.draining and not self.close_connection:
             self.send_header("Connection", "close")  # also sets close_connection
         super().end_headers()
@@ -177,7 +242,7 @@ class Handler(BaseHTTPRequestHandler):
         """One line per request on stdout, and the request counted in the metrics."""
         seconds = time.monotonic() - self.started if self.started else 0.0
         status = int(code) if isinstance(code, int) else 0  # HTTPStatus is an int too
-        STATE.record(status, seconds)
+        STATE.record(status, seconds, self.variant)
         request = f'"{self.requestline}" {status} {seconds * 1000:.1f}ms'
         sys.stdout.write(f"{self.address_string()} {VERSION} {SLOT or '-'} {request}\n")
         sys.stdout.flush()
@@ -197,8 +262,9 @@ def metrics() -> str:
         "# HELP app_requests_total Requests answered, by status code.",
         "# TYPE app_requests_total counter",
     ]
-    for code, count in sorted(by_code.items()):
-        lines.append(f'app_requests_total{{{label},code="{code}"}} {count}')
+    for (code, variant), count in sorted(by_code.items()):
+        flagged = f',feature_flag_key="{FLAG}",feature_flag_variant="{variant}"' if variant else ""
+        lines.append(f'app_requests_total{{{label},code="{code}"{flagged}}} {count}')
     lines += [
         "# HELP app_request_seconds Time to answer a request.",
         "# TYPE app_request_seconds histogram",

@@ -20,27 +20,29 @@ its own observer (the CLI's live view) beside them and only prints what it is to
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from slipway.backends import Backends
 from slipway.checks.preflight import GoNoGo
 from slipway.checks.window import WindowOverride
 from slipway.clock import Clock, SystemClock
-from slipway.engine import Engine, Outcome, control
+from slipway.engine import Engine, Outcome, control, locking
+from slipway.engine.locking import LockStatus, LockWait
 from slipway.errors import LockedError, NoGoError, UsageError
 from slipway.notify.observer import NotifyingObserver
 from slipway.notify.sender import Notifier
 from slipway.observe import NullObserver, Observer, Observers
 from slipway.preflight import ReaderFor, default_reader, run_checks
-from slipway.release import check_version
+from slipway.release import check_version, commit_time
 from slipway.router.base import MaintenanceRouter
 from slipway.runbook.drill import DrillResult, run_drill
 from slipway.runbook.recorder import RunbookRecorder
 from slipway.runbook.refresh import DocumentRefresher
 from slipway.spec.environment import Environment
-from slipway.store import Store
+from slipway.store import Lock, Store
 from slipway.store.records import Records
-from slipway.who import current_user
+from slipway.who import current_user, login, os_user_if_claimed
 
 OnVerdict = Callable[[GoNoGo], None]
 
@@ -54,6 +56,8 @@ class Request:
     override_window: str | None = None
     commit: str | None = None
     changes: Sequence[str] = ()
+    #: the commit's time (ISO-8601 UTC); looked up in git from ``commit`` when not given
+    commit_at: str | None = None
 
 
 class PreflightNoGo(NoGoError):
@@ -111,13 +115,19 @@ class Deployer:
         return verdict
 
     def deploy(
-        self, version: str, request: Request | None = None, *, on_verdict: OnVerdict | None = None
+        self,
+        version: str,
+        request: Request | None = None,
+        *,
+        on_verdict: OnVerdict | None = None,
+        wait: LockWait | None = None,
     ) -> Outcome:
-        """Lock, pre-flight, then the deployment; ``on_verdict`` hears the checklist first."""
-        request = request or Request()
+        """Lock, pre-flight, then the deployment; ``on_verdict`` hears the checklist first.
+        ``wait``: queue for the lock instead of failing (``slipway deploy --lock-wait``)."""
+        request = with_commit_time(request or Request(), self.env.root)
         self._check_release(version, request)
         dep_id = self.store.new_deployment_id()
-        with self.engine.holding(dep_id):
+        with self.engine.holding(dep_id, who=request.who, wait=wait, version=version):
             self._go_or_stop("deploy", version, request, on_verdict)
             return self.engine.deploy(version, deployment_id=dep_id)
 
@@ -127,26 +137,28 @@ class Deployer:
         """Deploy ``version`` then roll back to the current release, under one lock; timed."""
         request = request or Request()
         self._check_release(version, request)
-        with self.engine.holding(self.store.new_deployment_id()):
+        with self.engine.holding(self.store.new_deployment_id(), who=request.who):
             self._go_or_stop("drill", version, request, on_verdict)
             return run_drill(self.engine, version)
 
     def rollback(self, to: str | None = None, request: Request | None = None) -> Outcome:
         """Put back ``to`` (or the previous release); a running deployment is asked instead."""
-        self._recorder.expect(request or Request())
-        return self.engine.rollback(to)
+        request = request or Request()
+        self._recorder.expect(request)
+        return self.engine.rollback(to, who=request.who)
 
     def resume(self, request: Request | None = None) -> Outcome:
         """Finish, or roll back as the spec says, the deployment whose runner died."""
-        self._recorder.expect(request or Request())
-        return self.engine.resume()
+        request = request or Request()
+        self._recorder.expect(request)
+        return self.engine.resume(who=request.who)
 
     def down(self, request: Request | None = None, *, force: bool = False) -> None:
         """Stop the instances, the router and supervisord, holding the lock: never while a
         deployment runs, unless ``force`` — which is recorded on that deployment."""
         request = request or Request()
         try:
-            with self.engine.holding(self.store.new_deployment_id()):
+            with self.engine.holding(self.store.new_deployment_id(), who=request.who):
                 self._stop_everything()
             return
         except LockedError as exc:
@@ -181,6 +193,27 @@ class Deployer:
                 self.store.event(last[0].id, f"maintenance page {word}, by {who}", level="warning")
         return router.in_maintenance()
 
+    # the lock, for people (`slipway lock …`)
+
+    def lock_status(self) -> LockStatus:
+        return locking.status(self.env, self.store)
+
+    def hold_lock(self, request: Request | None = None, *, note: str | None = None) -> Lock:
+        """Hold the environment by hand: no deployment starts until ``release_lock``."""
+        who = (request or Request()).who
+        return locking.acquire_by_hand(
+            self.env, self.store, who=who, note=note, os_user=os_user_if_claimed()
+        )
+
+    def release_lock(
+        self, request: Request | None = None, *, force: bool = False, reason: str | None = None
+    ) -> Lock | None:
+        """Release a lock held by hand; ``force``: whoever holds it (recorded: who and why)."""
+        who = (request or Request()).who
+        return locking.release(
+            self.env, self.store, who=who, force=force, reason=reason, os_user=login()
+        )
+
     def _stop_everything(self) -> None:
         self.backends.router.down()
         self.backends.target.down()
@@ -214,6 +247,15 @@ class Deployer:
             environ=self._environ,
             reader_for=self._reader_for,
         )
+
+
+def with_commit_time(request: Request, root: Path) -> Request:
+    """``request`` with its commit's time from git (in ``root``), when it names a commit that
+    git knows there: DORA's lead time starts at it."""
+    if request.commit is None or request.commit_at is not None:
+        return request
+    found = commit_time(root, request.commit)
+    return replace(request, commit_at=found) if found else request
 
 
 def _override(request: Request) -> WindowOverride | None:

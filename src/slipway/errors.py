@@ -9,6 +9,7 @@ runtime failures (which the engine either retries or answers with a rollback)::
     │   └── SpecError         bad slipway.yaml: file, line, column, hint  exit 2
     ├── NoGoError             not started: lock held, check failed        exit 4
     │   ├── LockedError       another runner holds the environment lock
+    │   ├── Superseded        a newer request queued behind this one (--supersede)
     │   └── HostKeyError      an SSH host's key is unknown or changed
     ├── StepError             a step failed while running                 exit 1 / 3
     │   ├── TemporaryError    worth retrying after ``delay_s``
@@ -22,6 +23,8 @@ runtime failures (which the engine either retries or answers with a rollback)::
     ├── RollbackRequested     `slipway rollback` while it ran: rolled back, exit 3
     ├── BackendError          a real part (supervisord, HAProxy, Prometheus) misbehaved;
     │                         retried after ``delay_s`` like a TemporaryError
+    ├── LeaseLost             this runner's lease is gone (taken over, released by force,
+    │                         unrenewable): it stops at once, writing nothing more   exit 1
     └── StoreError            the store could not be read or written
 
 Retry policy lives in the types, not in each step: the engine retries a
@@ -104,6 +107,11 @@ class LockedError(NoGoError):
     """Another runner holds the environment's lock."""
 
 
+class Superseded(NoGoError):
+    """While this deployment waited for the lock (``--lock-wait --supersede``), a newer one for
+    the same environment queued behind it: this one steps aside, nothing touched."""
+
+
 class HostKeyError(NoGoError):
     """An SSH host presented a key that ``known_hosts`` does not trust: nothing was started.
 
@@ -151,6 +159,16 @@ class BackendError(SlipwayError):
 
 class StoreError(SlipwayError):
     """The store could not be opened, migrated, read or written."""
+
+
+class LeaseLost(SlipwayError):
+    """This runner no longer holds its environment's lease, or cannot be sure it does.
+
+    Another runner took it over (after it expired: this one was paused, cut off, too slow to
+    renew), a person released it by force, or the store stopped answering before the lease ran
+    out. A runner that hears this stops where it is: it neither rolls back nor records anything
+    more — the new holder, or `slipway resume`, finishes the deployment from the store's truth.
+    """
 
 
 class HostFailed(PermanentError):

@@ -20,7 +20,7 @@ from slipway.steps import (
     Step,
     StepList,
 )
-from slipway.strategies import STRATEGIES, back_to
+from slipway.strategies import STRATEGIES, UNDOS, back_to
 from slipway.strategies.database import database_steps
 from slipway.strategies.roles import roles_steps
 
@@ -140,3 +140,15 @@ def rollback_plan(
         return body
     head = _preamble(version)
     return head + _renumber(body, head[-1].group)
+
+
+def release_undo(
+    env: Environment, *, version: str, done: Sequence[tuple[str, str]]
+) -> list[Step] | None:
+    """For a strategy that releases by other means than instances (a flag), once its code is
+    live: the steps that take the release back, leaving the instances as they are. None:
+    roll back instances (``rollback_plan``). ``done``: (kind, state) of the deploy's steps."""
+    undo = UNDOS.get(env.strategy.type)
+    if undo is None:
+        return None
+    return undo(env.strategy, version=version, done=done)

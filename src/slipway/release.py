@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -24,8 +25,11 @@ import tempfile
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
+from slipway.clock import utc_iso
 from slipway.errors import PermanentError, UsageError
 from slipway.spec.base import is_valid_version
 from slipway.spec.release import ReleaseSpec
@@ -38,7 +42,29 @@ BUILD_TIMEOUT_S = 600
 class Release:
     version: str
     digest: str
-    path: Path
+    path: Path  # its files; an image's: the spec's directory (where a migration command runs)
+    image: str | None = None  # a container release: the image ID its containers run
+
+
+class ReleaseStore(Protocol):
+    """What the steps ask of an environment's releases: files here (``Releases``), on a
+    fleet's hosts too, or container images (``backends.images.ImageReleases``). Each method is
+    idempotent: a release already prepared is not made again."""
+
+    def check_source(self, version: str) -> None:
+        """Refuse, before anything starts, a version that cannot be made (a usage error)."""
+
+    def prepare(self, version: str) -> Release:
+        """Build, unpack or pull ``version`` unless it is already here."""
+
+    def get(self, version: str) -> Release | None:
+        """``version`` as already prepared here, or None (nothing is built or pulled)."""
+
+    def link_current(self, version: str) -> None:
+        """Record ``version`` as the environment's current release."""
+
+    def prune(self, *, keep: int, protect: Collection[str]) -> list[str]:
+        """Remove the oldest releases beyond ``keep``, never one in ``protect``."""
 
 
 def check_version(version: str) -> str:
@@ -173,11 +199,8 @@ class Releases:
 
     def prune(self, *, keep: int, protect: Collection[str]) -> list[str]:
         """Remove the oldest releases beyond ``keep``, never one in ``protect``."""
-        versions = self.versions()
         removed = []
-        for version in versions[: max(0, len(versions) - keep)]:
-            if version in protect or version == self.current():
-                continue
+        for version in prunable(self.versions(), keep=keep, protect={*protect, self.current()}):
             shutil.rmtree(self.path(version), ignore_errors=True)
             removed.append(version)
         return removed
@@ -200,3 +223,32 @@ def tree_digest(root: Path) -> str:
                     digest.update(chunk)
         digest.update(b"\0")
     return "sha256:" + digest.hexdigest()
+
+
+_COMMIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
+
+
+def commit_time(root: Path, commit: str) -> str | None:
+    """When ``commit`` was made (ISO-8601 UTC), per git in ``root``; None when git, the
+    repository or the commit is not there. A commit that could be an option is not asked."""
+    if not _COMMIT.fullmatch(commit):
+        return None
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(root), "show", "-s", "--format=%cI", f"{commit}^{{commit}}", "--"],
+            capture_output=True, text=True, timeout=10, check=False,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C"},
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if found.returncode != 0 or not found.stdout.strip():
+        return None
+    try:
+        return utc_iso(datetime.fromisoformat(found.stdout.strip()))
+    except ValueError:
+        return None
+
+
+def prunable(versions: list[str], *, keep: int, protect: Collection[str | None]) -> list[str]:
+    """The oldest of ``versions`` (oldest first) beyond the newest ``keep``, but ``protect``."""
+    return [v for v in versions[: max(0, len(versions) - keep)] if v not in protect]

@@ -14,7 +14,7 @@ from typing import Any
 from slipway.backends import Backends
 from slipway.errors import SlipwayError, UsageError
 from slipway.spec.environment import Environment
-from slipway.store import Deployment, Store, runner_alive
+from slipway.store import AnalysisRun, CurrentRelease, Deployment, StepRecord, Store, runner_alive
 from slipway.targets.base import FleetTarget
 
 
@@ -44,13 +44,15 @@ def deployment_dict(dep: Deployment) -> dict[str, Any]:
 
 
 def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, Any]:
+    """The store's view (current release, last deployment, lock), the live one (what each
+    slot runs, what the router does with it), and every place where they disagree."""
     current = store.current(env.app, env.name)
     recent = store.deployments(env.app, env.name, limit=1)
     last = recent[0] if recent else None
     report: dict[str, Any] = {
         "app": env.app,
         "environment": env.name,
-        "current": None,
+        "current": _current_dict(current) if current else None,
         "last_deployment": deployment_dict(last) if last else None,
         "interrupted": None,
         "lock": None,
@@ -59,13 +61,6 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
         "processes": [],  # of the roles without traffic (workers, beat)
         "problems": [],
     }
-    if current:
-        report["current"] = {
-            "version": current.version,
-            "release_digest": current.release_digest,
-            "since": current.updated_at,
-            "deployment": current.deployment_id,
-        }
     if last and last.active and runner_alive(last.runner) is False:
         report["interrupted"] = {
             "deployment": last.id,
@@ -82,11 +77,28 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
             "expires_at": lock.expires_at,
         }
     try:
-        instances = {i.slot: i for i in backends.target.instances()}
-        servers = {s.slot: s for s in backends.router.servers()}
+        serving = _live(env, backends, report)
     except SlipwayError as exc:
         report["problems"].append(f"cannot read live state: {exc}")
         return report
+    report["problems"] += _disagreements(current, serving, interrupted=bool(report["interrupted"]))
+    return report
+
+
+def _current_dict(current: CurrentRelease) -> dict[str, Any]:
+    return {
+        "version": current.version,
+        "release_digest": current.release_digest,
+        "since": current.updated_at,
+        "deployment": current.deployment_id,
+    }
+
+
+def _live(env: Environment, backends: Backends, report: dict[str, Any]) -> set[str]:
+    """Each slot as the target and the router report it (into ``report``); the versions
+    that serve."""
+    instances = {i.slot: i for i in backends.target.instances()}
+    servers = {s.slot: s for s in backends.router.servers()}
     unreachable = backends.target.unreachable if isinstance(backends.target, FleetTarget) else {}
     for host, why in unreachable.items():
         report["problems"].append(f"host {host} does not answer ({why}): its slots are unknown")
@@ -113,17 +125,23 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
         if server and server.admin == "ready" and not (inst and inst.running):
             report["problems"].append(f"{slot} takes traffic but no process runs there")
     _processes(env, backends, report)
-    if current and not serving_versions:
-        report["problems"].append(
+    return serving_versions
+
+
+def _disagreements(
+    current: CurrentRelease | None, serving: set[str], *, interrupted: bool
+) -> list[str]:
+    if current is None:
+        return []
+    if not serving:
+        return [
             f"nothing serves {current.version}: stopped with `slipway down`? "
             f"`slipway deploy --version {current.version}` starts it again"
-        )
-    if current and not report["interrupted"] and serving_versions - {current.version}:
-        others = ", ".join(sorted(serving_versions - {current.version}))
-        report["problems"].append(
-            f"serving {others} although the current release is {current.version}"
-        )
-    return report
+        ]
+    if not interrupted and serving - {current.version}:
+        others = ", ".join(sorted(serving - {current.version}))
+        return [f"serving {others} although the current release is {current.version}"]
+    return []
 
 
 def history(env: Environment, *, store: Store, limit: int) -> list[dict[str, Any]]:
@@ -140,6 +158,7 @@ def history(env: Environment, *, store: Store, limit: int) -> list[dict[str, Any
 
 
 def logs(env: Environment, *, store: Store, deployment: str) -> dict[str, Any]:
+    """One deployment whole: its steps, every analysis run, the signals people sent, events."""
     dep = store.find_deployment(deployment)
     if dep is None or dep.app != env.app:
         raise UsageError(
@@ -153,40 +172,16 @@ def logs(env: Environment, *, store: Store, deployment: str) -> dict[str, Any]:
     return {
         "deployment": deployment_dict(dep),
         "hosts": hosts,  # a fleet's hosts and what happened to each (empty when local)
-        "steps": [
-            {
-                "seq": s.seq,
-                "phase": s.phase,
-                "kind": s.kind,
-                "description": s.description,
-                "state": s.state,
-                "attempts": s.attempts,
-                "error": s.error,
-                "result": s.result,
-                "started_at": s.started_at,
-                "duration_s": seconds_between(s.started_at, s.ended_at),
-            }
-            for s in store.steps(dep.id)
-        ],
+        "steps": [_step_dict(s) for s in store.steps(dep.id)],
         # every analysis run: what was measured on canary and baseline, and the verdict
-        "analysis": [
-            {
-                "analysis": r.analysis,
-                "run": r.run_no,
-                "at": r.at,
-                "canary": r.canary_version,
-                "baseline": r.baseline_version,
-                "weight": r.weight,
-                "verdict": r.verdict,
-                "summary": r.summary,
-                "measurements": r.measurements,
-            }
-            for r in store.analysis_runs(dep.id)
-        ],
+        "analysis": [_analysis_dict(r) for r in store.analysis_runs(dep.id)],
         "signals": [
             {
                 "kind": sig.kind,
                 "by": sig.sender,
+                "actor": sig.actor,
+                "os_user": sig.os_user,
+                "host": sig.host,
                 "comment": sig.comment,
                 "at": sig.created_at,
                 "outcome": sig.outcome,
@@ -227,3 +222,32 @@ def _processes(env: Environment, backends: Backends, report: dict[str, Any]) -> 
             report["problems"].append(f"{len(running)} {role} processes run: it is a singleton")
         elif report["current"] and len(running) < spec.count:
             report["problems"].append(f"{role}: {len(running)} of {spec.count} processes run")
+
+
+def _step_dict(s: StepRecord) -> dict[str, Any]:
+    return {
+        "seq": s.seq,
+        "phase": s.phase,
+        "kind": s.kind,
+        "description": s.description,
+        "state": s.state,
+        "attempts": s.attempts,
+        "error": s.error,
+        "result": s.result,
+        "started_at": s.started_at,
+        "duration_s": seconds_between(s.started_at, s.ended_at),
+    }
+
+
+def _analysis_dict(r: AnalysisRun) -> dict[str, Any]:
+    return {
+        "analysis": r.analysis,
+        "run": r.run_no,
+        "at": r.at,
+        "canary": r.canary_version,
+        "baseline": r.baseline_version,
+        "weight": r.weight,
+        "verdict": r.verdict,
+        "summary": r.summary,
+        "measurements": r.measurements,
+    }

@@ -44,6 +44,8 @@ StepKind = Literal[
     "stop_process",  # warm shutdown of a role's process (SIGTERM, bounded), then forget it
     "migrate_back",  # reverse the migrations a deployment applied (behind a gate)
     "maintenance",  # the router answers its maintenance page (on) or the app again (off)
+    "set_flag",  # a feature flag's share of users, in one write (the flag source serves it)
+    "verify_flag",  # synthetic keys through the flag server: the share served is the share set
 ]
 
 StepState = Literal["pending", "running", "succeeded", "failed", "compensated", "skipped"]
@@ -133,6 +135,15 @@ class StepList:
     def one(self, kind: StepKind, params: Params, description: str) -> None:
         self.group(kind, [(params, description)])
 
+    def extend(self, steps: Sequence[Step]) -> None:
+        """Append another plan's steps, its parallel groups numbered after this one's."""
+        previous: int | None = None
+        for step in steps:
+            if step.group != previous:
+                self._group += 1
+                previous = step.group
+            self.steps.append(Step(step.kind, step.params, step.description, self._group))
+
 
 # the parameters of each kind of step
 
@@ -197,10 +208,13 @@ class Switch(Params):
 
 @dataclass(frozen=True)
 class Compared(Params):
-    """One side an analysis compares: a release and the slots it runs in."""
+    """One side an analysis compares: a release and the slots it runs in — and, for a flag
+    rollout, the flag's variant its users got (both sides then run the same release)."""
 
     version: str
     slots: list[str]
+    flag: str | None = None
+    variant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -281,6 +295,25 @@ class ProcessStart(OfProcess):
     version: str = ""
 
 
+@dataclass(frozen=True)
+class SetFlag(Params):
+    """The flag ``flag`` on for ``weight`` percent of users (sticky by targeting key)."""
+
+    flag: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class VerifyFlag(Params):
+    """Evaluate ``keys`` synthetic targeting keys through the flag server: ``weight`` percent
+    on, and every key that was on at ``previous`` still on."""
+
+    flag: str
+    weight: int
+    previous: int
+    keys: int
+
+
 PARAMS: dict[str, type[Params]] = {
     "prepare_release": OfVersion,
     "ensure_infra": Nothing,
@@ -307,9 +340,23 @@ PARAMS: dict[str, type[Params]] = {
     "stop_process": OfProcess,
     "migrate_back": MigrateBack,
     "maintenance": Maintenance,
+    "set_flag": SetFlag,
+    "verify_flag": VerifyFlag,
 }
 
 P = TypeVar("P", bound=Params)
+W = TypeVar("W", bound=Watched)
+
+
+def replace_params(cls: type[W], watched: Watched, **more: Any) -> W:
+    """A wait's parameters (``cls``) comparing what ``watched`` compares, with ``more``."""
+    return cls(
+        canary=watched.canary,
+        baseline=watched.baseline,
+        weight=watched.weight,
+        watch=watched.watch,
+        **more,
+    )
 
 
 def params_of(kind: str, data: Mapping[str, Any]) -> Params:

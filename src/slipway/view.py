@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
@@ -23,7 +23,9 @@ from rich.table import Table
 from rich.text import Text
 
 from slipway.redact import scrub, scrub_data
-from slipway.store import Deployment, StepRecord
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is not imported to print: `validate` needs none
+    from slipway.store import Deployment, StepRecord
 
 MARKS = {
     "pending": "[dim]·[/]",

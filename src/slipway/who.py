@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 
 NAME_VARIABLE = "SLIPWAY_USER"
 LABEL_NOTE = (
@@ -35,3 +36,8 @@ def os_user_if_claimed() -> str | None:
     """The OS user, when the name in use is claimed through ``$SLIPWAY_USER`` (else None)."""
     user = login()
     return user if current_user() != user else None
+
+
+def machine() -> str:
+    """The machine this runs on: recorded beside a name, since anyone may claim any name."""
+    return socket.gethostname()

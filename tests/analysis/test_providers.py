@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from slipway.analysis import Side, Window
-from slipway.analysis.haproxy_log import HAProxyLogProvider, LogCollector
+from slipway.analysis.haproxy_log import HAProxyLogProvider
 from slipway.analysis.prometheus import PrometheusProvider
 from slipway.backends import Backends
-from slipway.backends.local import log_socket
+from slipway.backends.local import request_log
 from slipway.clock import SystemClock
 from slipway.demo.traffic import TrafficGenerator
 from slipway.engine import Engine
@@ -144,7 +144,7 @@ def test_haproxy_log_gives_each_request_of_each_slot(
     assert first.exit_code == 0, first.deployment.reason
     slots = tuple(s for _, s, _ in engine.env.slots() if s.endswith("_a"))
     url = f"http://127.0.0.1:{engine.env.router.listen.port}/work"
-    with LogCollector(log_socket(engine.env)) as collector:
+    with request_log(engine.env, engine.backends.router) as collector:
         began = time.monotonic()
         with TrafficGenerator(url, concurrency=2, max_requests=300) as traffic:
             deadline = time.monotonic() + 30

@@ -136,6 +136,7 @@ def test_demo_json_has_the_phases(spec_file: Path) -> None:
         ("v3", "rolling", "rolled_back"),
         ("v4", "canary", "rolled_back"),
         ("v6", "blue-green", "rolled_back"),
+        ("v7", "flag", "rolled_back"),
     ]
     for phase in phases:
         assert set(phase) >= {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.cli.test_cli import slipway
 from tests.support.hosts import TestFleet, write_fleet_spec
@@ -96,3 +97,26 @@ def test_an_inventory_given_as_a_list_is_a_located_error(tmp_path: Path) -> None
     assert done.returncode == 2
     assert "hosts.yml:4:7: 'hosts' of group 'web' must be a mapping" in done.stderr
     assert "Traceback" not in done.stderr and "AttributeError" not in done.stderr
+
+
+def test_plan_offline_asks_no_host_and_plans_from_the_records(
+    make_hosts: Callable[..., TestFleet], tmp_path: Path
+) -> None:
+    fleet = make_hosts(2)
+    spec = write_fleet_spec(tmp_path, fleet, strategy=FAST)
+    assert slipway("deploy", "-f", spec, "--version", "v1").returncode == 0
+    live = json.loads(slipway("plan", "-f", spec, "-v", "v2", "-o", "json").stdout)
+    assert "over SSH" in live["placement_from"]
+    for host in fleet.hosts:  # every host cut off: only the store can answer now
+        host.cut()
+    offline = slipway("plan", "-f", spec, "-v", "v2", "--offline", "-o", "json", timeout=60)
+    assert offline.returncode == 0, offline.stderr
+    planned = json.loads(offline.stdout)
+    assert planned["placement_from"] == "the store's records"
+    assert [s["kind"] for s in planned["steps"]] == [s["kind"] for s in live["steps"]]
+
+    def started(plan: dict[str, Any]) -> set[str]:
+        return {s["params"]["slot"] for s in plan["steps"] if s["kind"] == "start_instance"}
+
+    # beside v1, in the slots the live plan chose too: the records put v1 where it runs
+    assert started(planned) == started(live) and all(s.endswith("_b") for s in started(live))

@@ -1,4 +1,6 @@
-"""Crash safety: SIGKILL the runner mid-rollout; status tells the truth, resume ends consistent."""
+"""Crash safety: SIGKILL the runner mid-rollout; status tells the truth, resume ends consistent —
+on both stores (SQLite in the state directory, and the team's PostgreSQL through
+``$SLIPWAY_STORE_URL``, which the runners started here inherit)."""
 
 from __future__ import annotations
 
@@ -15,12 +17,22 @@ import pytest
 from slipway.backends import Backends
 from slipway.backends.placement import read_placement
 from slipway.clock import SystemClock
+from slipway.database.store_url import open_store
 from slipway.spec import load_spec
-from slipway.store import Store
 from tests.conftest import stop_environment, write_spec
 from tests.support.sample import write_sample_spec
 
 SLIPWAY = [sys.executable, "-m", "slipway"]
+
+
+@pytest.fixture(autouse=True, params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test of this module on both stores."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("SLIPWAY_STORE_URL", request.getfixturevalue("store_url"))
+    else:
+        monkeypatch.delenv("SLIPWAY_STORE_URL", raising=False)
+    return str(request.param)
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -34,7 +46,7 @@ def kill_when_step_starts(spec: Path, version: str, seq: int) -> str:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    store = Store.for_state_dir(spec.parent / "state")
+    store = open_store(load_spec(spec).environment("test"))
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and runner.poll() is None:
@@ -65,7 +77,7 @@ def assert_consistent(spec: Path, version: str) -> None:
     assert all(p.serving for p in placement), placement
     ready = {s.slot for s in backends.router.servers() if s.admin == "ready"}
     assert ready == {p.slot for p in serving}
-    store = Store.for_state_dir(env.state_dir.parent)
+    store = open_store(env)
     try:
         current = store.current("shop", "test")
         assert current is not None and current.version == version

@@ -78,7 +78,9 @@ def test_host_cut_off_mid_rollout_rolls_back_the_others_and_names_it(
         status = reports.status(engine.env, store=engine.store, backends=engine.backends)
         assert any(p.startswith("host h3 does not answer") for p in status["problems"])
     hosts = log["hosts"]
-    assert hosts["h3"].startswith("FAILED") and "no answer within 3s" in hosts["h3"]
+    assert hosts["h3"].startswith("FAILED")
+    # cut off: the command timed out, or the keepalives closed the connection first
+    assert "no answer" in hosts["h3"] or "connection closed" in hosts["h3"], hosts["h3"]
     assert {hosts[h] for h in ("h1", "h2", "h4", "h5")} == {"rolled back to v1"}
     h3_rollback = [
         s for s in log["steps"] if s["phase"] == "rollback" and "h3-" in s["description"]
@@ -100,7 +102,9 @@ def test_with_continue_the_rollout_goes_on_without_a_cut_off_host(
     cut = CutOff(fleet, "h3", "start v2 in h3-1_b (port 9101)")
     with fleet_engine(spec, cut) as engine:
         outcome = engine.deploy("v2")
-        assert outcome.exit_code == 0, outcome.deployment.reason
+        assert outcome.deployment.status == "succeeded", outcome.deployment.reason
+        # succeeded, but not everywhere: a pipeline must be able to tell (exit 5, not 0)
+        assert outcome.failed_hosts == ("h3",) and outcome.exit_code == 5
         assert serving(engine) == {f"h{i}-1_b": "v2" for i in (1, 2, 4, 5)}
         log = reports.logs(engine.env, store=engine.store, deployment=outcome.deployment.id)
     assert log["hosts"]["h3"].startswith("FAILED")
@@ -150,7 +154,8 @@ def test_full_disk_fails_its_host_only_and_names_it(
     spec = write_fleet_spec(tmp_path, fleet, strategy=FAST, target_extra=policy)
     with fleet_engine(spec) as engine:
         outcome = engine.deploy("v2")
-        assert outcome.exit_code == 0, outcome.deployment.reason
+        assert outcome.deployment.status == "succeeded", outcome.deployment.reason
+        assert outcome.exit_code == 5  # succeeded without the full host: exit 5, not 0
         assert serving(engine) == {"h1-1_b": "v2", "h3-1_b": "v2"}
         log = reports.logs(engine.env, store=engine.store, deployment=outcome.deployment.id)
     assert "No space left on device" in log["hosts"]["h2"]

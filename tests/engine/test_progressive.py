@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -218,6 +219,43 @@ def test_canary_weight_sends_that_share_of_requests(tmp_path: Path) -> None:
         assert set(serving_versions(engine).values()) == {"v1"}
 
 
+SCALED = """
+  type: canary
+  scale: {replicas: 1}
+  steps:
+    - set_weight: 40
+    - pause: {}
+  analysis: null"""
+
+
+def test_a_scaled_canary_runs_once_and_still_gets_its_share(tmp_path: Path) -> None:
+    """One canary beside four instances: per-slot weights (HAProxy's 1..256) give it 40 %."""
+    spec = write_sample_spec(tmp_path, strategy=SCALED, count=4)
+    env = load_spec(spec).environment("test")
+    store = Store.for_state_dir(env.state_dir.parent)
+    engine = Engine(env, store=store, backends=Backends.for_environment(env, clock=SystemClock()))
+    try:
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
+        thread, result = in_background(engine, "v2")
+        wait_for_step(store, engine, "gate")
+        assert [i.version for i in engine.backends.target.instances()].count("v2") == 1
+        with TrafficGenerator(url(engine), concurrency=2, max_requests=1000) as traffic:
+            deadline = time.monotonic() + 60
+            while traffic.requests_so_far() < 1000 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        share = traffic.report.by_version.get("v2", 0) / traffic.report.requests
+        assert 0.34 <= share <= 0.46, traffic.report.by_version
+        control.send(engine.env, store, "promote", who="bob")
+        thread.join(timeout=120)
+        assert result[0].exit_code == 0, result[0].deployment.reason
+        assert set(serving_versions(engine).values()) == {"v2"}
+        assert len(serving_versions(engine)) == 4  # the other three got v2 at promotion
+    finally:
+        store.close()
+        stop_environment(env)
+
+
 def test_abort_from_another_terminal_rolls_back(canary: tuple[Engine, Store]) -> None:
     engine, store = canary
     first = engine.deploy("v1")
@@ -232,10 +270,21 @@ def test_abort_from_another_terminal_rolls_back(canary: tuple[Engine, Store]) ->
     assert set(serving_versions(engine).values()) == {"v1"}
 
 
-def test_crashing_canary_is_caught_by_its_instances_not_its_error_rate(
-    canary: tuple[Engine, Store],
-) -> None:
-    engine, _store = canary
+# Only the error rate as a metric: a crashing canary also slows HAProxy's retried requests, and
+# on a busy machine a latency rule may speak first; what is shown here is that the instance
+# check (its process, its restarts, the router's health checks) speaks before any metric.
+CRASH_CANARY = CANARY.replace(
+    '      - {name: p95_latency_ms, fail_if: "> 2 * baseline", min_delta: 20}', ""
+)
+
+
+def test_crashing_canary_is_caught_by_its_instances_not_its_error_rate(tmp_path: Path) -> None:
+    with engine_for(tmp_path, CRASH_CANARY) as (engine, _store):
+        _crashing_canary_is_caught_by_its_instances(engine)
+
+
+def _crashing_canary_is_caught_by_its_instances(engine: Engine) -> None:
+    assert "p95" not in CRASH_CANARY
     first = engine.deploy("v1")
     assert first.exit_code == 0, first.deployment.reason
     with TrafficGenerator(url(engine), concurrency=4, max_duration_s=90):
@@ -322,7 +371,9 @@ def test_a_claimed_name_is_recorded_with_the_os_user_who_claimed_it(tmp_path: Pa
         [signal] = store.signals(dep.id)
         assert (signal.actor, signal.os_user) == ("alice", getpass.getuser())
         logs = reports.logs(env, store=store, deployment=dep.id)
-        assert logs["signals"][0]["by"] == f"alice (OS user {getpass.getuser()})"
+        assert logs["signals"][0]["by"] == (
+            f"alice (OS user {getpass.getuser()}, on {socket.gethostname()})"
+        )
         store.close()
     finally:
         if runner.poll() is None:

@@ -113,7 +113,7 @@ def test_workers_failing_their_check_roll_back_web_and_workers(roles_spec: Path)
     log = roles_spec.parent / "roles.log"
     try:
         assert engine.deploy("v1").exit_code == 0
-        outcome = engine.deploy("v7")  # web is healthy, its workers fail their check
+        outcome = engine.deploy("workers_fail")  # web is healthy, its workers fail their check
         assert outcome.exit_code == 3
         assert outcome.deployment.status == "rolled_back"
         reason = outcome.deployment.reason or ""

@@ -66,6 +66,9 @@ def test_build_writes_the_catalogue_entry(
         "crash_after_s",
         "worker_fails",
         "task_s",
+        "flag",
+        "flag_error_rate",
+        "flag_latency_ms",
     }
     for program in ("server.py", "worker.py"):
         assert (tmp_path / "r" / program).read_text() == (BUILD.parent / program).read_text()

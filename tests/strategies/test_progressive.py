@@ -67,8 +67,9 @@ def test_blue_green_waits_for_promote_and_runs_its_analysis() -> None:
     assert k.index("analysis") < k.index("gate") < k.index("switch_traffic")
     assert "hold" not in k
     analysis = steps[k.index("analysis")].params.as_dict()
-    assert analysis["canary"] == {"version": "v2", "slots": ["web-1_b", "web-2_b"]}
-    assert analysis["baseline"] == {"version": "v1", "slots": ["web-1_a", "web-2_a"]}
+    by_slots = {"flag": None, "variant": None}  # sides told apart by slots, not by a flag
+    assert analysis["canary"] == {"version": "v2", "slots": ["web-1_b", "web-2_b"], **by_slots}
+    assert analysis["baseline"] == {"version": "v1", "slots": ["web-1_a", "web-2_a"], **by_slots}
 
 
 def test_first_release_is_simply_started() -> None:

@@ -43,7 +43,11 @@ def _bin_dir() -> Path:
 class PostgresCluster:
     user = "slipway_test"
 
-    def __init__(self) -> None:
+    def __init__(self, *, listen: str = "127.0.0.1", allow: str | None = None) -> None:
+        """``listen``: the one address it listens on; ``allow``: a network (CIDR) whose clients
+        may log in with the password, beside loopback (a test network's runners)."""
+        self.listen = listen
+        self.allow = allow
         self.bin = _bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix=f"slipway-pg-{os.getpid()}-"))
         self.data = self.root / "data"
@@ -71,9 +75,12 @@ class PostgresCluster:
             ),
             check=True, capture_output=True, timeout=120,
         )  # fmt: skip
+        if self.allow:
+            with (self.data / "pg_hba.conf").open("a") as hba:
+                hba.write(f"host all all {self.allow} scram-sha-256\n")
         options = (
-            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-            f"-c unix_socket_directories={self.sockets} -c fsync=off -c max_connections=30"
+            f"-c listen_addresses={self.listen} -c port={self.port} "
+            f"-c unix_socket_directories={self.sockets} -c fsync=off -c max_connections=100"
         )
         subprocess.run(
             self._cmd(
@@ -98,7 +105,7 @@ class PostgresCluster:
 
     def url(self, dbname: str = "postgres", *, password: str | None = None) -> str:
         secret = self.password if password is None else password
-        return f"postgresql://{self.user}:{secret}@127.0.0.1:{self.port}/{dbname}"
+        return f"postgresql://{self.user}:{secret}@{self.listen}:{self.port}/{dbname}"
 
     def execute(self, dbname: str, statement: str) -> list[tuple[object, ...]]:
         with psycopg.connect(self.url(dbname), autocommit=True) as conn:
@@ -131,4 +138,12 @@ def database_url(postgres: PostgresCluster) -> str:
     postgres.create_database(name)
     postgres.execute(name, "CREATE TABLE orders (id serial PRIMARY KEY, total numeric NOT NULL)")
     postgres.execute(name, "INSERT INTO orders (total) VALUES (12.50), (99.90), (7.00)")
+    return postgres.url(name)
+
+
+@pytest.fixture
+def store_url(postgres: PostgresCluster) -> str:
+    """A new, empty database ``store_<token>`` for a Slipway store; its URL."""
+    name = f"store_{secrets.token_hex(4)}"
+    postgres.create_database(name)
     return postgres.url(name)

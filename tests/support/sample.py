@@ -7,6 +7,7 @@ It needs a checkout of Slipway for ``examples/app``.
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 import sys
@@ -24,7 +25,7 @@ release:
   keep: 3
 process:
   command: [{python}, server.py]
-  stop_timeout_s: 5
+  stop_timeout_s: 5{process_env}
 health:
   check: {{type: http, path: /health, timeout_s: 1}}
   interval_s: {interval_s}
@@ -88,11 +89,13 @@ def write_sample_spec(
     strategy: str = ROLLING,
     metrics_port: int | None = None,
     extra: str = "",
+    process_env: dict[str, str] | None = None,
 ) -> Path:
     """A ``slipway.yaml`` of the sample app in ``directory``, on free loopback ports.
 
     ``strategy`` is the YAML of its ``strategy:`` (indented for a block under it, or a
-    flow mapping); ``extra`` is appended (more top-level sections).
+    flow mapping); ``extra`` is appended (more top-level sections, or the environment's
+    when indented by four); ``process_env`` is the instances' ``process.env``.
     """
     base = free_port_range(2 * count + 1)
     path = directory / "slipway.yaml"
@@ -104,6 +107,7 @@ def write_sample_spec(
             interval_s=interval_s,
             strategy=strategy,
             router_extra=f", metrics_port: {metrics_port}" if metrics_port else "",
+            process_env=f"\n  env: {json.dumps(process_env)}" if process_env else "",
             on_interrupt=on_interrupt,
             environment=environment,
             listen=base + 2 * count,

@@ -13,6 +13,7 @@ from typing import Any
 
 from slipway.actions.context import StepContext
 from slipway.actions.database import DatabaseActions
+from slipway.actions.flags import FlagActions
 from slipway.actions.media import MediaActions
 from slipway.actions.roles import RoleActions, passed_env
 from slipway.actions.waits import Waits
@@ -82,6 +83,8 @@ class Actions:
             check_process=roles.check_process,
             stop_process=roles.stop_process,
         )
+        flags = FlagActions(context)
+        self._table.update(set_flag=flags.set_flag, verify_flag=flags.verify_flag)
 
     def run(self, kind: str, stored: Mapping[str, Any], *, started: datetime) -> Result:
         """Run one step from its stored parameters; ``started`` is when it first started
@@ -97,6 +100,8 @@ class Actions:
     def prepare_release(self, params: OfVersion) -> Result:
         release = self._b.releases.prepare(params.version)
         self._store.update_deployment(self._deployment_id, release_digest=release.digest)
+        if release.image is not None:
+            return {"digest": release.digest, "image": release.image}
         return {"digest": release.digest, "path": str(release.path)}
 
     def ensure_infra(self, params: Nothing) -> Result:
@@ -118,6 +123,8 @@ class Actions:
                 command=[a.replace("{port}", str(port)) for a in process.command],
                 env=passed_env(process.env, process.pass_env),
                 stop_timeout_s=process.stop_timeout_s,
+                image=release.image,
+                deployment=self._deployment_id,
             )
         )
         return {}

@@ -19,7 +19,9 @@ POLL_S = 0.1
 
 
 def _said(signal: Signal) -> str:
-    return signal.sender + (f" ({signal.comment})" if signal.comment else "")
+    """The claimed name and the comment, for a reason or an event; the OS user and the machine
+    it came from are in the signal's record (``slipway logs``)."""
+    return signal.actor + (f" ({signal.comment})" if signal.comment else "")
 
 
 class Waiter:

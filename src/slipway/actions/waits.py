@@ -26,9 +26,14 @@ from slipway.errors import AnalysisFailed, GateRejected, NoGoError, PermanentErr
 from slipway.observe import Observer
 from slipway.spec.analysis import AnalysisSpec
 from slipway.steps import Analyse, Compared, Gate, Hold, Pause, Watched
+from slipway.store import Signal
 from slipway.who import LABEL_NOTE
 
 Result = dict[str, Any]
+
+
+#: gates a person may decline without failing the deployment: no is an answer
+OPTIONAL_GATES = ("confirm_restore", "confirm_migrate_back")
 
 
 class Waits:
@@ -72,81 +77,88 @@ class Waits:
     def gate(self, params: Gate, started: datetime) -> Result:
         timeout = params.timeout_s
         deadline = started + timedelta(seconds=float(timeout)) if timeout else None
-        approvers = list(params.approvers or [])
         watch = self._watch(params)
-        gate = str(params.gate)
-        go_no_go = gate == "go_no_go"
-        # no is an answer, not a failure
-        optional = gate in ("confirm_restore", "confirm_migrate_back")
-        ask = self._question(gate, params)
-        if approvers:
-            ask += f" — approvers: {', '.join(approvers)} ({LABEL_NOTE})"
+        ask = self._ask(params)
         self._event(ask, level="warning")
-        self._observer.waiting(self._store.deployment(self._deployment_id), gate=gate, reason=ask)
+        dep = self._store.deployment(self._deployment_id)
+        self._observer.waiting(dep, gate=params.gate, reason=ask)
         while True:
             signal = self._waiter.check(accept=("promote", "approve", "reject"))
             if signal is not None:
-                if go_no_go and signal.kind == "promote":
-                    self._waiter.handled(
-                        signal, "refused: a Go/No-Go takes `slipway approve` or `slipway reject`"
-                    )
-                    continue
-                if approvers and signal.actor not in approvers:
-                    self._waiter.handled(signal, f"refused: not one of {', '.join(approvers)}")
-                    self._event(f"{signal.actor} may not decide here", level="warning")
-                    continue
-                decision = {
-                    "by": signal.actor,
-                    "at": signal.created_at,
-                    "comment": signal.comment,
-                }
-                if signal.kind == "reject":
-                    if optional:
-                        self._waiter.handled(signal, "declined")
-                        self._event(f"{gate} declined by {said(signal)}")
-                        return {"decision": "rejected", **decision}
-                    if go_no_go:
-                        self._waiter.handled(signal, "No-Go: nothing more is done")
-                        raise NoGoError(f"No-Go from {said(signal)}")
-                    self._waiter.handled(signal, "rejected: rolling back")
-                    raise GateRejected(f"{gate} rejected by {said(signal)}")
-                self._waiter.handled(signal, "approved")
-                self._event(f"{'Go' if go_no_go else gate} from {said(signal)}")
-                return {"decision": "approved", **decision}
+                decided = self._decide(params, signal)
+                if decided is not None:
+                    return decided
             if watch is not None and watch.due():
                 self._judge(watch, params, person_waits=True)
             if deadline is not None and self._clock.now() >= deadline:
-                if optional:
-                    self._event(f"nobody answered {gate} within {timeout:g}s: not done")
-                    return {"decision": "expired"}
-                if go_no_go:
-                    raise NoGoError(f"nobody said Go within {timeout:g}s: No-Go")
-                raise GateRejected(f"nobody decided within {timeout:g}s: rejected")
+                return self._expired(params)
             self._clock.sleep(POLL_S)
 
-    def _question(self, gate: str, params: Gate) -> str:
-        """What a gate asks, and the commands that answer it."""
+    def _ask(self, params: Gate) -> str:
+        """What the gate asks, and of whom."""
         dep = self._deployment_id
-        if gate == "confirm_migrate_back":
-            return (
+        if params.gate == "confirm_migrate_back":
+            ask = (
                 f"migrate the database back ({params.backup})? the columns and tables the "
                 f"migrations added go, every row stays: `slipway approve {dep}` migrates "
                 f"back, `slipway reject {dep}` leaves it as it is"
             )
-        if gate == "confirm_restore":
-            return (
-                f"restore the database from {params.backup}? it loses everything written "
-                f"since: `slipway approve {dep}` restores, `slipway reject {dep}` keeps the data"
+        elif params.gate == "confirm_restore":
+            ask = (
+                f"restore the database from {params.backup}? it loses everything "
+                f"written since: `slipway approve {dep}` restores, "
+                f"`slipway reject {dep}` keeps the data"
             )
-        if gate == "go_no_go":
-            return (
-                f"Go/No-Go for {params.version}: `slipway approve {dep}` (Go) or "
-                f"`slipway reject {dep}` (No-Go)"
+        elif params.gate == "go_no_go":
+            ask = (
+                f"Go/No-Go for {params.version}: `slipway approve {dep}` "
+                f"(Go) or `slipway reject {dep}` (No-Go)"
             )
-        return (
-            f"waiting for a person: `slipway promote {dep}` to go on, "
-            f"`slipway abort {dep}` to roll back"
-        )
+        else:
+            ask = (
+                f"waiting for a person: `slipway promote {dep}` to go on, "
+                f"`slipway abort {dep}` to roll back"
+            )
+        if params.approvers:
+            ask += f" — approvers: {', '.join(params.approvers)} ({LABEL_NOTE})"
+        return ask
+
+    def _decide(self, params: Gate, signal: Signal) -> Result | None:
+        """What a person's signal means at this gate: a decision, or None (refused, wait on)."""
+        gate, approvers = params.gate, list(params.approvers)
+        go_no_go, optional = gate == "go_no_go", gate in OPTIONAL_GATES
+        if go_no_go and signal.kind == "promote":
+            self._waiter.handled(
+                signal, "refused: a Go/No-Go takes `slipway approve` or `slipway reject`"
+            )
+            return None
+        if approvers and signal.actor not in approvers:
+            self._waiter.handled(signal, f"refused: not one of {', '.join(approvers)}")
+            self._event(f"{signal.actor} may not decide here", level="warning")
+            return None
+        decision = {"by": signal.actor, "at": signal.created_at, "comment": signal.comment}
+        if signal.kind == "reject":
+            if optional:  # no is an answer, not a failure
+                self._waiter.handled(signal, "declined")
+                self._event(f"{gate} declined by {said(signal)}")
+                return {"decision": "rejected", **decision}
+            if go_no_go:
+                self._waiter.handled(signal, "No-Go: nothing more is done")
+                raise NoGoError(f"No-Go from {said(signal)}")
+            self._waiter.handled(signal, "rejected: rolling back")
+            raise GateRejected(f"{gate} rejected by {said(signal)}")
+        self._waiter.handled(signal, "approved")
+        self._event(f"{'Go' if go_no_go else gate} from {said(signal)}")
+        return {"decision": "approved", **decision}
+
+    def _expired(self, params: Gate) -> Result:
+        timeout = params.timeout_s or 0.0
+        if params.gate in OPTIONAL_GATES:
+            self._event(f"nobody answered {params.gate} within {timeout:g}s: not done")
+            return {"decision": "expired"}
+        if params.gate == "go_no_go":
+            raise NoGoError(f"nobody said Go within {timeout:g}s: No-Go")
+        raise GateRejected(f"nobody decided within {timeout:g}s: rejected")
 
     def hold(self, params: Hold, started: datetime) -> Result:
         deadline = started + timedelta(seconds=float(params.duration_s))
@@ -273,4 +285,9 @@ class Waits:
 def _side(compared: Compared | None) -> Side:
     if compared is None:  # the strategies always say what a wait compares: a guard
         raise PermanentError("this wait compares no release (its step names no canary)")
-    return Side(version=compared.version, slots=tuple(compared.slots))
+    return Side(
+        version=compared.version,
+        slots=tuple(compared.slots),
+        flag=compared.flag,
+        variant=compared.variant,
+    )

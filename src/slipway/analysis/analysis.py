@@ -21,6 +21,7 @@ from typing import Any
 
 from slipway.analysis.base import Judge, MetricResult, Provider, Side, Verdict, Window
 from slipway.analysis.judges import StatisticalJudge, ThresholdJudge
+from slipway.analysis.sequential import SequentialJudge
 from slipway.clock import Clock
 from slipway.errors import SlipwayError
 from slipway.spec.analysis import AnalysisSpec
@@ -41,6 +42,9 @@ class RunResult:
 JUDGES: dict[str, Callable[[AnalysisSpec], Judge]] = {
     "threshold": lambda spec: ThresholdJudge(min_requests=spec.min_requests),
     "statistical": lambda spec: StatisticalJudge(
+        confidence=spec.confidence, tests_per_run=len(spec.metrics), min_requests=spec.min_requests
+    ),
+    "sequential": lambda spec: SequentialJudge(
         confidence=spec.confidence, tests_per_run=len(spec.metrics), min_requests=spec.min_requests
     ),
 }

@@ -21,10 +21,13 @@ Verdict = Literal["continue", "abort", "inconclusive"]
 
 @dataclass(frozen=True)
 class Side:
-    """One side of a comparison: a version and the slots (router servers) that run it."""
+    """One side of a comparison: a version and the slots (router servers) that run it — and,
+    in a flag rollout, the flag's variant its requests got (both sides: the same slots)."""
 
     version: str
     slots: tuple[str, ...]
+    flag: str | None = None
+    variant: str | None = None
 
 
 @dataclass(frozen=True)

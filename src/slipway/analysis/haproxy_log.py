@@ -2,40 +2,32 @@
 
 HAProxy's statistics give counts and a moving *average* of response times over
 the last 1024 requests — not percentiles, and not per release. So the router's
-config sends one log line per request (``%s %ST %Ta``: the slot that answered,
-the status, the active time in ms) to a unix datagram socket in the run
-directory, and the runner, while it analyses a release, listens there.
-Nobody listening costs HAProxy nothing (the datagram is dropped), and a
-runner only needs the requests made while it watches.
+config logs one line per request (``%s %ST %Ta`` and the feature-flag variant
+the app reported: the slot that answered, the status, the active time in ms)
+into a ring buffer of its own, and the runner, while it analyses a release,
+follows the ring through the runtime API (``show events <ring> -w -n``;
+``router/ring.py``) — on this machine, or over the SSH connection it already
+holds to a fleet's LB host. Nobody following costs HAProxy
+nothing, and a runner only needs the requests made while it watches.
 
-A fleet's HAProxy runs on another host, where a local socket can't hear it:
-there it logs into a ring buffer of its own, and the runner follows the ring
-through the runtime API (``show events <ring> -w -n``) over the SSH connection
-it already holds — the same lines, nothing more to install or open.
-
-A ``RequestLog`` (``LogCollector`` for the socket, ``FollowedLog`` for the
-ring) keeps the records (bounded) with the monotonic time they arrived;
+A ``RequestLog`` (``FollowedLog``) keeps the records (bounded) with the
+monotonic time they arrived;
 ``HAProxyLogProvider`` turns the records of one side's slots in a window into
-a ``Sample``.
+a ``Sample`` — for a flag rollout, only the records of the side's variant.
 """
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from slipway.analysis.base import Sample, Side, Window
-from slipway.errors import BackendError
 from slipway.spec.analysis import MetricSpec
 
 MAX_RECORDS = 2_000_000
-RECV_TIMEOUT_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -44,15 +36,17 @@ class Record:
     slot: str
     status: int
     active_ms: float
+    variant: str = "-"  # ``<flag>=<variant>`` the app reported, "-" for none
 
 
 def parse(line: str, at: float) -> Record | None:
-    parts = line.strip().split()
-    if len(parts) != 3:
+    parts = line.strip().split(maxsplit=3)
+    if len(parts) not in (3, 4):
         return None
-    slot, status, active = parts
+    slot, status, active = parts[:3]
+    variant = parts[3] if len(parts) == 4 else "-"
     try:
-        return Record(at, slot, int(status), float(active))
+        return Record(at, slot, int(status), float(active), variant)
     except ValueError:
         return None
 
@@ -97,63 +91,22 @@ class RequestLog:
             ]
 
 
-class LogCollector(RequestLog):
-    """Listens on HAProxy's request-log socket (a local router's) in a thread."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
-        self._sock: socket.socket | None = None
-
-    def start(self) -> LogCollector:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.unlink(missing_ok=True)  # left by a runner that died
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        try:
-            sock.bind(str(self.path))
-        except OSError as exc:
-            sock.close()
-            raise BackendError(f"cannot listen for HAProxy's log on {self.path}: {exc}") from exc
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-        sock.settimeout(RECV_TIMEOUT_S)
-        self._sock = sock
-        self._thread = threading.Thread(target=self._listen, name="slipway-haproxy-log")
-        self._thread.daemon = True
-        self._thread.start()
-        return self
-
-    def _listen(self) -> None:
-        assert self._sock is not None
-        while not self._stop.is_set():
-            try:
-                data = self._sock.recv(2048)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self._add(data.decode(errors="replace"))
-
-    def stop(self) -> None:
-        super().stop()
-        if self._sock is not None:
-            self._sock.close()
-        with contextlib.suppress(OSError):
-            self.path.unlink()
-
-
-# ``follow(on_line, stop)``: hand each new line to ``on_line`` until ``stop`` is set
+#: follow(on_line, stop): hands each logged line to on_line until stop is set
 Follow = Callable[[Callable[[str], None], threading.Event], None]
 
 
 class FollowedLog(RequestLog):
-    """Lines read from HAProxy's log ring by ``follow`` (a fleet's router: the runtime API's
-    ``show events``, over the LB host's SSH connection), in a thread."""
+    """Lines read from HAProxy's log ring by ``follow`` (the runtime API's ``show events``,
+    on this machine or over the LB host's SSH connection), in a thread."""
 
     def __init__(self, follow: Follow) -> None:
         super().__init__()
         self._follow = follow
 
     def start(self) -> FollowedLog:
+        """Follow from now on; again while following: nothing (one thread, no line twice)."""
+        if self._thread is not None:
+            return self
         self._thread = threading.Thread(
             target=self._follow, args=(self._add, self._stop), name="slipway-haproxy-ring"
         )
@@ -170,6 +123,9 @@ class HAProxyLogProvider:
 
     def measure(self, metric: MetricSpec, side: Side, window: Window) -> Sample:
         records = self._collector.records(side.slots, window)
+        if side.variant is not None:
+            reported = f"{side.flag}={side.variant}"
+            records = [r for r in records if r.variant == reported]
         return Sample(
             requests=len(records),
             errors=sum(1 for r in records if r.status >= 500 or r.status < 0),

@@ -3,7 +3,9 @@
 The query of a metric is a template: ``{{version}}``, ``{{release}}``
 (``<app>-<version>``), ``{{environment}}`` and ``{{servers}}`` (a regex of the
 side's router slots, for HAProxy's exporter: ``server=~"{{servers}}"``) are
-replaced for the canary and for its baseline in turn. The query must give one
+replaced for the canary and for its baseline in turn; in a flag rollout
+``{{flag}}`` and ``{{variant}}`` too (``on`` for the canary, ``off`` for its
+baseline: ``feature_flag_variant="{{variant}}"``). The query must give one
 number (a scalar, or a vector whose values are summed); an empty vector is
 "nothing measured" (inconclusive), not zero.
 """
@@ -31,6 +33,8 @@ class PrometheusProvider:
             "release": f"{self._app}-{side.version}",
             "environment": self._environment,
             "servers": "|".join(_regex_literal(s) for s in side.slots),
+            "flag": side.flag or "",
+            "variant": side.variant or "",
         }
         for key, value in values.items():
             query = query.replace("{{" + key + "}}", value)

@@ -1,8 +1,9 @@
 """From a spec's environment to its live backends: target, router, releases.
 
 ``PARTS`` is the registry: one factory per target ``type:`` of the spec (``local``: this
-machine's supervisord and HAProxy; ``ssh``: a fleet). A new kind of target is one module and
-one line here.
+machine's supervisord and HAProxy; ``docker``: containers of a Docker engine behind that
+HAProxy, releases as images; ``ssh``: a fleet). A new kind of target is one module and one
+line here.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from slipway.clock import Clock
-from slipway.release import Releases
+from slipway.release import ReleaseStore
 from slipway.router.base import Router
 from slipway.spec.environment import Environment
-from slipway.targets.base import RoleTarget, Target
+from slipway.targets.base import Fencing, RoleTarget, Target
 
 
 @runtime_checkable
@@ -29,7 +30,7 @@ class Closing(Protocol):
 class Parts:
     target: Target
     router: Router
-    releases: Releases
+    releases: ReleaseStore
     parallel: int = 16  # steps of one group run at once (a fleet: its max_parallel)
     #: where the processes of roles without traffic run (workers, beat); None: no roles here
     roles: RoleTarget | None = None
@@ -41,6 +42,12 @@ def _local(env: Environment, clock: Clock) -> Parts:
     return local_parts(env, clock=clock)
 
 
+def _docker(env: Environment, clock: Clock) -> Parts:
+    from slipway.backends.docker import docker_parts  # imports the docker SDK: containers only
+
+    return docker_parts(env, clock=clock)
+
+
 def _ssh(env: Environment, clock: Clock) -> Parts:
     from slipway.backends.fleet import fleet_parts  # imports asyncssh: fleets only
 
@@ -49,7 +56,11 @@ def _ssh(env: Environment, clock: Clock) -> Parts:
     return Parts(target, router, releases, parallel=env.fleet.spec.max_parallel, roles=roles)
 
 
-PARTS: dict[str, Callable[[Environment, Clock], Parts]] = {"local": _local, "ssh": _ssh}
+PARTS: dict[str, Callable[[Environment, Clock], Parts]] = {
+    "local": _local,
+    "docker": _docker,
+    "ssh": _ssh,
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,12 @@ class Backends(Parts):
     def for_environment(cls, env: Environment, *, clock: Clock) -> Backends:
         parts = PARTS[env.targets[0].type](env, clock)
         return cls(parts.target, parts.router, parts.releases, parts.parallel, parts.roles)
+
+    def fence(self, token: int | None) -> None:
+        """Make the targets that record the lease's token (a fleet's hosts) check it before
+        their next command; local targets have only this machine, fenced by the store."""
+        if isinstance(self.target, Fencing):
+            self.target.fence(token)
 
     def close(self) -> None:
         """Let go of connections (a fleet's SSH pool); local backends hold none."""

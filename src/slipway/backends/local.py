@@ -9,9 +9,9 @@ from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from slipway.analysis.haproxy_log import FollowedLog, LogCollector, RequestLog
+from slipway.analysis.haproxy_log import FollowedLog, RequestLog
 from slipway.clock import Clock
-from slipway.errors import PermanentError
+from slipway.errors import BackendError, PermanentError
 from slipway.release import Releases
 from slipway.router.base import Router
 from slipway.router.haproxy import HAProxyRouter
@@ -27,23 +27,24 @@ from slipway.targets.local import LocalTarget
 if TYPE_CHECKING:
     from slipway.backends import Parts
 
-# HAProxy's per-request log goes here; a runner analysing a release listens on it.
-LOG_SOCKET = "requests.sock"
-
 
 def local_parts(env: Environment, *, clock: Clock) -> Parts:
     from slipway.backends import Parts
 
-    run_dir = run_directory(env)
-    supervisor = Supervisor(run_dir, clock=clock)
-    router = ROUTERS[env.router.type](env, run_dir, supervisor, clock)
+    supervisor = Supervisor(run_directory(env), clock=clock)
     target = LocalTarget(env.targets[0].name, supervisor)
     return Parts(
         target=target,
         roles=target,  # the same supervisord runs the roles' processes
-        router=router,
+        router=local_router(env, supervisor, clock=clock),
         releases=Releases(env.state_dir / "releases", spec=env.release, spec_root=env.root),
     )
+
+
+def local_router(env: Environment, supervisor: Supervisor, *, clock: Clock) -> Router:
+    """The router on this machine (``router.type``), a program of the environment's own
+    supervisord."""
+    return ROUTERS[env.router.type](env, run_directory(env), supervisor, clock)
 
 
 def _haproxy(env: Environment, run_dir: Path, supervisor: Supervisor, clock: Clock) -> Router:
@@ -56,7 +57,7 @@ def _haproxy(env: Environment, run_dir: Path, supervisor: Supervisor, clock: Clo
         slots=[(slot, port) for _, slot, port in env.slots()],
         health_path=health.path if isinstance(health, HttpCheckSpec) else None,
         metrics_port=env.router.metrics_port,
-        log_socket=log_socket(env),
+        log_ring=True,
         socket_dir=socket_dir(run_dir),
         maintenance=maintenance_page(env, run_dir),
     )
@@ -110,21 +111,19 @@ def run_directory(env: Environment) -> Path:
     return env.state_dir / "run"
 
 
-def log_socket(env: Environment) -> Path:
-    """Where HAProxy sends each request's log line for a runner analysing a release."""
-    return socket_dir(run_directory(env)) / LOG_SOCKET
-
-
 @runtime_checkable
 class RingRouter(Protocol):
-    """A router whose request log is a ring to follow (HAProxy on a fleet's LB host)."""
+    """A router whose per-request log is a ring to follow (HAProxy, here or on an LB host)."""
 
     def follow_request_log(self, on_line: Callable[[str], None], stop: Event) -> None: ...
 
 
 def request_log(env: Environment, router: Router) -> RequestLog:
-    """Where a runner hears HAProxy's per-request log: the run directory's socket here, or
-    the LB host's log ring, followed over SSH, on a fleet. Not started."""
-    if isinstance(router, RingRouter):
-        return FollowedLog(router.follow_request_log)
-    return LogCollector(log_socket(env))
+    """Where a runner hears the router's per-request log: HAProxy's log ring, followed
+    through its runtime API (here, or on a fleet's LB host). Not started."""
+    if not isinstance(router, RingRouter):
+        raise BackendError(
+            f"the router of {env.app}/{env.name} gives no per-request log",
+            hint="use `provider: prometheus` or `provider: probe` for this analysis",
+        )
+    return FollowedLog(router.follow_request_log)

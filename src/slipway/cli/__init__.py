@@ -7,10 +7,21 @@ from __future__ import annotations
 
 import sys
 
-from slipway.cli import checklist, control, deploying, reporting, setup
+from slipway.cli import checklist, control, deploying, flagging, lock, reporting, setup, store
 from slipway.cli.base import app, refuse_undecodable_arguments
 
-__all__ = ["app", "checklist", "control", "deploying", "main", "reporting", "setup"]
+__all__ = [
+    "app",
+    "checklist",
+    "control",
+    "deploying",
+    "flagging",
+    "lock",
+    "main",
+    "reporting",
+    "setup",
+    "store",
+]
 
 
 def main() -> None:

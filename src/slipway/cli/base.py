@@ -37,6 +37,32 @@ app = typer.Typer(
     help="Slipway runs your deployment runbook: checks, rollout, analysis, rollback, records.",
 )
 
+
+@dataclass
+class _Options:
+    """Options given before the command (``slipway --store-url-env VAR deploy …``)."""
+
+    store_url_env: str | None = None
+
+
+OPTIONS = _Options()
+
+
+@app.callback()
+def _global_options(
+    store_url_env: Annotated[
+        str | None,
+        typer.Option(
+            "--store-url-env",
+            metavar="VAR",
+            help="Variable holding the team store's PostgreSQL URL (default: the spec's "
+            "store.url_env, else $SLIPWAY_STORE_URL when set, else SQLite in the state dir).",
+        ),
+    ] = None,
+) -> None:
+    OPTIONS.store_url_env = store_url_env
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -85,6 +111,7 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         from slipway.errors import SlipwayError
 
         try:
+            _refuse_undecodable_values(kwargs)
             return func(*args, **kwargs)
         except SlipwayError as exc:
             from slipway.view import safe
@@ -108,6 +135,45 @@ def write_text(path: Path, text: str, *, option: str) -> None:
             f"{option} {path}: cannot write it ({exc.strerror or exc})",
             hint=f"give {option} the path of a file in a directory you can write to",
         ) from None
+
+
+_WHAT = {"env": "environment", "file": "spec file", "to": "release", "override_window": "reason"}
+
+
+def _refuse_undecodable_values(values: dict[str, object]) -> None:
+    """The same for a command's values when it is called in-process (a test, a wrapper):
+    the option is named."""
+    from slipway.errors import UsageError
+
+    for name, value in values.items():
+        items = value if isinstance(value, list | tuple) else [value]
+        for item in items:
+            try:
+                str(item).encode("utf-8")
+            except UnicodeEncodeError:
+                what = _WHAT.get(name, name.replace("_", " "))
+                raise UsageError(
+                    f"the {what} (--{name.replace('_', '-')}) is not valid UTF-8",
+                    hint="Slipway's arguments (versions, ids, names, paths) must be UTF-8 text",
+                ) from None
+
+
+def parse_duration(text: str, option: str) -> float:
+    """``90``, ``90s``, ``15m``, ``1h`` → seconds; anything else is a usage error."""
+    from slipway.errors import UsageError
+
+    units = {"s": 1, "m": 60, "h": 3600}
+    value = text.strip().lower()
+    number, unit = (value[:-1], value[-1]) if value[-1:] in units else (value, "s")
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 7 * 86400:
+        raise UsageError(
+            f"{option} {text!r} is not a duration", hint="write 90s, 15m or 1h (at most 7 days)"
+        )
+    return seconds
 
 
 def refuse_undecodable_arguments(argv: Sequence[str]) -> None:
@@ -138,11 +204,11 @@ def session(file: Path, env_name: str | None, limit: str | None = None) -> Itera
     """The environment of ``file``, its store and its backends; closed on the way out."""
     from slipway.backends import Backends
     from slipway.clock import SystemClock
+    from slipway.database.store_url import open_store
     from slipway.spec import load_spec
-    from slipway.store import Store
 
     env = load_spec(file).environment(env_name, limit=limit)
-    store = Store.for_state_dir(env.state_dir.parent)
+    store = open_store(env, url_env=OPTIONS.store_url_env)
     backends: Backends | None = None
     try:
         backends = Backends.for_environment(env, clock=SystemClock())

@@ -73,56 +73,33 @@ def _signal(
             out().print(outcome_line(final))
 
 
-@app.command()
-@reports_errors
-def promote(
-    deployment: DeploymentArg = None,
-    comment: CommentOpt = None,
-    file: FileOpt = Path(DEFAULT_FILE),
-    env: EnvOpt = None,
-    output: OutputOpt = Output.text,
-) -> None:
-    """Go on: end the current pause or promote gate (a blue-green switch, a canary step)."""
-    _signal("promote", deployment, comment, file, env, output)
+SIGNALS = {
+    "promote": "Go on: end the current pause or promote gate (a blue-green switch, a canary step).",
+    "approve": "Say yes at the gate a deployment waits at; who, when and why are recorded.",
+    "reject": "Say no at the gate a deployment waits at: it rolls back.",
+    "abort": "Stop a running deployment now and roll it back (traffic first).",
+}
 
 
-@app.command()
-@reports_errors
-def approve(
-    deployment: DeploymentArg = None,
-    comment: CommentOpt = None,
-    file: FileOpt = Path(DEFAULT_FILE),
-    env: EnvOpt = None,
-    output: OutputOpt = Output.text,
-) -> None:
-    """Say yes at the gate a deployment waits at; who, when and why are recorded."""
-    _signal("approve", deployment, comment, file, env, output)
+def _register(kind: str, help_text: str) -> None:
+    """One command per signal: the same options, the same answer, another kind."""
+
+    def command(
+        deployment: DeploymentArg = None,
+        comment: CommentOpt = None,
+        file: FileOpt = Path(DEFAULT_FILE),
+        env: EnvOpt = None,
+        output: OutputOpt = Output.text,
+    ) -> None:
+        _signal(kind, deployment, comment, file, env, output)
+
+    command.__name__ = kind
+    command.__doc__ = help_text
+    app.command(kind)(reports_errors(command))
 
 
-@app.command()
-@reports_errors
-def reject(
-    deployment: DeploymentArg = None,
-    comment: CommentOpt = None,
-    file: FileOpt = Path(DEFAULT_FILE),
-    env: EnvOpt = None,
-    output: OutputOpt = Output.text,
-) -> None:
-    """Say no at the gate a deployment waits at: it rolls back."""
-    _signal("reject", deployment, comment, file, env, output)
-
-
-@app.command()
-@reports_errors
-def abort(
-    deployment: DeploymentArg = None,
-    comment: CommentOpt = None,
-    file: FileOpt = Path(DEFAULT_FILE),
-    env: EnvOpt = None,
-    output: OutputOpt = Output.text,
-) -> None:
-    """Stop a running deployment now and roll it back (traffic first)."""
-    _signal("abort", deployment, comment, file, env, output)
+for _kind, _help in SIGNALS.items():
+    _register(_kind, _help)
 
 
 @app.command()

@@ -26,6 +26,7 @@ from slipway.cli.base import (
     app,
     err,
     out,
+    parse_duration,
     reports_errors,
     session,
 )
@@ -47,9 +48,19 @@ def plan(
     env: EnvOpt = None,
     output: OutputOpt = Output.text,
     limit: LimitOpt = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="Plan from the store's records alone: ask no process, router or host.",
+        ),
+    ] = False,
 ) -> None:
-    """Print the pre-flight and the steps a deployment would run, changing nothing."""
-    from slipway.backends.placement import read_placement, read_processes
+    """Print the pre-flight and the steps a deployment would run, changing nothing.
+
+    It reads what runs where first — from supervisord and HAProxy here, or over SSH from
+    every host of a fleet — unless --offline."""
+    from slipway.backends.placement import read_placement, read_processes, recorded_placement
     from slipway.database.django import planned
     from slipway.plan import build_plan
     from slipway.preflight import checklist
@@ -59,12 +70,12 @@ def plan(
     check_version(version)
     with session(file, env, limit) as s:
         checks = checklist(s.env)
-        steps = build_plan(
-            s.env,
-            version=version,
-            placement=read_placement(s.backends),
-            processes=read_processes(s.backends),
-        )
+        if offline:
+            placement, source = recorded_placement(s.store, s.env), "the store's records"
+        else:
+            placement, source = read_placement(s.backends), _live_source(s.env)
+        processes = [] if offline else read_processes(s.backends)
+        steps = build_plan(s.env, version=version, placement=placement, processes=processes)
         prepared = s.backends.releases.get(version)  # its code, or this checkout's
         migrations = planned(s.env.database, directory=prepared.path if prepared else s.env.root)
     exposed = s.env.router.exposed()
@@ -77,9 +88,11 @@ def plan(
                 "steps": [st.as_dict() for st in steps],
                 "migrations": migrations,
                 "exposed": exposed,
+                "placement_from": source,
             }
         )
         return
+    out().print(f"what runs where, read from {source}", markup=False, highlight=False)
     if checks:
         rows = [(c["name"], c["type"], "yes" if c["blocking"] else "no") for c in checks]
         out().print(table("pre-flight (runs first)", ["check", "type", "blocking"], rows))
@@ -108,6 +121,13 @@ def _print_migrations(migrations: dict[str, Any] | None) -> None:
         out().print(f"migrations of {app_name} (migrate --plan):", markup=False, style="bold")
         for line in lines:
             out().print(f"  {line}", markup=False, highlight=False)
+
+
+def _live_source(env: Environment) -> str:
+    if env.fleet is not None:
+        count = len(env.fleet.app_hosts)
+        return f"{count} host{'s' if count != 1 else ''} over SSH (--offline: the store's records)"
+    return "supervisord and HAProxy"
 
 
 def _warn_exposed_admin(env: Environment) -> None:
@@ -140,13 +160,33 @@ def deploy(
     change: Annotated[
         list[str] | None, typer.Option(help="A change this release brings (repeatable).")
     ] = None,
+    lock_wait: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="Wait up to this long (90s, 15m, 1h) for the lock, in order, instead of "
+            "exiting 4 while another deployment runs.",
+        ),
+    ] = None,
+    supersede: Annotated[
+        bool,
+        typer.Option(help="With --lock-wait: step aside (exit 4) if a newer deploy queues."),
+    ] = False,
 ) -> None:
     """Run the pre-flight checks, then deploy a release; roll back by itself on failure."""
     from slipway.deployment import Request
+    from slipway.engine.locking import LockWait
 
+    wait = LockWait(parse_duration(lock_wait, "--lock-wait"), supersede) if lock_wait else None
+    if supersede and wait is None:
+        from slipway.errors import UsageError
+
+        raise UsageError("--supersede goes with --lock-wait", hint="add --lock-wait 15m")
     request = Request(override_window=override_window, commit=commit, changes=change or [])
     with session(file, env, limit) as s, _deployer(s, output) as (deployer, _):
-        outcome = deployer.deploy(version, request, on_verdict=_verdict_printer(s, version, output))
+        outcome = deployer.deploy(
+            version, request, on_verdict=_verdict_printer(s, version, output), wait=wait
+        )
         _print_outcome(s, outcome, output)
 
 

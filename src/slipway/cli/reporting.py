@@ -142,3 +142,82 @@ def _print_logs(data: dict[str, Any]) -> None:
         _say(f"{sig['at']} {sig['kind']} by {sig['by']}{said}: {sig['outcome']}")
     for e in data["events"]:
         _say(f"{e['at']} [{e['level']}] {e['message']}")
+
+
+@app.command()
+@reports_errors
+def metrics(
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: Annotated[
+        str | None, typer.Option("--env", "-e", help="One environment (default: all).")
+    ] = None,
+    since: Annotated[str, typer.Option(help="The window: 30d, 12w, 48h.")] = "30d",
+    output: OutputOpt = Output.text,
+) -> None:
+    """DORA's four keys from the store: frequency, lead time, change failure rate, restore."""
+    from slipway.cli.base import OPTIONS
+    from slipway.database.store_url import open_store
+    from slipway.metrics import dora
+    from slipway.spec import load_spec
+    from slipway.view import print_json, table
+
+    days = _days(since)
+    loaded = load_spec(file)
+    first = loaded.environment(env or next(iter(loaded.spec.environments)))
+    store = open_store(first, url_env=OPTIONS.store_url_env)
+    try:
+        found = dora(store, loaded.spec.app, environment=env, since_days=days)
+    finally:
+        store.close()
+    if output is Output.json:
+        print_json(found.as_dict())
+        return
+    lead, restore = found.lead_time_s, found.restore_s
+    rate = found.change_failure_rate
+    rows = [
+        ("deployment frequency", f"{found.per_day:g}/day ({found.succeeded} succeeded)"),
+        (
+            "lead time for changes",
+            f"median {_dur(lead['median'])}, p90 {_dur(lead['p90'])} ({lead['known']:g} known)",
+        ),
+        (
+            "change failure rate",
+            "—"
+            if rate is None
+            else f"{rate:.1%} ({found.failures} of {found.deployments}: "
+            f"{found.caught} caught before full traffic, {found.escaped} escaped)",
+        ),
+        (
+            "time to restore",
+            f"median {_dur(restore['median'])}, worst {_dur(restore['max'])} "
+            f"({restore['count']:g} restores)",
+        ),
+    ]
+    where = f"{found.app}/{env}" if env else f"{found.app} (all environments)"
+    out().print(table(f"DORA: {where}, last {since}", ["metric", "value"], rows))
+    for name, text in found.definitions.items():
+        _say(f"{name}: {text}")
+
+
+def _days(since: str) -> float:
+    from slipway.errors import UsageError
+
+    units = {"d": 1.0, "w": 7.0, "h": 1 / 24}
+    value = since.strip().lower()
+    try:
+        days = float(value[:-1]) * units[value[-1]] if value[-1:] in units else float(value)
+    except ValueError:
+        days = -1.0
+    if not 0 < days <= 3660:
+        raise UsageError(f"--since {since!r} is not a window", hint="write 30d, 12w or 48h")
+    return days
+
+
+def _dur(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 120:
+        return f"{seconds:.1f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f}min"
+    return f"{seconds / 3600:.1f}h"

@@ -29,8 +29,15 @@ def init(
     preset: Annotated[
         str | None, typer.Option(help="A spec for a kind of project: django (needs manage.py).")
     ] = None,
+    from_compose: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-compose",
+            help="Make it from a Compose file: its web service as containers, the rest listed.",
+        ),
+    ] = None,
 ) -> None:
-    """Write a commented slipway.yaml to start from."""
+    """Write a commented slipway.yaml to start from (or one made from a Compose file)."""
     import os
     import re
 
@@ -42,6 +49,11 @@ def init(
         raise UsageError(f"invalid app name {app_name!r}", hint="lowercase letters, digits, '-'")
     if os.path.lexists(file) and not force:  # False for a name the system refuses
         raise UsageError(f"{file} already exists", hint="use --force to overwrite it")
+    if from_compose is not None:
+        if preset is not None:
+            raise UsageError("--preset and --from-compose do not go together", hint="choose one")
+        _init_from_compose(file, from_compose, app_name)
+        return
     here = Path(file).parent
     if preset == "django":
         from slipway.presets.django import render as render_django
@@ -59,6 +71,37 @@ def init(
             "runbook (gunicorn, Celery workers and beat, migrations, checks)",
             markup=False,
         )
+
+
+def _init_from_compose(file: Path, compose: Path, app_name: str) -> None:
+    """The spec made from ``compose``, checked like any spec before it is written; what could
+    not be carried over is printed too."""
+    import os
+    import tempfile
+
+    from slipway.errors import SpecError, UsageError
+    from slipway.spec import load_spec
+    from slipway.spec.compose import from_compose
+
+    directory = file.resolve().parent
+    imported = from_compose(compose, app=app_name, spec_dir=directory)
+    text = imported.text(str(compose))
+    fd, candidate = tempfile.mkstemp(prefix=".slipway-", suffix=".yaml", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        load_spec(Path(candidate))
+    except SpecError as exc:
+        raise UsageError(
+            f"the spec made from {compose} is not valid: {exc.message}",
+            hint="fix the Compose file's value it names, or write slipway.yaml by hand",
+        ) from None
+    finally:
+        os.unlink(candidate)
+    write_text(file, text, option="--file")
+    out().print(f"wrote {file} from {compose}: service {imported.web} as web", markup=False)
+    for item in imported.unmapped:
+        out().print(f"  not carried over: {item}", markup=False)
 
 
 @app.command()

@@ -16,9 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlencode
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
 from slipway.errors import UsageError
 from slipway.redact import SECRETS
 
@@ -60,8 +57,8 @@ class Dsn:
         """
         _check_url_shape(url, source)
         try:
-            params = {k: str(v) for k, v in conninfo_to_dict(url).items() if v is not None}
-        except (psycopg.Error, ValueError):
+            params = {k: str(v) for k, v in _conninfo_to_dict(url).items() if v is not None}
+        except ValueError:
             # psycopg's message quotes the URL, password included: do not pass it on
             raise UsageError(
                 f"{source} is not a valid PostgreSQL URL",
@@ -108,6 +105,8 @@ class Dsn:
     def conninfo(self) -> str:
         """For psycopg only: it includes the password."""
         extra = {"password": self.password} if self.password is not None else {}
+        from psycopg.conninfo import make_conninfo  # psycopg costs a CLI 40 ms: on use only
+
         return make_conninfo("", **self.params, **extra)
 
     def url(self) -> str:
@@ -165,3 +164,14 @@ def scrub(text: str, dsn: Dsn | None) -> str:
     if dsn is not None:
         SECRETS.add(dsn.password)
     return SECRETS.text(text)
+
+
+def _conninfo_to_dict(url: str) -> dict[str, object]:
+    """libpq's reading of a URL (psycopg, imported only when a URL is read)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return dict(conninfo_to_dict(url))
+    except psycopg.Error as exc:
+        raise ValueError("libpq cannot read this URL") from exc

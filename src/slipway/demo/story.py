@@ -10,7 +10,13 @@ built-in traffic generator:
   analysis of HAProxy's request log aborts it and traffic goes back to v2;
 - switches to v6 with blue-green, then rolls back while v2 is still on
   standby: a traffic switch, timed from the command to the last request v6
-  answered.
+  answered;
+- ships v7 dark behind the feature flag ``new-checkout`` (served by ``slipway
+  flags serve``, started here), then turns the flag on for 20 % of users: those
+  users' requests fail 20 % of the time, the analysis — flag-on users against
+  flag-off users — aborts, and the flag goes back to 0 % with no instance
+  restarted (``rollback_s``: the abort to the last request served with the flag
+  on).
 
 The canary and blue-green phases run the same environment with those
 strategies (``CANARY`` and ``BLUE_GREEN`` below). Each phase reports the same
@@ -24,8 +30,11 @@ stops what a previous demo left running there and starts from a clean slate.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +49,14 @@ from slipway.reports import seconds_between
 from slipway.spec import load_spec
 from slipway.spec.analysis import AnalysisSpec
 from slipway.spec.environment import Environment
-from slipway.spec.strategy import BlueGreenSpec, CanarySpec, CanaryStep, PauseSpec, SmokeSpec
+from slipway.spec.strategy import (
+    BlueGreenSpec,
+    CanarySpec,
+    CanaryStep,
+    FlagSpec,
+    PauseSpec,
+    SmokeSpec,
+)
 from slipway.store import Deployment, Store
 from slipway.view import ProgressView, safe
 
@@ -49,7 +65,7 @@ TRAFFIC_CONCURRENCY = 4
 
 
 def default_spec() -> Path:
-    return Path(__file__).resolve().parents[2] / "examples" / "slipway.yaml"
+    return Path(__file__).resolve().parents[3] / "examples" / "slipway.yaml"
 
 
 def run_demo(spec_file: Path | None, *, console: Console) -> dict[str, Any]:
@@ -81,6 +97,8 @@ def run_demo(spec_file: Path | None, *, console: Console) -> dict[str, Any]:
         phases.append(_phase(canary, "v4", url=url))
         console.rule("6. v6 with blue-green, then `slipway rollback` while v2 is on standby")
         phases.append(_blue_green_rollback(_with_strategy(engine, BLUE_GREEN), "v6", url=url))
+        console.rule("7. v7 dark behind a flag, on for 20 % of users: analysis turns it off")
+        phases.append(_flag_phase(_with_strategy(engine, FLAG), file, "v7", url=url))
     finally:
         store.close()
     console.print(
@@ -161,7 +179,16 @@ BLUE_GREEN = BlueGreenSpec(
 )
 
 
-def _with_strategy(engine: Engine, strategy: CanarySpec | BlueGreenSpec) -> Engine:
+FLAG = FlagSpec(
+    type="flag",
+    flag="new-checkout",
+    steps=[CanaryStep(set_weight=20), CanaryStep(pause=PauseSpec(duration_s=30))],
+    analysis=AnalysisSpec(interval_s=2, min_requests=20),
+)
+FLAG_USERS = 10_000
+
+
+def _with_strategy(engine: Engine, strategy: CanarySpec | BlueGreenSpec | FlagSpec) -> Engine:
     env = engine.env.model_copy(update={"strategy": strategy})
     return Engine(
         env,
@@ -202,12 +229,63 @@ def _blue_green_rollback(engine: Engine, version: str, *, url: str) -> dict[str,
     )
 
 
+def _flag_phase(engine: Engine, file: Path, version: str, *, url: str) -> dict[str, Any]:
+    """Deploy ``version`` behind its flag with ``slipway flags serve`` running, under traffic
+    from many users; time the abort to the last request served with the flag on."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "slipway", "flags", "serve", "-f", str(file)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with TrafficGenerator(
+            url,
+            concurrency=TRAFFIC_CONCURRENCY,
+            rate_per_s=TRAFFIC_RATE_PER_S,
+            max_duration_s=110,
+            users=FLAG_USERS,
+        ) as traffic:
+            outcome = engine.deploy(version)
+            end = time.monotonic()
+            time.sleep(1.0)  # requests after the flag went off: all on the old code path
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    report = traffic.report
+    dep = outcome.deployment
+    last_on = max((s.sent for s in report.samples if s.variant == f"{FLAG.flag}=on"), default=None)
+    rollback_s = None
+    if last_on is not None and dep.rollback_started_at is not None:
+        offset = time.time() - time.monotonic()
+        started = datetime.fromisoformat(dep.rollback_started_at.replace("Z", "+00:00"))
+        rollback_s = round(max(0.0, last_on + offset - started.timestamp()), 3)
+    return _summary(
+        engine,
+        dep,
+        version=version,
+        requests=report.requests,
+        failed=report.failed,
+        served=sorted(report.versions_after(end)),
+        rollback_s=rollback_s,
+    )
+
+
 def _decision_s(store: Store, dep: Deployment) -> float | None:
-    """From the canary's first share of traffic to the analysis' abort."""
-    if dep.strategy != "canary" or dep.rollback_started_at is None:
+    """From the canary's first share of traffic (a flag's first share of users) to the
+    analysis' abort."""
+    if dep.strategy not in ("canary", "flag") or dep.rollback_started_at is None:
         return None
     first = next(
-        (s for s in store.steps(dep.id) if s.kind == "switch_traffic" and s.started_at), None
+        (
+            s
+            for s in store.steps(dep.id)
+            if s.started_at
+            and (
+                s.kind == "switch_traffic"
+                or (s.kind == "set_flag" and int(s.params.get("weight", 0)) > 0)
+            )
+        ),
+        None,
     )
     if first is None or first.started_at is None:
         return None

@@ -17,11 +17,17 @@ exception is ``test_hosts``: exact addresses of test hosts that the caller
 made itself in network namespaces on this machine (``tests.support.hosts``).
 
 A failure is a connection error, a timeout, or a status of 500 or more.
+
+With ``users``, each request comes from one of that many users (``X-User: user-<n>``, drawn
+at random): what a flag server buckets by, so a feature flag's share of users is a share of
+the traffic. Each sample then also keeps the flag variant the app reported
+(``X-Flag-Variant``).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import random
 import statistics
 import threading
 import time
@@ -46,6 +52,7 @@ class Sample:
     latency_s: float
     status: int | None
     version: str | None
+    variant: str | None = None  # ``<flag>=<variant>`` the app reported, if any
 
     @property
     def failed(self) -> bool:
@@ -124,6 +131,7 @@ class TrafficGenerator:
         path: str = "/work",
         timeout_s: float = 5.0,
         test_hosts: Collection[str] = (),
+        users: int = 0,
     ) -> None:
         check_loopback(url, test_hosts=test_hosts)
         if concurrency < 1 or max_requests < 1 or max_duration_s <= 0 or timeout_s <= 0:
@@ -139,6 +147,7 @@ class TrafficGenerator:
         self._max_requests = max_requests
         self._max_duration = max_duration_s
         self._timeout = timeout_s
+        self._users = users
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._samples: list[Sample] = []
@@ -245,21 +254,29 @@ class TrafficGenerator:
                 if self._running == 0 and not self._stop.is_set():
                     self._ended = time.monotonic()
 
-    def _one(self, client: httpx.Client) -> tuple[int | None, str | None, str | None]:
-        """Status, release and error description of one request."""
+    def _one(self, client: httpx.Client) -> tuple[int | None, str | None, str | None, str | None]:
+        """Status, release, flag variant and error description of one request."""
+        headers = {"X-User": f"user-{random.randrange(self._users)}"} if self._users else None
         try:
-            response = client.get(self.url)
+            response = client.get(self.url, headers=headers)
         except httpx.HTTPError as exc:
-            return None, None, f"{type(exc).__name__}: {exc}"
+            return None, None, None, f"{type(exc).__name__}: {exc}"
         version = response.headers.get("X-Release")
+        variant = response.headers.get("X-Flag-Variant")
         if response.status_code >= 500:
-            return response.status_code, version, f"status {response.status_code} from {version}"
-        return response.status_code, version, None
+            error = f"status {response.status_code} from {version}"
+            return response.status_code, version, variant, error
+        return response.status_code, version, variant, None
 
     def _record(
-        self, sent: float, status: int | None, version: str | None, error: str | None
+        self,
+        sent: float,
+        status: int | None,
+        version: str | None,
+        variant: str | None,
+        error: str | None,
     ) -> None:
-        sample = Sample(sent, time.monotonic() - sent, status, version)
+        sample = Sample(sent, time.monotonic() - sent, status, version, variant)
         with self._lock:
             self._samples.append(sample)
             if error and len(self._errors) < MAX_ERRORS_KEPT:

@@ -13,7 +13,7 @@ from slipway.clock import Clock
 from slipway.errors import UsageError
 from slipway.spec.environment import Environment
 from slipway.store import Deployment, Signal, Store, runner_alive
-from slipway.who import NAME_VARIABLE, current_user, os_user_if_claimed
+from slipway.who import NAME_VARIABLE, current_user, machine, os_user_if_claimed
 
 
 def actor() -> str:
@@ -68,7 +68,7 @@ def send(
     if kind in ("approve", "reject", "promote"):
         _check_approver(store, dep, who)
     return dep, store.send_signal(
-        dep.id, kind, actor=who, comment=comment, os_user=os_user_if_claimed()
+        dep.id, kind, actor=who, comment=comment, os_user=os_user_if_claimed(), host=machine()
     )
 
 

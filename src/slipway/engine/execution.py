@@ -28,8 +28,10 @@ from slipway.errors import (
     BackendError,
     CheckFailed,
     Interrupted,
+    LeaseLost,
     PermanentError,
     SlipwayError,
+    StoreError,
     TemporaryError,
 )
 from slipway.observe import Observer
@@ -53,7 +55,13 @@ class Execution:
         hosts: HostPolicy | None,
         event: EventSink,
         parallel: int,
+        before_group: Callable[[], None] = lambda: None,
+        before_step: Callable[[], None] = lambda: None,
     ) -> None:
+        """``before_group`` and ``before_step`` raise to stop the run before it changes
+        anything more (a lost lease)."""
+        self._before_group = before_group
+        self._before_step = before_step
         self._store = store
         self._clock = clock
         self._observer = observer
@@ -79,6 +87,7 @@ class Execution:
                     waiter.check()
                 elif self._stop.is_set():
                     raise Interrupted("stopped on request")
+                self._before_group()
                 self._run_group(workers, actions, todo)
         finally:
             workers.shutdown(wait=True)
@@ -115,6 +124,9 @@ class Execution:
     def _raise_unless_tolerated(self, failures: list[tuple[StepRecord, BaseException]]) -> None:
         """A fleet's host failures may be tolerated (``hosts.absorb``); anything else raises."""
         remaining = [e for _, e in failures]
+        for error in remaining:  # never a host's failure: the runner itself must stop
+            if isinstance(error, LeaseLost | StoreError):
+                raise error
         if self._hosts is not None:
             before = set(self._hosts.failed)
             remaining = self._hosts.absorb(failures)
@@ -135,12 +147,15 @@ class Execution:
         started = datetime.fromisoformat(first_start.replace("Z", "+00:00"))
         while True:
             attempts += 1
+            self._before_step()
             self._store.set_step(
                 record.id, state="running", attempts=attempts, started_at=first_start
             )
             self._observer.step(record.seq, record.description, "running", None)
             try:
                 result = actions.run(record.kind, record.params, started=started)
+            except (LeaseLost, StoreError):
+                raise  # recorded by nobody: this runner may write nothing more
             except (TemporaryError, BackendError) as exc:
                 if attempts < MAX_ATTEMPTS and not self._stop.is_set():
                     self._event(record.deployment_id, f"{record.description}: {exc}; retrying")

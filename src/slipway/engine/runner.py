@@ -29,17 +29,20 @@ from slipway.analysis.haproxy_log import RequestLog
 from slipway.backends import Backends
 from slipway.backends.placement import read_placement, read_processes
 from slipway.clock import Clock, SystemClock
-from slipway.engine import control
+from slipway.engine import control, locking
 from slipway.engine.execution import Execution, persist
 from slipway.engine.hosts import host_policy
-from slipway.engine.lease import LEASE_TTL_S, Lease
+from slipway.engine.lease import Lease, stopped
+from slipway.engine.locking import Claim, LockWait
 from slipway.engine.outcome import Outcome
-from slipway.engine.restore import restore_plan
+from slipway.engine.rollback import RollingBack
 from slipway.errors import (
     Interrupted,
+    LeaseLost,
     NoGoError,
     RollbackRequested,
     SlipwayError,
+    StoreError,
     UsageError,
 )
 from slipway.observe import NullObserver, Observer
@@ -47,9 +50,10 @@ from slipway.plan import build_plan, rollback_plan
 from slipway.spec.environment import Environment
 from slipway.steps import Step
 from slipway.store import Deployment, StepRecord, Store, this_runner
+from slipway.who import login
 
 
-class Engine:
+class Engine(RollingBack):
     """Deploys, rolls back and resumes one environment."""
 
     def __init__(
@@ -71,7 +75,8 @@ class Engine:
         self.clock = clock or SystemClock()
         self.observer = observer or NullObserver()
         self._stop = threading.Event()
-        self._holding = False
+        self._base_store = store  # unfenced; ``self.store`` is fenced while the lock is held
+        self._lease: Lease | None = None
         self.hosts = host_policy(env, backends.target)  # a fleet's host-failure policy
 
     def request_stop(self) -> None:
@@ -81,25 +86,52 @@ class Engine:
     # entry points
 
     @contextmanager
-    def holding(self, deployment_id: str) -> Iterator[None]:
+    def holding(
+        self,
+        deployment_id: str,
+        *,
+        who: str | None = None,
+        wait: LockWait | None = None,
+        version: str | None = None,
+    ) -> Iterator[None]:
         """Hold the environment's lock for ``deployment_id`` (renewed) while inside.
 
-        Re-entrant: inside an outer hold, the lock is only relabelled with the new deployment
-        (a drill's deploy, then its rollback), and released when the outer hold ends. The
-        pre-flight runs inside the hold, so a refused second runner runs nothing at all.
+        Re-entrant: inside an outer hold, the lock is only relabelled (a drill's deploy, then
+        its rollback). The pre-flight runs inside, so a refused runner runs nothing at all.
+        While held, ``self.store`` is fenced with the lease's token (``store/leases.py``), and
+        so are a fleet's hosts (``ssh/fence.py``). ``wait``: queue for it (``engine/locking``).
         """
-        self.store.acquire_lock(
-            self.env.app, self.env.name, deployment_id=deployment_id, ttl_s=LEASE_TTL_S
-        )
-        if self._holding:
+        ttl_s = self.env.store.lease_ttl_s
+        if self._lease is not None:
+            holder = self._lease.fence.holder
+            self._base_store.acquire_lock(self.env.app, self.env.name, deployment_id=deployment_id,
+                                          ttl_s=ttl_s, holder=holder, who=who)  # fmt: skip
             yield
             return
-        self._holding = True
+        claim = Claim(deployment_id, ttl_s, who=who, os_user=login(), version=version)
+        fence = locking.take(self.env, self._base_store, claim, wait=wait, clock=self.clock,
+                             say=lambda text: self.observer.message(text, "info"))  # fmt: skip
         try:
-            with self._lease():
+            with Lease(self._base_store, fence, clock=self.clock, ttl_s=ttl_s) as lease:
+                self._lease = lease
+                self.store = self._base_store.fenced(fence)
+                self.backends.fence(fence.token)
                 yield
         finally:
-            self._holding = False
+            self.store = self._base_store
+            self._lease = None
+            self.backends.fence(None)
+
+    def _before_step(self) -> None:
+        """Before every step (each may change a target): the lease is still ours."""
+        if self._lease is not None:
+            self._lease.check()
+
+    def _before_group(self) -> None:
+        """Before every group: that, and each fleet host checks its token again."""
+        self._before_step()
+        if self._lease is not None:
+            self.backends.fence(self._lease.fence.token)
 
     def deploy(self, version: str, *, deployment_id: str | None = None) -> Outcome:
         self.backends.releases.check_source(version)
@@ -109,7 +141,7 @@ class Engine:
             kind="deploy", version=version, previous=previous, deployment_id=deployment_id
         )
 
-    def rollback(self, to: str | None = None) -> Outcome:
+    def rollback(self, to: str | None = None, *, who: str | None = None) -> Outcome:
         """Put back ``to``, or the release that was current before the current one.
 
         While a deployment runs (its blue-green hold, a canary's pause …), its runner is asked
@@ -127,10 +159,10 @@ class Engine:
         self.backends.releases.check_source(to)
         current = self.store.current(self.env.app, self.env.name)
         return self._start(
-            kind="rollback", version=to, previous=current.version if current else None
+            kind="rollback", version=to, previous=current.version if current else None, who=who
         )
 
-    def resume(self) -> Outcome:
+    def resume(self, *, who: str | None = None) -> Outcome:
         """Finish (or roll back, as the spec says) the deployment whose runner died."""
         active = [d for d in self.store.deployments(self.env.app, self.env.name) if d.active]
         if not active:
@@ -139,7 +171,7 @@ class Engine:
                 hint="`slipway status` shows the last deployment",
             )
         dep = active[0]
-        with self.holding(dep.id):
+        with self.holding(dep.id, who=who):
             self.store.update_deployment(dep.id, runner=this_runner())
             self._event(dep.id, f"resumed by {this_runner()} after its runner {dep.runner} stopped")
             records = self.store.steps(dep.id)
@@ -152,10 +184,16 @@ class Engine:
     # the deployment lifecycle
 
     def _start(
-        self, *, kind: str, version: str, previous: str | None, deployment_id: str | None = None
+        self,
+        *,
+        kind: str,
+        version: str,
+        previous: str | None,
+        deployment_id: str | None = None,
+        who: str | None = None,
     ) -> Outcome:
         dep_id = deployment_id or self.store.new_deployment_id()
-        with self.holding(dep_id):
+        with self.holding(dep_id, who=who):
             self._settle_interrupted(kind, superseded_by=dep_id)
             placement = read_placement(self.backends)
             processes = read_processes(self.backends)
@@ -208,6 +246,8 @@ class Engine:
     def _run_deploy(self, dep: Deployment, records: Sequence[StepRecord]) -> Outcome:
         try:
             self._run_steps(dep, records, listen=True)
+        except (LeaseLost, StoreError) as exc:
+            raise stopped(exc) from exc
         except Interrupted as exc:
             return self._fail(dep, str(exc), status="aborted")
         except RollbackRequested as exc:
@@ -239,74 +279,12 @@ class Engine:
             return self._finish(dep.id)
         return self._roll_back(self.store.deployment(dep.id), reason=reason, status=status)
 
-    def _roll_back(self, dep: Deployment, *, reason: str, status: str) -> Outcome:
-        """Traffic back to the previous release first, then instances; time it."""
-        self._stop.clear()
-        started = self.clock.monotonic()
-        self.store.update_deployment(
-            dep.id, status="rolling_back", reason=reason, rollback_started_at=self.store.now()
-        )
-        records = self.store.steps(dep.id)
-        for r in records:
-            if r.state == "pending":
-                self.store.set_step(r.id, state="skipped")
-            elif r.state == "running":
-                self.store.set_step(r.id, state="failed", error="interrupted")
-        target = dep.previous_version if dep.kind == "deploy" else None
-        self._event(dep.id, f"rolling back to {target or 'nothing (first release)'}")
-        steps = rollback_plan(
-            self.env,
-            version=target,
-            placement=read_placement(self.backends),
-            prepare=False,
-            processes=read_processes(self.backends),
-        )
-        self._persist(dep.id, steps, phase="rollback", first_seq=len(records))
-        rollback_records = [r for r in self.store.steps(dep.id) if r.seq >= len(records)]
-        self.observer.started(self.store.deployment(dep.id), self.store.steps(dep.id))
-        try:
-            self._run_steps(dep, rollback_records, listen=False)
-        except SlipwayError as exc:
-            self.store.update_deployment(
-                dep.id,
-                status="failed",
-                reason=f"{reason}; then the rollback failed: {exc}",
-                ended_at=self.store.now(),
-            )
-            self._event(dep.id, f"rollback failed: {exc}", level="error")
-            return self._finish(dep.id)
-        for r in records:
-            if r.phase == "deploy" and r.state == "succeeded" and r.kind != "prepare_release":
-                self.store.set_step(r.id, state="compensated")
-        elapsed = self.clock.monotonic() - started
-        final = status if target is not None else "failed"
-        self.store.update_deployment(
-            dep.id, status=final, rollback_s=round(elapsed, 3), ended_at=self.store.now()
-        )
-        self._event(dep.id, f"rolled back to {target or 'nothing'} in {elapsed:.2f}s")
-        self._offer_restore(dep)
-        return self._finish(dep.id)
-
-    def _offer_restore(self, dep: Deployment) -> None:
-        steps = restore_plan(self.env, self.store, dep)
-        if not steps:
-            return
-        first = len(self.store.steps(dep.id))
-        self._persist(dep.id, steps, phase="restore", first_seq=first)
-        todo = [r for r in self.store.steps(dep.id) if r.seq >= first]
-        final = self.store.deployment(dep.id)
-        self.store.update_deployment(dep.id, status="rolling_back")  # the answer can reach it
-        try:
-            self._run_steps(dep, todo, listen=False)
-        except SlipwayError as exc:
-            self._event(dep.id, f"database not restored: {exc}", level="warning")
-        self.store.update_deployment(dep.id, status=final.status, ended_at=self.store.now())
-
     def _finish(self, dep_id: str) -> Outcome:
         dep = self.store.deployment(dep_id)
         Waiter(self.store, dep_id, should_stop=self._stop.is_set).close(
             f"not acted on: the deployment ended {dep.status}"
         )
+        failed: list[str] = []
         if self.hosts is not None:
             hosts = self.hosts.summary(
                 status=dep.status, version=dep.version, previous=dep.previous_version
@@ -320,7 +298,7 @@ class Engine:
                 hosts=hosts,
             )
         self.observer.finished(dep)
-        return Outcome(dep)
+        return Outcome(dep, failed_hosts=tuple(failed))
 
     # running steps
 
@@ -339,6 +317,8 @@ class Engine:
             hosts=self.hosts,
             event=self._event,
             parallel=self.backends.parallel,
+            before_group=self._before_group,
+            before_step=self._before_step,
         )
         execution.run(actions, records, waiter=waiter, listen=listen)
 
@@ -360,6 +340,3 @@ class Engine:
             "no earlier release to roll back to",
             hint="give one with --to VERSION (see `slipway history`)",
         )
-
-    def _lease(self) -> Lease:
-        return Lease(self.store, self.env, clock=self.clock, on_lost=self.request_stop)

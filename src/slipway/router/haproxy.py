@@ -26,13 +26,13 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from slipway.clock import Clock, SystemClock
 from slipway.errors import BackendError, PermanentError
-from slipway.router import maintenance, ports
+from slipway.router import maintenance, ports, ring
 from slipway.router.base import AdminState, ServerState
 from slipway.router.haproxy_config import STATE_FILE, HAProxyConfig
 from slipway.supervisord.local import Supervisor
@@ -92,6 +92,14 @@ class HAProxyRouter:
         self._state_lock = threading.Lock()
         self.maintenance_html = maintenance.DEFAULT_PAGE  # the spec's page, when it has one
         self.bypass_token: str | None = None  # the testers' token (a secret of the runner's)
+
+    def follow_request_log(self, on_line: Callable[[str], None], stop: threading.Event) -> None:
+        """Hand each request HAProxy logs from now on to ``on_line``, until ``stop`` is set
+        (``router/ring.py``: the log ring, through the runtime API)."""
+        ring.follow(self._ring_stream(), on_line, stop)
+
+    def _ring_stream(self) -> ring.Stream:
+        return ring.unix_stream(self.socket)
 
     # lifecycle
 
@@ -181,15 +189,11 @@ class HAProxyRouter:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
                 conn.settimeout(5)
                 conn.connect(str(self.socket))
-                conn.sendall(line.encode() + b"\n")
-                chunks = []
-                while chunk := conn.recv(65536):
-                    chunks.append(chunk)
+                return exchange(conn, line)
         except OSError as exc:
             raise BackendError(
                 f"HAProxy's admin socket {self.socket} does not answer: {exc}"
             ) from exc
-        return b"".join(chunks).decode(errors="replace")
 
     def set_maintenance(self, on: bool) -> None:
         maintenance.switch(self, self._page(), on)
@@ -370,3 +374,12 @@ def _operational(status: str, op_state: int | None) -> str:
     if status.startswith("DRAIN") and op_state is not None:
         return "DRAIN UP" if op_state == 2 else "DRAIN DOWN"
     return status
+
+
+def exchange(conn: socket.socket, line: str) -> str:
+    """One runtime-API command on an open connection, and all it answers until it closes."""
+    conn.sendall(line.encode() + b"\n")
+    chunks = []
+    while chunk := conn.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")

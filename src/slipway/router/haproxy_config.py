@@ -17,8 +17,11 @@ SOCKET = "hap.sock"
 
 STATE_FILE = "haproxy.state"
 
-# One line per request: the server (slot) that answered, the status, the active time in ms.
-LOG_FORMAT = "%s %ST %Ta"
+# One line per request: the server (slot) that answered, the status, the active time in ms,
+# and the feature flag variant the app reported (``X-Flag-Variant: <flag>=<variant>``; "-"
+# when none): what a flag rollout's analysis tells its two sides apart by.
+LOG_FORMAT = "%s %ST %Ta %[var(txn.flag_variant)]"
+FLAG_HEADER = "x-flag-variant"
 
 LOG_RING = "requests"
 
@@ -36,11 +39,8 @@ class HAProxyConfig:
     slots: Sequence[tuple[str, int]]
     health_path: str | None = "/health"
     metrics_port: int | None = None
-    # Where HAProxy sends one line per request (slot, status, milliseconds): a unix datagram
-    # socket a runner listens on while it analyses a release. Nobody listening costs nothing.
-    log_socket: Path | None = None
-    # Or into a ring buffer of HAProxy's own (a fleet's LB host), which a runner reads through
-    # the runtime API (`show events requests -w -n`) over the connection it already has.
+    # Each request logged into a ring buffer of HAProxy's own, which a runner analysing a
+    # release reads through the runtime API (`show events requests -w -n`; router/ring.py).
     log_ring: bool = False
     connect_timeout_s: float = 2.0
     server_timeout_s: float = 30.0
@@ -70,12 +70,24 @@ class HAProxyConfig:
     def render(self) -> str:
         """haproxy.cfg. Paths are quoted; names and addresses must be plain words; a value
         that would add a line (a newline, a carriage return) is refused, never written."""
-        run = self.run_dir if self.run_dir.is_absolute() else self.run_dir.resolve()
-        check = ""
         for word in (self.backend, *(slot for slot, _ in self.slots), *self.addresses.values()):
             _plain(word)
         lines = [
             "# written by Slipway: edits are overwritten",
+            *self._global(),
+            *self._defaults(),
+            *self._frontend(),
+            *self._backend(),
+            *self._metrics(),
+        ]
+        for line in lines:
+            if _CONTROL.search(line):
+                raise PermanentError(f"haproxy.cfg would get a control character: {line!r}")
+        return "\n".join(lines) + "\n"
+
+    def _global(self) -> list[str]:
+        run = self.run_dir if self.run_dir.is_absolute() else self.run_dir.resolve()
+        lines = [
             "global",
             # room beside Slipway's own runtime-API connections for an operator's or a
             # monitoring tool's (HAProxy's default is 10 at once, then it stops answering)
@@ -85,23 +97,19 @@ class HAProxyConfig:
             f"    stats socket {_path(self.admin_socket, address=True)} "
             "mode 600 level admin expose-fd listeners",
             f"    server-state-file {_path(run / STATE_FILE)}",
-            *(
-                [
-                    f"    stats socket {_family(self.admin_address[0])}@"
-                    f"{_bind(*self.admin_address)} level admin"
-                ]
-                if self.admin_address
-                else []
-            ),
+        ]
+        if self.admin_address:
+            lines.append(
+                f"    stats socket {_family(self.admin_address[0])}@"
+                f"{_bind(*self.admin_address)} level admin"
+            )
+        lines += [
             "    maxconn 4096",
             # Without it, a second HAProxy (another environment, another checkout) binding the
             # same port would succeed, and the kernel would split users' requests between two
             # unrelated releases.
             "    noreuseport",
         ]
-        if self.log_socket is not None:
-            target = _path(self.log_socket.resolve(), address=True)
-            lines.append(f"    log {target} len 1024 format raw local0 info")
         if self.log_ring:
             lines += [
                 f"    log ring@{LOG_RING} len 1024 format raw local0 info",
@@ -111,16 +119,19 @@ class HAProxyConfig:
                 "    maxlen 1024",
                 f"    size {LOG_RING_BYTES}",
             ]
-        logged = self.log_socket is not None or self.log_ring
-        lines += [
+        return lines
+
+    def _defaults(self) -> list[str]:
+        logging = (
+            ["    log global", f'    log-format "{LOG_FORMAT}"']
+            if self.log_ring
+            else ["    option httplog"]
+        )
+        return [
             "",
             "defaults",
             "    mode http",
-            *(
-                ["    log global", f'    log-format "{LOG_FORMAT}"']
-                if logged
-                else ["    option httplog"]
-            ),
+            *logging,
             f"    timeout connect {int(self.connect_timeout_s * 1000)}ms",
             f"    timeout client {int(self.client_timeout_s * 1000)}ms",
             f"    timeout server {int(self.server_timeout_s * 1000)}ms",
@@ -134,15 +145,22 @@ class HAProxyConfig:
             # racing a client sending its next request on one ("server disconnected without
             # a response"): it answers that request instead, with `Connection: close`.
             "    option idle-close-on-response",
+        ]
+
+    def _frontend(self) -> list[str]:
+        return [
             "",
             f"frontend {self.backend}_in",
             f"    bind {_bind(_plain(self.listen_host), self.listen_port)}",
             *([self.maintenance.rule(_path)] if self.maintenance else []),
             f"    default_backend {self.backend}",
-            "",
-            f"backend {self.backend}",
-            "    balance roundrobin",
         ]
+
+    def _backend(self) -> list[str]:
+        lines = ["", f"backend {self.backend}", "    balance roundrobin"]
+        if self.log_ring:  # the feature-flag variant the app reports, for the request log
+            lines.append(f"    http-response set-var(txn.flag_variant) res.hdr({FLAG_HEADER})")
+        check = ""
         if self.health_path:
             inter = max(100, int(self.check_interval_s * 1000))
             lines += [
@@ -154,18 +172,18 @@ class HAProxyConfig:
         for slot, port in self.slots:
             address = self.addresses.get(slot, "127.0.0.1")
             lines.append(f"    server {slot} {address}:{port}{check} disabled")
-        if self.metrics_port is not None:
-            lines += [
-                "",
-                "frontend slipway_metrics",
-                f"    bind 127.0.0.1:{self.metrics_port}",
-                "    http-request use-service prometheus-exporter if { path /metrics }",
-                "    http-request return status 404",
-            ]
-        for line in lines:
-            if _CONTROL.search(line):
-                raise PermanentError(f"haproxy.cfg would get a control character: {line!r}")
-        return "\n".join(lines) + "\n"
+        return lines
+
+    def _metrics(self) -> list[str]:
+        if self.metrics_port is None:
+            return []
+        return [
+            "",
+            "frontend slipway_metrics",
+            f"    bind 127.0.0.1:{self.metrics_port}",
+            "    http-request use-service prometheus-exporter if { path /metrics }",
+            "    http-request return status 404",
+        ]
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

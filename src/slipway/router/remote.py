@@ -26,23 +26,22 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from slipway.clock import Clock, SystemClock
 from slipway.errors import BackendError, HostFailed
-from slipway.router import ports
+from slipway.router import ports, ring
 from slipway.router.base import ServerState
 from slipway.router.batching import CommandBatcher
 from slipway.router.haproxy import (
-    ANSWER_TIMEOUT_S,
     CONFIG_FILE,
     PROGRAM,
     HAProxyRouter,
+    exchange,
     haproxy_errors,
     port_taken,
 )
-from slipway.router.haproxy_config import LOG_RING, SOCKET, STATE_FILE, HAProxyConfig
+from slipway.router.haproxy_config import SOCKET, STATE_FILE, HAProxyConfig
 from slipway.ssh.pool import SshPool
 from slipway.supervisord.remote import RemoteSupervisor, tar_of
 
@@ -53,7 +52,6 @@ SHARED_READ_S = 0.05
 # together queue here instead, leaving room for a runner following the request log and for
 # other tools.
 API_CONNECTIONS = 8
-FOLLOW_RETRY_S = 0.2  # HAProxy reloaded (a new worker, a new ring) or the LB host blinked
 PORTS_SCRIPT = ".ports.py"  # slipway/router/ports.py, run on the LB host by its python
 REJECTED, HELD = 10, 11  # exit statuses of the command staging a config (`_astage`)
 
@@ -142,85 +140,30 @@ class RemoteHAProxyRouter(HAProxyRouter):
         address, port = self.config.admin_address
         try:
             with socket.create_connection((address, port), timeout=5) as conn:
-                conn.sendall(line.encode() + b"\n")
-                chunks = []
-                while chunk := conn.recv(65536):
-                    chunks.append(chunk)
+                return exchange(conn, line)
         except OSError as exc:
             raise BackendError(
                 f"HAProxy's admin socket {address}:{port} does not answer: {exc}"
             ) from exc
-        return b"".join(chunks).decode(errors="replace")
 
-    def follow_request_log(self, on_line: Callable[[str], None], stop: threading.Event) -> None:
-        """Hand each request HAProxy logs from now on to ``on_line``, until ``stop`` is set.
+    def _ring_stream(self) -> ring.Stream:
+        """The LB host's runtime API: its TCP admin socket, or its unix socket over SSH."""
+        if self.config.admin_address is not None:
+            return ring.tcp_stream(self.config.admin_address)
 
-        Reads the log ring through the runtime API (``show events … -w -n``: new lines only,
-        waiting for more), over the LB host's SSH connection or the TCP admin socket. A
-        reload starts a new worker with a new ring, and the old worker, stopping, would keep
-        this stream (and itself) alive with nothing more to say: it logs ``Proxy … stopped``
-        as it goes, and that line ends the stream here, to open it again on the new worker.
-        """
-        while not stop.is_set():
-            if not self._follow_once(on_line, stop):
-                stop.wait(FOLLOW_RETRY_S)
+        def over_ssh(request: bytes, feed: ring.Feed, ended: ring.Ended) -> None:
+            self.pool.call(
+                self.pool.afollow_unix(self.host, self.remote_socket, request, feed, ended)
+            )
 
-    def _follow_once(self, on_line: Callable[[str], None], stop: threading.Event) -> bool:
-        """One stream of the ring, until it ends; whether it ended for a reload."""
-        request = f"show events {LOG_RING} -w -n\n".encode()
-        reloaded = threading.Event()
-
-        def line(text: str) -> None:
-            if text.startswith("Proxy ") and " stopped" in text:
-                reloaded.set()
-            else:
-                on_line(text)
-
-        def ended() -> bool:
-            return stop.is_set() or reloaded.is_set()
-
-        feed = _line_feeder(line)  # a line cut by a closed stream is not kept
-        try:
-            if self.config.admin_address is not None:
-                self._follow_tcp(request, feed, ended)
-            else:
-                self.pool.call(
-                    self.pool.afollow_unix(self.host, self.remote_socket, request, feed, ended)
-                )
-        except (HostFailed, OSError):
-            pass  # no lines meanwhile: the analysis sees too few requests and says so
-        return reloaded.is_set()
-
-    def _follow_tcp(
-        self, request: bytes, feed: Callable[[bytes], None], ended: Callable[[], bool]
-    ) -> None:
-        assert self.config.admin_address is not None
-        with socket.create_connection(self.config.admin_address, timeout=5) as conn:
-            conn.sendall(request)
-            conn.settimeout(FOLLOW_RETRY_S)
-            while not ended():
-                try:
-                    chunk = conn.recv(65536)
-                except TimeoutError:
-                    continue
-                if not chunk:
-                    return
-                feed(chunk)
+        return over_ssh
 
     def ensure_up(self) -> None:
         try:
             self.pool.call(self._ensure_up())
         except HostFailed as exc:
             raise BackendError(f"HAProxy's host {exc}") from exc
-        deadline = self._clock.monotonic() + ANSWER_TIMEOUT_S
-        while True:
-            try:
-                self.command("show info")
-                return
-            except BackendError:
-                if self._clock.monotonic() > deadline:
-                    raise
-                self._clock.sleep(0.05)
+        self._wait_answering()
 
     async def _ensure_up(self) -> None:
         """As ``HAProxyRouter.ensure_up``, on the LB host: the new config checked there
@@ -338,18 +281,3 @@ class RemoteHAProxyRouter(HAProxyRouter):
                 await self.sv.astop(PROGRAM)
 
         self.pool.call(stop())
-
-
-def _line_feeder(on_line: Callable[[str], None]) -> Callable[[bytes], None]:
-    """Chunks of a stream in, whole lines out."""
-    pending = bytearray()
-
-    def feed(data: bytes) -> None:
-        pending.extend(data)
-        *lines, rest = pending.split(b"\n")
-        pending[:] = rest
-        for line in lines:
-            if line:
-                on_line(line.decode(errors="replace"))
-
-    return feed

@@ -17,14 +17,6 @@ from datetime import datetime
 
 from slipway.database.postgres import dump_argv, list_argv, restore_argv
 from slipway.plan import build_plan
-from slipway.spec.checks import (
-    AuditPreflight,
-    BackupPreflight,
-    BanditPreflight,
-    CoveragePreflight,
-    DjangoSettingsPreflight,
-    RedisPreflight,
-)
 from slipway.spec.digest import spec_digest
 from slipway.spec.environment import Environment
 from slipway.spec.process import CommandCheckSpec, HttpCheckSpec
@@ -198,29 +190,4 @@ def other_runs(step: Step, env: Environment) -> str | None:
         case "migrate_back":
             targets = params.get("targets") or {}
             return ", ".join(f"`manage.py migrate {a} {t}`" for a, t in targets.items())
-    return None
-
-
-def project_check_how(check: object) -> tuple[str, str] | None:
-    """How backup checks and the Django preset's checks run, and their threshold, for the
-    runbook's table."""
-    if isinstance(check, BackupPreflight):
-        verified = ", verified" if check.require_verified else ""
-        what = "media backup" if check.of == "media" else "backup"
-        return f"last recorded {what}", f"< {check.max_age_s / 3600:g} h{verified}"
-    if isinstance(check, DjangoSettingsPreflight):
-        return (
-            f"`{check.python} {check.manage} shell` reads the settings (no value shown)",
-            f"SECRET_KEY ≥ {check.min_secret_key_length} chars, DEBUG false, ALLOWED_HOSTS set",
-        )
-    if isinstance(check, BanditPreflight):
-        argv = [*check.program, "-r", *check.paths, "-f", "json"]
-        return f"`{shlex.join(argv)}`", f"no {check.severity} issue ({check.confidence}+ sure)"
-    if isinstance(check, AuditPreflight):
-        source = check.advisories or check.report
-        return f"installed packages of {check.python} against {source}", f"no {check.severity}+"
-    if isinstance(check, CoveragePreflight):
-        return f"total of {check.report}", f"≥ {check.min_percent:g} %"
-    if isinstance(check, RedisPreflight):
-        return f"PING to ${check.url_env}", f"PONG ≤ {check.timeout_s:g}s"
     return None

@@ -31,6 +31,7 @@ class RunbookRecorder(NullObserver):
         self._digest = spec_digest(env)
         self._who: str | None = None
         self._commit: str | None = None
+        self._commit_at: str | None = None
         self._changes: list[str] = []
         self._check_run: int | None = None
         self._override: str | None = None
@@ -40,6 +41,7 @@ class RunbookRecorder(NullObserver):
         """The next deployment to start is this request's, let through by ``check_run``."""
         self._who = request.who
         self._commit = request.commit
+        self._commit_at = request.commit_at
         self._changes = list(request.changes)
         self._override = request.override_window
         self._check_run = check_run
@@ -53,6 +55,7 @@ class RunbookRecorder(NullObserver):
             spec_digest=self._digest,
             who=self._who,
             commit_id=self._commit,
+            commit_at=self._commit_at,
             changes=self._changes,
         )
         if self._check_run is not None:
@@ -76,5 +79,7 @@ class Requested(Protocol):
     def override_window(self) -> str | None: ...
     @property
     def commit(self) -> str | None: ...
+    @property
+    def commit_at(self) -> str | None: ...
     @property
     def changes(self) -> Sequence[str]: ...

@@ -18,7 +18,6 @@ from slipway.runbook.facts import (
     database_commands,
     health_probe,
     other_runs,
-    project_check_how,
     release_source,
     slipway_command,
 )
@@ -31,18 +30,11 @@ from slipway.runbook.optional import (
 )
 from slipway.runbook.text import MANDATORY, OPTIONAL, Lang, t
 from slipway.spec.checks import (
-    CommandPreflight,
-    DatabasePreflight,
-    DiskPreflight,
     EnvPreflight,
     HttpPreflight,
     ManualPreflight,
-    PreflightSpec,
-    StagedPreflight,
-    TlsPreflight,
     preflight_name,
 )
-from slipway.spec.strategy import BlueGreenSpec, CanarySpec, RollingSpec
 from slipway.steps import Step
 
 
@@ -111,7 +103,7 @@ def _overview(facts: Facts, lang: Lang) -> str:
         ),
         (
             t("strategy", lang),
-            _strategy(strategy),
+            strategy.describe(),
         ),
         (t("database", lang), db),
         (t("owner", lang), env.runbook.owner or "—"),
@@ -121,31 +113,6 @@ def _overview(facts: Facts, lang: Lang) -> str:
         ),
     ]
     return table([t("attribute", lang), t("value", lang)], rows)
-
-
-def _strategy(strategy: RollingSpec | BlueGreenSpec | CanarySpec) -> str:
-    if isinstance(strategy, RollingSpec):
-        return (
-            f"rolling: batch {strategy.batch_size}, max surge {strategy.max_surge}, "
-            f"max unavailable {strategy.max_unavailable}"
-        )
-    if isinstance(strategy, BlueGreenSpec):
-        promote = "auto" if strategy.auto_promote else "`slipway promote`"
-        return (
-            f"blue-green: switch {promote}, previous set kept "
-            f"{strategy.scale_down_delay_s:g}s for `slipway rollback`"
-        )
-    steps = []
-    for step in strategy.steps:
-        if step.set_weight is not None:
-            steps.append(f"{step.set_weight}%")
-        elif step.pause is not None:
-            wait = step.pause.duration_s
-            steps.append(f"pause {wait:g}s" if wait else "`slipway promote`")
-        else:
-            steps.append("analysis")
-    judge = f", {strategy.analysis.judge} analysis" if strategy.analysis else ""
-    return f"canary: {' → '.join(steps)}{judge}"
 
 
 def _prerequisites(facts: Facts, lang: Lang) -> str:
@@ -188,7 +155,7 @@ def _checklist(facts: Facts, lang: Lang) -> str:
             )
         )
     for check in env.checks:
-        how, threshold = _how(check, facts)
+        how, threshold = check.how(facts.env)
         kind = t("manual", lang) if isinstance(check, ManualPreflight) else t("automated", lang)
         owner = check.owner or (
             "—" if not isinstance(check, ManualPreflight) else t("unowned", lang)
@@ -212,32 +179,6 @@ def _checklist(facts: Facts, lang: Lang) -> str:
     ]
     intro = t("check_intro", lang, command=slipway_command("check", env))
     return f"{intro}\n\n{table(headers, numbered)}"
-
-
-def _how(check: PreflightSpec, facts: Facts) -> tuple[str, str]:
-    if isinstance(check, CommandPreflight):
-        return f"`{shlex.join(check.command)}`", f"exit 0 ≤ {check.timeout_s:g}s"
-    if isinstance(check, HttpPreflight):
-        return f"GET {check.url}", f"HTTP {check.expect_status}"
-    if isinstance(check, DiskPreflight):
-        targets = ", ".join(x.name for x in facts.env.targets)
-        return f"free space of {check.path} on {targets}", f"≥ {check.min_free_percent:g} %"
-    if isinstance(check, TlsPreflight):
-        where = check.file or f"{check.host}:{check.port}"
-        return f"certificate of {where}", f"> {check.min_days:g} days"
-    if isinstance(check, EnvPreflight):
-        names = [f"${v}" for v in check.variables] + list(check.secret_files)
-        return ", ".join(names), "set, not empty"
-    if isinstance(check, DatabasePreflight):
-        var = facts.env.database.url_env if facts.env.database else "?"
-        return f"`SELECT` on ${var}", f"≤ {check.timeout_s:g}s"
-    if isinstance(check, StagedPreflight):
-        within = f" ≤ {check.max_age_s / 3600:g} h ago" if check.max_age_s else ""
-        return f"the same version on {check.environment}", f"succeeded{within}"
-    if (found := project_check_how(check)) is not None:
-        return found
-    assert isinstance(check, ManualPreflight)
-    return "", check.when or ""
 
 
 def _steps(facts: Facts, lang: Lang) -> str:

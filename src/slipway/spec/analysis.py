@@ -57,16 +57,17 @@ class Condition:
             offset=float(match["offset"] or 0.0),
         )
 
-    def limit(self, baseline: float | None) -> float | None:
-        """The value the metric is compared with; None when it needs a baseline it lacks."""
+    def limit(self, baseline: float | None, *, floor: float = 0.0) -> float | None:
+        """The value the metric is compared with; None when it needs a baseline it lacks.
+        A relative limit reads a baseline under ``floor`` as ``floor``."""
         if not self.relative:
             return self.threshold
         if baseline is None:
             return None
-        return self.threshold * baseline + self.offset
+        return self.threshold * max(baseline, floor) + self.offset
 
-    def fails(self, value: float, baseline: float | None) -> bool | None:
-        limit = self.limit(baseline)
+    def fails(self, value: float, baseline: float | None, *, floor: float = 0.0) -> bool | None:
+        limit = self.limit(baseline, floor=floor)
         if limit is None:
             return None
         return {
@@ -95,7 +96,8 @@ class MetricSpec(Model):
     query: str | None = Field(
         None,
         description="For prometheus: PromQL giving one number; {{version}}, {{release}}, "
-        "{{environment}} and {{servers}} are replaced (for canary and baseline in turn).",
+        "{{environment}} and {{servers}} are replaced (for canary and baseline in turn), and "
+        "in a flag rollout {{flag}} and {{variant}} (on, then off).",
     )
     path: str = Field(
         "/", pattern=r"^/[A-Za-z0-9._~/%?=&-]*$", description="For probe: what to request."
@@ -106,6 +108,12 @@ class MetricSpec(Model):
         0.0,
         ge=0,
         description="Differences from the baseline smaller than this never fail (noise floor).",
+    )
+    baseline_floor: float = Field(
+        0.0,
+        ge=0,
+        description="A relative rule reads a baseline below this as this (`> 2 * baseline` "
+        "on a 1 ms baseline is noise): the limit is never under factor * floor + offset.",
     )
 
     @field_validator("fail_if")
@@ -144,7 +152,9 @@ def default_metrics() -> list[MetricSpec]:
     """The seeds' rollback rules: error rate above 1 %, p95 above twice the baseline."""
     return [
         MetricSpec(name="error_rate", fail_if="> 0.01"),
-        MetricSpec(name="p95_latency_ms", fail_if="> 2 * baseline", min_delta=5.0),
+        MetricSpec(
+            name="p95_latency_ms", fail_if="> 2 * baseline", min_delta=5.0, baseline_floor=10.0
+        ),
     ]
 
 
@@ -164,7 +174,7 @@ class AnalysisSpec(Model):
         description="Runs of an analysis step (default 3); background analysis runs "
         "for as long as the canary does.",
     )
-    judge: Literal["threshold", "statistical"] = "threshold"
+    judge: Literal["threshold", "statistical", "sequential"] = "threshold"
     confidence: float = Field(
         0.99,
         gt=0.5,

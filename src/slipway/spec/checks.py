@@ -4,12 +4,16 @@ the database, backups, staging first, and items a person ticks.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import shlex
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from slipway.spec.base import Argv, EnvName, Model
 from slipway.spec.base import LongSeconds as Seconds
+
+if TYPE_CHECKING:
+    from slipway.spec.environment import Environment
 
 
 class _Preflight(Model):
@@ -24,6 +28,10 @@ class _Preflight(Model):
         """The name made from what it checks, when the spec gives none."""
         raise NotImplementedError
 
+    def how(self, env: Environment) -> tuple[str, str]:
+        """What it checks and what passes, as the runbook document's checklist says it."""
+        raise NotImplementedError
+
 
 class CommandPreflight(_Preflight):
     """A program that must exit 0: tests, a security scan, anything (run without a shell)."""
@@ -34,6 +42,9 @@ class CommandPreflight(_Preflight):
 
     def default_name(self) -> str:
         return f"command {self.command[0]}"
+
+    def how(self, env: Environment) -> tuple[str, str]:
+        return f"`{shlex.join(self.command)}`", f"exit 0 ≤ {self.timeout_s:g}s"
 
 
 class HttpPreflight(_Preflight):
@@ -48,6 +59,9 @@ class HttpPreflight(_Preflight):
     def default_name(self) -> str:
         return f"http {self.url}"
 
+    def how(self, env: Environment) -> tuple[str, str]:
+        return f"GET {self.url}", f"HTTP {self.expect_status}"
+
 
 class DiskPreflight(_Preflight):
     """Free space on a path of every target, as a percentage of the file system."""
@@ -58,6 +72,10 @@ class DiskPreflight(_Preflight):
 
     def default_name(self) -> str:
         return f"disk {self.path} >= {self.min_free_percent:g}% free"
+
+    def how(self, env: Environment) -> tuple[str, str]:
+        targets = ", ".join(x.name for x in env.targets)
+        return f"free space of {self.path} on {targets}", f"≥ {self.min_free_percent:g} %"
 
 
 class TlsPreflight(_Preflight):
@@ -81,6 +99,10 @@ class TlsPreflight(_Preflight):
     def default_name(self) -> str:
         return f"tls {self.file or f'{self.host}:{self.port}'} > {self.min_days:g} days"
 
+    def how(self, env: Environment) -> tuple[str, str]:
+        where = self.file or f"{self.host}:{self.port}"
+        return f"certificate of {where}", f"> {self.min_days:g} days"
+
 
 class EnvPreflight(_Preflight):
     """Environment variables set and secret files present; values are never shown."""
@@ -103,6 +125,10 @@ class EnvPreflight(_Preflight):
     def default_name(self) -> str:
         return "environment and secrets"
 
+    def how(self, env: Environment) -> tuple[str, str]:
+        names = [f"${v}" for v in self.variables] + list(self.secret_files)
+        return ", ".join(names), "set, not empty"
+
 
 class DatabasePreflight(_Preflight):
     """The ``database:`` section's database answers ``SELECT 1``."""
@@ -112,6 +138,10 @@ class DatabasePreflight(_Preflight):
 
     def default_name(self) -> str:
         return "database reachable"
+
+    def how(self, env: Environment) -> tuple[str, str]:
+        var = env.database.url_env if env.database else "?"
+        return f"`SELECT` on ${var}", f"≤ {self.timeout_s:g}s"
 
 
 class BackupPreflight(_Preflight):
@@ -128,6 +158,11 @@ class BackupPreflight(_Preflight):
             " and verified" if self.require_verified else ""
         )
 
+    def how(self, env: Environment) -> tuple[str, str]:
+        verified = ", verified" if self.require_verified else ""
+        what = "media backup" if self.of == "media" else "backup"
+        return f"last recorded {what}", f"< {self.max_age_s / 3600:g} h{verified}"
+
 
 class StagedPreflight(_Preflight):
     """The version being deployed already succeeded in another environment (staging)."""
@@ -139,6 +174,10 @@ class StagedPreflight(_Preflight):
     def default_name(self) -> str:
         return f"deployed to {self.environment} first"
 
+    def how(self, env: Environment) -> tuple[str, str]:
+        within = f" ≤ {self.max_age_s / 3600:g} h ago" if self.max_age_s else ""
+        return f"the same version on {self.environment}", f"succeeded{within}"
+
 
 class ManualPreflight(_Preflight):
     """An item a person ticks (code review, customer told): shown with its owner, never run."""
@@ -149,6 +188,9 @@ class ManualPreflight(_Preflight):
 
     def default_name(self) -> str:
         return self.name
+
+    def how(self, env: Environment) -> tuple[str, str]:
+        return "", self.when or ""
 
 
 class DjangoSettingsPreflight(_Preflight):
@@ -163,6 +205,12 @@ class DjangoSettingsPreflight(_Preflight):
 
     def default_name(self) -> str:
         return "Django settings: SECRET_KEY, DEBUG, ALLOWED_HOSTS"
+
+    def how(self, env: Environment) -> tuple[str, str]:
+        return (
+            f"`{self.python} {self.manage} shell` reads the settings (no value shown)",
+            f"SECRET_KEY ≥ {self.min_secret_key_length} chars, DEBUG false, ALLOWED_HOSTS set",
+        )
 
 
 Severity = Literal["low", "medium", "high"]
@@ -183,6 +231,10 @@ class BanditPreflight(_Preflight):
 
     def default_name(self) -> str:
         return f"bandit: no {self.severity.upper()} issue"
+
+    def how(self, env: Environment) -> tuple[str, str]:
+        argv = [*self.program, "-r", *self.paths, "-f", "json"]
+        return f"`{shlex.join(argv)}`", f"no {self.severity} issue ({self.confidence}+ sure)"
 
 
 class AuditPreflight(_Preflight):
@@ -206,6 +258,10 @@ class AuditPreflight(_Preflight):
     def default_name(self) -> str:
         return f"dependency audit: no {self.severity.upper()} or worse"
 
+    def how(self, env: Environment) -> tuple[str, str]:
+        source = self.advisories or self.report
+        return f"installed packages of {self.python} against {source}", f"no {self.severity}+"
+
 
 class CoveragePreflight(_Preflight):
     """The test coverage in a report (coverage.py JSON or Cobertura XML) is at least this."""
@@ -218,6 +274,9 @@ class CoveragePreflight(_Preflight):
     def default_name(self) -> str:
         return f"coverage >= {self.min_percent:g}%"
 
+    def how(self, env: Environment) -> tuple[str, str]:
+        return f"total of {self.report}", f"≥ {self.min_percent:g} %"
+
 
 class RedisPreflight(_Preflight):
     """The Redis at the URL in ``url_env`` answers PING (AUTH first if the URL has a password)."""
@@ -228,6 +287,9 @@ class RedisPreflight(_Preflight):
 
     def default_name(self) -> str:
         return "Redis answers PING"
+
+    def how(self, env: Environment) -> tuple[str, str]:
+        return f"PING to ${self.url_env}", f"PONG ≤ {self.timeout_s:g}s"
 
 
 PreflightSpec = Annotated[

@@ -14,6 +14,7 @@ from slipway.redact import SecretKind
 from slipway.spec.base import Model, Name
 from slipway.spec.checks import EnvPreflight, PreflightSpec, RedisPreflight
 from slipway.spec.database import DatabaseSpec
+from slipway.spec.flags import FlagsSpec
 from slipway.spec.fleet import Fleet, SshTargetSpec
 from slipway.spec.media import MediaSpec
 from slipway.spec.notify import ContactLevel, NotificationSpec
@@ -23,8 +24,9 @@ from slipway.spec.roles import RoleSpec, check_roles
 from slipway.spec.router import RouterSpec
 from slipway.spec.runbook import GoNoGoSpec, RunbookSpec
 from slipway.spec.sections import RunbookSections
+from slipway.spec.store import StoreSpec
 from slipway.spec.strategy import RollingSpec, StrategySpec
-from slipway.spec.targets import InstancesSpec, TargetSpec, _local
+from slipway.spec.targets import DockerTargetSpec, InstancesSpec, TargetSpec, _local
 from slipway.spec.window import WindowSpec
 
 
@@ -40,6 +42,9 @@ class EnvironmentSpec(RunbookSections):  # runbook sections override the spec's
     strategy: StrategySpec | None = None
     on_failure: Literal["rollback", "stop"] | None = None
     on_interrupt: Literal["resume", "rollback"] | None = None
+    flags: FlagsSpec | None = Field(
+        None, description="Slipway serves this environment's feature flags (OFREP, flagd file)."
+    )
 
     @field_validator("roles")
     @classmethod
@@ -59,6 +64,9 @@ class EnvironmentSpec(RunbookSections):  # runbook sections override the spec's
             raise ValueError("a fleet's router is HAProxy on one of its hosts (`type: haproxy`)")
         if not ssh and self.router.host is not None:
             raise ValueError("`router.host` names a fleet host: it needs an ssh target")
+        docker = [t for t in self.targets if isinstance(t, DockerTargetSpec)]
+        if docker and len(self.targets) > 1:
+            raise ValueError("a docker target is the environment's only target")
         return self
 
     @model_validator(mode="after")
@@ -97,6 +105,24 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
         "resume", description="What `slipway resume` does with a deployment whose runner died."
     )
     environments: dict[Name, EnvironmentSpec] = Field(..., min_length=1)
+    store: StoreSpec = Field(default_factory=StoreSpec, description="The team's store.")
+
+    @model_validator(mode="after")
+    def _images_run_in_containers(self) -> Spec:
+        """An image runs on a docker target, and a docker target runs only images."""
+        for name, env in self.environments.items():
+            docker = any(isinstance(t, DockerTargetSpec) for t in env.targets)
+            if docker and self.release.image is None:
+                raise ValueError(
+                    f"environment {name!r} runs on a docker target: the release must be an "
+                    "image (`release.image: {build: {context: .}}` or `{name: …}`)"
+                )
+            if not docker and self.release.image is not None:
+                raise ValueError(
+                    f"environment {name!r}: a release image needs a docker target "
+                    "(`targets: [{type: docker}]`)"
+                )
+        return self
 
     @field_validator("roles")
     @classmethod
@@ -112,6 +138,17 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
         if re.search(r"\s", state_dir):
             raise ValueError(f"{state_dir!r} has a blank, which supervisord's config cannot hold")
         return state_dir
+
+    @model_validator(mode="after")
+    def _flag_source(self) -> Spec:
+        for name, env in self.environments.items():
+            strategy = env.strategy or self.strategy
+            if strategy.type == "flag" and env.flags is None:
+                raise ValueError(
+                    f"environment {name!r}: the flag strategy needs the environment's flag "
+                    'server: `flags: {listen: "127.0.0.1:18500"}`'
+                )
+        return self
 
 
 class Environment(Model):
@@ -141,6 +178,8 @@ class Environment(Model):
     contacts: list[ContactLevel] = Field(default_factory=list)
     runbook: RunbookSpec = Field(default_factory=RunbookSpec)
     go_no_go: GoNoGoSpec | None = None
+    flags: FlagsSpec | None = None
+    store: StoreSpec = Field(default_factory=StoreSpec)
 
     def secret_variables(self) -> dict[str, SecretKind]:
         """The environment variables whose values are secrets, and how (``slipway.redact``):
@@ -162,6 +201,12 @@ class Environment(Model):
             found[self.database.url_env] = "dsn"
         for channel in self.notifications:
             found[channel.url_env] = "webhook"
+        if self.flags is not None and self.flags.token_env is not None:
+            found[self.flags.token_env] = "value"
+        if self.store.url_env is not None:
+            found[self.store.url_env] = "dsn"
+        if self.release.image is not None and self.release.image.password_env is not None:
+            found[self.release.image.password_env] = "value"
         return found
 
     def slots(self) -> list[tuple[str, str, int]]:

@@ -258,6 +258,24 @@ def resolve_fleet(spec: SshTargetSpec, *, root: Path, locate: Any) -> Fleet:
         raise SpecError(
             exc.message, location=locate("select"), field="select", hint=exc.hint
         ) from None
+    _check_selected(spec, app_hosts, resolved, groups, locate)
+    return Fleet(
+        spec=spec,
+        hosts=resolved,
+        groups=groups,
+        app_hosts=app_hosts,
+        known_hosts=spec_path(root, spec.known_hosts),
+    )
+
+
+def _check_selected(
+    spec: SshTargetSpec,
+    app_hosts: list[str],
+    resolved: dict[str, FleetHost],
+    groups: dict[str, list[str]],
+    locate: Any,
+) -> None:
+    """The app runs somewhere, and only on hosts reached over SSH."""
     if not app_hosts:
         raise SpecError(
             f"select {spec.select!r} selects no host",
@@ -275,13 +293,6 @@ def resolve_fleet(spec: SshTargetSpec, *, root: Path, locate: Any) -> Fleet:
                 field="select",
                 hint="leave this host out of `select` (like all:!local), or reach it over SSH",
             )
-    return Fleet(
-        spec=spec,
-        hosts=resolved,
-        groups=groups,
-        app_hosts=app_hosts,
-        known_hosts=spec_path(root, spec.known_hosts),
-    )
 
 
 def _read_inventory(given: str | InventorySpec, *, root: Path, locate: Any) -> Inventory:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 import string
 
+from slipway.errors import Location, SpecError
+
 NUMERIC_RANGE = r"\[(?:[0-9]+:[0-9]+)(?::[0-9]+)?\]"
 HEX_RANGE = r"\[(?:[0-9a-f]+:[0-9a-f]+)(?::[0-9]+)?\]"
 ALNUM_RANGE = r"\[(?:[a-z]:[a-z]|[0-9]+:[0-9]+)(?::[0-9]+)?\]"
@@ -131,3 +133,13 @@ def expand_range(line: str) -> list[str]:
 def valid_host_name(name: str) -> bool:
     """Whether Slipway can use ``name`` in slot names, configs and commands."""
     return HOST_NAME_RE.fullmatch(name) is not None
+
+
+def expand_host_pattern_at(pattern: str, where: Location) -> tuple[list[str], int | None]:
+    """``expand_host_pattern`` for a file's host entry: a bad range is a ``SpecError`` there."""
+    try:
+        return expand_host_pattern(pattern)
+    except ValueError as exc:
+        raise SpecError(
+            str(exc), location=where, hint="ranges look like web[01:10], node[1:9:2], rack-[a:c]"
+        ) from None

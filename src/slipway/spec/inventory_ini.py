@@ -27,7 +27,7 @@ from typing import Any
 
 from slipway.errors import Location, SpecError
 from slipway.spec.inventory import GROUP_NAME_HINT, Inventory, InventoryError
-from slipway.spec.inventory_hosts import HOST_NAME_HINT, expand_host_pattern
+from slipway.spec.inventory_hosts import HOST_NAME_HINT, expand_host_pattern_at
 
 _SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$")
 _GROUP_LINE = re.compile(r"^([^:\]\s]+)\s*(?:#.*)?$")
@@ -151,12 +151,7 @@ def _host_line(inventory: Inventory, group: str, line: str, raw: str, where: Loc
     if not tokens:
         return
     pattern = tokens[0]
-    try:
-        names, port = expand_host_pattern(pattern)
-    except ValueError as exc:
-        raise SpecError(
-            str(exc), location=where, hint="ranges look like web[01:10], node[1:9:2], rack-[a:c]"
-        ) from None
+    names, port = expand_host_pattern_at(pattern, where)
     if pattern.strip().endswith(":") and port is None:
         raise SpecError(
             f"invalid host {pattern!r}: a trailing ':' is reserved for a port",

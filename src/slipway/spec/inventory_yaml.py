@@ -28,7 +28,7 @@ import yaml
 
 from slipway.errors import Location, SpecError
 from slipway.spec.inventory import Inventory, InventoryError
-from slipway.spec.inventory_hosts import HOST_NAME_HINT, expand_host_pattern
+from slipway.spec.inventory_hosts import HOST_NAME_HINT, expand_host_pattern_at
 
 MAX_NODES = 200_000
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -238,12 +238,7 @@ def _hosts(
             location=where,
             hint="enclose numbers in quotes",
         )
-    try:
-        names, port = expand_host_pattern(pattern)
-    except ValueError as exc:
-        raise SpecError(
-            str(exc), location=where, hint="ranges look like web[01:10], node[1:9:2], rack-[a:c]"
-        ) from None
+    names, port = expand_host_pattern_at(pattern, where)
     variables = section[pattern] or {}
     if not isinstance(variables, dict):
         raise SpecError(

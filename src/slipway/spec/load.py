@@ -79,6 +79,8 @@ class LoadedSpec:
             instances=env.instances,
             targets=list(env.targets),
             fleet=self._fleet(name, env, limit),
+            flags=env.flags,
+            store=spec.store,
             **resolve_sections(spec, env),
         )
         # its secrets are known from here on, so that nothing recorded or printed shows them

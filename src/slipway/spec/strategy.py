@@ -1,4 +1,4 @@
-"""``strategy:``: rolling, blue-green or canary, and their steps."""
+"""``strategy:``: rolling, blue-green, canary or flag, and their steps."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from slipway.spec.analysis import AnalysisSpec
 from slipway.spec.base import Model, Seconds
+from slipway.spec.flags import FLAG_KEY
 
 IntOrPercent = Annotated[int | str, Field(union_mode="left_to_right")]
 
@@ -48,6 +49,13 @@ class RollingSpec(Model):
             raise ValueError("batch_size must be at least 1")
         return self
 
+    def describe(self) -> str:
+        """One line for the runbook document."""
+        return (
+            f"rolling: batch {self.batch_size}, max surge {self.max_surge}, "
+            f"max unavailable {self.max_unavailable}"
+        )
+
 
 class PauseSpec(Model):
     duration_s: Seconds | None = Field(
@@ -82,11 +90,58 @@ def default_canary_steps() -> list[CanaryStep]:
     ]
 
 
+class CanaryScale(Model):
+    """How many instances run the canary (Argo's ``setCanaryScale``); exactly one field."""
+
+    replicas: int | None = Field(None, ge=1, le=10_000, description="This many instances.")
+    percent: int | None = Field(None, ge=1, le=100, description="This share of the instances.")
+    match_traffic_weight: bool = Field(
+        False, description="As many instances as the weight's share (at least one), growing."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> CanaryScale:
+        given = [self.replicas is not None, self.percent is not None, self.match_traffic_weight]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of replicas, percent, match_traffic_weight")
+        return self
+
+    def count(self, instances: int, weight: int) -> int:
+        """Canary instances at ``weight`` percent of traffic, of ``instances`` in all."""
+        if self.replicas is not None:
+            wanted = self.replicas
+        elif self.percent is not None:
+            wanted = -(-self.percent * instances // 100)
+        else:
+            wanted = -(-weight * instances // 100)
+        return max(1, min(instances, wanted))
+
+
+def describe_steps(steps: list[CanaryStep], analysis: AnalysisSpec | None) -> str:
+    """``10% → pause 60s → 50%, threshold analysis``: a canary's or a flag's steps in a line."""
+    said = []
+    for step in steps:
+        if step.set_weight is not None:
+            said.append(f"{step.set_weight}%")
+        elif step.pause is not None:
+            wait = step.pause.duration_s
+            said.append(f"pause {wait:g}s" if wait else "`slipway promote`")
+        else:
+            said.append("analysis")
+    judge = f", {analysis.judge} analysis" if analysis else ""
+    return f"{' → '.join(said)}{judge}"
+
+
 class CanarySpec(Model):
     """Send a share of traffic to the new release, step by step, while analysis watches."""
 
     type: Literal["canary"]
     steps: list[CanaryStep] = Field(default_factory=default_canary_steps, min_length=1)
+    scale: CanaryScale | None = Field(
+        None,
+        description="Run the canary on some instances only (by default: beside every one); "
+        "per-slot weights then give the canary its share of the traffic.",
+    )
     analysis: AnalysisSpec | None = Field(
         default_factory=lambda: AnalysisSpec(),
         description="Background analysis: runs from the first weight until promotion.",
@@ -97,6 +152,10 @@ class CanarySpec(Model):
         if not any(s.set_weight is not None for s in self.steps):
             raise ValueError("a canary needs at least one `set_weight` step")
         return self
+
+    def describe(self) -> str:
+        """One line for the runbook document."""
+        return f"canary: {describe_steps(self.steps, self.analysis)}"
 
 
 class SmokeSpec(Model):
@@ -137,5 +196,61 @@ class BlueGreenSpec(Model):
                     )
         return self
 
+    def describe(self) -> str:
+        """One line for the runbook document."""
+        promote = "auto" if self.auto_promote else "`slipway promote`"
+        return (
+            f"blue-green: switch {promote}, previous set kept "
+            f"{self.scale_down_delay_s:g}s for `slipway rollback`"
+        )
 
-StrategySpec = Annotated[RollingSpec | BlueGreenSpec | CanarySpec, Field(discriminator="type")]
+
+def default_flag_steps() -> list[CanaryStep]:
+    return [
+        CanaryStep(set_weight=1),
+        CanaryStep(pause=PauseSpec(duration_s=60)),
+        CanaryStep(set_weight=10),
+        CanaryStep(pause=PauseSpec(duration_s=60)),
+        CanaryStep(set_weight=50),
+        CanaryStep(pause=PauseSpec(duration_s=60)),
+    ]
+
+
+class FlagSpec(Model):
+    """Ship the release's code dark (the flag at 0 %), then grow the flag's share of users
+    step by step while analysis compares users with the flag on against users with it off."""
+
+    type: Literal["flag"]
+    flag: str = Field(..., pattern=FLAG_KEY, description="The flag's key, as the app asks it.")
+    rollout: RollingSpec = Field(
+        default_factory=lambda: RollingSpec(),
+        description="How the release's code goes out, dark, before the flag's share grows.",
+    )
+    steps: list[CanaryStep] = Field(default_factory=default_flag_steps, min_length=1)
+    analysis: AnalysisSpec | None = Field(
+        default_factory=lambda: AnalysisSpec(),
+        description="Background analysis, flag on against flag off: from the first weight "
+        "until the flag is on for everyone.",
+    )
+    verify_keys: int = Field(
+        1000,
+        ge=50,
+        le=100_000,
+        description="Synthetic targeting keys evaluated through the flag server after each "
+        "weight change: the share served must be the share set, and sticky.",
+    )
+
+    @model_validator(mode="after")
+    def _weights(self) -> FlagSpec:
+        if not any(s.set_weight is not None for s in self.steps):
+            raise ValueError("a flag rollout needs at least one `set_weight` step")
+        return self
+
+    def describe(self) -> str:
+        """One line for the runbook document."""
+        return f"flag `{self.flag}`: {describe_steps(self.steps, self.analysis)}"
+
+
+StrategySpec = Annotated[
+    RollingSpec | BlueGreenSpec | CanarySpec | FlagSpec, Field(discriminator="type")
+]

@@ -1,15 +1,17 @@
-"""``targets:`` and ``instances:``: where instances run (this machine or a fleet) and how
-many, each with its two slots.
+"""``targets:`` and ``instances:``: where instances run (this machine, its Docker engine or a
+fleet) and how many, each with its two slots.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from slipway.spec.base import Model, Name, Port
 from slipway.spec.fleet import SshTargetSpec
+from slipway.spec.invalid import Invalid
 
 
 class LocalTargetSpec(Model):
@@ -17,10 +19,67 @@ class LocalTargetSpec(Model):
     name: Name = "local"
 
 
-TargetSpec = Annotated[LocalTargetSpec | SshTargetSpec, Field(discriminator="type")]
+# a Docker volume: `NAME:/path`, `./dir:/path` or `/dir:/path`, then `:ro` or `:rw`
+VOLUME = re.compile(
+    r"^(?P<source>[A-Za-z0-9][A-Za-z0-9_.-]*|\.{0,2}/[^:\0]*):(?P<target>/[^:\0]*)(?::(?P<mode>ro|rw))?$"
+)
+DOCKER_HOST = re.compile(r"^(unix:///[^\0\s]+|tcp://[A-Za-z0-9.:\[\]-]+:[0-9]{1,5})$")
 
 
-def _local() -> LocalTargetSpec | SshTargetSpec:
+class DockerTargetSpec(Model):
+    """This machine's Docker engine: one container per slot, on the host's network (the
+    instance listens on its slot's port, ``PORT``), HAProxy in front as for processes."""
+
+    type: Literal["docker"]
+    name: Name = "docker"
+    docker_host: str | None = Field(
+        None,
+        description="The engine: `unix:///path/docker.sock` or `tcp://127.0.0.1:2375`; "
+        "$DOCKER_HOST, else /var/run/docker.sock, when unset.",
+    )
+    network: Literal["host"] = Field(
+        "host", description="Containers share the host's network: each listens on its port."
+    )
+    init: bool = Field(True, description="`--init`: a PID 1 that forwards SIGTERM and reaps.")
+    restart: Literal["no", "on-failure", "always", "unless-stopped"] = Field(
+        "unless-stopped",
+        description="Restart policy; `unless-stopped` brings containers back after dockerd "
+        "restarts (run dockerd with --live-restore to keep them running meanwhile).",
+    )
+    volumes: list[str] = Field(
+        default_factory=list,
+        description="`NAME:/path`, `./dir:/path` (relative to the spec) or `/dir:/path`, "
+        "`:ro` for read-only; the same in every container.",
+    )
+
+    @field_validator("docker_host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None and not DOCKER_HOST.fullmatch(value):
+            raise Invalid(
+                f"{value!r} is not a Docker engine address",
+                hint="unix:///var/run/docker.sock or tcp://127.0.0.1:2375",
+            )
+        return value
+
+    @field_validator("volumes")
+    @classmethod
+    def _volumes(cls, volumes: list[str]) -> list[str]:
+        for volume in volumes:
+            if not VOLUME.fullmatch(volume):
+                raise Invalid(
+                    f"{volume!r} is not a volume",
+                    hint="NAME:/path, ./dir:/path or /dir:/path, optionally :ro",
+                )
+        return volumes
+
+
+TargetSpec = Annotated[
+    LocalTargetSpec | DockerTargetSpec | SshTargetSpec, Field(discriminator="type")
+]
+
+
+def _local() -> LocalTargetSpec | DockerTargetSpec | SshTargetSpec:
     return LocalTargetSpec()
 
 

@@ -31,6 +31,7 @@ import asyncssh
 
 from slipway.errors import HostFailed, HostKeyError, UsageError
 from slipway.ssh.connect import connect, describe
+from slipway.ssh.fence import HostFence
 from slipway.ssh.hostkeys import host_key_error
 
 T = TypeVar("T")
@@ -90,6 +91,7 @@ class SshPool:
         self._sem: asyncio.Semaphore | None = None  # hosts worked on at once (``map``)
         self._handshakes: asyncio.Semaphore | None = None  # connections opening at once
         self._trusted: asyncssh.SSHKnownHosts | None = None  # known_hosts, parsed once
+        self.fence: HostFence | None = None  # the lease's token, checked on every host
 
     # the loop thread
 
@@ -148,6 +150,14 @@ class SshPool:
             self._loop.call_soon_threadsafe(conn.abort)
 
     async def connection(self, name: str) -> asyncssh.SSHClientConnection:
+        """The host's connection (opened on first use), once the host's lease token allows
+        this runner to act there (``ssh/fence.py``)."""
+        conn = await self._connection(name)
+        if self.fence is not None:
+            await self.fence.check(name, conn)
+        return conn
+
+    async def _connection(self, name: str) -> asyncssh.SSHClientConnection:
         if name in self._down:
             raise HostFailed(name, f"left out of this run: {self._down[name]}", unreachable=True)
         conn = self._conns.get(name)

@@ -12,6 +12,10 @@ from slipway.store.api import (
     runner_alive,
     this_runner,
 )
+from slipway.store.base import Fence
+from slipway.store.flags import FlagRecord
+from slipway.store.leases import LockEntry
+from slipway.store.queue import QueuedRunner
 from slipway.store.signals import SIGNAL_KINDS, Signal
 
 __all__ = [
@@ -20,7 +24,11 @@ __all__ = [
     "CurrentRelease",
     "Deployment",
     "Event",
+    "Fence",
+    "FlagRecord",
     "Lock",
+    "LockEntry",
+    "QueuedRunner",
     "Signal",
     "Status",
     "StepRecord",

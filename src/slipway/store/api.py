@@ -7,22 +7,15 @@ upgrades it to head before anything else runs.
 Records are plain frozen dataclasses, so the engine, the CLI and a Python user
 see the same thing and nothing holds a database session.
 
-The environment lock is a lease: a row with a holder (``host:pid``) and an
-expiry, renewed while the runner lives. A runner killed with SIGKILL stops
-renewing; another runner may take the lock once it has expired, or at once
-when the holder is a process on this host that no longer exists. Taking over
-is a compare-and-set on the old row, so two runners cannot both win.
+The environment lock is a lease with a fencing token (``store/leases.py``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -31,16 +24,25 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 
-from slipway.clock import utc_iso
-from slipway.errors import LockedError, StoreError
+from slipway.errors import StoreError
 from slipway.store.analyses import AnalysesMixin
 from slipway.store.base import MIGRATIONS, SCHEMA_HEAD, StoreBase, schema_revision
+from slipway.store.flags import FlagsMixin
+from slipway.store.leases import LeasesMixin, Lock, runner_alive, this_runner
+from slipway.store.queue import QueueMixin
 from slipway.store.signals import SignalsMixin
-from slipway.store.tables import current_releases, deployments, events, locks, steps
+from slipway.store.tables import current_releases, deployments, events, steps
 
-__all__ = ["MIGRATIONS", "SCHEMA_HEAD", "Store", "schema_revision"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_HEAD",
+    "Lock",
+    "Store",
+    "runner_alive",
+    "schema_revision",
+    "this_runner",
+]
 
 
 class Status(StrEnum):
@@ -118,14 +120,6 @@ class Event:
 
 
 @dataclass(frozen=True)
-class Lock:
-    deployment_id: str
-    holder: str
-    acquired_at: str
-    expires_at: str
-
-
-@dataclass(frozen=True)
 class CurrentRelease:
     version: str
     release_digest: str | None
@@ -133,27 +127,7 @@ class CurrentRelease:
     updated_at: str
 
 
-def this_runner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def runner_alive(holder: str | None) -> bool | None:
-    """Whether the runner ``host:pid`` lives; None when it is on another host (we cannot tell)."""
-    if not holder:
-        return False
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class Store(SignalsMixin, AnalysesMixin, StoreBase):
+class Store(FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, StoreBase):
     """One handle on the store; safe to share between the engine's threads."""
 
     # deployments
@@ -252,6 +226,20 @@ class Store(SignalsMixin, AnalysesMixin, StoreBase):
         with self._read() as conn:
             return [_deployment(r._asdict()) for r in conn.execute(query)]
 
+    def deployments_since(
+        self, app: str, environment: str | None = None, *, since: str
+    ) -> list[Deployment]:
+        """Every deployment of ``app`` (one environment, or all) started since ``since``
+        (ISO-8601 UTC), oldest first."""
+        query = select(deployments).where(
+            (deployments.c.app == app) & (deployments.c.started_at >= since)
+        )
+        if environment is not None:
+            query = query.where(deployments.c.environment == environment)
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(deployments.c.started_at))
+            return [_deployment(r._asdict()) for r in rows]
+
     # steps
 
     def add_steps(self, deployment_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -337,81 +325,6 @@ class Store(SignalsMixin, AnalysesMixin, StoreBase):
             deployment_id=row.deployment_id,
             updated_at=row.updated_at,
         )
-
-    # the environment lock
-
-    def lock(self, app: str, environment: str) -> Lock | None:
-        where = (locks.c.app == app) & (locks.c.environment == environment)
-        with self._read() as conn:
-            row = conn.execute(select(locks).where(where)).one_or_none()
-        if row is None:
-            return None
-        return Lock(row.deployment_id, row.holder, row.acquired_at, row.expires_at)
-
-    def acquire_lock(self, app: str, environment: str, *, deployment_id: str, ttl_s: float) -> None:
-        """Take the lock, or raise ``LockedError`` naming who holds it and since when."""
-        holder = this_runner()
-        now = self._clock.now()
-        values = {
-            "deployment_id": deployment_id,
-            "holder": holder,
-            "acquired_at": utc_iso(now),
-            "expires_at": utc_iso(now + timedelta(seconds=ttl_s)),
-        }
-        held = self.lock(app, environment)
-        if held is None:
-            try:
-                with self._write() as conn:
-                    conn.execute(insert(locks).values(app=app, environment=environment, **values))
-                return
-            except StoreError as exc:
-                if not isinstance(exc.__cause__, IntegrityError):
-                    raise
-                held = self.lock(app, environment)
-                if held is None:  # released in between: try once more from the top
-                    return self.acquire_lock(
-                        app, environment, deployment_id=deployment_id, ttl_s=ttl_s
-                    )
-        if not self._stale(held, now) and held.holder != holder:
-            raise LockedError(
-                f"{app}/{environment} is locked by deployment {held.deployment_id} "
-                f"(runner {held.holder}, since {held.acquired_at}, lease until {held.expires_at})"
-            )
-        where = (
-            (locks.c.app == app)
-            & (locks.c.environment == environment)
-            & (locks.c.holder == held.holder)
-            & (locks.c.expires_at == held.expires_at)
-        )
-        with self._write() as conn:
-            taken = conn.execute(update(locks).where(where).values(values)).rowcount
-        if taken != 1:
-            raise LockedError(f"{app}/{environment} was locked by another runner just now")
-
-    def _stale(self, held: Lock, now: datetime) -> bool:
-        if runner_alive(held.holder) is False:
-            return True
-        return held.expires_at < utc_iso(now)
-
-    def renew_lock(self, app: str, environment: str, *, ttl_s: float) -> bool:
-        """Extend our lease; False if the lock is no longer ours."""
-        expires = utc_iso(self._clock.now() + timedelta(seconds=ttl_s))
-        where = (
-            (locks.c.app == app)
-            & (locks.c.environment == environment)
-            & (locks.c.holder == this_runner())
-        )
-        with self._write() as conn:
-            return conn.execute(update(locks).where(where).values(expires_at=expires)).rowcount == 1
-
-    def release_lock(self, app: str, environment: str) -> None:
-        where = (
-            (locks.c.app == app)
-            & (locks.c.environment == environment)
-            & (locks.c.holder == this_runner())
-        )
-        with self._write() as conn:
-            conn.execute(locks.delete().where(where))
 
 
 def _deployment(row: Mapping[str, Any]) -> Deployment:

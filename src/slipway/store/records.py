@@ -37,6 +37,7 @@ class DeploymentNote:
     who: str | None
     commit_id: str | None
     changes: list[str]
+    commit_at: str | None = None  # the commit's time (ISO-8601 UTC), when known
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class Records:
         who: str | None,
         commit_id: str | None = None,
         changes: list[str] | None = None,
+        commit_at: str | None = None,
     ) -> None:
         """Idempotent: a resumed deployment keeps its first note."""
         if self.deployment_note(deployment_id) is not None:
@@ -138,6 +140,7 @@ class Records:
                     spec_digest=spec_digest,
                     who=who,
                     commit_id=commit_id,
+                    commit_at=commit_at,
                     changes=json.dumps(changes or []),
                 )
             )

@@ -15,6 +15,7 @@ deployment_notes = Table(
     Column("spec_digest", String(80), nullable=False),
     Column("who", String(120)),
     Column("commit_id", String(64)),
+    Column("commit_at", String(32)),  # the commit's time, when known: DORA's lead time
     Column("changes", ScrubbedJson),  # JSON list of lines
 )
 

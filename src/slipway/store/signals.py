@@ -32,11 +32,16 @@ class Signal:
     outcome: str | None
     #: the OS user who sent it, when ``actor`` is a name claimed through $SLIPWAY_USER
     os_user: str | None = None
+    #: the machine it was sent from
+    host: str | None = None
 
     @property
     def sender(self) -> str:
-        """``actor``, and the OS user beside a claimed name: ``cto (OS user ci)``."""
-        return f"{self.actor} (OS user {self.os_user})" if self.os_user else self.actor
+        """``actor``, the OS user beside a claimed name and the machine: ``cto (OS user ci,
+        on build-7)``."""
+        beside = [f"OS user {self.os_user}"] if self.os_user else []
+        beside += [f"on {self.host}"] if self.host else []
+        return f"{self.actor} ({', '.join(beside)})" if beside else self.actor
 
 
 class SignalsMixin(StoreBase):
@@ -48,6 +53,7 @@ class SignalsMixin(StoreBase):
         actor: str,
         comment: str | None = None,
         os_user: str | None = None,
+        host: str | None = None,
     ) -> Signal:
         if kind not in SIGNAL_KINDS:
             raise ValueError(f"unknown signal {kind!r}")
@@ -58,6 +64,7 @@ class SignalsMixin(StoreBase):
                     kind=kind,
                     actor=actor,
                     os_user=os_user,
+                    host=host,
                     comment=comment,
                     created_at=self.now(),
                 )

@@ -65,15 +65,54 @@ events = Table(
     Index("ix_events_deployment", "deployment_id", "id"),
 )
 
+# The environment's lease (store/leases.py). The row stays when the lock is released (holder
+# NULL): its token only ever grows, so a token is never handed out twice.
 locks = Table(
     "locks",
     metadata,
     Column("app", String(64), primary_key=True),
     Column("environment", String(64), primary_key=True),
-    Column("deployment_id", String(40), nullable=False),
+    Column("token", Integer, nullable=False, server_default="0"),  # the fencing token
+    Column("deployment_id", String(40)),
+    Column("holder", String(255)),  # host:pid of the runner, or host:manual
+    Column("who", String(120)),  # the person (or CI job) it runs for
+    Column("os_user", String(64)),
+    Column("note", Scrubbed),  # `slipway lock acquire --note`
+    Column("acquired_at", String(32)),
+    Column("expires_at", String(32)),
+)
+
+# What happened to each lease: taken, taken over, released, released by force (who and why).
+lock_log = Table(
+    "lock_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app", String(64), nullable=False),
+    Column("environment", String(64), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("action", String(16), nullable=False),  # acquired | taken_over | released | forced
+    Column("token", Integer, nullable=False),
+    Column("holder", String(255)),
+    Column("deployment_id", String(40)),
+    Column("who", String(120)),
+    Column("os_user", String(64)),
+    Column("note", Scrubbed),  # a forced release's reason, a manual lock's note
+    Index("ix_lock_log_env", "app", "environment", "id"),
+)
+
+# Runners waiting for an environment (`--lock-wait`), served first come, first served.
+lock_waiters = Table(
+    "lock_waiters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app", String(64), nullable=False),
+    Column("environment", String(64), nullable=False),
     Column("holder", String(255), nullable=False),
-    Column("acquired_at", String(32), nullable=False),
-    Column("expires_at", String(32), nullable=False),
+    Column("who", String(120)),
+    Column("version", String(64)),
+    Column("enqueued_at", String(32), nullable=False),
+    Column("seen_until", String(32), nullable=False),  # renewed while it waits
+    Index("ix_lock_waiters_env", "app", "environment", "id"),
 )
 
 current_releases = Table(
@@ -95,6 +134,7 @@ signals = Table(
     Column("kind", String(16), nullable=False),  # promote | approve | reject | abort | rollback
     Column("actor", String(128), nullable=False),
     Column("os_user", String(64)),  # beside a name claimed through $SLIPWAY_USER
+    Column("host", String(255)),  # the machine it was sent from
     Column("comment", Scrubbed),
     Column("created_at", String(32), nullable=False),
     Column("handled_at", String(32)),
@@ -117,4 +157,19 @@ analysis_runs = Table(
     Column("summary", Scrubbed, nullable=False),
     Column("measurements", ScrubbedJson, nullable=False),  # JSON list, one entry per metric
     Index("ix_analysis_runs_deployment", "deployment_id", "id"),
+)
+
+flags = Table(
+    "flags",
+    metadata,
+    Column("app", String(64), primary_key=True),
+    Column("environment", String(64), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("weight", Integer, nullable=False),  # percent of targeting keys with the flag on
+    Column("enabled", Integer, nullable=False),  # 0: killed (served DISABLED, variant off)
+    Column("on_for", Text, nullable=False),  # JSON list of targeting keys always on
+    Column("revision", Integer, nullable=False),  # the environment's flag revision at this write
+    Column("updated_at", String(32), nullable=False),
+    Column("updated_by", String(128), nullable=False),
+    Column("deployment_id", String(40)),  # the deployment that set it, if one did
 )

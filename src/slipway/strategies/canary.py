@@ -13,6 +13,13 @@ is checked, and waits on standby. Then the spec's steps run in order:
 The background analysis of the spec watches during every pause. After the last
 step, all traffic goes to the canary, and the stable set is drained and stopped.
 A first release (nothing serving) is simply started everywhere.
+
+With ``scale`` (Argo's ``setCanaryScale``), the canary runs on ``k`` of the ``n`` instances only
+— a hundred hosts need not start a hundred new processes for 10 % of the traffic — and grows
+as ``match_traffic_weight`` asks. The share then comes from per-slot weights: with ``k``
+canaries beside ``n`` stable instances at ``w`` %, each canary slot weighs ``c`` and each
+stable slot ``s`` where ``c / s = w·n / (k·(100 - w))``, both kept within HAProxy's 1..256.
+The instances without a canary get the new release at promotion, before the switch.
 Pure: data in, steps out.
 """
 
@@ -20,83 +27,155 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slipway.spec.strategy import CanarySpec
-from slipway.steps import Analyse, Gate, Layout, Pause, Placement, Slot, Step, StepList
-from slipway.strategies.common import FULL_WEIGHT, start_beside, switch, take_down
+from slipway.spec.strategy import CanaryScale, CanarySpec, CanaryStep
+from slipway.steps import (
+    Analyse,
+    Gate,
+    Layout,
+    Pause,
+    Placement,
+    Step,
+    StepList,
+    Watched,
+    replace_params,
+)
+from slipway.strategies.common import (
+    FULL_WEIGHT,
+    Beside,
+    standby,
+    start_and_check,
+    start_beside,
+    switch,
+    take_down,
+)
+
+MAX_WEIGHT = 256  # HAProxy's per-server weight range is 1..256 (0: no traffic)
 
 
 def canary(
     spec: CanarySpec, *, version: str, layout: Layout, placement: Sequence[Placement]
 ) -> list[Step]:
     plan = StepList()
-    beside = start_beside(plan, version, layout=layout, placement=placement)
+    first = next(s.set_weight for s in spec.steps if s.set_weight is not None)
+    total = len(layout.instances)
+    scale = spec.scale
+    beside = start_beside(
+        plan,
+        version,
+        layout=layout,
+        placement=placement,
+        only=_scaled(scale, total, first) if scale else None,
+    )
     if beside is None:  # a first release: nothing to compare with
         return plan.steps
-    canaries, stable, stable_version = beside.new, beside.old, beside.old_version
-
-    canary_side, baseline = beside.sides(version)
+    stable_version = beside.old_version
     watch = spec.analysis.model_dump(mode="json") if spec.analysis is not None else None
     weight = 0
+    canary_side, baseline = beside.sides(version)
     for number, step in enumerate(spec.steps, start=1):
         if step.set_weight is not None:
             weight = step.set_weight
-            _set_weight(plan, weight, canaries=canaries, stable=stable, version=version)
-        elif step.pause is not None:
-            if step.pause.duration_s is not None:
-                plan.one(
-                    "pause",
-                    Pause(
-                        canary=canary_side,
-                        baseline=baseline,
-                        weight=weight,
-                        watch=watch,
-                        duration_s=step.pause.duration_s,
-                    ),
-                    f"pause {step.pause.duration_s:g}s at {weight}%",
-                )
-            else:
-                plan.one(
-                    "gate",
-                    Gate(
-                        canary=canary_side,
-                        baseline=baseline,
-                        weight=weight,
-                        watch=watch,
-                        timeout_s=step.pause.timeout_s,
-                    ),
-                    f"wait for `slipway promote` at {weight}%",
-                )
-        elif step.analysis is not None:
-            plan.one(
-                "analysis",
-                Analyse(
-                    canary=canary_side,
-                    baseline=baseline,
-                    weight=weight,
-                    name=f"step {number}",
-                    spec=step.analysis.model_dump(mode="json"),
-                ),
-                f"analysis of {version} at {weight}% against {stable_version}",
-            )
+            if scale is not None:
+                _grow(plan, beside, version, _scaled(scale, total, weight))
+                canary_side, baseline = beside.sides(version)
+            _set_weight(plan, weight, beside, version=version)
+            continue
+        watched = Watched(canary=canary_side, baseline=baseline, weight=weight, watch=watch)
+        _wait(plan, step, number, watched, version=version, stable_version=stable_version)
+    _grow(plan, beside, version, len(beside.pending) + len(beside.new))
     beside.promote(plan, version, description=f"promote: all traffic to {version}")
-    take_down(plan, stable)
+    take_down(plan, beside.old)
     return plan.steps
 
 
-def _set_weight(
-    plan: StepList, weight: int, *, canaries: list[Slot], stable: list[Slot], version: str
+def _wait(
+    plan: StepList,
+    step: CanaryStep,
+    number: int,
+    watched: Watched,
+    *,
+    version: str,
+    stable_version: str,
 ) -> None:
-    """Per instance, the canary slot gets ``weight`` and the stable slot the rest."""
+    """A pause (timed, or until `slipway promote`) or an analysis, comparing ``watched``."""
+    weight, canary, baseline = watched.weight, watched.canary, watched.baseline
+    if step.pause is not None and step.pause.duration_s is not None:
+        pause = replace_params(Pause, watched, duration_s=step.pause.duration_s)
+        plan.one("pause", pause, f"pause {step.pause.duration_s:g}s at {weight}%")
+    elif step.pause is not None:
+        gate = replace_params(Gate, watched, timeout_s=step.pause.timeout_s)
+        plan.one("gate", gate, f"wait for `slipway promote` at {weight}%")
+    elif step.analysis is not None:
+        analyse = Analyse(
+            canary=canary,
+            baseline=baseline,
+            weight=weight,
+            name=f"step {number}",
+            spec=step.analysis.model_dump(mode="json"),
+        )
+        plan.one(
+            "analysis", analyse, f"analysis of {version} at {weight}% against {stable_version}"
+        )
+
+
+def _scaled(scale: CanaryScale, total: int, weight: int) -> int:
+    """The spec's canary count at ``weight``, raised where weights alone cannot give it."""
+    return min(total, max(scale.count(total, weight), fewest_canaries(weight, stable=total)))
+
+
+def _grow(plan: StepList, beside: Beside, version: str, count: int) -> None:
+    """Start the canary on more instances, up to ``count``, checked and on standby."""
+    more = beside.pending[: max(0, count - len(beside.new))]
+    if not more:
+        return
+    start_and_check(plan, version, more)
+    standby(plan, more)
+    beside.new.extend(more)
+    del beside.pending[: len(more)]
+
+
+def _set_weight(plan: StepList, weight: int, beside: Beside, *, version: str) -> None:
+    """One switch giving the canary slots ``weight`` percent of the traffic."""
+    canary, stable = slot_weights(weight, canaries=len(beside.new), stable=len(beside.old))
     ready = {}
     drain = []
-    for slot in canaries:
-        if weight > 0:
-            ready[slot.name] = weight
+    for slot in beside.new:
+        if canary > 0:
+            ready[slot.name] = canary
         else:
             drain.append(slot.name)
-    for slot in stable:
-        if weight < FULL_WEIGHT:
-            ready[slot.name] = FULL_WEIGHT - weight
+    for slot in beside.old:
+        if stable > 0:
+            ready[slot.name] = stable
         else:
             drain.append(slot.name)
     switch(plan, ready=ready, drain=drain, description=f"{weight}% of traffic to {version}")
+
+
+def slot_weights(weight: int, *, canaries: int, stable: int) -> tuple[int, int]:
+    """Per-slot weights (canary, stable) so that ``canaries`` slots beside ``stable`` ones get
+    ``weight`` percent of the requests; 0 takes a side out. With one canary beside each stable
+    instance it is ``weight`` and ``100 - weight``, as it always was."""
+    if weight <= 0:
+        return 0, FULL_WEIGHT
+    if weight >= FULL_WEIGHT:
+        return FULL_WEIGHT, 0
+    if canaries == stable:
+        return weight, FULL_WEIGHT - weight
+    ratio = weight * stable / (canaries * (FULL_WEIGHT - weight))  # canary / stable
+    best = (MAX_WEIGHT, 1)
+    for s in range(1, MAX_WEIGHT + 1):  # the pair within 1..256 closest to the ratio
+        c = min(MAX_WEIGHT, max(1, round(ratio * s)))
+        if abs(c / s - ratio) < abs(best[0] / best[1] - ratio):
+            best = (c, s)
+    return best
+
+
+def fewest_canaries(weight: int, *, stable: int) -> int:
+    """The fewest canaries beside ``stable`` instances that per-slot weights (at most 256 to 1)
+    can give ``weight`` percent: one canary beside a hundred instances gets 72 % at most."""
+    if weight <= 0:
+        return 1
+    if weight >= FULL_WEIGHT:
+        return stable
+    return max(1, -(-weight * stable // (MAX_WEIGHT * (FULL_WEIGHT - weight))))

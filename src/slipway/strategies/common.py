@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slipway.steps import (
     Compared,
@@ -138,11 +138,13 @@ def idle_slots(layout: Layout, placement: Sequence[Placement]) -> list[Slot]:
 
 @dataclass(frozen=True)
 class Beside:
-    """A new release started beside the live one: its slots, the old ones, the old version."""
+    """A new release started beside the live one: its slots, the old ones, the old version;
+    ``pending``: free slots of instances where it is not started yet (a scaled canary)."""
 
     new: list[Slot]
     old: list[Slot]
     old_version: str
+    pending: list[Slot] = field(default_factory=list)
 
     def sides(self, version: str) -> tuple[Compared, Compared]:
         """The two sides an analysis or a gate compares: the new release and its baseline."""
@@ -164,10 +166,16 @@ class Beside:
 
 
 def start_beside(
-    plan: StepList, version: str, *, layout: Layout, placement: Sequence[Placement]
+    plan: StepList,
+    version: str,
+    *,
+    layout: Layout,
+    placement: Sequence[Placement],
+    only: int | None = None,
 ) -> Beside | None:
-    """Start ``version`` in the free slot of every instance, checked and on standby in the
-    router (blue-green's green set, a canary). Leftover idle slots are stopped first.
+    """Start ``version`` in the free slot of every instance (or of the first ``only``),
+    checked and on standby in the router (blue-green's green set, a canary). Leftover idle
+    slots are stopped first.
 
     A first release has nothing to be beside: it is started everywhere, marked current,
     and None is returned — the plan is then complete.
@@ -180,7 +188,8 @@ def start_beside(
         plan.one("mark_current", OfVersion(version), f"record {version} as current")
         return None
     old_version = next(p.version for s in old if (p := defined(placement, s)) is not None)
-    new = [other_slot(pair, slot) for pair, slot in pairs]
+    free = [other_slot(pair, slot) for pair, slot in pairs]
+    new, pending = (free, []) if only is None else (free[:only], free[only:])
     start_and_check(plan, version, new)
     standby(plan, new)
-    return Beside(new, old, old_version)
+    return Beside(new, old, old_version, pending)

@@ -26,6 +26,8 @@ class InstanceSpec:
     command: Sequence[str]
     env: Mapping[str, str] = field(default_factory=dict)
     stop_timeout_s: float = 10.0
+    image: str | None = None  # a container release: the image ID to run (docker target)
+    deployment: str = ""  # the deployment starting it (a container's label)
 
 
 @dataclass(frozen=True)
@@ -133,3 +135,12 @@ class RoleTarget(Protocol):
         """Run ``argv`` where the process ``name`` runs (its host, in ``directory``), with
         ``env`` added — it may hold the role's secrets, so never on a command line. A role's
         check is this: exit 0 passes."""
+
+
+@runtime_checkable
+class Fencing(Protocol):
+    """A target whose hosts record the lease's fencing token (a fleet: ``ssh/fence.py``)."""
+
+    def fence(self, token: int | None) -> None:
+        """From now on, check each host against ``token`` before its next command (and
+        record it there); None stops checking."""

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from slipway.errors import HostFailed
+from slipway.ssh.fence import HostFence
 from slipway.ssh.layout import ReleaseSync, RemoteLayout
 from slipway.ssh.pool import SshPool
 from slipway.targets.base import InstanceSpec, InstanceState
@@ -43,6 +44,17 @@ class SshTarget:
         self.hosts = list(hosts)  # the hosts this run works on (after --limit)
         self.unreachable: dict[str, str] = {}  # found so by ``instances``
         self.excluded: dict[str, str] = {}  # left out of this run by the host-failure policy
+
+    def fence(self, token: int | None) -> None:
+        """Act on the hosts only while their recorded lease token is not newer than ``token``
+        (recording it there): ``ssh/fence.py``. None: stop checking."""
+        if token is None:
+            if self.pool.fence is not None:
+                self.pool.fence.disarm()
+            return
+        if self.pool.fence is None:
+            self.pool.fence = HostFence(f"{self.layout.deploy_to}/lease-token")
+        self.pool.fence.arm(token)
 
     def host_of(self, slot: str) -> str:
         return self.slot_hosts[slot]

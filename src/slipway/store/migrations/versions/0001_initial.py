@@ -12,6 +12,14 @@ down_revision = None
 
 
 def upgrade() -> None:
+    _deployments()
+    _steps()
+    _events()
+    _locks()
+    _current_releases()
+
+
+def _deployments() -> None:
     op.create_table(
         "deployments",
         sa.Column("id", sa.String(40), primary_key=True),
@@ -31,6 +39,9 @@ def upgrade() -> None:
         sa.Column("rollback_s", sa.Float),
     )
     op.create_index("ix_deployments_env", "deployments", ["app", "environment", "started_at"])
+
+
+def _steps() -> None:
     op.create_table(
         "steps",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -48,6 +59,9 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.String(32)),
     )
     op.create_index("ix_steps_deployment", "steps", ["deployment_id", "seq"])
+
+
+def _events() -> None:
     op.create_table(
         "events",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -58,6 +72,9 @@ def upgrade() -> None:
         sa.Column("data", sa.Text),
     )
     op.create_index("ix_events_deployment", "events", ["deployment_id", "id"])
+
+
+def _locks() -> None:
     op.create_table(
         "locks",
         sa.Column("app", sa.String(64), primary_key=True),
@@ -67,6 +84,9 @@ def upgrade() -> None:
         sa.Column("acquired_at", sa.String(32), nullable=False),
         sa.Column("expires_at", sa.String(32), nullable=False),
     )
+
+
+def _current_releases() -> None:
     op.create_table(
         "current_releases",
         sa.Column("app", sa.String(64), primary_key=True),

@@ -12,6 +12,15 @@ down_revision = "0002"
 
 
 def upgrade() -> None:
+    _deployment_notes()
+    _check_runs()
+    _backups()
+    _rehearsals()
+    _notifications()
+    _drills()
+
+
+def _deployment_notes() -> None:
     op.create_table(
         "deployment_notes",
         sa.Column("deployment_id", sa.String(40), primary_key=True),
@@ -20,6 +29,9 @@ def upgrade() -> None:
         sa.Column("commit_id", sa.String(64)),
         sa.Column("changes", sa.Text),
     )
+
+
+def _check_runs() -> None:
     op.create_table(
         "check_runs",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -35,6 +47,9 @@ def upgrade() -> None:
         sa.Column("results", sa.Text, nullable=False),
     )
     op.create_index("ix_check_runs_env", "check_runs", ["app", "environment", "at"])
+
+
+def _backups() -> None:
     op.create_table(
         "backups",
         sa.Column("id", sa.String(40), primary_key=True),
@@ -51,6 +66,9 @@ def upgrade() -> None:
         sa.Column("verify_evidence", sa.Text),
     )
     op.create_index("ix_backups_env", "backups", ["app", "environment", "created_at"])
+
+
+def _rehearsals() -> None:
     op.create_table(
         "rehearsals",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -64,6 +82,9 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("output", sa.Text),
     )
+
+
+def _notifications() -> None:
     op.create_table(
         "notifications",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -76,6 +97,9 @@ def upgrade() -> None:
         sa.Column("error", sa.Text),
     )
     op.create_index("ix_notifications_deployment", "notifications", ["deployment_id"])
+
+
+def _drills() -> None:
     op.create_table(
         "drills",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

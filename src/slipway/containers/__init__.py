@@ -1,0 +1,1 @@
+"""Containers: a Docker engine reached through one client module (``engine``)."""

@@ -1,0 +1,165 @@
+"""The flag server: OFREP over HTTP, a small ASGI app (Starlette) on uvicorn.
+
+``ofrep_routes`` are the two OFREP endpoints, ready to be mounted in a larger ASGI app (the
+HTTP API's ``slipway serve``), whose lifespan then starts and stops the ``FlagSource``;
+``ofrep_app`` is the app ``slipway flags serve`` runs on its own; ``FlagServer`` runs it on
+uvicorn — in the foreground for the CLI, in a thread for tests and benchmarks. The protocol
+itself is in ``ofrep`` (no I/O); this module only moves bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from slipway.errors import BackendError, UsageError
+from slipway.flags.ofrep import Answer, authorized, evaluate_flag, evaluate_flags, unauthorized
+from slipway.flags.source import FlagSource
+from slipway.spec.environment import Environment
+from slipway.store import Store
+
+START_TIMEOUT_S = 10.0
+
+
+def _response(answer: Answer) -> Response:
+    return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
+
+
+def ofrep_routes(source: FlagSource, *, token: str | None = None) -> list[Route]:
+    """``POST /ofrep/v1/evaluate/flags/{key}`` and ``POST /ofrep/v1/evaluate/flags``."""
+
+    async def one(request: Request) -> Response:
+        if not authorized(token, request.headers):
+            return _response(unauthorized())
+        body = await request.body()
+        return _response(evaluate_flag(source.snapshot, request.path_params["key"], body))
+
+    async def bulk(request: Request) -> Response:
+        if not authorized(token, request.headers):
+            return _response(unauthorized())
+        body = await request.body()
+        match = request.headers.get("if-none-match")
+        return _response(evaluate_flags(source.snapshot, body, if_none_match=match))
+
+    return [
+        Route("/ofrep/v1/evaluate/flags/{key}", one, methods=["POST"]),
+        Route("/ofrep/v1/evaluate/flags", bulk, methods=["POST"]),
+    ]
+
+
+def ofrep_app(source: FlagSource, *, token: str | None = None) -> Starlette:
+    """The OFREP endpoints alone; the source refreshes while the app runs."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        source.start()
+        try:
+            yield
+        finally:
+            source.stop()
+
+    return Starlette(routes=ofrep_routes(source, token=token), lifespan=lifespan)
+
+
+def source_for(env: Environment, store: Store) -> FlagSource:
+    refresh = env.flags.refresh_s if env.flags is not None else 0.05
+    return FlagSource(store, app=env.app, environment=env.name, refresh_s=refresh)
+
+
+def token_for(env: Environment, environ: dict[str, str] | None = None) -> str | None:
+    """The token clients must send, read from ``flags.token_env`` (None: no token)."""
+    if env.flags is None or env.flags.token_env is None:
+        return None
+    value = (environ if environ is not None else os.environ).get(env.flags.token_env)
+    if not value:
+        raise UsageError(
+            f"${env.flags.token_env} is empty: the flag server needs its token",
+            hint=f"export {env.flags.token_env}=… (the token OFREP clients send)",
+        )
+    return value
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    raise _Stopped
+
+
+class FlagServer:
+    """uvicorn serving ``app`` on ``host:port``."""
+
+    def __init__(self, app: Starlette, *, host: str, port: int) -> None:
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            loop="auto",  # uvloop and httptools when installed
+            http="auto",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+        self.host, self.port = host, port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def run(self) -> None:
+        """In the foreground, until SIGINT or SIGTERM: either is a clean stop (exit 0)."""
+        # uvicorn raises the signal that stopped it again once it has shut down, under the
+        # handler that was there before it: make that handler end the run quietly
+        previous = signal.signal(signal.SIGTERM, _stopped)
+        try:
+            self._server.run()
+        except (KeyboardInterrupt, _Stopped):
+            return
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        if not self._server.started:
+            raise BackendError(f"the flag server could not listen on {self.url}")
+
+    def start(self) -> FlagServer:
+        """In a thread; returns once it listens."""
+        self._thread = threading.Thread(target=self._in_thread, name="slipway-ofrep", daemon=True)
+        self._thread.start()
+        done = threading.Event()
+        for _ in range(int(START_TIMEOUT_S / 0.02)):
+            if self._server.started or not self._thread.is_alive():
+                break
+            done.wait(0.02)
+        if not self._server.started:
+            self.stop()
+            raise BackendError(f"the flag server did not start on {self.url}")
+        return self
+
+    def _in_thread(self) -> None:
+        asyncio.run(self._server.serve())
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def __enter__(self) -> FlagServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
