@@ -147,3 +147,23 @@ def test_refused_sign_ins_are_rate_limited_per_address(served: Served) -> None:
         assert stopped.status_code == 429
         with served.client("viewer") as api:
             assert api.get("/api/v1/environments").status_code == 429
+
+
+def test_an_aborted_canary_says_which_measurements_decided(served: Served) -> None:
+    dep = record_deployment(served.store, version="v4", status="rolled_back")
+    served.store.record_analysis(
+        dep, analysis="canary", run_no=3, canary_version="v4", baseline_version="v3",
+        weight=10, verdict="abort", summary="error_rate failed",
+        measurements=[
+            {"metric": "error_rate", "status": "fail", "canary": 0.05, "baseline": 0.0,
+             "detail": "0.05 fails `> 0.01`", "limit": 0.01},
+            {"metric": "p95_latency_ms", "status": "pass", "canary": 40, "baseline": 41,
+             "detail": "40 passes `> 2 * baseline`", "limit": 82},
+        ],
+    )  # fmt: skip
+    with sign_in(served, "viewer") as browser:
+        html = browser.get(f"/deployments/{dep}").text
+    decided = re.search(r'<p class="decided error" id="decided">(.*?)</p>', html, re.S)
+    assert decided is not None
+    assert "error_rate" in decided[1] and "0.05 fails `&gt; 0.01`" in decided[1]
+    assert "p95_latency_ms" not in decided[1]

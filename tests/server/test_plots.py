@@ -12,7 +12,9 @@ def run(no: int, weight: int | None, canary: float, baseline: float | None) -> d
     return {
         "run": no,
         "weight": weight,
-        "measurements": [{"metric": "error_rate", "canary": canary, "baseline": baseline}],
+        "measurements": [
+            {"metric": "error_rate", "canary": canary, "baseline": baseline, "limit": 0.05}
+        ],
     }
 
 
@@ -27,9 +29,11 @@ def test_each_metric_is_plotted_for_canary_and_baseline_and_the_weight_over_runs
     plots = analysis_plots([run(1, 5, 0.0, 0.01), run(2, 25, 0.02, 0.01), run(3, 50, 0.04, None)])
     assert len(plots) == 2
     metric, weight = str(plots[0]), str(plots[1])
-    assert "error_rate" in metric and "max 0.04" in metric
-    canary, baseline = points(metric)
+    assert "error_rate" in metric
+    assert "max 0.05" in metric  # the threshold is plotted too, and tops the scale
+    canary, baseline, limit = points(metric)
     assert len(canary) == 3 and len(baseline) == 2  # a missing baseline is no point
+    assert len(limit) == 3 and len({y for _, y in limit}) == 1  # a constant threshold: flat
     assert canary[0][1] > canary[1][1] > canary[2][1]  # higher values, higher on the plot
     (shares,) = points(weight)
     assert [round(y, 1) for _, y in shares] == [

@@ -13,7 +13,13 @@ from typing import Any
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT, PAD = 360, 120, 24
-COLOURS = {"canary": "#b42318", "baseline": "#1d5fa8", "weight": "#9a6700", "duration": "#1d5fa8"}
+COLOURS = {
+    "canary": "#b42318",
+    "baseline": "#1d5fa8",
+    "limit": "#57606a",
+    "weight": "#9a6700",
+    "duration": "#1d5fa8",
+}
 
 
 def _number(value: Any) -> float | None:
@@ -31,7 +37,7 @@ def _points(values: Sequence[float | None], top: float) -> str:
     )
 
 
-def _frame(title: str, top: float, lines: list[tuple[str, Sequence[float | None]]]) -> Markup:
+def _frame(title: str, top: float, lines: Sequence[tuple[str, Sequence[float | None]]]) -> Markup:
     drawn = [
         f'<polyline fill="none" stroke="{COLOURS[name]}" stroke-width="2" '
         f'points="{_points(values, top)}"><title>{escape(name)}</title></polyline>'
@@ -40,7 +46,9 @@ def _frame(title: str, top: float, lines: list[tuple[str, Sequence[float | None]
     ]
     if not drawn:
         return Markup("")
-    legend = " · ".join(f"{escape(name)}" for name, _ in lines)
+    legend = " · ".join(
+        f"{escape(name)}" for name, values in lines if any(v is not None for v in values)
+    )
     return Markup(
         f'<figure class="plot"><svg class="plot" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(title)}">'
@@ -53,7 +61,8 @@ def _frame(title: str, top: float, lines: list[tuple[str, Sequence[float | None]
 
 
 def analysis_plots(runs: Sequence[dict[str, Any]]) -> list[Markup]:
-    """One plot per metric: canary and baseline over the runs; then the canary's weight."""
+    """One plot per metric: canary, baseline and the threshold over the runs; then the
+    canary's weight."""
     metrics: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
         for m in run.get("measurements", []):
@@ -63,8 +72,10 @@ def analysis_plots(runs: Sequence[dict[str, Any]]) -> list[Markup]:
     for name, found in metrics.items():
         canary = [_number(m.get("canary")) for m in found]
         baseline = [_number(m.get("baseline")) for m in found]
-        top = max([v for v in canary + baseline if v is not None] or [0.0])
-        plots.append(_frame(name, top, [("canary", canary), ("baseline", baseline)]))
+        limit = [_number(m.get("limit")) for m in found]  # the threshold, run by run
+        top = max([v for v in canary + baseline + limit if v is not None] or [0.0])
+        lines = [("canary", canary), ("baseline", baseline), ("limit", limit)]
+        plots.append(_frame(name, top, lines))
     weights = [_number(r.get("weight")) for r in runs]
     plots.append(_frame("canary's share of traffic, %", 100.0, [("weight", weights)]))
     return [p for p in plots if p]
