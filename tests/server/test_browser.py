@@ -96,6 +96,9 @@ def test_an_approver_says_go_and_the_page_follows_without_a_reload(
         assert states and all(s == "succeeded" for s in states), states
         assert browser.execute_script("return window.slipwayMarker") == "the same page"
         assert "approve: approved" in browser.find_element(By.ID, "action-message").text
+        # the page's EventSource, signed in by its session cookie, heard the store's events
+        heard = browser.execute_script("return document.getElementById('live').dataset.lastEvent")
+        assert heard and int(heard) in {e.id for e in served.store.events(dep)}
     (signal,) = served.store.signals(dep)
     assert (signal.actor, signal.token, signal.comment) == (
         "approver",
