@@ -196,6 +196,49 @@ def signed_in(url: str, token: str) -> httpx.Client:
     return client
 
 
+def streams(
+    url: str, token: str, state: Path, running: str, *, clients: int, count: int
+) -> tuple[list[float], list[list[int]], set[int]]:
+    """The runner's events timed by one client while ``clients`` others follow: the
+    latencies, the ids each of the others saw, and the ids the runner wrote."""
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(state), running, str(count), "0.02"],
+        stdin=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    followers = subprocess.Popen(
+        [sys.executable, __file__, "--crowd", url, token, str(clients), str(count)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert followers.stdout is not None
+        assert followers.stdout.readline().strip() == "ready"
+        say(f"{clients} streams open; the runner writes {count} events")
+        latencies = asyncio.run(measured(url, token, count, runner))
+        seen: list[list[int]] = json.loads(followers.stdout.readline())
+        say(f"timed {len(latencies)} events; the crowd is done")
+        runner.wait(timeout=120)
+    finally:
+        runner.kill()
+        followers.kill()
+    reader = Store.for_state_dir(state)
+    written = {e.id for e in reader.events(running) if e.message.startswith("bench ")}
+    reader.close()
+    return latencies, seen, written
+
+
+def pages(url: str, token: str, rounds: int) -> tuple[float, float, float]:
+    """Overview (median), history (median) and the first history, in ms."""
+    browser = signed_in(url, token)
+    try:
+        (_, overview), (history_cold, history) = (
+            page_ms(browser, "/", rounds),
+            page_ms(browser, "/history", rounds),
+        )
+    finally:
+        browser.close()
+    return overview, history, history_cold
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -218,39 +261,12 @@ def main() -> None:
         port = low_port()
         url = f"http://127.0.0.1:{port}"
         server = start_server(spec, port)
-        state = str(env.state_dir.parent)
-        runner = subprocess.Popen(
-            [sys.executable, "-c", RUNNER, state, running, str(count), "0.02"],
-            stdin=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        followers = subprocess.Popen(
-            [sys.executable, __file__, "--crowd", url, token, str(clients), str(count)],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
         try:
-            assert followers.stdout is not None
-            assert followers.stdout.readline().strip() == "ready"
-            say(f"{clients} streams open; the runner writes {count} events")
-            latencies = asyncio.run(measured(url, token, count, runner))
-            say(f"timed {len(latencies)} events")
-            seen: list[list[int]] = json.loads(followers.stdout.readline())
-            say("the crowd is done")
-            runner.wait(timeout=120)
-            reader = Store.for_state_dir(env.state_dir.parent)
-            written = {e.id for e in reader.events(running) if e.message.startswith("bench ")}
-            reader.close()
-            browser = signed_in(url, token)
-            try:
-                rounds = 5 if args.quick else 20
-                (_, overview), (history_cold, history_page) = (
-                    page_ms(browser, "/", rounds),
-                    page_ms(browser, "/history", rounds),
-                )
-            finally:
-                browser.close()
+            latencies, seen, written = streams(
+                url, token, env.state_dir.parent, running, clients=clients, count=count
+            )
+            overview, history_page, history_cold = pages(url, token, 5 if args.quick else 20)
         finally:
-            runner.kill()
-            followers.kill()
             server.terminate()
             server.wait(timeout=30)
     result: dict[str, Any] = {
