@@ -120,6 +120,13 @@ def test_buttons_only_for_the_roles_that_may_use_them(served: Served) -> None:
     with sign_in(served, "viewer") as browser:
         refused = browser.post(f"/deployments/{dep}/approve", data={"csrf": csrf_of(html)})
         assert refused.status_code == 403
+    live = record_deployment(served.store, version="v2")
+    served.store.set_current("shop", "production", version="v2", digest=None, deployment_id=live)
+    for role, buttons in {"viewer": set(), "deployer": {"rollback"}}.items():
+        with sign_in(served, role) as browser:
+            html = browser.get(f"/deployments/{live}").text
+            # finished: only a rollback, and only of what the environment runs now
+            assert set(re.findall(r'data-action="([a-z]+)"', html)) == buttons, role
 
 
 def test_every_asset_is_served_by_slipway(served: Served) -> None:

@@ -141,6 +141,8 @@ def deployment_record(site: Site, caller: Caller, deployment_id: str) -> dict[st
     found = reports.record(env, store=site.store, deployment=dep.id)
     found["environment"] = env.name
     found["allowed"] = caller.identity.allowed(env.name)
+    current = site.store.current(env.app, env.name)
+    found["is_current"] = current is not None and current.deployment_id == dep.id
     return found
 
 
