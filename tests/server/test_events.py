@@ -102,6 +102,16 @@ def test_the_global_stream_shows_only_the_tokens_environments(served: Served) ->
         assert bad.status_code == 400
 
 
+def test_a_revoked_tokens_stream_ends_at_its_next_heartbeat(served: Served) -> None:
+    with served.client("viewer") as client, client.stream("GET", "/api/v1/events") as stream:
+        messages = sse(stream)
+        assert next(messages) == {"retry": "1000"}
+        served.store.revoke_token("viewer", by="test")
+        after = [m for _, m in zip(range(100), messages, strict=False)]  # bounded
+    assert len(after) < 100  # the stream ended: it did not go on beating
+    assert all("id" not in m for m in after)
+
+
 def _row(event_id: int) -> FeedEvent:
     return FeedEvent(Event(event_id, "d", "t", "info", "m", {}), "shop", "production")
 

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from slipway import reports
-from slipway.errors import UsageError
+from slipway.errors import AccessDenied, StoreError, UsageError
 from slipway.server.actions import Answer, act, remembered
 from slipway.server.feed import Feed, FeedEvent
 from slipway.server.site import Caller, Site
@@ -230,7 +230,17 @@ SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 async def _stream(request: Request, wanted: Callable[[FeedEvent], bool]) -> Response:
     feed: Feed = request.app.state.feed
-    stream = feed.stream(wanted, last_id=_last_id(request))
+
+    def allowed() -> bool:  # the caller still signed in: a revoked token's stream ends
+        try:
+            caller_of(request)
+        except AccessDenied:
+            return False
+        except StoreError:  # the store away a moment is no reason to drop a reader
+            return True
+        return True
+
+    stream = feed.stream(wanted, last_id=_last_id(request), allowed=allowed)
     return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
 
 

@@ -139,9 +139,12 @@ class Feed:
         except asyncio.QueueFull:
             sub.overflowed = True
 
-    async def stream(self, wanted: Wanted, *, last_id: int | None) -> AsyncIterator[str]:
+    async def stream(
+        self, wanted: Wanted, *, last_id: int | None, allowed: Callable[[], bool] | None = None
+    ) -> AsyncIterator[str]:
         """One client's SSE: what it missed since ``last_id`` (from the store), then live
-        events and heartbeats, until it goes away."""
+        events and heartbeats, until it goes away — or, asked at each heartbeat, until
+        ``allowed()`` says its token or session no longer is (revoked, expired, ended)."""
         sub = Subscription(wanted, horizon=self.horizon)
         self._subscribers.add(sub)
         try:
@@ -154,6 +157,8 @@ class Feed:
                 try:
                     row = await asyncio.wait_for(sub.queue.get(), self.heartbeat_s)
                 except TimeoutError:
+                    if allowed is not None and not await to_thread.run_sync(allowed):
+                        return
                     yield ": heartbeat\n\n"
                     continue
                 if row.event.id > sent:
