@@ -14,16 +14,29 @@ then SIGKILL) and replaced. A new container counts as started once it ran ``STAR
 without exiting or being restarted (supervisord's ``startsecs`` for a process): a command
 that cannot run fails its start with its log, not later as a health check that times out.
 ``stop`` of a slot without a container does nothing.
+
+The processes of roles without traffic (workers, beat) are containers too, of the release's
+image: ``shop-production-worker-1_b``, labelled with the process and its role instead of a
+slot. A role's check runs in its container (``docker exec``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from slipway.clock import Clock, SystemClock
 from slipway.containers.engine import Container, ContainerConfig, Engine
 from slipway.errors import PermanentError
 from slipway.spec.targets import DockerTargetSpec
 from slipway.supervisord.local import Supervisor
-from slipway.targets.base import InstanceSpec, InstanceState
+from slipway.targets.base import (
+    CommandRun,
+    InstanceSpec,
+    InstanceState,
+    ProcessState,
+    RoleProcess,
+)
 
 LABEL = "slipway."  # every label Slipway sets starts with this
 START_SECS = 1.0
@@ -109,9 +122,9 @@ class DockerTarget:
                 network=self._spec.network,
             )
         )
-        self._settle(started, spec)
+        self._settle(started, spec.slot, spec.version)
 
-    def _settle(self, started: Container, spec: InstanceSpec) -> None:
+    def _settle(self, started: Container, what: str, version: str) -> None:
         """Watch the new container for ``START_SECS``: exited or restarted is a failed start."""
         deadline = self._clock.monotonic() + START_SECS
         now: Container | None = started
@@ -119,7 +132,7 @@ class DockerTarget:
             if now is None or not now.running or now.restarts != started.restarts:
                 state = "gone" if now is None else f"{now.status}, restarted {now.restarts}x"
                 raise PermanentError(
-                    f"{spec.slot}: {spec.version} did not stay up ({state}); its log ends "
+                    f"{what}: {version} did not stay up ({state}); its log ends "
                     f"with:\n{self.engine.logs(started.name)}"
                 )
             if self._clock.monotonic() >= deadline:
@@ -140,6 +153,71 @@ class DockerTarget:
             timeout = 10.0
         self.engine.remove(container.name, stop_timeout_s=timeout)
 
+    # roles without traffic: one container per process, labelled with the process and role
+
+    def processes(self) -> list[ProcessState]:
+        found = [c for c in self.engine.containers(self._ours()) if f"{LABEL}process" in c.labels]
+        return sorted((_process_state(c) for c in found), key=lambda p: p.name)
+
+    def start_process(self, spec: RoleProcess) -> None:
+        if spec.image is None:
+            raise PermanentError(f"{spec.name}: release {spec.version} is not an image")
+        name = self.container_name(spec.name)
+        existing = self.engine.container(name)
+        if (
+            existing is not None
+            and existing.running
+            and existing.image == spec.image
+            and existing.labels.get(f"{LABEL}version") == spec.version
+        ):
+            return
+        if existing is not None:
+            self._remove(existing)
+        labels = {
+            **self._ours(),
+            f"{LABEL}version": spec.version,
+            f"{LABEL}process": spec.name,
+            f"{LABEL}role": spec.role,
+            f"{LABEL}deployment": spec.deployment,
+            f"{LABEL}stop_timeout_s": f"{spec.stop_timeout_s:g}",
+        }
+        env = {
+            **spec.env,
+            "SLIPWAY_VERSION": spec.version,
+            "SLIPWAY_ROLE": spec.role,
+            "SLIPWAY_PROCESS": spec.name,
+        }
+        started = self.engine.run(
+            ContainerConfig(
+                name=name,
+                image=spec.image,
+                command=list(spec.command),
+                env=env,
+                labels=labels,
+                volumes=self._volumes,
+                init=self._spec.init,  # SIGTERM reaches the worker: its warm shutdown
+                restart=self._spec.restart,
+                stop_timeout_s=spec.stop_timeout_s,
+                network=self._spec.network,
+            )
+        )
+        self._settle(started, spec.name, spec.version)
+
+    def stop_process(self, name: str) -> None:
+        """``docker stop`` with the role's grace waits until the container has exited."""
+        self.stop(name)
+
+    def run_beside(
+        self, name: str, argv: Sequence[str], *, directory: Path, env: Mapping[str, str],
+        timeout_s: float,
+    ) -> CommandRun:  # fmt: skip
+        """In the process's own container (``docker exec``, in the image's working directory:
+        the release's files are the image's; ``directory`` is the host's view of them)."""
+        status, output = self.engine.exec_in(
+            self.container_name(name), argv, env=env, timeout_s=timeout_s
+        )
+        return CommandRun(status, output.strip()[-500:])
+
     def down(self) -> None:
         for container in self.engine.containers(self._ours()):
             self._remove(container)
@@ -148,6 +226,18 @@ class DockerTarget:
 
     def close(self) -> None:
         self.engine.close()
+
+
+def _process_state(container: Container) -> ProcessState:
+    labels = container.labels
+    return ProcessState(
+        name=labels[f"{LABEL}process"],
+        role=labels.get(f"{LABEL}role", "?"),
+        version=labels.get(f"{LABEL}version", "?"),
+        running=container.running,
+        state=container.status.upper(),
+        pid=container.pid if container.running else None,
+    )
 
 
 def _state(container: Container) -> InstanceState:
