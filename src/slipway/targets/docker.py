@@ -23,6 +23,7 @@ slot. A role's check runs in its container (``docker exec``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from slipway.clock import Clock, SystemClock
@@ -81,48 +82,52 @@ class DockerTarget:
         return sorted(result, key=lambda i: i.slot)
 
     def start(self, spec: InstanceSpec) -> None:
-        if spec.image is None:
-            raise PermanentError(f"{spec.slot}: release {spec.version} is not an image")
-        name = self.container_name(spec.slot)
+        self._replace(
+            spec.slot,
+            _Run(spec.image, spec.version, spec.command, spec.stop_timeout_s, spec.deployment),
+            env={**spec.env, "PORT": str(spec.port), "SLIPWAY_SLOT": spec.slot},
+            labels={f"{LABEL}slot": spec.slot, f"{LABEL}port": str(spec.port)},
+        )
+
+    def _replace(
+        self, what: str, run: _Run, *, env: dict[str, str], labels: dict[str, str]
+    ) -> None:
+        """Container ``what`` running ``run``: kept when it already runs that image and
+        version, else the one there is stopped and a new one started and watched."""
+        if run.image is None:
+            raise PermanentError(f"{what}: release {run.version} is not an image")
+        name = self.container_name(what)
         existing = self.engine.container(name)
         if (
             existing is not None
             and existing.running
-            and existing.image == spec.image
-            and existing.labels.get(f"{LABEL}version") == spec.version
+            and existing.image == run.image
+            and existing.labels.get(f"{LABEL}version") == run.version
         ):
             return
         if existing is not None:
             self._remove(existing)
-        env = {
-            **spec.env,
-            "PORT": str(spec.port),
-            "SLIPWAY_VERSION": spec.version,
-            "SLIPWAY_SLOT": spec.slot,
-        }
-        labels = {
-            **self._ours(),
-            f"{LABEL}version": spec.version,
-            f"{LABEL}slot": spec.slot,
-            f"{LABEL}port": str(spec.port),
-            f"{LABEL}deployment": spec.deployment,
-            f"{LABEL}stop_timeout_s": f"{spec.stop_timeout_s:g}",
-        }
         started = self.engine.run(
             ContainerConfig(
                 name=name,
-                image=spec.image,
-                command=list(spec.command),
-                env=env,
-                labels=labels,
+                image=run.image,
+                command=list(run.command),
+                env={**env, "SLIPWAY_VERSION": run.version},
+                labels={
+                    **self._ours(),
+                    **labels,
+                    f"{LABEL}version": run.version,
+                    f"{LABEL}deployment": run.deployment,
+                    f"{LABEL}stop_timeout_s": f"{run.stop_timeout_s:g}",
+                },
                 volumes=self._volumes,
-                init=self._spec.init,
+                init=self._spec.init,  # SIGTERM reaches the app (a worker: its warm shutdown)
                 restart=self._spec.restart,
-                stop_timeout_s=spec.stop_timeout_s,
+                stop_timeout_s=run.stop_timeout_s,
                 network=self._spec.network,
             )
         )
-        self._settle(started, spec.slot, spec.version)
+        self._settle(started, what, run.version)
 
     def _settle(self, started: Container, what: str, version: str) -> None:
         """Watch the new container for ``START_SECS``: exited or restarted is a failed start."""
@@ -160,48 +165,12 @@ class DockerTarget:
         return sorted((_process_state(c) for c in found), key=lambda p: p.name)
 
     def start_process(self, spec: RoleProcess) -> None:
-        if spec.image is None:
-            raise PermanentError(f"{spec.name}: release {spec.version} is not an image")
-        name = self.container_name(spec.name)
-        existing = self.engine.container(name)
-        if (
-            existing is not None
-            and existing.running
-            and existing.image == spec.image
-            and existing.labels.get(f"{LABEL}version") == spec.version
-        ):
-            return
-        if existing is not None:
-            self._remove(existing)
-        labels = {
-            **self._ours(),
-            f"{LABEL}version": spec.version,
-            f"{LABEL}process": spec.name,
-            f"{LABEL}role": spec.role,
-            f"{LABEL}deployment": spec.deployment,
-            f"{LABEL}stop_timeout_s": f"{spec.stop_timeout_s:g}",
-        }
-        env = {
-            **spec.env,
-            "SLIPWAY_VERSION": spec.version,
-            "SLIPWAY_ROLE": spec.role,
-            "SLIPWAY_PROCESS": spec.name,
-        }
-        started = self.engine.run(
-            ContainerConfig(
-                name=name,
-                image=spec.image,
-                command=list(spec.command),
-                env=env,
-                labels=labels,
-                volumes=self._volumes,
-                init=self._spec.init,  # SIGTERM reaches the worker: its warm shutdown
-                restart=self._spec.restart,
-                stop_timeout_s=spec.stop_timeout_s,
-                network=self._spec.network,
-            )
+        self._replace(
+            spec.name,
+            _Run(spec.image, spec.version, spec.command, spec.stop_timeout_s, spec.deployment),
+            env={**spec.env, "SLIPWAY_ROLE": spec.role, "SLIPWAY_PROCESS": spec.name},
+            labels={f"{LABEL}process": spec.name, f"{LABEL}role": spec.role},
         )
-        self._settle(started, spec.name, spec.version)
 
     def stop_process(self, name: str) -> None:
         """``docker stop`` with the role's grace waits until the container has exited."""
@@ -226,6 +195,17 @@ class DockerTarget:
 
     def close(self) -> None:
         self.engine.close()
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What a container of a release runs, whichever kind of process it is."""
+
+    image: str | None
+    version: str
+    command: Sequence[str]
+    stop_timeout_s: float
+    deployment: str
 
 
 def _process_state(container: Container) -> ProcessState:
