@@ -89,6 +89,7 @@ def serve(
     heartbeat_s: float = 15.0,
     sign_in_limit: int | None = None,
     tls: tuple[str, str] | None = None,
+    trusted_proxies: tuple[str, ...] = (),
 ) -> Iterator[Served]:
     """The server of ``spec`` with one token per role over every environment (``<role>``)
     and one per role over production only (``<role>@production``)."""
@@ -104,8 +105,9 @@ def serve(
         heartbeat_s=heartbeat_s, spec_file=spec,
     )  # fmt: skip
     runner = FlagServer(
-        make_app(site), host="127.0.0.1", port=low_port(), name="dashboard", tls=tls
-    )
+        make_app(site), host="127.0.0.1", port=low_port(), name="dashboard", tls=tls,
+        trusted_proxies=trusted_proxies,
+    )  # fmt: skip
     served = Served(url="", site=site, spec=spec)
     for role in ROLES:
         served.tokens[role] = served.token(role, role, "*")

@@ -156,6 +156,36 @@ def test_refused_sign_ins_are_rate_limited_per_address(served: Served) -> None:
             assert api.get("/api/v1/environments").status_code == 429
 
 
+def _refused_then_good(served: Served, forwarded: list[str]) -> int:
+    """Five refused tokens, each claiming to come through a proxy for another address, then
+    a good one claiming a sixth address: its status."""
+    with served.client() as api:
+        for address in forwarded:
+            bad = {"Authorization": "Bearer slw_guess", "X-Forwarded-For": address}
+            assert api.get("/api/v1/environments", headers=bad).status_code == 401
+        good = {
+            "Authorization": f"Bearer {served.tokens['viewer']}",
+            "X-Forwarded-For": "192.0.2.99",
+        }
+        return api.get("/api/v1/environments", headers=good).status_code
+
+
+def test_a_forwarded_address_from_an_untrusted_client_does_not_escape_the_limit(
+    served: Served,
+) -> None:
+    # on loopback, uvicorn would believe X-Forwarded-For by default: Slipway does not
+    assert _refused_then_good(served, [f"192.0.2.{i}" for i in range(5)]) == 429
+
+
+def test_a_trusted_proxy_names_the_client_counted(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path)
+    with serve(spec, sign_in_limit=5, trusted_proxies=("127.0.0.1",)) as trusted:
+        # each forwarded client is counted apart: none reached its limit
+        assert _refused_then_good(trusted, [f"192.0.2.{i}" for i in range(5)]) == 200
+        # and one client through the proxy is limited like any other
+        assert _refused_then_good(trusted, ["192.0.2.99"] * 5) == 429
+
+
 def test_an_aborted_canary_says_which_measurements_decided(served: Served) -> None:
     dep = record_deployment(served.store, version="v4", status="rolled_back")
     served.store.record_analysis(

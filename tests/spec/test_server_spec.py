@@ -24,8 +24,13 @@ def test_the_server_listens_on_loopback_by_default(tmp_path: Path) -> None:
         ("server: {listen: nonsense}\n", "listen must look like 127.0.0.1:8080"),
         ("server: {listen: 127.0.0.1:7400, session_ttl_s: 1}\n", "greater than or equal to 60"),
         ("server: {listne: 127.0.0.1:7400}\n", "listne"),
+        ("server: {trusted_proxies: [127.0.0.1]}\n", "without `behind_proxy: true`"),
+        (
+            "server: {behind_proxy: true, trusted_proxies: [proxy.example]}\n",
+            "valid IPv4 or IPv6 address",
+        ),
     ],
-    ids=["exposed", "name", "shape", "ttl", "typo"],
+    ids=["exposed", "name", "shape", "ttl", "typo", "proxies-alone", "proxy-name"],
 )
 def test_mistakes_point_at_the_line(tmp_path: Path, server: str, message: str) -> None:
     with pytest.raises(SpecError) as caught:

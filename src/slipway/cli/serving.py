@@ -52,6 +52,7 @@ def serve(
             port=server.listen.port,
             name="dashboard",
             tls=tls,
+            trusted_proxies=[str(a) for a in server.trusted_proxies],
         )
         err().print(f"Slipway for {first.app} on {runner.url}", markup=False, highlight=False)
         runner.run()

@@ -13,7 +13,7 @@ import asyncio
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import uvicorn
@@ -109,7 +109,10 @@ class FlagServer:
         port: int,
         name: str = "flag server",
         tls: tuple[str, str] | None = None,
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: on a server
+        # listening on loopback, every local client could then name any address
         config = uvicorn.Config(
             app,
             host=host,
@@ -122,6 +125,8 @@ class FlagServer:
             server_header=False,
             ssl_certfile=tls[0] if tls else None,
             ssl_keyfile=tls[1] if tls else None,
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=list(trusted_proxies) or None,
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None

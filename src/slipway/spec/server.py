@@ -3,11 +3,14 @@
 Loopback unless the spec says otherwise. Beyond loopback, tokens and session cookies would
 cross a network in clear: the server then needs TLS (``tls: {cert, key}``), or the team says
 it runs behind its own TLS proxy (``behind_proxy: true``) — a choice written down, not assumed.
+
+Forwarded headers (``X-Forwarded-For``) are believed only from ``trusted_proxies``: anyone
+else could name any address and walk around the sign-in limit, which counts per address.
 """
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, IPvAnyAddress, model_validator
 
 from slipway.spec.base import Model
 from slipway.spec.router import Listen, ListenAddress, parse_listen
@@ -31,6 +34,11 @@ class ServerSpec(Model):
     behind_proxy: bool = Field(
         False, description="A TLS proxy of the team's stands in front: plain HTTP is allowed."
     )
+    trusted_proxies: list[IPvAnyAddress] = Field(
+        default_factory=list,
+        description="Addresses of the proxies whose X-Forwarded-For / X-Forwarded-Proto are "
+        "believed (the client's address for rate limits and records); none by default.",
+    )
     session_ttl_s: float = Field(
         8 * 3600.0, ge=60, le=30 * 86_400, description="How long a browser stays signed in."
     )
@@ -45,5 +53,9 @@ class ServerSpec(Model):
                 f"server.listen {self.listen} is beyond loopback: tokens would travel in "
                 "clear. Set `tls: {cert: …, key: …}`, or `behind_proxy: true` if a TLS proxy "
                 "stands in front, or listen on 127.0.0.1"
+            )
+        if self.trusted_proxies and not self.behind_proxy:
+            raise ValueError(
+                "server.trusted_proxies without `behind_proxy: true`: whose forwarded headers?"
             )
         return self
