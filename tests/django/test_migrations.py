@@ -21,6 +21,9 @@ from tests.engine.test_roles import events, most_at_once
 from tests.support.django import Shop
 from tests.support.postgres import PostgresCluster
 
+# each deploys the shop several times (virtualenvs, migrations, Celery): minutes, not seconds
+pytestmark = pytest.mark.timeout(900)
+
 
 def post_order(shop: Shop, customer: str) -> int:
     data = urllib.parse.urlencode({"customer": customer, "total": "3.50"}).encode()

@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from slipway.demo.traffic import TrafficGenerator
 from slipway.spec import load_spec
 from tests.conftest import stop_environment
@@ -17,6 +19,9 @@ from tests.engine.test_roles import events, most_at_once
 from tests.support.django import make_shop
 from tests.support.postgres import PostgresCluster
 from tests.support.redis import RedisServer
+
+# each deploys the shop several times (virtualenvs, migrations, Celery): minutes, not seconds
+pytestmark = pytest.mark.timeout(900)
 
 
 def columns(postgres: PostgresCluster, url: str) -> list[str]:
