@@ -172,13 +172,14 @@ class Actions:
     def mark_current(self, params: OfVersion) -> Result:
         version = params.version
         release = self._b.releases.prepare(version)
-        self._b.releases.link_current(version)
+        switched = self._b.releases.link_current(version)
         self._store.set_current(
             self._env.app,
             self._env.name,
             version=version,
             digest=release.digest,
             deployment_id=self._deployment_id,
+            hosts=switched,
         )
         in_use = {i.version for i in self._b.target.instances()}
         self._b.releases.prune(keep=self._env.release.keep, protect=in_use | {version})

@@ -91,9 +91,12 @@ def steady_plan(env: Environment, current: CurrentRelease | None) -> list[Step]:
     placement = []
     if current is not None:
         names = {instance for instance, _, _ in env.slots()}
+        hosts = env.slot_hosts()
         for instance, slot, _ in env.slots():
             if slot == f"{instance}_a" and instance in names:
-                placement.append(Placement(slot, current.version, running=True, serving=True))
+                record = current.on(hosts[slot]) if slot in hosts else None
+                version = record.version if record else current.version
+                placement.append(Placement(slot, version, running=True, serving=True))
     return build_plan(env, version=NEXT, placement=placement)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any
@@ -29,6 +29,7 @@ from slipway.errors import StoreError
 from slipway.store.analyses import AnalysesMixin
 from slipway.store.base import MIGRATIONS, SCHEMA_HEAD, StoreBase, schema_revision
 from slipway.store.flags import FlagsMixin
+from slipway.store.hosts import CurrentRelease, HostReleasesMixin
 from slipway.store.leases import LeasesMixin, Lock, runner_alive, this_runner
 from slipway.store.queue import QueueMixin
 from slipway.store.signals import SignalsMixin
@@ -119,15 +120,9 @@ class Event:
     data: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class CurrentRelease:
-    version: str
-    release_digest: str | None
-    deployment_id: str
-    updated_at: str
-
-
-class Store(FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, StoreBase):
+class Store(
+    HostReleasesMixin, FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, StoreBase
+):
     """One handle on the store; safe to share between the engine's threads."""
 
     # deployments
@@ -298,8 +293,17 @@ class Store(FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, St
     # current release
 
     def set_current(
-        self, app: str, environment: str, *, version: str, digest: str | None, deployment_id: str
+        self,
+        app: str,
+        environment: str,
+        *,
+        version: str,
+        digest: str | None,
+        deployment_id: str,
+        hosts: Collection[str] = (),
     ) -> None:
+        """``version`` is the environment's current release, and (on a fleet) the current
+        release of each of ``hosts``: those whose ``current`` the deployment switched."""
         values = {
             "version": version,
             "release_digest": digest,
@@ -312,6 +316,15 @@ class Store(FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, St
                 conn.execute(
                     insert(current_releases).values(app=app, environment=environment, **values)
                 )
+            self._record_hosts(
+                conn,
+                app,
+                environment,
+                hosts,
+                version=version,
+                digest=digest,
+                deployment_id=deployment_id,
+            )
 
     def current(self, app: str, environment: str) -> CurrentRelease | None:
         where = (current_releases.c.app == app) & (current_releases.c.environment == environment)
@@ -324,6 +337,7 @@ class Store(FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, St
             release_digest=row.release_digest,
             deployment_id=row.deployment_id,
             updated_at=row.updated_at,
+            hosts=self.host_releases(app, environment),
         )
 
 
