@@ -11,10 +11,7 @@ from collections.abc import Callable
 
 from slipway.analysis import Provider
 from slipway.analysis.haproxy_log import HAProxyLogProvider, RequestLog
-from slipway.analysis.probe import ProbeProvider
-from slipway.analysis.prometheus import PrometheusProvider
 from slipway.backends import Backends
-from slipway.backends.local import request_log
 from slipway.errors import UsageError
 from slipway.spec.analysis import AnalysisSpec
 from slipway.spec.environment import Environment
@@ -33,6 +30,10 @@ class ProviderSource:
 
     def log(self) -> RequestLog:
         if self._log is None:
+            # the local backends (supervisord's client, the local HAProxy) on use only: a
+            # fleet's deployment never needs them
+            from slipway.backends.local import request_log
+
             self._log = request_log(self.env, self.backends.router).start()
             self._own_log = True
         return self._log
@@ -57,12 +58,16 @@ def _haproxy(source: ProviderSource, spec: AnalysisSpec) -> Provider:
 
 
 def _probe(source: ProviderSource, spec: AnalysisSpec) -> Provider:
+    from slipway.analysis.probe import ProbeProvider
+
     return ProbeProvider(source.addresses)
 
 
 def _prometheus(source: ProviderSource, spec: AnalysisSpec) -> Provider:
     if spec.prometheus is None:  # the spec's validation asks for it: a guard, not a path
         raise UsageError("a prometheus metric needs `analysis.prometheus.url`")
+    from slipway.analysis.prometheus import PrometheusProvider
+
     return PrometheusProvider(spec.prometheus, app=source.env.app, environment=source.env.name)
 
 

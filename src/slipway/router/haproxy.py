@@ -28,14 +28,16 @@ import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slipway.clock import Clock, SystemClock
 from slipway.errors import BackendError
 from slipway.router import ports, ring
 from slipway.router.base import AdminState, ServerState
 from slipway.router.haproxy_config import STATE_FILE, HAProxyConfig
-from slipway.supervisord.local import Supervisor
+
+if TYPE_CHECKING:  # the local router's; a fleet's router (``remote``) runs HAProxy over SSH
+    from slipway.supervisord.local import Supervisor
 
 PROGRAM = "haproxy"
 CONFIG_FILE = "haproxy.cfg"
