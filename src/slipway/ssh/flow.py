@@ -16,8 +16,8 @@ from pathlib import Path
 
 import asyncssh
 
-HIGH_WATER = 64 * 1024  # bytes an upload may leave in the transport's buffer
-CHUNK = 32 * 1024  # read from the file and written to the channel at a time (one packet)
+HIGH_WATER = 16 * 1024  # bytes an upload may leave in the transport's buffer
+CHUNK = 16 * 1024  # read from the file and written to the channel at a time
 
 
 class Room:
