@@ -35,9 +35,15 @@ StepKind = Literal[
     "gate",  # wait for a person: promote / approve / reject (or a timeout)
     "hold",  # keep the previous set up after a switch, so a rollback is a switch back
     "backup_database",  # pg_dump -Fc, verified with pg_restore --list, recorded
+    "backup_media",  # the media directory: tar + sha256 manifest, re-read, recorded
     "rehearse_migration",  # the migration on a scratch copy restored from that backup
     "migrate_database",  # the migration command against the environment's database
     "restore_database",  # put a backup back (behind a gate: loses newer data)
+    "start_process",  # run a version as one process of a role without traffic (a worker)
+    "check_process",  # the role's check passes for that process, or fail
+    "stop_process",  # warm shutdown of a role's process (SIGTERM, bounded), then forget it
+    "migrate_back",  # reverse the migrations a deployment applied (behind a gate)
+    "maintenance",  # the router answers its maintenance page (on) or the app again (off)
     "set_flag",  # a feature flag's share of users, in one write (the flag source serves it)
     "verify_flag",  # synthetic keys through the flag server: the share served is the share set
 ]
@@ -78,6 +84,16 @@ class Placement:
     version: str
     running: bool
     serving: bool
+
+
+@dataclass(frozen=True)
+class ProcessPlacement:
+    """What a role's process (``worker-1_a``) runs now, read from the target."""
+
+    name: str
+    role: str
+    version: str
+    running: bool
 
 
 @dataclass(frozen=True)
@@ -226,6 +242,9 @@ class Gate(Watched):
     approvers: list[str] = field(default_factory=list)
     version: str | None = None
     backup: str | None = None
+    #: how many different people must approve; whether the deployer may be one of them
+    quorum: int = 1
+    distinct_from_deployer: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,6 +266,36 @@ class Restore(Params):
     backup: str
     #: the gate whose approval this restore needs (None: restore without asking)
     confirmed_by: str | None = None
+
+
+@dataclass(frozen=True)
+class MigrateBack(Params):
+    """``migrate <app> <target>`` for each app, with the code of ``version`` (which knows the
+    migrations to reverse), once the gate ``confirmed_by`` said yes."""
+
+    version: str
+    targets: dict[str, str]
+    confirmed_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Maintenance(Params):
+    on: bool
+
+
+@dataclass(frozen=True)
+class OfProcess(Params):
+    """One process of a role without traffic: ``worker-1_b`` of ``worker``."""
+
+    role: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ProcessStart(OfProcess):
+    """Start (or check) a role's process running ``version``."""
+
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -285,9 +334,15 @@ PARAMS: dict[str, type[Params]] = {
     "gate": Gate,
     "hold": Hold,
     "backup_database": OfVersion,
+    "backup_media": OfVersion,
     "rehearse_migration": OfVersion,
     "migrate_database": OfVersion,
     "restore_database": Restore,
+    "start_process": ProcessStart,
+    "check_process": ProcessStart,
+    "stop_process": OfProcess,
+    "migrate_back": MigrateBack,
+    "maintenance": Maintenance,
     "set_flag": SetFlag,
     "verify_flag": VerifyFlag,
 }

@@ -78,7 +78,7 @@ def test_upgrade_from_every_earlier_revision(empty_url: str, start: str) -> None
 def test_upgrade_keeps_the_current_release_for_every_host(empty_url: str) -> None:
     """Before per-host records a fleet had one current release: after the upgrade every host
     runs it until a deployment switches that host."""
-    _upgrade(empty_url, "0008_team_store")
+    _upgrade(empty_url, "0009_api_tokens")
     engine = create_engine(empty_url)
     with engine.begin() as conn:
         conn.execute(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 AdminState = Literal["ready", "drain", "maint"]
 
@@ -55,3 +55,14 @@ class Router(Protocol):
 
     def down(self) -> None:
         """Stop the router if Slipway started it."""
+
+
+@runtime_checkable
+class MaintenanceRouter(Protocol):
+    """A router that can answer a maintenance page instead of the app, switched at runtime
+    (no reload, no connection dropped); testers with the bypass header get through."""
+
+    def set_maintenance(self, on: bool) -> None:
+        """Idempotent; effective for the next request."""
+
+    def in_maintenance(self) -> bool: ...

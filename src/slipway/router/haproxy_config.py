@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slipway.errors import PermanentError
+from slipway.router.maintenance import MaintenancePage
 
 SOCKET = "hap.sock"
 
@@ -49,6 +50,8 @@ class HAProxyConfig:
     admin_address: tuple[str, int] | None = None  # an admin socket on TCP too (a fleet's LB)
     #: where the admin socket is, when not in run_dir (slipway.sockets: a short path)
     socket_dir: Path | None = None
+    #: a maintenance page the frontend answers while switched on (router/maintenance.py)
+    maintenance: MaintenancePage | None = None
 
     @property
     def admin_socket(self) -> Path:
@@ -149,6 +152,7 @@ class HAProxyConfig:
             "",
             f"frontend {self.backend}_in",
             f"    bind {_bind(_plain(self.listen_host), self.listen_port)}",
+            *([self.maintenance.rule(_path)] if self.maintenance else []),
             f"    default_backend {self.backend}",
         ]
 

@@ -14,26 +14,23 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any
 
-from sqlalchemy import (
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import func, insert, select, update
 
 from slipway.errors import StoreError
 from slipway.store.analyses import AnalysesMixin
 from slipway.store.base import MIGRATIONS, SCHEMA_HEAD, StoreBase, schema_revision
 from slipway.store.flags import FlagsMixin
-from slipway.store.hosts import CurrentRelease, HostReleasesMixin
+from slipway.store.hosts import HostReleasesMixin
 from slipway.store.leases import LeasesMixin, Lock, runner_alive, this_runner
 from slipway.store.queue import QueueMixin
 from slipway.store.signals import SignalsMixin
-from slipway.store.tables import current_releases, deployments, events, steps
+from slipway.store.tables import deployments, events, steps
+from slipway.store.tokens import TokensMixin
 
 __all__ = [
     "MIGRATIONS",
@@ -121,7 +118,14 @@ class Event:
 
 
 class Store(
-    HostReleasesMixin, FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, StoreBase
+    HostReleasesMixin,
+    TokensMixin,
+    FlagsMixin,
+    LeasesMixin,
+    QueueMixin,
+    SignalsMixin,
+    AnalysesMixin,
+    StoreBase,
 ):
     """One handle on the store; safe to share between the engine's threads."""
 
@@ -235,6 +239,29 @@ class Store(
             rows = conn.execute(query.order_by(deployments.c.started_at))
             return [_deployment(r._asdict()) for r in rows]
 
+    def deployments_page(
+        self,
+        app: str,
+        *,
+        environments: Sequence[str],
+        status: str | None = None,
+        before: tuple[str, str] | None = None,
+        limit: int = 50,
+    ) -> list[Deployment]:
+        """Newest first, in ``environments``, optionally of one ``status``, started before
+        ``before`` (the (started_at, id) of the last one of the previous page: a keyset, so a
+        page stays right while deployments are added)."""
+        c = deployments.c
+        query = select(deployments).where((c.app == app) & c.environment.in_(environments))
+        if status is not None:
+            query = query.where(c.status == status)
+        if before is not None:
+            at, last = before
+            query = query.where((c.started_at < at) | ((c.started_at == at) & (c.id < last)))
+        query = query.order_by(c.started_at.desc(), c.id.desc()).limit(limit)
+        with self._read() as conn:
+            return [_deployment(r._asdict()) for r in conn.execute(query)]
+
     # steps
 
     def add_steps(self, deployment_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -257,16 +284,22 @@ class Store(
     def steps(self, deployment_id: str) -> list[StepRecord]:
         query = select(steps).where(steps.c.deployment_id == deployment_id).order_by(steps.c.seq)
         with self._read() as conn:
-            return [
-                StepRecord(
-                    **{
-                        **r._asdict(),
-                        "params": json.loads(r.params),
-                        "result": json.loads(r.result) if r.result else None,
-                    }
-                )
-                for r in conn.execute(query)
-            ]
+            return [_step(r._asdict()) for r in conn.execute(query)]
+
+    def steps_of(
+        self, deployment_ids: Sequence[str], *, kinds: Sequence[str]
+    ) -> dict[str, list[StepRecord]]:
+        """The steps of ``kinds`` of many deployments in one query (a history's figures)."""
+        found: dict[str, list[StepRecord]] = {d: [] for d in deployment_ids}
+        for start in range(0, len(deployment_ids), 500):  # bounded IN lists
+            query = select(steps).where(
+                steps.c.deployment_id.in_(deployment_ids[start : start + 500])
+                & steps.c.kind.in_(kinds)
+            )
+            with self._read() as conn:
+                for r in conn.execute(query.order_by(steps.c.seq)):
+                    found[r.deployment_id].append(_step(r._asdict()))
+        return found
 
     # events
 
@@ -285,61 +318,50 @@ class Store(
     def events(self, deployment_id: str) -> list[Event]:
         query = select(events).where(events.c.deployment_id == deployment_id)
         with self._read() as conn:
-            return [
-                Event(**{**r._asdict(), "data": json.loads(r.data) if r.data else {}})
-                for r in conn.execute(query.order_by(events.c.id))
-            ]
+            return [_event(r._asdict()) for r in conn.execute(query.order_by(events.c.id))]
 
-    # current release
-
-    def set_current(
-        self,
-        app: str,
-        environment: str,
-        *,
-        version: str,
-        digest: str | None,
-        deployment_id: str,
-        hosts: Collection[str] = (),
-    ) -> None:
-        """``version`` is the environment's current release, and (on a fleet) the current
-        release of each of ``hosts``: those whose ``current`` the deployment switched."""
-        values = {
-            "version": version,
-            "release_digest": digest,
-            "deployment_id": deployment_id,
-            "updated_at": self.now(),
-        }
-        where = (current_releases.c.app == app) & (current_releases.c.environment == environment)
-        with self._write() as conn:
-            if conn.execute(update(current_releases).where(where).values(values)).rowcount == 0:
-                conn.execute(
-                    insert(current_releases).values(app=app, environment=environment, **values)
-                )
-            self._record_hosts(
-                conn,
-                app,
-                environment,
-                hosts,
-                version=version,
-                digest=digest,
-                deployment_id=deployment_id,
-            )
-
-    def current(self, app: str, environment: str) -> CurrentRelease | None:
-        where = (current_releases.c.app == app) & (current_releases.c.environment == environment)
-        with self._read() as conn:
-            row = conn.execute(select(current_releases).where(where)).one_or_none()
-        if row is None:
-            return None
-        return CurrentRelease(
-            version=row.version,
-            release_digest=row.release_digest,
-            deployment_id=row.deployment_id,
-            updated_at=row.updated_at,
-            hosts=self.host_releases(app, environment),
+    def events_after(
+        self, after: int, *, app: str | None = None, limit: int = 500
+    ) -> list[tuple[Event, str, str]]:
+        """Events past ``after`` (of ``app``, or of all), oldest first, with their deployment's
+        app and environment: what live pages follow. Ids are the store's sequence numbers."""
+        query = (
+            select(events, deployments.c.app, deployments.c.environment)
+            .join(deployments, deployments.c.id == events.c.deployment_id)
+            .where(events.c.id > after)
         )
+        if app is not None:
+            query = query.where(deployments.c.app == app)
+        with self._read() as conn:
+            rows = [r._asdict() for r in conn.execute(query.order_by(events.c.id).limit(limit))]
+        return [
+            (
+                _event({k: v for k, v in r.items() if k not in ("app", "environment")}),
+                r["app"],
+                r["environment"],
+            )
+            for r in rows
+        ]
+
+    def last_event_id(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.max(events.c.id))).scalar() or 0)
 
 
 def _deployment(row: Mapping[str, Any]) -> Deployment:
     return Deployment(**{**row, "status": Status(row["status"])})
+
+
+def _step(row: Mapping[str, Any]) -> StepRecord:
+    result = row["result"]
+    return StepRecord(
+        **{
+            **row,
+            "params": json.loads(row["params"]),
+            "result": json.loads(result) if result else None,
+        }
+    )
+
+
+def _event(row: Mapping[str, Any]) -> Event:
+    return Event(**{**row, "data": json.loads(row["data"]) if row["data"] else {}})

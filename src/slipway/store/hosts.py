@@ -1,4 +1,5 @@
-"""The release current on each host of a fleet (``host_releases``).
+"""The current release: the environment's (``current_releases``) and, on a fleet, each
+host's (``host_releases``).
 
 A fleet's deployment records, for every host whose ``current`` it switched, the version it left
 there. ``--limit`` switches some hosts only, and a host left out under ``on_host_failure:
@@ -13,10 +14,10 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
 from slipway.store.base import StoreBase
-from slipway.store.tables import deployments, host_releases
+from slipway.store.tables import current_releases, deployments, host_releases
 
 #: the host of a row recorded before per-host records: every host of the environment
 ALL_HOSTS = "*"
@@ -61,6 +62,49 @@ class CurrentRelease:
 
 
 class HostReleasesMixin(StoreBase):
+    def set_current(
+        self,
+        app: str,
+        environment: str,
+        *,
+        version: str,
+        digest: str | None,
+        deployment_id: str,
+        hosts: Collection[str] = (),
+    ) -> None:
+        """``version`` is the environment's current release, and (on a fleet) the current
+        release of each of ``hosts``: those whose ``current`` the deployment switched."""
+        dep = deployment_id
+        values = {
+            "version": version,
+            "release_digest": digest,
+            "deployment_id": dep,
+            "updated_at": self.now(),
+        }
+        where = (current_releases.c.app == app) & (current_releases.c.environment == environment)
+        with self._write() as conn:
+            if conn.execute(update(current_releases).where(where).values(values)).rowcount == 0:
+                conn.execute(
+                    insert(current_releases).values(app=app, environment=environment, **values)
+                )
+            self._record_hosts(
+                conn, app, environment, hosts, version=version, digest=digest, deployment_id=dep
+            )
+
+    def current(self, app: str, environment: str) -> CurrentRelease | None:
+        where = (current_releases.c.app == app) & (current_releases.c.environment == environment)
+        with self._read() as conn:
+            row = conn.execute(select(current_releases).where(where)).one_or_none()
+        if row is None:
+            return None
+        return CurrentRelease(
+            version=row.version,
+            release_digest=row.release_digest,
+            deployment_id=row.deployment_id,
+            updated_at=row.updated_at,
+            hosts=self.host_releases(app, environment),
+        )
+
     def _record_hosts(
         self,
         conn: Connection,

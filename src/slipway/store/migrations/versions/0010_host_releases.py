@@ -4,15 +4,15 @@ only, so one current release per environment was not the truth.
 What the older schema knew is kept as a row for host ``*`` (every host of the environment, as
 recorded before per-host records): a host that no later deployment switched runs that.
 
-Revision ID: 0009_host_releases
-Revises: 0008_team_store
+Revision ID: 0010_host_releases
+Revises: 0009_api_tokens
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_host_releases"
-down_revision = "0008_team_store"
+revision = "0010_host_releases"
+down_revision = "0009_api_tokens"
 
 
 def upgrade() -> None:
