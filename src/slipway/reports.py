@@ -55,6 +55,7 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
         "current": _current_dict(current) if current else None,
         "last_deployment": deployment_dict(last) if last else None,
         "interrupted": None,
+        "watch": _watch(store, last) if last and last.active else None,
         "lock": None,
         "router": f"haproxy on {env.router.listen.host}:{env.router.listen.port}",
         "instances": [],
@@ -82,6 +83,27 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
         return report
     report["problems"] += _disagreements(current, serving, interrupted=bool(report["interrupted"]))
     return report
+
+
+def _watch(store: Store, dep: Deployment) -> dict[str, Any] | None:
+    """The watch after promotion in progress, if it is: what it compares, its time left and
+    its last run."""
+    for step in store.steps(dep.id):
+        if step.kind != "post_promotion" or step.state != "running" or not step.started_at:
+            continue
+        duration = float(step.params.get("duration_s", 0.0))
+        elapsed = seconds_between(step.started_at, store.now()) or 0.0
+        runs = [r for r in store.analysis_runs(dep.id) if r.analysis == "post-promotion"]
+        return {
+            "version": (step.params.get("canary") or {}).get("version"),
+            "baseline": (step.params.get("baseline") or {}).get("version"),
+            "started_at": step.started_at,
+            "duration_s": duration,
+            "left_s": round(max(0.0, duration - elapsed), 1),
+            "runs": len(runs),
+            "last_run": runs[-1].summary if runs else None,
+        }
+    return None
 
 
 def _current_dict(current: CurrentRelease) -> dict[str, Any]:

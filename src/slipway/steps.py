@@ -40,6 +40,8 @@ StepKind = Literal[
     "restore_database",  # put a backup back (behind a gate: loses newer data)
     "set_flag",  # a feature flag's share of users, in one write (the flag source serves it)
     "verify_flag",  # synthetic keys through the flag server: the share served is the share set
+    "record_baseline",  # measure the live release before anything moves, for the watch after
+    "post_promotion",  # all traffic on the new release: watched against that baseline a while
 ]
 
 StepState = Literal["pending", "running", "succeeded", "failed", "compensated", "skipped"]
@@ -118,6 +120,11 @@ class StepList:
 
     def one(self, kind: StepKind, params: Params, description: str) -> None:
         self.group(kind, [(params, description)])
+
+    def beside(self, kind: StepKind, params: Params, description: str) -> None:
+        """Append a step to the last group: it runs in parallel with that group's steps."""
+        self.steps.append(Step(kind, params, description, max(1, self._group)))
+        self._group = max(1, self._group)
 
     def extend(self, steps: Sequence[Step]) -> None:
         """Append another plan's steps, its parallel groups numbered after this one's."""
@@ -235,6 +242,22 @@ class Analyse(Watched):
 
 
 @dataclass(frozen=True)
+class RecordBaseline(Watched):
+    """Measure the live release (``baseline``) for ``duration_s`` before anything moves: what
+    a post-promotion watch (``watch``: its analysis) compares the new release with."""
+
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class PostPromotion(Watched):
+    """All traffic on ``canary``: compare it with the recorded pre-deploy ``baseline`` for
+    ``duration_s`` (``watch``: the analysis), the previous release kept ready meanwhile."""
+
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class Hold(Params):
     """Keep the previous set up after a switch, so a rollback is a switch back."""
 
@@ -290,6 +313,8 @@ PARAMS: dict[str, type[Params]] = {
     "restore_database": Restore,
     "set_flag": SetFlag,
     "verify_flag": VerifyFlag,
+    "record_baseline": RecordBaseline,
+    "post_promotion": PostPromotion,
 }
 
 P = TypeVar("P", bound=Params)

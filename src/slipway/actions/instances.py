@@ -40,6 +40,8 @@ class Actions:
             "gate": self._waits.gate,
             "hold": self._waits.hold,
             "analysis": self._waits.analysis,
+            "record_baseline": self._waits.record_baseline,
+            "post_promotion": self._waits.post_promotion,
         }
         self._table: dict[str, Callable[[Any], Result]] = {
             "prepare_release": self.prepare_release,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from slipway.spec.analysis import AnalysisSpec
+from slipway.spec.analysis import AnalysisSpec, watch_metrics
 from slipway.spec.base import Model, Seconds
 from slipway.spec.flags import FLAG_KEY
 
@@ -117,6 +117,38 @@ class CanaryScale(Model):
         return max(1, min(instances, wanted))
 
 
+def default_watch() -> AnalysisSpec:
+    return AnalysisSpec(interval_s=60, metrics=watch_metrics())
+
+
+class PostPromotionSpec(Model):
+    """Watching after promotion (Argo's ``postPromotionAnalysis``): all traffic is on the new
+    release, the previous one is kept ready, and the same metrics are compared with what the
+    previous release measured before the deploy; a failure rolls back automatically."""
+
+    duration_s: Seconds = Field(1800.0, description="How long the watch lasts after promotion.")
+    baseline_s: Seconds = Field(
+        60.0,
+        description="How long the previous release is measured, before anything moves, for the "
+        "watch's baseline (HAProxy and probe metrics; PromQL is asked at that time later).",
+    )
+    analysis: AnalysisSpec = Field(
+        default_factory=default_watch,
+        description="What the watch measures (default: the seeds' rollback triggers, error rate "
+        "> 5 % for 5 minutes and p95 > 2 x baseline for 10 minutes, every minute).",
+    )
+
+    def describe(self) -> str:
+        return f", watched {self.duration_s:g}s after promotion"
+
+
+WATCH_FIELD = Field(
+    None,
+    description="After all traffic is on the new release: keep the previous one ready and "
+    "watch it against the pre-deploy baseline for a while; a failure rolls back.",
+)
+
+
 class CanarySpec(Model):
     """Send a share of traffic to the new release, step by step, while analysis watches."""
 
@@ -131,6 +163,7 @@ class CanarySpec(Model):
         default_factory=lambda: AnalysisSpec(),
         description="Background analysis: runs from the first weight until promotion.",
     )
+    post_promotion: PostPromotionSpec | None = WATCH_FIELD
 
     @model_validator(mode="after")
     def _weights(self) -> CanarySpec:
@@ -150,7 +183,8 @@ class CanarySpec(Model):
             else:
                 steps.append("analysis")
         judge = f", {self.analysis.judge} analysis" if self.analysis else ""
-        return f"canary: {' → '.join(steps)}{judge}"
+        watch = self.post_promotion.describe() if self.post_promotion else ""
+        return f"canary: {' → '.join(steps)}{judge}{watch}"
 
 
 class SmokeSpec(Model):
@@ -179,6 +213,7 @@ class BlueGreenSpec(Model):
         description="The old set stays up (and `slipway rollback` is a traffic switch) "
         "this long after the switch.",
     )
+    post_promotion: PostPromotionSpec | None = WATCH_FIELD
 
     @model_validator(mode="after")
     def _probe_only(self) -> BlueGreenSpec:
@@ -194,9 +229,10 @@ class BlueGreenSpec(Model):
     def describe(self) -> str:
         """One line for the runbook document."""
         promote = "auto" if self.auto_promote else "`slipway promote`"
+        watch = self.post_promotion.describe() if self.post_promotion else ""
         return (
             f"blue-green: switch {promote}, previous set kept "
-            f"{self.scale_down_delay_s:g}s for `slipway rollback`"
+            f"{self.scale_down_delay_s:g}s for `slipway rollback`{watch}"
         )
 
 
@@ -234,6 +270,7 @@ class FlagSpec(Model):
         description="Synthetic targeting keys evaluated through the flag server after each "
         "weight change: the share served must be the share set, and sticky.",
     )
+    post_promotion: PostPromotionSpec | None = WATCH_FIELD
 
     @model_validator(mode="after")
     def _weights(self) -> FlagSpec:
@@ -253,7 +290,8 @@ class FlagSpec(Model):
             else:
                 steps.append("analysis")
         judge = f", {self.analysis.judge} analysis" if self.analysis else ""
-        return f"flag `{self.flag}`: {' → '.join(steps)}{judge}"
+        watch = self.post_promotion.describe() if self.post_promotion else ""
+        return f"flag `{self.flag}`: {' → '.join(steps)}{judge}{watch}"
 
 
 StrategySpec = Annotated[

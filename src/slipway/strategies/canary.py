@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from slipway.spec.strategy import CanaryScale, CanarySpec, CanaryStep
 from slipway.steps import (
     Analyse,
+    Compared,
     Gate,
     Layout,
     Pause,
@@ -42,12 +43,14 @@ from slipway.steps import (
 from slipway.strategies.common import (
     FULL_WEIGHT,
     Beside,
+    live_side,
     standby,
     start_and_check,
     start_beside,
     switch,
     take_down,
 )
+from slipway.strategies.post_promotion import baseline_step, watch_after
 
 MAX_WEIGHT = 256  # HAProxy's per-server weight range is 1..256 (0: no traffic)
 
@@ -59,12 +62,15 @@ def canary(
     first = next(s.set_weight for s in spec.steps if s.set_weight is not None)
     total = len(layout.instances)
     scale = spec.scale
+    after = spec.post_promotion
+    before = live_side(layout, placement) if after is not None else None
     beside = start_beside(
         plan,
         version,
         layout=layout,
         placement=placement,
         only=_scaled(scale, total, first) if scale else None,
+        alongside=[baseline_step(after, before)] if after and before else [],
     )
     if beside is None:  # a first release: nothing to compare with
         return plan.steps
@@ -85,6 +91,14 @@ def canary(
     _grow(plan, beside, version, len(beside.pending) + len(beside.new))
     beside.promote(plan, version, description=f"promote: all traffic to {version}")
     take_down(plan, beside.old)
+    if after is not None and before is not None:
+        watch_after(
+            plan,
+            after,
+            canary=Compared(version, [s.name for s in beside.new]),
+            baseline=before,
+            kept=f"{stable_version} stopped, its release on disk",
+        )
     return plan.steps
 
 

@@ -1,0 +1,163 @@
+"""Watching after promotion against real supervisord, HAProxy (its request log), the flag
+server and the sample app: a release that goes bad only once it has all the traffic (its
+fault file appears) is rolled back by the watch, against what the previous release measured
+before the deploy; a good one's deployment ends when its watch does."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from slipway import reports
+from slipway.demo.traffic import TrafficGenerator
+from slipway.engine import Engine
+from slipway.store import Store
+from tests.engine.test_flag_rollout import flag_environment, quick
+from tests.engine.test_progressive import engine_for, in_background, url, wait_for_step
+from tests.engine.test_rollout import serving_versions
+
+WATCH = """
+  post_promotion:
+    duration_s: {duration}
+    baseline_s: 2
+    analysis:
+      interval_s: 0.5
+      min_requests: 5
+      metrics:
+        - {{name: error_rate, fail_if: "> 0.05", for_s: 1}}"""
+CANARY = """
+  type: canary
+  steps: [{set_weight: 50}, {pause: {duration_s: 1}}]
+  analysis: null"""
+BLUE_GREEN = "\n  type: blue-green\n  scale_down_delay_s: 0"
+FLAG = """
+  type: flag
+  flag: new-checkout
+  steps: [{set_weight: 50}, {pause: {duration_s: 1}}]
+  analysis: null"""
+
+
+def watched(strategy: str, duration_s: float) -> str:
+    return strategy + WATCH.format(duration=duration_s)
+
+
+def running_versions(engine: Engine) -> set[str]:
+    return {i.version for i in engine.backends.target.instances() if i.running}
+
+
+def watch_runs(store: Store, dep_id: str) -> list[str]:
+    return [r.summary for r in store.analysis_runs(dep_id) if r.analysis == "post-promotion"]
+
+
+def recorded_baseline(store: Store, dep_id: str) -> dict[str, object]:
+    (step,) = [s for s in store.steps(dep_id) if s.kind == "record_baseline"]
+    assert step.state == "succeeded" and step.result is not None
+    return step.result
+
+
+def test_canary_gone_bad_after_promotion_is_rolled_back_by_its_watch(tmp_path: Path) -> None:
+    fault = tmp_path / "fault"
+    strategy = watched(CANARY, 120)
+    with engine_for(tmp_path, strategy, process_env={"FAULT_FILE": str(fault)}) as (engine, store):
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
+        with TrafficGenerator(url(engine), concurrency=4, max_duration_s=150) as traffic:
+            thread, result = in_background(engine, "late_errors")
+            dep_id = wait_for_step(store, engine, "post_promotion", timeout_s=90)
+            # promoted: everything on the new release, the old set stopped, the watch on
+            assert set(serving_versions(engine).values()) == {"late_errors"}
+            assert running_versions(engine) == {"late_errors"}
+            status = reports.status(engine.env, store=store, backends=engine.backends)
+            assert status["last_deployment"]["status"] == "running"
+            watch = status["watch"]
+            assert (watch["version"], watch["baseline"]) == ("late_errors", "v1")
+            assert 0 < watch["left_s"] <= 120
+            fault.write_text("now")
+            thread.join(timeout=120)
+            done = time.monotonic()
+            time.sleep(0.3)
+    outcome = result[0]
+    assert outcome.exit_code == 3 and outcome.deployment.status == "rolled_back"
+    assert "post-promotion" in (outcome.deployment.reason or "")
+    assert "error_rate" in (outcome.deployment.reason or "")
+    # compared with what v1 measured before anything moved
+    samples = recorded_baseline(store, dep_id)["samples"]
+    assert isinstance(samples, dict) and samples["error_rate"]["requests"] > 0
+    runs = watch_runs(store, dep_id)
+    assert any(r.startswith("breach") for r in runs)  # for_s: a breach before the failure
+    assert runs[-1].startswith("fail")
+    # v1 is back (started again from its release on disk), the bad release gone
+    assert traffic.report.failed_between(done, float("inf")) == 0
+    assert traffic.report.versions_after(done) == {"v1"}
+    assert store.current("shop", "test").version == "v1"  # type: ignore[union-attr]
+
+
+def test_blue_green_watch_rolls_back_by_switching_to_blue_still_running(tmp_path: Path) -> None:
+    fault = tmp_path / "fault"
+    strategy = watched(BLUE_GREEN, 120)
+    with engine_for(tmp_path, strategy, process_env={"FAULT_FILE": str(fault)}) as (engine, store):
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
+        with TrafficGenerator(url(engine), concurrency=4, max_duration_s=150) as traffic:
+            thread, result = in_background(engine, "late_errors")
+            dep_id = wait_for_step(store, engine, "post_promotion", timeout_s=90)
+            assert set(serving_versions(engine).values()) == {"late_errors"}
+            assert running_versions(engine) == {"v1", "late_errors"}  # blue runs, on standby
+            fault.write_text("now")
+            thread.join(timeout=120)
+            done = time.monotonic()
+            time.sleep(0.3)
+    assert result[0].exit_code == 3, result[0].deployment.reason
+    rollback = [s.kind for s in store.steps(dep_id) if s.phase == "rollback"]
+    assert "start_instance" not in rollback  # a switch back, not a restart
+    assert traffic.report.versions_after(done) == {"v1"}
+    assert traffic.report.failed_between(done, float("inf")) == 0
+
+
+def test_a_good_release_ends_its_deployment_when_the_watch_ends(tmp_path: Path) -> None:
+    with engine_for(tmp_path, watched(BLUE_GREEN, 4)) as (engine, store):
+        first = engine.deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
+        with TrafficGenerator(url(engine), concurrency=2, max_duration_s=90):
+            thread, result = in_background(engine, "v2")
+            dep_id = wait_for_step(store, engine, "post_promotion", timeout_s=90)
+            assert store.deployment(dep_id).status == "running"
+            assert running_versions(engine) == {"v1", "v2"}
+            thread.join(timeout=60)
+        # the environment still up: blue retired once the watch was over
+        assert running_versions(engine) == {"v2"}
+        assert reports.status(engine.env, store=store, backends=engine.backends)["watch"] is None
+    outcome = result[0]
+    assert outcome.exit_code == 0 and outcome.deployment.status == "succeeded"
+    (watch,) = [s for s in store.steps(dep_id) if s.kind == "post_promotion"]
+    assert watch.result is not None and watch.result["ended"] == "elapsed"
+    assert (watch.started_at or "") < (outcome.deployment.ended_at or "")
+    assert watch_runs(store, dep_id)  # judged while it lasted
+
+
+def test_flag_gone_bad_after_reaching_everyone_is_taken_back_to_zero(tmp_path: Path) -> None:
+    fault = tmp_path / "fault"
+    strategy = watched(FLAG, 120)
+    with flag_environment(tmp_path, strategy=strategy, process_env={"FAULT_FILE": str(fault)}) as (
+        engine,
+        store,
+    ):
+        first = quick(engine).deploy("v1")
+        assert first.exit_code == 0, first.deployment.reason
+        with TrafficGenerator(url(engine), concurrency=4, max_duration_s=150, users=500):
+            thread, result = in_background(engine, "flag_late_errors")
+            dep_id = wait_for_step(store, engine, "post_promotion", timeout_s=90)
+            flag = store.flag("shop", "test", "new-checkout")
+            assert flag is not None and flag.weight == 100
+            fault.write_text("now")
+            thread.join(timeout=120)
+        assert running_versions(engine) == {"flag_late_errors"}  # the code stays, dark
+    outcome = result[0]
+    assert outcome.exit_code == 3, outcome.deployment.reason
+    assert "post-promotion" in (outcome.deployment.reason or "")
+    flag = store.flag("shop", "test", "new-checkout")
+    assert flag is not None and flag.weight == 0
+    rollback = [
+        (s.kind, s.params.get("weight")) for s in store.steps(dep_id) if s.phase == "rollback"
+    ]
+    assert rollback == [("set_flag", 0)]
