@@ -196,11 +196,8 @@ class Releases:
 
     def prune(self, *, keep: int, protect: Collection[str]) -> list[str]:
         """Remove the oldest releases beyond ``keep``, never one in ``protect``."""
-        versions = self.versions()
         removed = []
-        for version in versions[: max(0, len(versions) - keep)]:
-            if version in protect or version == self.current():
-                continue
+        for version in prunable(self.versions(), keep=keep, protect={*protect, self.current()}):
             shutil.rmtree(self.path(version), ignore_errors=True)
             removed.append(version)
         return removed
@@ -247,3 +244,8 @@ def commit_time(root: Path, commit: str) -> str | None:
         return utc_iso(datetime.fromisoformat(found.stdout.strip()))
     except ValueError:
         return None
+
+
+def prunable(versions: list[str], *, keep: int, protect: Collection[str | None]) -> list[str]:
+    """The oldest of ``versions`` (oldest first) beyond the newest ``keep``, but ``protect``."""
+    return [v for v in versions[: max(0, len(versions) - keep)] if v not in protect]

@@ -5,6 +5,7 @@ deploying the same fleet of test hosts over SSH."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -194,3 +195,119 @@ def test_a_runner_killed_mid_rollout_is_resumed_from_another_machine(team: Team)
         store.close()
     assert {served_version(h) for h in team.fleet.hosts[:2]} == {"v2"}
     assert shutil.which("nsenter")
+
+
+def _blackhole(host: TestHost, address: str, *, on: bool) -> None:
+    """Only the way from ``host`` to ``address`` cut (a route to nowhere in its namespace):
+    the team's PostgreSQL unreachable, the fleet's hosts still reachable."""
+    assert host.netns is not None
+    action = "add" if on else "del"
+    subprocess.run(
+        ["ip", "-n", host.netns, "route", action, "blackhole", f"{address}/32"], check=True
+    )
+
+
+def test_a_runner_cut_off_from_the_store_stops_and_resume_ends_consistent(team: Team) -> None:
+    """The network to PostgreSQL cut mid-rollout: the runner cannot renew its lease, stops
+    changing targets and says why; once the link is back, a runner on another machine
+    resumes the deployment and store, router and hosts agree."""
+    assert team.fleet.gateway is not None
+    assert team.run("h1", "deploy", "-f", team.spec("r1"), "-v", "v1").returncode == 0
+    store = team.store()
+    runner = team.start("h3", "deploy", "-f", team.spec("r3"), "-v", "v2")
+    try:
+
+        def rolling() -> bool:
+            deps = store.deployments("shop", "test", limit=1)
+            return (
+                bool(deps)
+                and deps[0].version == "v2"
+                and any(
+                    s.kind == "start_instance" and s.state != "pending"
+                    for s in store.steps(deps[0].id)
+                )
+            )
+
+        wait_until(rolling)
+        _blackhole(team.fleet.host("h3"), team.fleet.gateway, on=True)
+        out, err = runner.communicate(timeout=120)
+        assert runner.returncode != 0, out + err
+        said = " ".join((out + err).split())
+        # the store stopped answering (a write, or the lease's renewal, found it first)
+        assert "changes no target" in said or "stops changing targets" in said, said
+        assert "slipway resume" in said
+        _blackhole(team.fleet.host("h3"), team.fleet.gateway, on=False)
+
+        def expired() -> bool:  # the cut-off runner's lease ran out (its row stays)
+            held = store.lock("shop", "test")
+            return held is None or held.expires_at < store.now()
+
+        wait_until(expired, timeout_s=30)
+        resumed = team.run("h2", "resume", "-f", team.spec("r2"))
+        assert resumed.returncode in (0, 3), resumed.stdout + resumed.stderr
+        status = json.loads(team.run("h1", "status", "-f", team.spec("r1"), "-o", "json").stdout)
+        assert status["problems"] == [] and status["interrupted"] is None, status
+        current = status["current"]["version"]
+        assert {served_version(h) for h in team.fleet.hosts[:2]} == {current}
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.communicate()
+        store.close()
+
+
+def test_a_runner_paused_past_its_lease_writes_nothing_once_another_machine_took_over(
+    team: Team,
+) -> None:
+    """SIGSTOP (a laptop lid, a stalled VM) past the lease on one machine, `slipway resume` on
+    another; continued, the first runner finds its token outdated and stops, writing nothing."""
+    assert team.run("h1", "deploy", "-f", team.spec("r1"), "-v", "v1").returncode == 0
+    store = team.store()
+    runner = team.start("h1", "deploy", "-f", team.spec("r1"), "-v", "v2")
+    paused: list[int] = []
+    try:
+
+        def mid_rollout() -> bool:
+            deps = store.deployments("shop", "test", limit=1)
+            return (
+                bool(deps)
+                and deps[0].version == "v2"
+                and any(
+                    s.kind == "stop_instance" and s.state != "pending"
+                    for s in store.steps(deps[0].id)
+                )
+            )
+
+        wait_until(mid_rollout)
+        children = subprocess.run(
+            ["pgrep", "-P", str(runner.pid)], capture_output=True, text=True
+        ).stdout.split()
+        paused = [int(c) for c in children] or [runner.pid]  # nsenter may exec the runner
+        for pid in paused:
+            os.kill(pid, signal.SIGSTOP)
+        [dep] = store.deployments("shop", "test", limit=1)
+
+        def expired() -> bool:
+            held = store.lock("shop", "test")
+            return held is not None and held.expires_at < store.now()
+
+        wait_until(expired, timeout_s=30)
+        resumed = team.run("h2", "resume", "-f", team.spec("r2"))
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        before = (len(store.events(dep.id)), [(s.id, s.state) for s in store.steps(dep.id)])
+        for pid in paused:
+            os.kill(pid, signal.SIGCONT)
+        out, err = runner.communicate(timeout=120)
+        assert runner.returncode != 0, out + err
+        after = (len(store.events(dep.id)), [(s.id, s.state) for s in store.steps(dep.id)])
+        assert after == before  # not one transition, not one event more
+        assert store.deployment(dep.id).status == "succeeded"
+    finally:
+        for pid in paused:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        if runner.poll() is None:
+            runner.kill()
+            runner.communicate()
+        store.close()
+    assert {served_version(h) for h in team.fleet.hosts[:2]} == {"v2"}

@@ -125,18 +125,7 @@ class StatisticalJudge:
         else:  # a count is not a comparison of quality: judge it by its condition
             return threshold_result(metric, canary, baseline, min_requests=self.min_requests)
         assert value is not None and base is not None
-        worse = p_value < alpha and value - base > metric.min_delta
-        detail = (
-            f"{value:.4g} against {base:.4g}: p = {p_value:.2g} "
-            f"{'<' if p_value < alpha else '>='} {alpha:.2g}"
-        )
-        return result(
-            "fail" if worse else "pass",
-            value,
-            base,
-            detail,
-            extra={"p_value": p_value, "alpha": alpha},
-        )
+        return significance(result, metric, value, base, p_value=p_value, alpha=alpha)
 
 
 def _more_errors(canary: Sample, baseline: Sample) -> float:
@@ -158,3 +147,30 @@ def _slower(canary: Sample, baseline: Sample) -> float:
         return 1.0
     result = mannwhitneyu(canary.latencies_ms, baseline.latencies_ms, alternative="greater")
     return float(result.pvalue)
+
+
+def significance(
+    result: Callable[..., MetricResult],
+    metric: MetricSpec,
+    value: float,
+    base: float,
+    *,
+    p_value: float,
+    alpha: float,
+    label: str = "p",
+    extra: dict[str, float] | None = None,
+) -> MetricResult:
+    """Worse only when significant *and* more than ``min_delta`` worse; the test's figures
+    kept with the result."""
+    worse = p_value < alpha and value - base > metric.min_delta
+    detail = (
+        f"{value:.4g} against {base:.4g}: {label} = {p_value:.2g} "
+        f"{'<' if p_value < alpha else '>='} {alpha:.2g}"
+    )
+    return result(
+        "fail" if worse else "pass",
+        value,
+        base,
+        detail,
+        extra={"p_value": p_value, "alpha": alpha, **(extra or {})},
+    )

@@ -28,7 +28,7 @@ import math
 from dataclasses import replace
 
 from slipway.analysis.base import MetricResult, Sample
-from slipway.analysis.judges import StatisticalJudge, _maker, threshold_result
+from slipway.analysis.judges import StatisticalJudge, _maker, significance, threshold_result
 from slipway.spec.analysis import MetricSpec
 
 TAU = 0.02
@@ -88,15 +88,13 @@ class SequentialJudge(StatisticalJudge):
         self._largest[metric.name] = ratio
         p_value = min(1.0, 1 / ratio) if ratio > 0 else 1.0
         alpha = self.alpha / self.tests_per_run
-        worse = p_value < alpha and value - base > metric.min_delta
-        detail = (
-            f"{value:.4g} against {base:.4g}: always-valid p = {p_value:.2g} "
-            f"{'<' if p_value < alpha else '>='} {alpha:.2g}"
-        )
-        return result(
-            "fail" if worse else "pass",
+        return significance(
+            result,
+            metric,
             value,
             base,
-            detail,
-            extra={"p_value": p_value, "alpha": alpha, "msprt": ratio},
+            p_value=p_value,
+            alpha=alpha,
+            label="always-valid p",
+            extra={"msprt": ratio},
         )

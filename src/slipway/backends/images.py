@@ -23,7 +23,7 @@ from pathlib import Path
 
 from slipway.containers.engine import Credentials, Engine
 from slipway.errors import PermanentError, UsageError
-from slipway.release import Release, check_version
+from slipway.release import Release, check_version, prunable
 from slipway.spec.release import ImageSpec
 
 SUFFIX = ".json"
@@ -154,11 +154,8 @@ class ImageReleases:
         return [version for _, version in sorted(found)]
 
     def prune(self, *, keep: int, protect: Collection[str]) -> list[str]:
-        versions = self.versions()
         removed = []
-        for version in versions[: max(0, len(versions) - keep)]:
-            if version in protect or version == self.current():
-                continue
+        for version in prunable(self.versions(), keep=keep, protect={*protect, self.current()}):
             record = self._record(version)
             refs = json.loads(record.read_text()).get("refs", [])
             if all([self.engine.remove_image(str(ref)) for ref in refs]):

@@ -29,7 +29,6 @@ from slipway.spec.environment import Environment
 from slipway.steps import Step
 from slipway.store import Deployment, StepRecord, Store
 
-
 UNCHANGED = ("prepare_release", "record_baseline")
 
 

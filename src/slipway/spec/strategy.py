@@ -149,6 +149,21 @@ WATCH_FIELD = Field(
 )
 
 
+def describe_steps(steps: list[CanaryStep], analysis: AnalysisSpec | None) -> str:
+    """``10% → pause 60s → 50%, threshold analysis``: a canary's or a flag's steps in a line."""
+    said = []
+    for step in steps:
+        if step.set_weight is not None:
+            said.append(f"{step.set_weight}%")
+        elif step.pause is not None:
+            wait = step.pause.duration_s
+            said.append(f"pause {wait:g}s" if wait else "`slipway promote`")
+        else:
+            said.append("analysis")
+    judge = f", {analysis.judge} analysis" if analysis else ""
+    return f"{' → '.join(said)}{judge}"
+
+
 class CanarySpec(Model):
     """Send a share of traffic to the new release, step by step, while analysis watches."""
 
@@ -173,18 +188,8 @@ class CanarySpec(Model):
 
     def describe(self) -> str:
         """One line for the runbook document."""
-        steps = []
-        for step in self.steps:
-            if step.set_weight is not None:
-                steps.append(f"{step.set_weight}%")
-            elif step.pause is not None:
-                wait = step.pause.duration_s
-                steps.append(f"pause {wait:g}s" if wait else "`slipway promote`")
-            else:
-                steps.append("analysis")
-        judge = f", {self.analysis.judge} analysis" if self.analysis else ""
         watch = self.post_promotion.describe() if self.post_promotion else ""
-        return f"canary: {' → '.join(steps)}{judge}{watch}"
+        return f"canary: {describe_steps(self.steps, self.analysis)}{watch}"
 
 
 class SmokeSpec(Model):
@@ -280,18 +285,8 @@ class FlagSpec(Model):
 
     def describe(self) -> str:
         """One line for the runbook document."""
-        steps = []
-        for step in self.steps:
-            if step.set_weight is not None:
-                steps.append(f"{step.set_weight}%")
-            elif step.pause is not None:
-                wait = step.pause.duration_s
-                steps.append(f"pause {wait:g}s" if wait else "`slipway promote`")
-            else:
-                steps.append("analysis")
-        judge = f", {self.analysis.judge} analysis" if self.analysis else ""
         watch = self.post_promotion.describe() if self.post_promotion else ""
-        return f"flag `{self.flag}`: {' → '.join(steps)}{judge}{watch}"
+        return f"flag `{self.flag}`: {describe_steps(self.steps, self.analysis)}{watch}"
 
 
 StrategySpec = Annotated[
