@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slipway.spec.environment import Environment
+from slipway.spec.strategy import header_routes
 from slipway.steps import Gate, Layout, Nothing, OfVersion, Placement, Step, StepList
 from slipway.strategies import STRATEGIES, UNDOS, back_to
 from slipway.strategies.database import database_steps
@@ -76,6 +77,11 @@ def rollback_plan(
     """Steps back to ``version`` (nothing serving if None); ``prepare`` its release first."""
     layout = Layout.from_slots(env.slots())
     body = back_to(version, layout=layout, placement=placement)
+    if header_routes(env.strategy):  # first: a tester's request must not reach what is undone
+        routes = StepList()
+        routes.one("clear_header_routes", Nothing(), "header routes removed")
+        routes.extend(body)
+        body = routes.steps
     if not prepare or version is None:
         return body
     head = _preamble(version)

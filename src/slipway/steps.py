@@ -42,6 +42,8 @@ StepKind = Literal[
     "verify_flag",  # synthetic keys through the flag server: the share served is the share set
     "record_baseline",  # measure the live release before anything moves, for the watch after
     "post_promotion",  # all traffic on the new release: watched against that baseline a while
+    "set_header_route",  # requests with a header (or cookie) to the canary, whatever the weights
+    "clear_header_routes",  # every such route removed (a rollback)
 ]
 
 StepState = Literal["pending", "running", "succeeded", "failed", "compensated", "skipped"]
@@ -198,6 +200,18 @@ class Switch(Params):
 
 
 @dataclass(frozen=True)
+class HeaderRoute(Params):
+    """Requests whose ``match`` (header or cookie) ``name`` is ``value`` go to ``slots`` (the
+    canary of ``version``); ``value`` None removes the route."""
+
+    match: str
+    name: str
+    value: str | None
+    slots: list[str]
+    version: str
+
+
+@dataclass(frozen=True)
 class Compared(Params):
     """One side an analysis compares: a release and the slots it runs in — and, for a flag
     rollout, the flag's variant its users got (both sides then run the same release)."""
@@ -315,6 +329,8 @@ PARAMS: dict[str, type[Params]] = {
     "verify_flag": VerifyFlag,
     "record_baseline": RecordBaseline,
     "post_promotion": PostPromotion,
+    "set_header_route": HeaderRoute,
+    "clear_header_routes": Nothing,
 }
 
 P = TypeVar("P", bound=Params)

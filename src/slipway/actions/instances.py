@@ -14,6 +14,7 @@ from typing import Any
 from slipway.actions.context import StepContext
 from slipway.actions.database import DatabaseActions
 from slipway.actions.flags import FlagActions
+from slipway.actions.routes import RouteActions
 from slipway.actions.waits import Waits
 from slipway.backends.health import health_check, instance_url
 from slipway.checks.health import wait_healthy
@@ -65,6 +66,11 @@ class Actions:
         )
         flags = FlagActions(context)
         self._table.update(set_flag=flags.set_flag, verify_flag=flags.verify_flag)
+        routes = RouteActions(context)
+        self._table.update(
+            set_header_route=routes.set_header_route,
+            clear_header_routes=routes.clear_header_routes,
+        )
 
     def run(self, kind: str, stored: Mapping[str, Any], *, started: datetime) -> Result:
         """Run one step from its stored parameters; ``started`` is when it first started

@@ -18,6 +18,7 @@ from slipway.router.haproxy_config import HAProxyConfig
 from slipway.sockets import socket_dir
 from slipway.spec.environment import Environment
 from slipway.spec.process import HttpCheckSpec
+from slipway.spec.strategy import header_routes
 from slipway.supervisord.local import Supervisor
 from slipway.targets.local import LocalTarget
 
@@ -50,6 +51,7 @@ def local_router(env: Environment, supervisor: Supervisor, *, clock: Clock) -> H
         metrics_port=env.router.metrics_port,
         log_ring=True,
         socket_dir=socket_dir(run_dir),
+        routes=header_routes(env.strategy),
     )
     return HAProxyRouter(config, supervisor, clock=clock)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 AdminState = Literal["ready", "drain", "maint"]
 
@@ -55,3 +55,16 @@ class Router(Protocol):
 
     def down(self) -> None:
         """Stop the router if Slipway started it."""
+
+
+@runtime_checkable
+class HeaderRouter(Protocol):
+    """A router that can send requests with a given header or cookie to chosen slots
+    (a canary reached on purpose), whatever the weights."""
+
+    def route(self, *, match: str, name: str, value: str | None, slots: Sequence[str]) -> None:
+        """Requests whose ``match`` (header or cookie) ``name`` is ``value`` go to ``slots``;
+        ``value`` None removes the route."""
+
+    def clear_routes(self) -> None:
+        """Remove every route: each request balanced by weight again."""

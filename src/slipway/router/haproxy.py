@@ -35,6 +35,7 @@ from slipway.errors import BackendError
 from slipway.router import ports, ring
 from slipway.router.base import AdminState, ServerState
 from slipway.router.haproxy_config import STATE_FILE, HAProxyConfig
+from slipway.router.header_routes import MapRoutes
 from slipway.supervisord.local import Supervisor
 
 PROGRAM = "haproxy"
@@ -90,6 +91,7 @@ class HAProxyRouter:
         self._run = config.run_dir.resolve()
         self.socket = config.admin_socket
         self._state_lock = threading.Lock()
+        self.routes = MapRoutes(self._run, config.routes, self.command)
 
     def follow_request_log(self, on_line: Callable[[str], None], stop: threading.Event) -> None:
         """Hand each request HAProxy logs from now on to ``on_line``, until ``stop`` is set
@@ -115,6 +117,7 @@ class HAProxyRouter:
         changed = not cfg.exists() or cfg.read_text() != text
         info = self._sv.info(PROGRAM)
         running = info is not None and info["statename"] == "RUNNING"
+        self.routes.ensure_files()  # before a check or a start: HAProxy needs its map files
         if changed:
             candidate = cfg.with_suffix(".new")
             candidate.write_text(text)
@@ -176,6 +179,12 @@ class HAProxyRouter:
         if self._sv.is_running() and self._sv.info(PROGRAM) is not None:
             self._save_state()
             self._sv.stop(PROGRAM)
+
+    def route(self, *, match: str, name: str, value: str | None, slots: Sequence[str]) -> None:
+        self.routes.route(match=match, name=name, value=value, slots=slots)
+
+    def clear_routes(self) -> None:
+        self.routes.clear()
 
     # the runtime API
 

@@ -66,18 +66,41 @@ class PauseSpec(Model):
     )
 
 
+class HeaderRouteSpec(Model):
+    """Requests carrying this header (or cookie) with this value go to the canary, whatever
+    the weights (Argo's ``setHeaderRoute``): testers reach it on purpose."""
+
+    name: str = Field(
+        ..., pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The header's (or cookie's) name."
+    )
+    value: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._~+-]{1,128}$",
+        description="The value that routes to the canary; without it, the route is removed.",
+    )
+    match: Literal["header", "cookie"] = Field("header", description="A header or a cookie.")
+
+    def describe(self) -> str:
+        said = f"{self.match} {self.name}"
+        return f"{said}: {self.value} → canary" if self.value is not None else f"{said} unrouted"
+
+
 class CanaryStep(Model):
-    """Exactly one of: ``set_weight``, ``pause``, ``analysis``."""
+    """Exactly one of: ``set_weight``, ``set_header_route``, ``pause``, ``analysis``."""
 
     set_weight: int | None = Field(None, ge=0, le=100, description="Canary traffic, percent.")
+    set_header_route: HeaderRouteSpec | None = None
     pause: PauseSpec | None = None
     analysis: AnalysisSpec | None = None
 
     @model_validator(mode="after")
     def _one(self) -> CanaryStep:
-        given = [k for k in ("set_weight", "pause", "analysis") if getattr(self, k) is not None]
+        kinds = ("set_weight", "set_header_route", "pause", "analysis")
+        given = [k for k in kinds if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("each canary step has exactly one of set_weight, pause, analysis")
+            raise ValueError(
+                "each canary step has exactly one of set_weight, set_header_route, pause, analysis"
+            )
         return self
 
 
@@ -155,6 +178,8 @@ def describe_steps(steps: list[CanaryStep], analysis: AnalysisSpec | None) -> st
     for step in steps:
         if step.set_weight is not None:
             said.append(f"{step.set_weight}%")
+        elif step.set_header_route is not None:
+            said.append(step.set_header_route.describe())
         elif step.pause is not None:
             wait = step.pause.duration_s
             said.append(f"pause {wait:g}s" if wait else "`slipway promote`")
@@ -182,9 +207,18 @@ class CanarySpec(Model):
 
     @model_validator(mode="after")
     def _weights(self) -> CanarySpec:
-        if not any(s.set_weight is not None for s in self.steps):
-            raise ValueError("a canary needs at least one `set_weight` step")
+        if not any(s.set_weight is not None or s.set_header_route for s in self.steps):
+            raise ValueError("a canary needs at least one `set_weight` or `set_header_route`")
         return self
+
+    def header_routes(self) -> list[tuple[str, str]]:
+        """(match, name) of each route the steps set: what the router's config declares."""
+        found = [
+            (s.set_header_route.match, s.set_header_route.name.lower())
+            for s in self.steps
+            if s.set_header_route
+        ]
+        return sorted(set(found))
 
     def describe(self) -> str:
         """One line for the runbook document."""
@@ -281,6 +315,11 @@ class FlagSpec(Model):
     def _weights(self) -> FlagSpec:
         if not any(s.set_weight is not None for s in self.steps):
             raise ValueError("a flag rollout needs at least one `set_weight` step")
+        if any(s.set_header_route for s in self.steps):
+            raise ValueError(
+                "`set_header_route` routes to canary instances: a flag rollout has none "
+                "(its flag decides per user)"
+            )
         return self
 
     def describe(self) -> str:
@@ -292,3 +331,10 @@ class FlagSpec(Model):
 StrategySpec = Annotated[
     RollingSpec | BlueGreenSpec | CanarySpec | FlagSpec, Field(discriminator="type")
 ]
+
+
+def header_routes(
+    strategy: RollingSpec | BlueGreenSpec | CanarySpec | FlagSpec,
+) -> list[tuple[str, str]]:
+    """The header and cookie routes a strategy may set (only a canary's steps do)."""
+    return strategy.header_routes() if isinstance(strategy, CanarySpec) else []

@@ -103,6 +103,7 @@ environments:
     strategy:                 # production goes out as a canary, judged from its metrics
       type: canary
       steps:
+        # - set_header_route: {{name: x-canary, value: "true"}}   # testers first, by header
         - set_weight: 10      # percent of requests to the new release (HAProxy weights)
         - pause: {{duration_s: 300}}
         - set_weight: 50
