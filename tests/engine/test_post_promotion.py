@@ -10,7 +10,7 @@ from pathlib import Path
 
 from slipway import reports
 from slipway.demo.traffic import TrafficGenerator
-from slipway.engine import Engine
+from slipway.engine import Engine, control
 from slipway.store import Store
 from tests.engine.test_flag_rollout import flag_environment, quick
 from tests.engine.test_progressive import engine_for, in_background, url, wait_for_step
@@ -161,3 +161,18 @@ def test_flag_gone_bad_after_reaching_everyone_is_taken_back_to_zero(tmp_path: P
         (s.kind, s.params.get("weight")) for s in store.steps(dep_id) if s.phase == "rollback"
     ]
     assert rollback == [("set_flag", 0)]
+
+
+def test_promote_ends_the_watch_early(tmp_path: Path) -> None:
+    with engine_for(tmp_path, watched(BLUE_GREEN, 300)) as (engine, store):
+        assert engine.deploy("v1").exit_code == 0
+        thread, result = in_background(engine, "v2")
+        dep_id = wait_for_step(store, engine, "post_promotion", timeout_s=90)
+        control.send(engine.env, store, "promote", who="carol")
+        thread.join(timeout=60)
+        assert not thread.is_alive()  # long before the 300 s watch would have ended
+        assert running_versions(engine) == {"v2"}
+    assert result[0].exit_code == 0, result[0].deployment.reason
+    (watch,) = [s for s in store.steps(dep_id) if s.kind == "post_promotion"]
+    assert watch.result is not None
+    assert (watch.result["ended"], watch.result["by"]) == ("promoted", "carol")
