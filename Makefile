@@ -4,10 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck layers unit bench setup system peers clean
+.PHONY: demo demo-django test lint typecheck layers unit bench setup system peers clean
 
 demo: setup system
 	$(BIN)/slipway demo
+
+# The Django shop's story (examples/django/demo.py): PostgreSQL, Redis, gunicorn, Celery.
+demo-django: setup system
+	$(BIN)/python examples/django/demo.py
 
 test: setup system peers lint typecheck layers unit
 

@@ -16,6 +16,7 @@ from slipway.analysis.analysis import JUDGES
 from slipway.backends import PARTS
 from slipway.backends.fleet import SERVICES
 from slipway.backends.health import HEALTH_CHECKS
+from slipway.backends.local import ROUTERS
 from slipway.flags import FLAG_BACKENDS
 from slipway.notify.channels import CHANNELS
 from slipway.preflight import BUILDERS
@@ -25,6 +26,7 @@ from slipway.spec.flags import FlagsSpec
 from slipway.spec.fleet import ServiceSpec
 from slipway.spec.notify import NotificationSpec
 from slipway.spec.process import CheckSpec
+from slipway.spec.router import RouterSpec
 from slipway.spec.strategy import StrategySpec
 from slipway.spec.targets import TargetSpec
 from slipway.strategies import STRATEGIES
@@ -57,6 +59,7 @@ def _types(union: Any, field: str = "type") -> set[str]:
         (CHANNELS, _literals(NotificationSpec.model_fields["type"].annotation)),
         (PROVIDERS, _literals(MetricSpec.model_fields["provider"].annotation)),
         (JUDGES, _literals(AnalysisSpec.model_fields["judge"].annotation)),
+        (ROUTERS, _types(RouterSpec)),
         (FLAG_BACKENDS, _literals(FlagsSpec.model_fields["type"].annotation)),
     ],
     ids=[
@@ -68,6 +71,7 @@ def _types(union: Any, field: str = "type") -> set[str]:
         "channel",
         "provider",
         "judge",
+        "router",
         "flags",
     ],
 )

@@ -1,6 +1,6 @@
 """Build a release of the sample app: ``build.py VERSION OUTPUT_DIR``.
 
-Copies ``server.py`` into OUTPUT_DIR and writes its ``release.json`` from the
+Copies ``server.py`` and ``worker.py`` into OUTPUT_DIR and writes its ``release.json`` from the
 catalogue, ``releases.json``: each entry names the fields that differ from a
 good release (``DEFAULTS``), plus a description. A version not in the catalogue
 but shaped like ``v<number>`` builds a good release, so demos and benchmarks can
@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "error_rate": 0.0,
     "latency_ms": 0,
     "crash_after_s": None,
+    "worker_fails": False,
+    "task_s": 0.5,
     "flag": None,  # a feature flag the release asks its OFREP server for (OFREP_URL)
     "flag_error_rate": 0.0,  # with the flag on: its code path's error rate and latency
     "flag_latency_ms": 0,
@@ -69,6 +71,7 @@ def main(argv: list[str]) -> int:
         return 2
     output.mkdir(parents=True, exist_ok=True)
     shutil.copy2(HERE / "server.py", output / "server.py")
+    shutil.copy2(HERE / "worker.py", output / "worker.py")
     (output / "release.json").write_text(json.dumps(release, indent=2) + "\n")
     return 0
 

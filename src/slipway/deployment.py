@@ -29,12 +29,13 @@ from slipway.checks.window import WindowOverride
 from slipway.clock import Clock, SystemClock
 from slipway.engine import Engine, Outcome, control, locking
 from slipway.engine.locking import LockStatus, LockWait
-from slipway.errors import LockedError, NoGoError
+from slipway.errors import LockedError, NoGoError, UsageError
 from slipway.notify.observer import NotifyingObserver
 from slipway.notify.sender import Notifier
 from slipway.observe import NullObserver, Observer, Observers
 from slipway.preflight import ReaderFor, default_reader, run_checks
 from slipway.release import check_version, commit_time
+from slipway.router.base import MaintenanceRouter
 from slipway.runbook.drill import DrillResult, run_drill
 from slipway.runbook.recorder import RunbookRecorder
 from slipway.runbook.refresh import DocumentRefresher
@@ -173,6 +174,24 @@ class Deployer:
             level="warning",
         )
         self._stop_everything()
+
+    def maintenance(self, on: bool | None, request: Request | None = None) -> bool:
+        """``slipway maintenance on|off``: the router's maintenance page, switched at runtime
+        (None: only say whether it is on). Who switched it is recorded on the last deployment."""
+        router = self.backends.router
+        if not isinstance(router, MaintenanceRouter):
+            raise UsageError(
+                "this environment's router cannot serve a maintenance page",
+                hint="HAProxy can: give it `router.maintenance` (a page, a bypass token)",
+            )
+        if on is not None:
+            router.set_maintenance(on)
+            last = self.store.deployments(self.env.app, self.env.name, limit=1)
+            if last:
+                who = (request or Request()).who
+                word = "on" if on else "off"
+                self.store.event(last[0].id, f"maintenance page {word}, by {who}", level="warning")
+        return router.in_maintenance()
 
     # the lock, for people (`slipway lock …`)
 

@@ -10,9 +10,20 @@ from collections.abc import Sequence
 
 from slipway.spec.environment import Environment
 from slipway.spec.strategy import header_routes
-from slipway.steps import Gate, Layout, Nothing, OfVersion, Placement, Step, StepList
+from slipway.steps import (
+    Gate,
+    Layout,
+    Maintenance,
+    Nothing,
+    OfVersion,
+    Placement,
+    ProcessPlacement,
+    Step,
+    StepList,
+)
 from slipway.strategies import STRATEGIES, UNDOS, back_to
 from slipway.strategies.database import database_steps
+from slipway.strategies.roles import roles_steps
 
 
 def _preamble(version: str) -> list[Step]:
@@ -26,16 +37,47 @@ def _renumber(steps: Sequence[Step], offset: int) -> list[Step]:
     return [Step(s.kind, s.params, s.description, s.group + offset) for s in steps]
 
 
-def build_plan(env: Environment, *, version: str, placement: Sequence[Placement]) -> list[Step]:
-    """Steps to roll ``version`` out to ``env`` from ``placement``, with its strategy."""
+def build_plan(
+    env: Environment,
+    *,
+    version: str,
+    placement: Sequence[Placement],
+    processes: Sequence[ProcessPlacement] = (),
+) -> list[Step]:
+    """Steps to roll ``version`` out to ``env`` from ``placement`` (web's slots) and
+    ``processes`` (the roles without traffic), with its strategy."""
     layout = Layout.from_slots(env.slots())
     strategy = STRATEGIES[env.strategy.type]
     body = strategy(env.strategy, version=version, layout=layout, placement=placement)
+    roles = roles_steps(env.roles, slots=env.role_slots(), version=version, processes=processes)
     head = _preamble(version)
-    database = database_steps(env.database, version=version, first_group=head[-1].group)
+    database = database_steps(
+        env.database, version=version, first_group=head[-1].group, media=env.media
+    )
     checks = [s for s in database if s.kind != "migrate_database"]
-    changes = [s for s in database if s.kind == "migrate_database"]
-    return _chain(head, checks, _go_no_go(env, version), changes, body)
+    changes = _maintained(env, [s for s in database if s.kind == "migrate_database"])
+    return _chain(head, checks, _go_no_go(env, version), changes, *_then_roles(body, roles))
+
+
+def _maintained(env: Environment, migration: list[Step]) -> list[Step]:
+    """A migration that blocks writes runs behind the maintenance page: on right before it,
+    off right after (and first thing in any rollback: see ``rollback_plan``)."""
+    database = env.database
+    if not migration or database is None or not (database.migrate and database.migrate.maintenance):
+        return migration
+    on, off = StepList(), StepList()
+    on.one("maintenance", Maintenance(on=True), "maintenance page on (the migration blocks)")
+    off.one("maintenance", Maintenance(on=False), "maintenance page off")
+    return _chain(on.steps, migration, off.steps)
+
+
+def _then_roles(web: list[Step], roles: list[Step]) -> tuple[list[Step], list[Step], list[Step]]:
+    """The roles' phase, whatever the strategy: once web's new instances serve — right before
+    the release is marked current (so a blue-green's hold, a canary's stable set draining,
+    come after it) — or at the end of a plan that marks nothing current."""
+    marks = [i for i, s in enumerate(web) if s.kind == "mark_current"]
+    cut = marks[0] if marks else len(web)
+    return web[:cut], roles, web[cut:]
 
 
 def _go_no_go(env: Environment, version: str) -> list[Step]:
@@ -57,6 +99,26 @@ def _go_no_go(env: Environment, version: str) -> list[Step]:
     return plan.steps
 
 
+def _lifted(env: Environment) -> list[Step]:
+    """A rollback first lifts the maintenance page, if the router has one: whatever point the
+    deployment reached, users get the app back (the step is idempotent)."""
+    if env.router.maintenance is None:
+        return []
+    plan = StepList()
+    plan.one("maintenance", Maintenance(on=False), "maintenance page off")
+    return plan.steps
+
+
+def _unrouted(env: Environment) -> list[Step]:
+    """A rollback of a canary that routes by header first removes its routes: a tester's
+    request must not reach what is being undone."""
+    if not header_routes(env.strategy):
+        return []
+    plan = StepList()
+    plan.one("clear_header_routes", Nothing(), "header routes removed")
+    return plan.steps
+
+
 def _chain(*parts: Sequence[Step]) -> list[Step]:
     """One plan from several: parallel groups renumbered in order, kept apart across parts."""
     result: list[Step] = []
@@ -72,16 +134,21 @@ def _chain(*parts: Sequence[Step]) -> list[Step]:
 
 
 def rollback_plan(
-    env: Environment, *, version: str | None, placement: Sequence[Placement], prepare: bool
+    env: Environment,
+    *,
+    version: str | None,
+    placement: Sequence[Placement],
+    prepare: bool,
+    processes: Sequence[ProcessPlacement] = (),
 ) -> list[Step]:
-    """Steps back to ``version`` (nothing serving if None); ``prepare`` its release first."""
+    """Steps back to ``version`` (nothing serving if None) — web first, then the roles;
+    ``prepare`` its release first."""
     layout = Layout.from_slots(env.slots())
-    body = back_to(version, layout=layout, placement=placement)
-    if header_routes(env.strategy):  # first: a tester's request must not reach what is undone
-        routes = StepList()
-        routes.one("clear_header_routes", Nothing(), "header routes removed")
-        routes.extend(body)
-        body = routes.steps
+    web = _lifted(env) + _chain(
+        _unrouted(env), back_to(version, layout=layout, placement=placement)
+    )
+    roles = roles_steps(env.roles, slots=env.role_slots(), version=version, processes=processes)
+    body = _chain(*_then_roles(web, roles))
     if not prepare or version is None:
         return body
     head = _preamble(version)

@@ -22,11 +22,15 @@ from typing import Any
 from slipway.checks.backup import BackupCheck
 from slipway.checks.base import Check, CheckResult
 from slipway.checks.command import CommandCheck
+from slipway.checks.coverage import CoverageCheck
 from slipway.checks.database import DatabaseCheck
 from slipway.checks.disk import CommandDisk, DiskCheck, DiskReader, DiskUsage, LocalDisk
+from slipway.checks.django import DjangoSettingsCheck
 from slipway.checks.env import EnvCheck
 from slipway.checks.http import HttpCheck
 from slipway.checks.preflight import GoNoGo, PreflightItem, run_preflight
+from slipway.checks.redis import RedisCheck
+from slipway.checks.scans import AuditCheck, BanditCheck
 from slipway.checks.staged import StagedCheck
 from slipway.checks.tls import TlsCheck
 from slipway.checks.window import WindowCheck, WindowOverride
@@ -35,14 +39,19 @@ from slipway.database.dsn import Dsn
 from slipway.errors import BackendError, SlipwayError, UsageError
 from slipway.redact import remember_environ
 from slipway.spec.checks import (
+    AuditPreflight,
     BackupPreflight,
+    BanditPreflight,
     CommandPreflight,
+    CoveragePreflight,
     DatabasePreflight,
     DiskPreflight,
+    DjangoSettingsPreflight,
     EnvPreflight,
     HttpPreflight,
     ManualPreflight,
     PreflightSpec,
+    RedisPreflight,
     StagedPreflight,
     TlsPreflight,
     preflight_name,
@@ -231,7 +240,7 @@ def _backup(c: _Context, spec: BackupPreflight) -> list[PreflightItem]:
     records = Records(c.store)
     env = c.env
     backup = BackupCheck(
-        lambda: records.last_backup(env.app, env.name),
+        lambda: records.last_backup(env.app, env.name, media=spec.of == "media"),
         max_age_s=spec.max_age_s,
         require_verified=spec.require_verified,
         clock=c.clock,
@@ -252,6 +261,55 @@ def _staged(c: _Context, spec: StagedPreflight) -> list[PreflightItem]:
         name=preflight_name(spec),
     )
     return [c.item(spec, staged)]
+
+
+@builds("django_settings")
+def _django_settings(c: _Context, spec: DjangoSettingsPreflight) -> list[PreflightItem]:
+    check = DjangoSettingsCheck(
+        python=c.env.root / spec.python, manage=c.env.root / spec.manage,
+        min_key_length=spec.min_secret_key_length, timeout_s=spec.timeout_s,
+        name=preflight_name(spec),
+    )  # fmt: skip
+    return [c.item(spec, check)]
+
+
+@builds("bandit")
+def _bandit(c: _Context, spec: BanditPreflight) -> list[PreflightItem]:
+    check = BanditCheck(
+        spec.program, paths=spec.paths, exclude=spec.exclude, severity=spec.severity,
+        confidence=spec.confidence, cwd=c.env.root, timeout_s=spec.timeout_s,
+        name=preflight_name(spec),
+    )  # fmt: skip
+    return [c.item(spec, check)]
+
+
+@builds("dependency_audit")
+def _audit(c: _Context, spec: AuditPreflight) -> list[PreflightItem]:
+    check = AuditCheck(
+        python=c.env.root / spec.python, advisories=_path(c.env, spec.advisories),
+        report=_path(c.env, spec.report), severity=spec.severity, ignore=spec.ignore,
+        cwd=c.env.root, timeout_s=spec.timeout_s, name=preflight_name(spec),
+    )  # fmt: skip
+    return [c.item(spec, check)]
+
+
+@builds("coverage")
+def _coverage(c: _Context, spec: CoveragePreflight) -> list[PreflightItem]:
+    report, name = c.env.root / spec.report, preflight_name(spec)
+    check = CoverageCheck(report, min_percent=spec.min_percent, max_age_s=spec.max_age_s, name=name)
+    return [c.item(spec, check)]
+
+
+@builds("redis")
+def _redis(c: _Context, spec: RedisPreflight) -> list[PreflightItem]:
+    name = preflight_name(spec)
+    url = c.environ.get(spec.url_env, "")
+    try:
+        check: Check = RedisCheck(url, timeout_s=spec.timeout_s, name=name)
+    except ValueError:
+        why = f"{spec.url_env} is not set" if not url else f"{spec.url_env} is not a redis:// URL"
+        check = Fixed(name, CheckResult("fail", why))
+    return [c.item(spec, check)]
 
 
 def _database_check(

@@ -57,6 +57,9 @@ class ReleaseStore(Protocol):
     def prepare(self, version: str) -> Release:
         """Build, unpack or pull ``version`` unless it is already here."""
 
+    def get(self, version: str) -> Release | None:
+        """``version`` as already prepared here, or None (nothing is built or pulled)."""
+
     def link_current(self, version: str) -> None:
         """Record ``version`` as the environment's current release."""
 

@@ -57,8 +57,9 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
         "interrupted": None,
         "watch": _watch(store, last) if last and last.active else None,
         "lock": None,
-        "router": f"haproxy on {env.router.listen.host}:{env.router.listen.port}",
+        "router": f"{env.router.type} on {env.router.listen.host}:{env.router.listen.port}",
         "instances": [],
+        "processes": [],  # of the roles without traffic (workers, beat)
         "problems": [],
     }
     if last and last.active and runner_alive(last.runner) is False:
@@ -145,6 +146,7 @@ def _live(env: Environment, backends: Backends, report: dict[str, Any]) -> set[s
         )
         if server and server.admin == "ready" and not (inst and inst.running):
             report["problems"].append(f"{slot} takes traffic but no process runs there")
+    _processes(env, backends, report)
     return serving_versions
 
 
@@ -218,6 +220,30 @@ def logs(env: Environment, *, store: Store, deployment: str) -> dict[str, Any]:
             for e in recorded
         ],
     }
+
+
+def _processes(env: Environment, backends: Backends, report: dict[str, Any]) -> None:
+    """The roles' processes as the target reports them; a singleton running twice, or a
+    role short of processes, is a problem."""
+    if backends.roles is None:
+        return
+    found = backends.roles.processes()
+    for p in found:
+        report["processes"].append(
+            {
+                "role": p.role,
+                "process": p.name,
+                "version": p.version,
+                "state": p.state,
+                "pid": p.pid,
+            }
+        )
+    for role, spec in env.roles.items():
+        running = [p for p in found if p.role == role and p.running]
+        if spec.singleton and len(running) > 1:
+            report["problems"].append(f"{len(running)} {role} processes run: it is a singleton")
+        elif report["current"] and len(running) < spec.count:
+            report["problems"].append(f"{role}: {len(running)} of {spec.count} processes run")
 
 
 def _step_dict(s: StepRecord) -> dict[str, Any]:

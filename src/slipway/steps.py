@@ -35,9 +35,15 @@ StepKind = Literal[
     "gate",  # wait for a person: promote / approve / reject (or a timeout)
     "hold",  # keep the previous set up after a switch, so a rollback is a switch back
     "backup_database",  # pg_dump -Fc, verified with pg_restore --list, recorded
+    "backup_media",  # the media directory: tar + sha256 manifest, re-read, recorded
     "rehearse_migration",  # the migration on a scratch copy restored from that backup
     "migrate_database",  # the migration command against the environment's database
     "restore_database",  # put a backup back (behind a gate: loses newer data)
+    "start_process",  # run a version as one process of a role without traffic (a worker)
+    "check_process",  # the role's check passes for that process, or fail
+    "stop_process",  # warm shutdown of a role's process (SIGTERM, bounded), then forget it
+    "migrate_back",  # reverse the migrations a deployment applied (behind a gate)
+    "maintenance",  # the router answers its maintenance page (on) or the app again (off)
     "set_flag",  # a feature flag's share of users, in one write (the flag source serves it)
     "verify_flag",  # synthetic keys through the flag server: the share served is the share set
     "record_baseline",  # measure the live release before anything moves, for the watch after
@@ -85,6 +91,16 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class ProcessPlacement:
+    """What a role's process (``worker-1_a``) runs now, read from the target."""
+
+    name: str
+    role: str
+    version: str
+    running: bool
+
+
+@dataclass(frozen=True)
 class Layout:
     """The instances of an environment and their two slots each."""
 
@@ -122,11 +138,6 @@ class StepList:
 
     def one(self, kind: StepKind, params: Params, description: str) -> None:
         self.group(kind, [(params, description)])
-
-    def beside(self, kind: StepKind, params: Params, description: str) -> None:
-        """Append a step to the last group: it runs in parallel with that group's steps."""
-        self.steps.append(Step(kind, params, description, max(1, self._group)))
-        self._group = max(1, self._group)
 
     def extend(self, steps: Sequence[Step]) -> None:
         """Append another plan's steps, its parallel groups numbered after this one's."""
@@ -201,8 +212,7 @@ class Switch(Params):
 
 @dataclass(frozen=True)
 class HeaderRoute(Params):
-    """Requests whose ``match`` (header or cookie) ``name`` is ``value`` go to ``slots`` (the
-    canary of ``version``); ``value`` None removes the route."""
+    """``match`` (header, cookie) ``name`` = ``value`` to ``slots``; None: the route removed."""
 
     match: str
     name: str
@@ -238,6 +248,10 @@ class Pause(Watched):
     duration_s: float = 0.0
 
 
+RecordBaseline = Pause  # a pause's shape: measures ``baseline`` for ``duration_s``, and
+PostPromotion = Pause  # compares ``canary`` with that record as long (strategies/post_promotion)
+
+
 @dataclass(frozen=True)
 class Gate(Watched):
     """Wait for a person: ``gate`` is promote, go_no_go or confirm_restore."""
@@ -256,22 +270,6 @@ class Analyse(Watched):
 
 
 @dataclass(frozen=True)
-class RecordBaseline(Watched):
-    """Measure the live release (``baseline``) for ``duration_s`` before anything moves: what
-    a post-promotion watch (``watch``: its analysis) compares the new release with."""
-
-    duration_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class PostPromotion(Watched):
-    """All traffic on ``canary``: compare it with the recorded pre-deploy ``baseline`` for
-    ``duration_s`` (``watch``: the analysis), the previous release kept ready meanwhile."""
-
-    duration_s: float = 0.0
-
-
-@dataclass(frozen=True)
 class Hold(Params):
     """Keep the previous set up after a switch, so a rollback is a switch back."""
 
@@ -284,6 +282,36 @@ class Restore(Params):
     backup: str
     #: the gate whose approval this restore needs (None: restore without asking)
     confirmed_by: str | None = None
+
+
+@dataclass(frozen=True)
+class MigrateBack(Params):
+    """``migrate <app> <target>`` for each app, with the code of ``version`` (which knows the
+    migrations to reverse), once the gate ``confirmed_by`` said yes."""
+
+    version: str
+    targets: dict[str, str]
+    confirmed_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Maintenance(Params):
+    on: bool
+
+
+@dataclass(frozen=True)
+class OfProcess(Params):
+    """One process of a role without traffic: ``worker-1_b`` of ``worker``."""
+
+    role: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ProcessStart(OfProcess):
+    """Start (or check) a role's process running ``version``."""
+
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -322,9 +350,15 @@ PARAMS: dict[str, type[Params]] = {
     "gate": Gate,
     "hold": Hold,
     "backup_database": OfVersion,
+    "backup_media": OfVersion,
     "rehearse_migration": OfVersion,
     "migrate_database": OfVersion,
     "restore_database": Restore,
+    "start_process": ProcessStart,
+    "check_process": ProcessStart,
+    "stop_process": OfProcess,
+    "migrate_back": MigrateBack,
+    "maintenance": Maintenance,
     "set_flag": SetFlag,
     "verify_flag": VerifyFlag,
     "record_baseline": RecordBaseline,

@@ -6,11 +6,13 @@ before the deploy; a good one's deployment ends when its watch does."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from slipway import reports
-from slipway.demo.traffic import TrafficGenerator
-from slipway.engine import Engine, control
+from slipway.demo.traffic import TrafficGenerator, TrafficReport
+from slipway.engine import Engine, Outcome, control
 from slipway.store import Store
 from tests.engine.test_flag_rollout import flag_environment, quick
 from tests.engine.test_progressive import engine_for, in_background, url, wait_for_step
@@ -55,31 +57,56 @@ def recorded_baseline(store: Store, dep_id: str) -> dict[str, object]:
     return step.result
 
 
-def test_canary_gone_bad_after_promotion_is_rolled_back_by_its_watch(tmp_path: Path) -> None:
+@dataclass
+class GoneBad:
+    """What a release that went bad during its watch left: the outcome, the deployment, the
+    users' requests and when the deployment had ended."""
+
+    outcome: Outcome
+    dep_id: str
+    report: TrafficReport
+    done: float
+
+
+def gone_bad(
+    tmp_path: Path, strategy: str, during_watch: Callable[[Engine, Store], None]
+) -> GoneBad:
+    """v1, then ``late_errors`` under traffic; once its watch runs, ``during_watch`` looks,
+    then the fault file appears (20 % of its requests fail from then on)."""
     fault = tmp_path / "fault"
-    strategy = watched(CANARY, 120)
     with engine_for(tmp_path, strategy, process_env={"FAULT_FILE": str(fault)}) as (engine, store):
         first = engine.deploy("v1")
         assert first.exit_code == 0, first.deployment.reason
         with TrafficGenerator(url(engine), concurrency=4, max_duration_s=150) as traffic:
             thread, result = in_background(engine, "late_errors")
             dep_id = wait_for_step(store, engine, "post_promotion", timeout_s=90)
-            # promoted: everything on the new release, the old set stopped, the watch on
+            # promoted: everything on the new release, the watch on
             assert set(serving_versions(engine).values()) == {"late_errors"}
-            assert running_versions(engine) == {"late_errors"}
-            status = reports.status(engine.env, store=store, backends=engine.backends)
-            assert status["last_deployment"]["status"] == "running"
-            watch = status["watch"]
-            assert (watch["version"], watch["baseline"]) == ("late_errors", "v1")
-            assert 0 < watch["left_s"] <= 120
+            during_watch(engine, store)
             fault.write_text("now")
             thread.join(timeout=120)
             done = time.monotonic()
             time.sleep(0.3)
-    outcome = result[0]
-    assert outcome.exit_code == 3 and outcome.deployment.status == "rolled_back"
-    assert "post-promotion" in (outcome.deployment.reason or "")
-    assert "error_rate" in (outcome.deployment.reason or "")
+    return GoneBad(result[0], dep_id, traffic.report, done)
+
+
+def test_canary_gone_bad_after_promotion_is_rolled_back_by_its_watch(tmp_path: Path) -> None:
+    stores: list[Store] = []
+
+    def during_watch(engine: Engine, store: Store) -> None:
+        stores.append(store)
+        assert running_versions(engine) == {"late_errors"}  # the old set stopped
+        status = reports.status(engine.env, store=store, backends=engine.backends)
+        assert status["last_deployment"]["status"] == "running"
+        watch = status["watch"]
+        assert (watch["version"], watch["baseline"]) == ("late_errors", "v1")
+        assert 0 < watch["left_s"] <= 120
+
+    bad = gone_bad(tmp_path, watched(CANARY, 120), during_watch)
+    store, dep_id = stores[0], bad.dep_id
+    assert bad.outcome.exit_code == 3 and bad.outcome.deployment.status == "rolled_back"
+    assert "post-promotion" in (bad.outcome.deployment.reason or "")
+    assert "error_rate" in (bad.outcome.deployment.reason or "")
     # compared with what v1 measured before anything moved
     samples = recorded_baseline(store, dep_id)["samples"]
     assert isinstance(samples, dict) and samples["error_rate"]["requests"] > 0
@@ -87,31 +114,24 @@ def test_canary_gone_bad_after_promotion_is_rolled_back_by_its_watch(tmp_path: P
     assert any(r.startswith("breach") for r in runs)  # for_s: a breach before the failure
     assert runs[-1].startswith("fail")
     # v1 is back (started again from its release on disk), the bad release gone
-    assert traffic.report.failed_between(done, float("inf")) == 0
-    assert traffic.report.versions_after(done) == {"v1"}
+    assert bad.report.failed_between(bad.done, float("inf")) == 0
+    assert bad.report.versions_after(bad.done) == {"v1"}
     assert store.current("shop", "test").version == "v1"  # type: ignore[union-attr]
 
 
 def test_blue_green_watch_rolls_back_by_switching_to_blue_still_running(tmp_path: Path) -> None:
-    fault = tmp_path / "fault"
-    strategy = watched(BLUE_GREEN, 120)
-    with engine_for(tmp_path, strategy, process_env={"FAULT_FILE": str(fault)}) as (engine, store):
-        first = engine.deploy("v1")
-        assert first.exit_code == 0, first.deployment.reason
-        with TrafficGenerator(url(engine), concurrency=4, max_duration_s=150) as traffic:
-            thread, result = in_background(engine, "late_errors")
-            dep_id = wait_for_step(store, engine, "post_promotion", timeout_s=90)
-            assert set(serving_versions(engine).values()) == {"late_errors"}
-            assert running_versions(engine) == {"v1", "late_errors"}  # blue runs, on standby
-            fault.write_text("now")
-            thread.join(timeout=120)
-            done = time.monotonic()
-            time.sleep(0.3)
-    assert result[0].exit_code == 3, result[0].deployment.reason
-    rollback = [s.kind for s in store.steps(dep_id) if s.phase == "rollback"]
+    stores: list[Store] = []
+
+    def during_watch(engine: Engine, store: Store) -> None:
+        stores.append(store)
+        assert running_versions(engine) == {"v1", "late_errors"}  # blue runs, on standby
+
+    bad = gone_bad(tmp_path, watched(BLUE_GREEN, 120), during_watch)
+    assert bad.outcome.exit_code == 3, bad.outcome.deployment.reason
+    rollback = [s.kind for s in stores[0].steps(bad.dep_id) if s.phase == "rollback"]
     assert "start_instance" not in rollback  # a switch back, not a restart
-    assert traffic.report.versions_after(done) == {"v1"}
-    assert traffic.report.failed_between(done, float("inf")) == 0
+    assert bad.report.versions_after(bad.done) == {"v1"}
+    assert bad.report.failed_between(bad.done, float("inf")) == 0
 
 
 def test_a_good_release_ends_its_deployment_when_the_watch_ends(tmp_path: Path) -> None:

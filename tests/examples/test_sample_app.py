@@ -64,11 +64,14 @@ def test_build_writes_the_catalogue_entry(
         "error_rate",
         "latency_ms",
         "crash_after_s",
+        "worker_fails",
+        "task_s",
         "flag",
         "flag_error_rate",
         "flag_latency_ms",
     }
-    assert (tmp_path / "r" / "server.py").read_text() == (BUILD.parent / "server.py").read_text()
+    for program in ("server.py", "worker.py"):
+        assert (tmp_path / "r" / program).read_text() == (BUILD.parent / program).read_text()
 
 
 def test_build_refuses_an_unknown_release(tmp_path: Path) -> None:

@@ -10,20 +10,46 @@ backup already taken and verified for this deployment is reused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from slipway.actions.context import StepContext
+from slipway.database.django import (
+    DjangoError,
+    Manage,
+    applied,
+    destructive,
+    reversal,
+    unapplied,
+)
 from slipway.database.dsn import Dsn
 from slipway.database.postgres import dump, sha256_of, verify
 from slipway.database.rehearsal import rehearse, restore, run_migration
 from slipway.errors import BackendError, NoGoError, PermanentError, UsageError
 from slipway.spec.database import DatabaseSpec
-from slipway.steps import OfVersion, Restore
-from slipway.store.records import Backup, Records
+from slipway.steps import MigrateBack, OfVersion, Restore
+from slipway.store.records import MEDIA, Backup, Records
 
 Result = dict[str, Any]
 TAIL_CHARS = 600
+T = TypeVar("T")
+
+
+def refuse_destructive(manage: Manage, *, contract: bool) -> str | None:
+    """Why the migrations about to run on this copy are refused (destructive, and the release
+    is not a contract step), or None."""
+    try:
+        found = destructive(manage, unapplied(manage))
+    except DjangoError as exc:
+        return f"could not read what the migrations do: {exc}"
+    if not found or contract:
+        return None
+    return (
+        f"destructive migration: {'; '.join(found)} — it breaks the release still serving "
+        "during the rollout. Ship it as the contract step of an expand-contract pair and mark "
+        "the release in `database.migrate.django.contract`"
+    )
 
 
 class DatabaseActions:
@@ -92,6 +118,16 @@ class DatabaseActions:
         if backup is None or not backup.verified:
             raise NoGoError("no verified backup of this deployment to rehearse the migration on")
         release = self._b.releases.prepare(params.version)
+        django = spec.migrate.django
+        inspect = None
+        if django is not None:
+            contract = params.version in django.contract
+
+            def inspect(scratch: Dsn) -> str | None:
+                return refuse_destructive(
+                    Manage(django, release.path, scratch, spec.url_env), contract=contract
+                )
+
         try:
             result = rehearse(
                 dsn,
@@ -101,6 +137,7 @@ class DatabaseActions:
                 url_env=spec.url_env,
                 timeout_s=spec.migrate.timeout_s,
                 restore_timeout_s=spec.timeout_s,
+                inspect=inspect,
             )
         except BackendError as exc:
             raise NoGoError(f"the migration rehearsal could not run: {exc}") from None
@@ -132,6 +169,18 @@ class DatabaseActions:
         if spec.migrate is None:
             return {}
         release = self._b.releases.prepare(params.version)
+        manage = None
+        if spec.migrate.django is not None:
+            manage = Manage(spec.migrate.django, release.path, dsn, spec.url_env)
+            before = self._django(lambda: applied(manage))
+            self._store.event(
+                self._dep,
+                "before the migration: "
+                + ", ".join(
+                    f"{app} at {names[-1] if names else 'zero'}" for app, names in before.items()
+                ),
+                migrations=before,
+            )
         result = run_migration(
             dsn,
             spec.migrate.command,
@@ -156,19 +205,41 @@ class DatabaseActions:
         self._store.event(
             self._dep, f"database migrated for {params.version} in {result.duration_s:.2f}s"
         )
-        return {"duration_s": round(result.duration_s, 3)}
+        done: Result = {"duration_s": round(result.duration_s, 3)}
+        if manage is not None:
+            done |= self._checked_after(manage, before)
+        return done
+
+    def _django(self, read: Callable[[], T]) -> T:
+        try:
+            return read()
+        except DjangoError as exc:
+            raise PermanentError(f"manage.py: {exc}") from None
+
+    def _checked_after(self, manage: Manage, before: dict[str, list[str]]) -> Result:
+        """``showmigrations`` after: nothing left unapplied; and how to undo what was done."""
+        left = self._django(lambda: unapplied(manage))
+        if left:
+            names = ", ".join(f"{a}.{n}" for a, n in left)
+            raise PermanentError(f"showmigrations after the migration: not applied: {names}")
+        after = self._django(lambda: applied(manage))
+        undo = reversal(manage, before, after)
+        if undo.targets:
+            how = "reversible: " + ", ".join(f"migrate {a} {t}" for a, t in undo.targets.items())
+            if undo.irreversible:
+                how = f"not reversible ({', '.join(undo.irreversible)})"
+            self._store.event(self._dep, f"migrations applied; {how}")
+        return {
+            "before": {a: (n[-1] if n else "zero") for a, n in before.items()},
+            "targets": undo.targets,
+            "reversible": undo.possible,
+            "irreversible": undo.irreversible,
+        }
 
     def restore_database(self, params: Restore) -> Result:
         gate = params.confirmed_by
         if gate is not None:
-            decision = next(
-                (
-                    (s.result or {}).get("decision")
-                    for s in reversed(self._store.steps(self._dep))
-                    if s.kind == "gate" and s.params.get("gate") == gate
-                ),
-                None,
-            )
+            decision = self._decision(gate)
             if decision != "approved":
                 return {"skipped": f"not confirmed ({decision or 'no answer'})"}
         spec, dsn = self._spec(), self._dsn()
@@ -194,9 +265,42 @@ class DatabaseActions:
         )
         return {"backup": backup.id, "duration_s": round(result.duration_s, 3)}
 
+    def migrate_back(self, params: MigrateBack) -> Result:
+        """``migrate <app> <previous>`` with the code that applied the migrations: what they
+        added goes, the rows written meanwhile stay."""
+        if params.confirmed_by is not None:
+            decision = self._decision(params.confirmed_by)
+            if decision != "approved":
+                return {"skipped": f"not confirmed ({decision or 'no answer'})"}
+        spec, dsn = self._spec(), self._dsn()
+        if spec.migrate is None or spec.migrate.django is None:
+            raise PermanentError("migrating back needs `database.migrate.django`")
+        release = self._b.releases.prepare(params.version)
+        manage = Manage(spec.migrate.django, release.path, dsn, spec.url_env)
+        for app, target in params.targets.items():
+            result = manage("migrate", app, target, "--noinput", timeout_s=spec.migrate.timeout_s)
+            if not result.ok:
+                raise PermanentError(
+                    f"migrate {app} {target} failed (exit {result.code}): "
+                    f"{result.output[-TAIL_CHARS:]}"
+                )
+        moved = ", ".join(f"{a} to {t}" for a, t in params.targets.items())
+        self._store.event(self._dep, f"database migrated back: {moved}", level="warning")
+        return {"targets": params.targets}
+
+    def _decision(self, gate: str) -> str | None:
+        return next(
+            (
+                (s.result or {}).get("decision")
+                for s in reversed(self._store.steps(self._dep))
+                if s.kind == "gate" and s.params.get("gate") == gate
+            ),
+            None,
+        )
+
     def _backup_of_this_deployment(self) -> Backup | None:
         for backup in self._records.backups(self._env.app, self._env.name, limit=50):
-            if backup.deployment_id == self._dep:
+            if backup.deployment_id == self._dep and not backup.database.startswith(MEDIA):
                 return backup
         return None
 

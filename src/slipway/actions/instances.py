@@ -14,14 +14,27 @@ from typing import Any
 from slipway.actions.context import StepContext
 from slipway.actions.database import DatabaseActions
 from slipway.actions.flags import FlagActions
+from slipway.actions.media import MediaActions
+from slipway.actions.roles import RoleActions, passed_env
 from slipway.actions.routes import RouteActions
 from slipway.actions.waits import Waits
 from slipway.backends.health import health_check, instance_url
 from slipway.checks.health import wait_healthy
 from slipway.checks.http import HttpCheck
-from slipway.errors import CheckFailed
+from slipway.errors import CheckFailed, PermanentError
+from slipway.router.base import MaintenanceRouter
 from slipway.spec.strategy import BlueGreenSpec
-from slipway.steps import Health, Nothing, OfSlot, OfVersion, Smoke, Start, Switch, params_of
+from slipway.steps import (
+    Health,
+    Maintenance,
+    Nothing,
+    OfSlot,
+    OfVersion,
+    Smoke,
+    Start,
+    Switch,
+    params_of,
+)
 from slipway.targets.base import InstanceSpec
 
 Result = dict[str, Any]
@@ -56,6 +69,7 @@ class Actions:
             "standby_instance": self.standby_instance,
             "switch_traffic": self.switch_traffic,
             "smoke_test": self.smoke_test,
+            "maintenance": self.maintenance,
         }
         database = DatabaseActions(context)
         self._table.update(
@@ -63,6 +77,14 @@ class Actions:
             rehearse_migration=database.rehearse_migration,
             migrate_database=database.migrate_database,
             restore_database=database.restore_database,
+            migrate_back=database.migrate_back,
+        )
+        self._table["backup_media"] = MediaActions(context).backup_media
+        roles = RoleActions(context)
+        self._table.update(
+            start_process=roles.start_process,
+            check_process=roles.check_process,
+            stop_process=roles.stop_process,
         )
         flags = FlagActions(context)
         self._table.update(set_flag=flags.set_flag, verify_flag=flags.verify_flag)
@@ -107,7 +129,7 @@ class Actions:
                 version=version,
                 release_dir=release.path,
                 command=[a.replace("{port}", str(port)) for a in process.command],
-                env=dict(process.env),
+                env=passed_env(process.env, process.pass_env),
                 stop_timeout_s=process.stop_timeout_s,
                 image=release.image,
                 deployment=self._deployment_id,
@@ -160,6 +182,19 @@ class Actions:
         if not result.passed:
             raise CheckFailed(f"smoke test of {params.slot} failed", evidence=result.evidence)
         return {"evidence": result.evidence}
+
+    def maintenance(self, params: Maintenance) -> Result:
+        router = self._b.router
+        if not isinstance(router, MaintenanceRouter):
+            raise PermanentError("this environment's router cannot serve a maintenance page")
+        router.set_maintenance(params.on)
+        self._store.event(
+            self._deployment_id,
+            "maintenance page on: users get 503 and Retry-After" if params.on else
+            "maintenance page off: users reach the app again",
+            level="warning" if params.on else "info",
+        )  # fmt: skip
+        return {"on": params.on}
 
     def drain_instance(self, params: OfSlot) -> Result:
         timeout = self._env.router.drain_timeout_s

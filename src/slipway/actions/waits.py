@@ -49,6 +49,10 @@ from slipway.who import LABEL_NOTE
 Result = dict[str, Any]
 
 
+#: gates a person may decline without failing the deployment: no is an answer
+OPTIONAL_GATES = ("confirm_restore", "confirm_migrate_back")
+
+
 class Waits:
     def __init__(
         self,
@@ -110,7 +114,13 @@ class Waits:
     def _ask(self, params: Gate) -> str:
         """What the gate asks, and of whom."""
         dep = self._deployment_id
-        if params.gate == "confirm_restore":
+        if params.gate == "confirm_migrate_back":
+            ask = (
+                f"migrate the database back ({params.backup})? the columns and tables the "
+                f"migrations added go, every row stays: `slipway approve {dep}` migrates "
+                f"back, `slipway reject {dep}` leaves it as it is"
+            )
+        elif params.gate == "confirm_restore":
             ask = (
                 f"restore the database from {params.backup}? it loses everything "
                 f"written since: `slipway approve {dep}` restores, "
@@ -133,7 +143,7 @@ class Waits:
     def _decide(self, params: Gate, signal: Signal) -> Result | None:
         """What a person's signal means at this gate: a decision, or None (refused, wait on)."""
         gate, approvers = params.gate, list(params.approvers)
-        go_no_go, optional = gate == "go_no_go", gate == "confirm_restore"
+        go_no_go, optional = gate == "go_no_go", gate in OPTIONAL_GATES
         if go_no_go and signal.kind == "promote":
             self._waiter.handled(
                 signal, "refused: a Go/No-Go takes `slipway approve` or `slipway reject`"
@@ -160,7 +170,7 @@ class Waits:
 
     def _expired(self, params: Gate) -> Result:
         timeout = params.timeout_s or 0.0
-        if params.gate == "confirm_restore":
+        if params.gate in OPTIONAL_GATES:
             self._event(f"nobody answered {params.gate} within {timeout:g}s: not done")
             return {"decision": "expired"}
         if params.gate == "go_no_go":

@@ -16,7 +16,7 @@ from slipway.clock import Clock
 from slipway.release import ReleaseStore
 from slipway.router.base import Router
 from slipway.spec.environment import Environment
-from slipway.targets.base import Fencing, Target
+from slipway.targets.base import Fencing, RoleTarget, Target
 
 
 @runtime_checkable
@@ -32,6 +32,8 @@ class Parts:
     router: Router
     releases: ReleaseStore
     parallel: int = 16  # steps of one group run at once (a fleet: its max_parallel)
+    #: where the processes of roles without traffic run (workers, beat); None: no roles here
+    roles: RoleTarget | None = None
 
 
 def _local(env: Environment, clock: Clock) -> Parts:
@@ -50,8 +52,8 @@ def _ssh(env: Environment, clock: Clock) -> Parts:
     from slipway.backends.fleet import fleet_parts  # imports asyncssh: fleets only
 
     assert env.fleet is not None
-    target, router, releases = fleet_parts(env, clock=clock)
-    return Parts(target, router, releases, parallel=env.fleet.spec.max_parallel)
+    target, router, releases, roles = fleet_parts(env, clock=clock)
+    return Parts(target, router, releases, parallel=env.fleet.spec.max_parallel, roles=roles)
 
 
 PARTS: dict[str, Callable[[Environment, Clock], Parts]] = {
@@ -66,7 +68,7 @@ class Backends(Parts):
     @classmethod
     def for_environment(cls, env: Environment, *, clock: Clock) -> Backends:
         parts = PARTS[env.targets[0].type](env, clock)
-        return cls(parts.target, parts.router, parts.releases, parts.parallel)
+        return cls(parts.target, parts.router, parts.releases, parts.parallel, parts.roles)
 
     def fence(self, token: int | None) -> None:
         """Make the targets that record the lease's token (a fleet's hosts) check it before

@@ -26,6 +26,7 @@ from slipway.spec.release import ReleaseSpec
 from slipway.ssh.layout import Listing, ReleaseSync, RemoteLayout
 from slipway.ssh.pool import SshHost, SshPool
 from slipway.targets.ssh import SshTarget, raise_failures
+from slipway.targets.ssh_roles import SshRoles
 from slipway.targets.ssh_services import (
     CommandService,
     Service,
@@ -149,8 +150,9 @@ def make_service(env: Environment, pool: SshPool) -> Service:
 
 def fleet_parts(
     env: Environment, *, clock: Clock
-) -> tuple[SshTarget, RemoteHAProxyRouter, FleetReleases]:
-    """Target, router and releases of a fleet environment, sharing one pool of connections."""
+) -> tuple[SshTarget, RemoteHAProxyRouter, FleetReleases, SshRoles | None]:
+    """Target, router, releases and the roles' processes (supervisord only) of a fleet
+    environment, sharing one pool of connections."""
     fleet = env.fleet
     assert fleet is not None
     spec = fleet.spec
@@ -186,9 +188,8 @@ def fleet_parts(
         admin_address=(admin.host, admin.port) if admin else None,
         log_ring=True,  # followed over SSH while a canary is analysed
     )
-    python = spec.python
-    if isinstance(spec.service, SupervisordService) and spec.service.python:
-        python = spec.service.python
+    service_python = spec.service.python if isinstance(spec.service, SupervisordService) else None
+    python = service_python or spec.python
     router = RemoteHAProxyRouter(
         config,
         pool,
@@ -205,4 +206,18 @@ def fleet_parts(
         sync=sync,
         hosts=fleet.app_hosts,
     )
-    return target, router, releases
+    return target, router, releases, _roles(env, pool, sync, target.service)
+
+
+def _roles(env: Environment, pool: SshPool, sync: ReleaseSync, service: Service) -> SshRoles | None:
+    """The roles' processes, on the hosts of their groups: supervisord programs."""
+    if not env.roles or not isinstance(service, SupervisordPrograms):
+        return None
+    hosts: dict[str, str] = {}
+    timeouts: dict[str, float] = {}
+    for role, slots in env.role_slots().items():
+        for a, b, host in slots:
+            assert host is not None  # a fleet's processes always have one
+            hosts |= {a: host, b: host}
+            timeouts |= dict.fromkeys((a, b), env.roles[role].stop_timeout_s)
+    return SshRoles(pool, service, sync=sync, process_hosts=hosts, stop_timeouts=timeouts)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from slipway.backends import Backends
 from slipway.spec.environment import Environment
-from slipway.steps import Placement
+from slipway.steps import Placement, ProcessPlacement
 from slipway.store import Store
 
 
@@ -28,6 +28,16 @@ def read_placement(backends: Backends) -> list[Placement]:
             )
         )
     return placement
+
+
+def read_processes(backends: Backends) -> list[ProcessPlacement]:
+    """What each process of the roles without traffic runs, read from the target."""
+    if backends.roles is None:
+        return []
+    return [
+        ProcessPlacement(name=p.name, role=p.role, version=p.version, running=p.running)
+        for p in backends.roles.processes()
+    ]
 
 
 def recorded_placement(store: Store, env: Environment) -> list[Placement]:

@@ -100,3 +100,27 @@ def _register(kind: str, help_text: str) -> None:
 
 for _kind, _help in SIGNALS.items():
     _register(_kind, _help)
+
+
+@app.command()
+@reports_errors
+def maintenance(
+    state: Annotated[str, typer.Argument(help="on, off, or status.", metavar="on|off|status")],
+    file: FileOpt = Path(DEFAULT_FILE),
+    env: EnvOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """The router's maintenance page (503, Retry-After; testers pass with the bypass header)."""
+    from slipway.deployment import Deployer
+    from slipway.errors import UsageError
+    from slipway.view import print_json
+
+    wanted = {"on": True, "off": False, "status": None}
+    if state not in wanted:
+        raise UsageError(f"maintenance {state!r}?", hint="say on, off or status")
+    with session(file, env) as s:
+        on = Deployer(s.env, store=s.store, backends=s.backends).maintenance(wanted[state])
+    if output is Output.json:
+        print_json({"environment": s.env.name, "maintenance": on})
+        return
+    out().print(f"{s.env.app}/{s.env.name}: maintenance page {'on' if on else 'off'}", markup=False)

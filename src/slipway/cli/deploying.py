@@ -60,7 +60,8 @@ def plan(
 
     It reads what runs where first — from supervisord and HAProxy here, or over SSH from
     every host of a fleet — unless --offline."""
-    from slipway.backends.placement import read_placement, recorded_placement
+    from slipway.backends.placement import read_placement, read_processes, recorded_placement
+    from slipway.database.django import planned
     from slipway.plan import build_plan
     from slipway.preflight import checklist
     from slipway.release import check_version
@@ -73,7 +74,10 @@ def plan(
             placement, source = recorded_placement(s.store, s.env), "the store's records"
         else:
             placement, source = read_placement(s.backends), _live_source(s.env)
-        steps = build_plan(s.env, version=version, placement=placement)
+        processes = [] if offline else read_processes(s.backends)
+        steps = build_plan(s.env, version=version, placement=placement, processes=processes)
+        prepared = s.backends.releases.get(version)  # its code, or this checkout's
+        migrations = planned(s.env.database, directory=prepared.path if prepared else s.env.root)
     exposed = s.env.router.exposed()
     if output is Output.json:
         print_json(
@@ -82,6 +86,7 @@ def plan(
                 "version": version,
                 "preflight": checks,
                 "steps": [st.as_dict() for st in steps],
+                "migrations": migrations,
                 "exposed": exposed,
                 "placement_from": source,
             }
@@ -95,11 +100,27 @@ def plan(
     out().print(
         table(f"plan: {s.env.app}/{s.env.name} → {version}", ["#", "group", "kind", "step"], rows2)
     )
+    _print_migrations(migrations)
     if exposed:
         out().print("listens beyond loopback:", style="yellow bold", markup=False)
         for line in exposed:
             out().print(f"  {line}", markup=False, highlight=False)
     _warn_exposed_admin(s.env)
+
+
+def _print_migrations(migrations: dict[str, Any] | None) -> None:
+    if migrations is None:
+        return
+    if "error" in migrations:
+        out().print(f"migrations: unknown now ({migrations['error']})", markup=False)
+        return
+    apps = migrations["apps"]
+    if not apps:
+        out().print("migrations: none to apply", markup=False)
+    for app_name, lines in apps.items():
+        out().print(f"migrations of {app_name} (migrate --plan):", markup=False, style="bold")
+        for line in lines:
+            out().print(f"  {line}", markup=False, highlight=False)
 
 
 def _live_source(env: Environment) -> str:

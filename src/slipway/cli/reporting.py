@@ -78,6 +78,10 @@ def status(
         [*(i[c] for c in columns[:-1]), "yes" if i["serving"] else "no"] for i in data["instances"]
     ]
     out().print(table("instances", columns, rows))
+    if data["processes"]:
+        columns = ["role", "process", "version", "state", "pid"]
+        rows = [[str(p[c]) for c in columns] for p in data["processes"]]
+        out().print(table("processes without traffic", columns, rows))
     for problem in data["problems"]:
         _say(f"! {problem}", "yellow")
 

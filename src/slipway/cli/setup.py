@@ -26,6 +26,9 @@ def init(
     file: FileOpt = Path(DEFAULT_FILE),
     app_name: Annotated[str, typer.Option("--app", help="Name of the app.")] = "myapp",
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    preset: Annotated[
+        str | None, typer.Option(help="A spec for a kind of project: django (needs manage.py).")
+    ] = None,
     from_compose: Annotated[
         Path | None,
         typer.Option(
@@ -47,10 +50,27 @@ def init(
     if os.path.lexists(file) and not force:  # False for a name the system refuses
         raise UsageError(f"{file} already exists", hint="use --force to overwrite it")
     if from_compose is not None:
+        if preset is not None:
+            raise UsageError("--preset and --from-compose do not go together", hint="choose one")
         _init_from_compose(file, from_compose, app_name)
         return
-    write_text(file, render(app_name), option="--file")
+    here = Path(file).parent
+    if preset == "django":
+        from slipway.presets.django import render as render_django
+
+        text = render_django(app_name, here)
+    elif preset is not None:
+        raise UsageError(f"unknown preset {preset!r}", hint="known presets: django")
+    else:
+        text = render(app_name)
+    write_text(file, text, option="--file")
     out().print(f"wrote {file}: edit it, then run `slipway validate`", markup=False)
+    if preset is None and (here / "manage.py").is_file():
+        out().print(
+            "manage.py is here: `slipway init --preset django --force` writes the Django "
+            "runbook (gunicorn, Celery workers and beat, migrations, checks)",
+            markup=False,
+        )
 
 
 def _init_from_compose(file: Path, compose: Path, app_name: str) -> None:

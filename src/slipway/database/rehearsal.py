@@ -9,7 +9,7 @@ have failed on production: the deployment stops before anything is touched.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +49,10 @@ def rehearse(
     url_env: str,
     timeout_s: float,
     restore_timeout_s: float,
+    inspect: Callable[[Dsn], str | None] | None = None,
 ) -> RehearsalResult:
+    """``inspect`` looks at the restored copy before the migration runs there (what it would
+    do); a reason it returns fails the rehearsal without running the migration."""
     name = scratch_name(dsn.dbname)
     scratch = dsn.with_database(name)
     create_database(dsn, name)
@@ -60,6 +63,9 @@ def rehearse(
         if not restored.ok:
             output = f"restoring the backup into {name} failed: {restored.output}"
             return RehearsalResult(False, name, restored.duration_s, 0.0, output)
+        refused = inspect(scratch) if inspect is not None else None
+        if refused is not None:
+            return RehearsalResult(False, name, restored.duration_s, 0.0, refused)
         migrated = run_migration(scratch, command, cwd=cwd, url_env=url_env, timeout_s=timeout_s)
         return RehearsalResult(
             migrated.ok, name, restored.duration_s, migrated.duration_s, migrated.output

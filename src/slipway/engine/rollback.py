@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from slipway.backends import Backends
-from slipway.backends.placement import read_placement
+from slipway.backends.placement import read_placement, read_processes
 from slipway.clock import Clock
 from slipway.engine.lease import stopped
 from slipway.engine.outcome import Outcome
@@ -115,7 +115,11 @@ class RollingBack:
             return dep.version, undo, True
         self._event(dep.id, f"rolling back to {target or 'nothing (first release)'}")
         steps = rollback_plan(
-            self.env, version=target, placement=read_placement(self.backends), prepare=False
+            self.env,
+            version=target,
+            placement=read_placement(self.backends),
+            prepare=False,
+            processes=read_processes(self.backends),
         )
         return target, steps, False
 

@@ -27,7 +27,7 @@ from slipway.actions.signals import Waiter
 from slipway.actions.waits import Waits
 from slipway.analysis.haproxy_log import RequestLog
 from slipway.backends import Backends
-from slipway.backends.placement import read_placement
+from slipway.backends.placement import read_placement, read_processes
 from slipway.clock import Clock, SystemClock
 from slipway.engine import control, locking
 from slipway.engine.execution import Execution, persist
@@ -196,10 +196,19 @@ class Engine(RollingBack):
         with self.holding(dep_id, who=who):
             self._settle_interrupted(kind, superseded_by=dep_id)
             placement = read_placement(self.backends)
+            processes = read_processes(self.backends)
             if kind == "deploy":
-                steps = build_plan(self.env, version=version, placement=placement)
+                steps = build_plan(
+                    self.env, version=version, placement=placement, processes=processes
+                )
             else:
-                steps = rollback_plan(self.env, version=version, placement=placement, prepare=True)
+                steps = rollback_plan(
+                    self.env,
+                    version=version,
+                    placement=placement,
+                    prepare=True,
+                    processes=processes,
+                )
             dep = self.store.create_deployment(
                 deployment_id=dep_id,
                 app=self.env.app,

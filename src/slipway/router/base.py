@@ -58,6 +58,17 @@ class Router(Protocol):
 
 
 @runtime_checkable
+class MaintenanceRouter(Protocol):
+    """A router that can answer a maintenance page instead of the app, switched at runtime
+    (no reload, no connection dropped); testers with the bypass header get through."""
+
+    def set_maintenance(self, on: bool) -> None:
+        """Idempotent; effective for the next request."""
+
+    def in_maintenance(self) -> bool: ...
+
+
+@runtime_checkable
 class HeaderRouter(Protocol):
     """A router that can send requests with a given header or cookie to chosen slots
     (a canary reached on purpose), whatever the weights."""

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from slipway.clock import Clock, SystemClock
-from slipway.errors import BackendError
-from slipway.router import ports, ring
+from slipway.errors import BackendError, PermanentError
+from slipway.router import maintenance, ports, ring
 from slipway.router.base import AdminState, ServerState
 from slipway.router.haproxy_config import STATE_FILE, HAProxyConfig
 from slipway.router.header_routes import MapRoutes
@@ -91,6 +91,8 @@ class HAProxyRouter:
         self._run = config.run_dir.resolve()
         self.socket = config.admin_socket
         self._state_lock = threading.Lock()
+        self.maintenance_html = maintenance.DEFAULT_PAGE  # the spec's page, when it has one
+        self.bypass_token: str | None = None  # the testers' token (a secret of the runner's)
         self.routes = MapRoutes(self._run, config.routes, self.command)
 
     def follow_request_log(self, on_line: Callable[[str], None], stop: threading.Event) -> None:
@@ -114,6 +116,8 @@ class HAProxyRouter:
         self._sv.ensure_running()
         cfg = self._run / CONFIG_FILE
         text = self.config.render()
+        if self.config.maintenance is not None:  # HAProxy reads the page and maps at start
+            self.config.maintenance.write_files(html=self.maintenance_html, token=self.bypass_token)
         changed = not cfg.exists() or cfg.read_text() != text
         info = self._sv.info(PROGRAM)
         running = info is not None and info["statename"] == "RUNNING"
@@ -199,6 +203,17 @@ class HAProxyRouter:
             raise BackendError(
                 f"HAProxy's admin socket {self.socket} does not answer: {exc}"
             ) from exc
+
+    def set_maintenance(self, on: bool) -> None:
+        maintenance.switch(self, self._page(), on)
+
+    def in_maintenance(self) -> bool:
+        return maintenance.is_on(self, self._page())
+
+    def _page(self) -> maintenance.MaintenancePage:
+        if self.config.maintenance is None:
+            raise PermanentError("the spec has no `router.maintenance`: no page to serve")
+        return self.config.maintenance
 
     def _set(self, slot: str, what: str) -> None:
         answer = self.command(f"set server {self.config.backend}/{slot} {what}").strip()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from slipway.errors import PermanentError
 from slipway.router.header_routes import config_lines
+from slipway.router.maintenance import MaintenancePage
 
 SOCKET = "hap.sock"
 
@@ -52,6 +53,8 @@ class HAProxyConfig:
     socket_dir: Path | None = None
     #: (match, name) of each header or cookie route a canary may set (router/header_routes.py)
     routes: Sequence[tuple[str, str]] = ()
+    #: a maintenance page the frontend answers while switched on (router/maintenance.py)
+    maintenance: MaintenancePage | None = None
 
     @property
     def admin_socket(self) -> Path:
@@ -152,6 +155,7 @@ class HAProxyConfig:
             "",
             f"frontend {self.backend}_in",
             f"    bind {_bind(_plain(self.listen_host), self.listen_port)}",
+            *([self.maintenance.rule(_path)] if self.maintenance else []),
             f"    default_backend {self.backend}",
         ]
 

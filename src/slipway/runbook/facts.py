@@ -167,3 +167,27 @@ def database_commands(env: Environment) -> dict[str, str]:
 def slipway_command(verb: str, env: Environment, *extra: str) -> str:
     """A ``slipway`` command line; ``extra`` may hold ``<placeholders>`` (shown unquoted)."""
     return " ".join(["slipway", verb, "--env", env.name, *extra])
+
+
+def other_runs(step: Step, env: Environment) -> str | None:
+    """What runs for the steps of roles, media backups, maintenance and migrating back."""
+    params = step.params.as_dict()
+    role = env.roles.get(str(params.get("role", "")))
+    name = str(params.get("name", ""))
+    match step.kind:
+        case "start_process" if role is not None:
+            argv = [a.replace("{name}", name).replace("{version}", NEXT) for a in role.command]
+            return f"`{shlex.join(argv)}` in releases/{NEXT}/ (supervisord program role-{name})"
+        case "check_process" if role is not None and role.check is not None:
+            argv = [a.replace("{name}", name) for a in role.check.command]
+            return f"`{shlex.join(argv)}` until it exits 0 (within {role.check.within_s:g}s)"
+        case "stop_process" if role is not None:
+            return f"SIGTERM (running work finishes), SIGKILL after {role.stop_timeout_s:g}s"
+        case "backup_media" if env.media is not None:
+            return f"tar of {env.media.path} with a sha256 manifest, every member read back"
+        case "maintenance":
+            return "HAProxy runtime API: `add map`/`del map` of maintenance.map (no reload)"
+        case "migrate_back":
+            targets = params.get("targets") or {}
+            return ", ".join(f"`manage.py migrate {a} {t}`" for a, t in targets.items())
+    return None

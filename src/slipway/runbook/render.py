@@ -17,6 +17,7 @@ from slipway.runbook.facts import (
     Facts,
     database_commands,
     health_probe,
+    other_runs,
     release_source,
     slipway_command,
 )
@@ -233,7 +234,7 @@ def _what_runs(step: Step, facts: Facts) -> str:
             return f"SIGTERM, SIGKILL after {env.process.stop_timeout_s:g}s"
         case "mark_current":
             return f"link `current` → releases/{NEXT}, record it"
-    return step.kind
+    return other_runs(step, env) or step.kind
 
 
 def _post(facts: Facts, lang: Lang) -> str:

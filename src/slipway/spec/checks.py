@@ -148,17 +148,20 @@ class BackupPreflight(_Preflight):
     """The last backup recorded for this environment is younger than ``max_age_s`` and verified."""
 
     type: Literal["backup"]
+    of: Literal["database", "media"] = Field("database", description="Which backup.")
     max_age_s: Seconds = 3600.0
     require_verified: bool = True
 
     def default_name(self) -> str:
-        return f"backup < {self.max_age_s / 3600:g}h" + (
+        what = "media backup" if self.of == "media" else "backup"
+        return f"{what} < {self.max_age_s / 3600:g}h" + (
             " and verified" if self.require_verified else ""
         )
 
     def how(self, env: Environment) -> tuple[str, str]:
         verified = ", verified" if self.require_verified else ""
-        return "last recorded backup", f"< {self.max_age_s / 3600:g} h{verified}"
+        what = "media backup" if self.of == "media" else "backup"
+        return f"last recorded {what}", f"< {self.max_age_s / 3600:g} h{verified}"
 
 
 class StagedPreflight(_Preflight):
@@ -190,6 +193,105 @@ class ManualPreflight(_Preflight):
         return "", self.when or ""
 
 
+class DjangoSettingsPreflight(_Preflight):
+    """The seeds' settings rules, read from the project's own Django: SECRET_KEY set and at
+    least ``min_secret_key_length`` long, DEBUG false, ALLOWED_HOSTS set. Values never shown."""
+
+    type: Literal["django_settings"]
+    python: str = Field(".venv/bin/python", description="The project's Python, beside the spec.")
+    manage: str = Field("manage.py", description="Relative to the spec.")
+    min_secret_key_length: int = Field(50, ge=1, le=1000)
+    timeout_s: Seconds = 60.0
+
+    def default_name(self) -> str:
+        return "Django settings: SECRET_KEY, DEBUG, ALLOWED_HOSTS"
+
+    def how(self, env: Environment) -> tuple[str, str]:
+        return (
+            f"`{self.python} {self.manage} shell` reads the settings (no value shown)",
+            f"SECRET_KEY ≥ {self.min_secret_key_length} chars, DEBUG false, ALLOWED_HOSTS set",
+        )
+
+
+Severity = Literal["low", "medium", "high"]
+
+
+class BanditPreflight(_Preflight):
+    """bandit (run for real) finds no issue at or above ``severity`` (and ``confidence``)."""
+
+    type: Literal["bandit"]
+    program: Argv = Field(["bandit"], description="How to run bandit (e.g. [.venv/bin/bandit]).")
+    paths: list[str] = Field(default_factory=lambda: ["."], min_length=1)
+    exclude: list[str] = Field(
+        default_factory=lambda: [".venv", ".slipway", "tests", "node_modules"]
+    )
+    severity: Severity = "high"
+    confidence: Severity = "medium"
+    timeout_s: Seconds = 300.0
+
+    def default_name(self) -> str:
+        return f"bandit: no {self.severity.upper()} issue"
+
+    def how(self, env: Environment) -> tuple[str, str]:
+        argv = [*self.program, "-r", *self.paths, "-f", "json"]
+        return f"`{shlex.join(argv)}`", f"no {self.severity} issue ({self.confidence}+ sure)"
+
+
+class AuditPreflight(_Preflight):
+    """No known vulnerability at or above ``severity`` in the project's installed packages,
+    from a local advisory file or a recorded pip-audit report: nothing is queried online."""
+
+    type: Literal["dependency_audit"]
+    python: str = Field(".venv/bin/python", description="Whose installed packages are audited.")
+    advisories: str | None = Field(None, description="A local advisory file (JSON), see README.")
+    report: str | None = Field(None, description="A recorded `pip-audit -f json` report.")
+    severity: Literal["low", "medium", "high", "critical"] = "high"
+    ignore: list[str] = Field(default_factory=list, description="Advisory ids accepted (why?).")
+    timeout_s: Seconds = 60.0
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AuditPreflight:
+        if (self.advisories is None) == (self.report is None):
+            raise ValueError("give exactly one of `advisories` or `report`")
+        return self
+
+    def default_name(self) -> str:
+        return f"dependency audit: no {self.severity.upper()} or worse"
+
+    def how(self, env: Environment) -> tuple[str, str]:
+        source = self.advisories or self.report
+        return f"installed packages of {self.python} against {source}", f"no {self.severity}+"
+
+
+class CoveragePreflight(_Preflight):
+    """The test coverage in a report (coverage.py JSON or Cobertura XML) is at least this."""
+
+    type: Literal["coverage"]
+    report: str = Field("coverage.json", description="Relative to the spec.")
+    min_percent: float = Field(80.0, ge=0, le=100)
+    max_age_s: Seconds | None = Field(None, description="And the report not older than this.")
+
+    def default_name(self) -> str:
+        return f"coverage >= {self.min_percent:g}%"
+
+    def how(self, env: Environment) -> tuple[str, str]:
+        return f"total of {self.report}", f"≥ {self.min_percent:g} %"
+
+
+class RedisPreflight(_Preflight):
+    """The Redis at the URL in ``url_env`` answers PING (AUTH first if the URL has a password)."""
+
+    type: Literal["redis"]
+    url_env: EnvName = "REDIS_URL"
+    timeout_s: Seconds = 3.0
+
+    def default_name(self) -> str:
+        return "Redis answers PING"
+
+    def how(self, env: Environment) -> tuple[str, str]:
+        return f"PING to ${self.url_env}", f"PONG ≤ {self.timeout_s:g}s"
+
+
 PreflightSpec = Annotated[
     CommandPreflight
     | HttpPreflight
@@ -199,7 +301,12 @@ PreflightSpec = Annotated[
     | DatabasePreflight
     | BackupPreflight
     | StagedPreflight
-    | ManualPreflight,
+    | ManualPreflight
+    | DjangoSettingsPreflight
+    | BanditPreflight
+    | AuditPreflight
+    | CoveragePreflight
+    | RedisPreflight,
     Field(discriminator="type"),
 ]
 

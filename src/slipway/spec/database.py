@@ -10,9 +10,34 @@ from slipway.spec.base import Argv, EnvName, Model
 from slipway.spec.base import LongSeconds as Seconds
 
 
+class DjangoMigrations(Model):
+    """Django's migrations, understood: ``slipway plan`` shows ``migrate --plan`` per app;
+    each app's migration is recorded before migrating, and ``showmigrations`` checked after;
+    the rehearsal reads ``sqlmigrate`` and refuses destructive operations (DROP COLUMN/TABLE,
+    NOT NULL without a default, renames) unless the release is a contract step; a rollback
+    offers ``migrate <app> <previous>`` when every migration applied can be reversed."""
+
+    python: str = Field(".venv/bin/python", description="Relative to the release directory.")
+    manage: str = "manage.py"
+    contract: list[str] = Field(
+        default_factory=list,
+        description="Releases that are the contract step of an expand-contract pair: their "
+        "destructive operations are expected (the expand release shipped before them).",
+    )
+    migrate_back: bool = Field(
+        True, description="On rollback, offer `migrate <app> <previous>` instead of a restore."
+    )
+
+
 class MigrationSpec(Model):
     command: Argv = Field(..., description="argv run in the new release's directory.")
     timeout_s: Seconds = 600.0
+    django: DjangoMigrations | None = None
+    maintenance: bool = Field(
+        False,
+        description="Serve the router's maintenance page while the migration runs (it blocks "
+        "writes): `router.maintenance` says what the page is.",
+    )
 
 
 class DatabaseSpec(Model):

@@ -12,13 +12,15 @@ from pydantic import Field, field_validator, model_validator
 
 from slipway.redact import SecretKind
 from slipway.spec.base import Model, Name
-from slipway.spec.checks import EnvPreflight, PreflightSpec
+from slipway.spec.checks import EnvPreflight, PreflightSpec, RedisPreflight
 from slipway.spec.database import DatabaseSpec
 from slipway.spec.flags import FlagsSpec
 from slipway.spec.fleet import Fleet, SshTargetSpec
+from slipway.spec.media import MediaSpec
 from slipway.spec.notify import ContactLevel, NotificationSpec
 from slipway.spec.process import HealthSpec, ProcessSpec
 from slipway.spec.release import ReleaseSpec
+from slipway.spec.roles import RoleSpec, check_roles
 from slipway.spec.router import RouterSpec
 from slipway.spec.runbook import GoNoGoSpec, RunbookSpec
 from slipway.spec.sections import RunbookSections
@@ -34,12 +36,20 @@ class EnvironmentSpec(RunbookSections):  # runbook sections override the spec's
     targets: list[TargetSpec] = Field(default_factory=lambda: [_local()], min_length=1)
     process: ProcessSpec | None = None
     health: HealthSpec | None = None
+    roles: dict[str, RoleSpec] = Field(
+        default_factory=dict, description="Override the spec's roles, each by its name, whole."
+    )
     strategy: StrategySpec | None = None
     on_failure: Literal["rollback", "stop"] | None = None
     on_interrupt: Literal["resume", "rollback"] | None = None
     flags: FlagsSpec | None = Field(
         None, description="Slipway serves this environment's feature flags (OFREP, flagd file)."
     )
+
+    @field_validator("roles")
+    @classmethod
+    def _role_names(cls, roles: dict[str, RoleSpec]) -> dict[str, RoleSpec]:
+        return check_roles(roles)
 
     @model_validator(mode="after")
     def _fleet(self) -> EnvironmentSpec:
@@ -50,6 +60,8 @@ class EnvironmentSpec(RunbookSections):  # runbook sections override the spec's
             raise ValueError("a fleet (ssh target) needs `instances.per_host`")
         if not ssh and self.instances.per_host is not None:
             raise ValueError("`instances.per_host` needs an ssh target")
+        if ssh and self.router.type != "haproxy":
+            raise ValueError("a fleet's router is HAProxy on one of its hosts (`type: haproxy`)")
         if not ssh and self.router.host is not None:
             raise ValueError("`router.host` names a fleet host: it needs an ssh target")
         docker = [t for t in self.targets if isinstance(t, DockerTargetSpec)]
@@ -83,6 +95,10 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
     release: ReleaseSpec
     process: ProcessSpec
     health: HealthSpec = Field(default_factory=lambda: HealthSpec())
+    roles: dict[str, RoleSpec] = Field(
+        default_factory=dict,
+        description="Processes without traffic (Celery workers, beat), rolled out after web.",
+    )
     strategy: StrategySpec = Field(default_factory=lambda: RollingSpec())
     on_failure: Literal["rollback", "stop"] = "rollback"
     on_interrupt: Literal["resume", "rollback"] = Field(
@@ -107,6 +123,11 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
                     "(`targets: [{type: docker}]`)"
                 )
         return self
+
+    @field_validator("roles")
+    @classmethod
+    def _role_names(cls, roles: dict[str, RoleSpec]) -> dict[str, RoleSpec]:
+        return check_roles(roles)
 
     @field_validator("state_dir")
     @classmethod
@@ -140,6 +161,7 @@ class Environment(Model):
     release: ReleaseSpec
     process: ProcessSpec
     health: HealthSpec
+    roles: dict[str, RoleSpec] = Field(default_factory=dict)
     strategy: StrategySpec
     on_failure: Literal["rollback", "stop"]
     on_interrupt: Literal["resume", "rollback"]
@@ -151,6 +173,7 @@ class Environment(Model):
     checks: list[PreflightSpec] = Field(default_factory=list)
     window: WindowSpec | None = None
     database: DatabaseSpec | None = None
+    media: MediaSpec | None = None
     notifications: list[NotificationSpec] = Field(default_factory=list)
     contacts: list[ContactLevel] = Field(default_factory=list)
     runbook: RunbookSpec = Field(default_factory=RunbookSpec)
@@ -167,6 +190,13 @@ class Environment(Model):
         for check in self.checks:
             if isinstance(check, EnvPreflight) and check.secret:
                 found.update(dict.fromkeys(check.variables, "value"))
+            if isinstance(check, RedisPreflight):  # a URL that may hold a password
+                found[check.url_env] = "dsn"
+        passed = [*self.process.pass_env, *(v for r in self.roles.values() for v in r.pass_env)]
+        found.update(dict.fromkeys(passed, "value"))
+        maintenance = self.router.maintenance
+        if maintenance is not None and maintenance.bypass_token_env:
+            found[maintenance.bypass_token_env] = "value"
         if self.database is not None:
             found[self.database.url_env] = "dsn"
         for channel in self.notifications:
@@ -209,6 +239,26 @@ class Environment(Model):
         names = [(f"{h}-{i + 1}", i) for h in hosts for i in range(per_host)]
         result = [(n, f"{n}_a", base + i) for n, i in names]
         result += [(n, f"{n}_b", base + per_host + i) for n, i in names]
+        return result
+
+    def role_slots(self) -> dict[str, list[tuple[str, str, str | None]]]:
+        """role → (slot a, slot b, host) of each of its processes, in the spec's order.
+
+        Here: ``<role>-<i>_a`` / ``_b``, ``count`` of them, host None. On a fleet, roles map
+        to inventory groups: ``count`` processes on each host its ``hosts`` pattern selects
+        (the app's hosts when unset), ``<role>-<host>-<i>_a``; a singleton has one, on the
+        first of them.
+        """
+        result: dict[str, list[tuple[str, str, str | None]]] = {}
+        for role, spec in self.roles.items():
+            names: list[tuple[str, str | None]]
+            if self.fleet is None:
+                names = [(f"{role}-{i}", None) for i in range(1, spec.count + 1)]
+            else:
+                hosts = self.fleet.select(spec.hosts or self.fleet.spec.select)
+                hosts = hosts[:1] if spec.singleton else hosts
+                names = [(f"{role}-{h}-{i}", h) for h in hosts for i in range(1, spec.count + 1)]
+            result[role] = [(f"{n}_a", f"{n}_b", host) for n, host in names]
         return result
 
     def slot_hosts(self) -> dict[str, str]:

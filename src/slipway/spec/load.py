@@ -71,6 +71,7 @@ class LoadedSpec:
             release=spec.release,
             process=env.process or spec.process,
             health=env.health or spec.health,
+            roles={**spec.roles, **env.roles},
             strategy=env.strategy or spec.strategy,
             on_failure=env.on_failure or spec.on_failure,
             on_interrupt=env.on_interrupt or spec.on_interrupt,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from slipway.spec.base import Model, Seconds
+from slipway.spec.base import EnvName, Model, Seconds
 
 
 class ProcessSpec(Model):
@@ -17,6 +17,11 @@ class ProcessSpec(Model):
         ..., min_length=1, description="argv of the instance; `{port}` is replaced."
     )
     env: dict[str, str] = Field(default_factory=dict)
+    pass_env: list[EnvName] = Field(
+        default_factory=list,
+        description="Variables of the runner's environment each instance gets too (secrets: "
+        "DATABASE_URL, SECRET_KEY…), so they never go in this file; masked like url_env.",
+    )
     stop_timeout_s: Seconds = Field(10.0, description="Grace after SIGTERM before SIGKILL.")
 
     @field_validator("env")

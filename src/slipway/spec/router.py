@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from slipway.spec.base import Model, Port, Seconds
+from slipway.spec.base import EnvName, Model, Port, Seconds
 
 
 class Listen(Model):
@@ -50,9 +50,27 @@ def _ip(host: str, *, named: bool) -> str:
     return host
 
 
-class HAProxySpec(Model):
-    type: Literal["haproxy"] = "haproxy"
+class MaintenanceSpec(Model):
+    """A page the router answers instead of the app (503 and ``Retry-After``), switched at
+    runtime — ``slipway maintenance on|off``, or around a migration that blocks writes."""
+
+    page: str | None = Field(None, description="An HTML file, relative to the spec.")
+    retry_after_s: int = Field(120, ge=1, le=86_400)
+    bypass_header: str = Field(
+        "X-Slipway-Bypass",
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="A request with this header set to the token reaches the app anyway.",
+    )
+    bypass_token_env: EnvName | None = Field(
+        None, description="The variable holding that token (never written here)."
+    )
+
+
+class _RouterSpec(Model):
+    """What every router's section has; each kind refuses what it cannot do."""
+
     listen: Listen
+    maintenance: MaintenanceSpec | None = None
     metrics_port: Port | None = Field(
         None, description="Loopback port of HAProxy's Prometheus exporter."
     )
@@ -97,7 +115,7 @@ class HAProxySpec(Model):
         return admin
 
     @model_validator(mode="after")
-    def _exposed(self) -> HAProxySpec:
+    def _exposed(self) -> _RouterSpec:
         if self.admin is not None and not self.admin.loopback and not self.expose_admin:
             raise ValueError(
                 f"admin {self.admin} is beyond loopback: HAProxy's admin API has no "
@@ -107,13 +125,48 @@ class HAProxySpec(Model):
         return self
 
     def exposed(self) -> list[str]:
-        """What HAProxy listens on beyond loopback, said plainly (``slipway plan`` prints it)."""
+        """What the router listens on beyond loopback, said plainly (``slipway plan``)."""
         found = []
         if not self.listen.loopback:
-            found.append(f"{self.listen}: the app, through HAProxy")
+            found.append(f"{self.listen}: the app, through {self._name}")
         if self.admin is not None and not self.admin.loopback:
             found.append(f"{self.admin}: HAProxy's admin API, without authentication")
         return found
 
+    _name = "HAProxy"
 
-RouterSpec = Annotated[HAProxySpec, Field(discriminator="type")]
+
+class HAProxySpec(_RouterSpec):
+    type: Literal["haproxy"] = "haproxy"
+
+
+class NginxSpec(_RouterSpec):
+    """nginx as the router (open-source nginx, on this machine): its upstream is rendered and
+    reloaded gracefully (``nginx -t``, then ``nginx -s reload``) at every change, since it has
+    no runtime API; no active health checks, no per-request log for analysis, no maintenance
+    page switch, no fleet LB host: use HAProxy for those."""
+
+    type: Literal["nginx"]
+    _name = "nginx"
+
+    @model_validator(mode="after")
+    def _can_do(self) -> NginxSpec:
+        refused = [
+            name
+            for name, value in (
+                ("host", self.host),
+                ("admin", self.admin),
+                ("metrics_port", self.metrics_port),
+                ("maintenance", self.maintenance),
+            )
+            if value is not None
+        ]
+        if refused:
+            raise ValueError(
+                f"nginx cannot do {', '.join(refused)} here (no runtime API, no exporter, "
+                "this machine only): use `type: haproxy`"
+            )
+        return self
+
+
+RouterSpec = Annotated[HAProxySpec | NginxSpec, Field(discriminator="type")]

@@ -11,6 +11,7 @@ from pydantic import Field
 from slipway.spec.base import Model
 from slipway.spec.checks import PreflightSpec, preflight_name
 from slipway.spec.database import DatabaseSpec
+from slipway.spec.media import MediaSpec
 from slipway.spec.notify import ContactLevel, NotificationSpec
 from slipway.spec.runbook import GoNoGoSpec, RunbookSpec
 from slipway.spec.window import WindowSpec
@@ -26,6 +27,7 @@ class RunbookSections(Model):
     checks: list[PreflightSpec] | None = None
     window: WindowSpec | None = None
     database: DatabaseSpec | None = None
+    media: MediaSpec | None = None
     notifications: list[NotificationSpec] | None = None
     contacts: list[ContactLevel] | None = None
     runbook: RunbookSpec | None = None
@@ -48,6 +50,7 @@ def resolve_sections(base: RunbookSections, env: RunbookSections) -> dict[str, A
         "checks": merge_checks(base.checks, env.checks),
         "window": env.window or base.window,
         "database": env.database or base.database,
+        "media": env.media or base.media,
         "notifications": list(env.notifications or base.notifications or []),
         "contacts": list(env.contacts or base.contacts or []),
         "runbook": env.runbook or base.runbook or RunbookSpec(),

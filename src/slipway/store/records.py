@@ -26,6 +26,9 @@ from slipway.store.runbook_tables import (
     rehearsals,
 )
 
+#: what a media backup records as its ``database``: ``media:<directory>``
+MEDIA = "media:"
+
 
 @dataclass(frozen=True)
 class DeploymentNote:
@@ -228,9 +231,13 @@ class Records:
             row = conn.execute(select(backups).where(backups.c.id == backup_id)).one_or_none()
         return Backup(**row._asdict()) if row is not None else None
 
-    def last_backup(self, app: str, environment: str) -> Backup | None:
-        found = self.backups(app, environment, limit=1)
-        return found[0] if found else None
+    def last_backup(self, app: str, environment: str, *, media: bool = False) -> Backup | None:
+        """The last backup of the database, or of the media (``database`` says ``media:…``,
+        what was backed up)."""
+        for found in self.backups(app, environment, limit=50):
+            if found.database.startswith(MEDIA) == media:
+                return found
+        return None
 
     # rehearsals
 

@@ -16,6 +16,7 @@ from slipway.steps import (
     Placement,
     Slot,
     Start,
+    Step,
     StepKind,
     StepList,
     Switch,
@@ -86,8 +87,8 @@ def start_and_check(
         [(Health(s.name, s.port), f"health check {s.name}") for s in slots]
         + [(Health(s.name, s.port, quick=True), f"probe {s.name} once") for s in probe],
     )
-    for kind, params, description in alongside:
-        plan.beside(kind, params, description)
+    for kind, params, description in alongside:  # in the health checks' group: in parallel
+        plan.steps.append(Step(kind, params, description, plan.steps[-1].group))
 
 
 def standby(plan: StepList, slots: Iterable[Slot]) -> None:

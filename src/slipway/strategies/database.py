@@ -14,14 +14,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slipway.spec.database import DatabaseSpec
+from slipway.spec.media import MediaSpec
 from slipway.steps import Gate, OfVersion, Restore, Step, StepList
 
 
-def database_steps(database: DatabaseSpec | None, *, version: str, first_group: int) -> list[Step]:
-    if database is None:
-        return []
+def database_steps(
+    database: DatabaseSpec | None,
+    *,
+    version: str,
+    first_group: int,
+    media: MediaSpec | None = None,
+) -> list[Step]:
+    """Backups (the database's, the media's), the rehearsal, the migration."""
     plan = StepList(_group=first_group)
-    plan.one("backup_database", OfVersion(version), "back up the database (pg_dump -Fc), verify it")
+    if database is not None:
+        plan.one(
+            "backup_database", OfVersion(version), "back up the database (pg_dump -Fc), verify it"
+        )
+    if media is not None:
+        plan.one(
+            "backup_media",
+            OfVersion(version),
+            f"back up the media ({media.path}: tar and sha256 manifest), verify it",
+        )
+    if database is None:
+        return plan.steps
     if database.migrate is not None:
         if database.rehearse:
             plan.one(

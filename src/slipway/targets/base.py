@@ -42,6 +42,40 @@ class InstanceState:
     pid: int | None
 
 
+@dataclass(frozen=True)
+class RoleProcess:
+    """What to run as one process of a role without traffic (``worker-1_b``)."""
+
+    name: str
+    role: str
+    version: str
+    release_dir: Path
+    command: Sequence[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: warm shutdown: how long SIGTERM lets running work finish before SIGKILL
+    stop_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class ProcessState:
+    """What runs as a role's process now, as the target reports it."""
+
+    name: str
+    role: str
+    version: str
+    running: bool
+    state: str
+    pid: int | None
+
+
+@dataclass(frozen=True)
+class CommandRun:
+    """A command's outcome: its exit status (None: it never answered) and its output's tail."""
+
+    exit_status: int | None
+    output: str
+
+
 class Target(Protocol):
     name: str
 
@@ -73,6 +107,34 @@ class FleetTarget(Target, Protocol):
 
     def exclude(self, host: str, reason: str) -> None:
         """Leave the host out of the rest of the run."""
+
+
+@runtime_checkable
+class RoleTarget(Protocol):
+    """Where the processes of roles without traffic run (``spec/roles.py``): workers, beat.
+
+    Idempotent like ``Target``: ``start_process`` of a process already running that version
+    does nothing, ``stop_process`` of a stopped one does nothing. ``stop_process`` returns
+    only once the process is gone (its warm shutdown done, or killed after its timeout): a
+    singleton's successor is started only after that.
+    """
+
+    def processes(self) -> list[ProcessState]:
+        """Every role process defined, running or not."""
+
+    def start_process(self, spec: RoleProcess) -> None:
+        """Run ``spec`` under its name, replacing another version there; wait until it runs."""
+
+    def stop_process(self, name: str) -> None:
+        """SIGTERM, wait up to its stop timeout (then SIGKILL), and forget it."""
+
+    def run_beside(
+        self, name: str, argv: Sequence[str], *, directory: Path, env: Mapping[str, str],
+        timeout_s: float,
+    ) -> CommandRun:  # fmt: skip
+        """Run ``argv`` where the process ``name`` runs (its host, in ``directory``), with
+        ``env`` added — it may hold the role's secrets, so never on a command line. A role's
+        check is this: exit 0 passes."""
 
 
 @runtime_checkable
