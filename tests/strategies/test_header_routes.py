@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from slipway.errors import SpecError
 from slipway.plan import rollback_plan
 from slipway.spec import load_spec
 from slipway.spec.strategy import CanarySpec, CanaryStep, FlagSpec, HeaderRouteSpec, PauseSpec
 from slipway.steps import HeaderRoute, Placement
 from slipway.strategies import canary
+from tests.spec.test_load import GOOD
 from tests.strategies.test_rolling import all_on, layout
 from tests.support.sample import write_sample_spec
 
@@ -112,3 +114,19 @@ def test_a_flag_rollout_has_no_canary_to_route_to() -> None:
             flag="new-checkout",
             steps=[CanaryStep(set_header_route=ROUTE), CanaryStep(set_weight=10)],
         )
+
+
+def test_a_header_route_behind_nginx_is_refused_where_the_spec_says_it(tmp_path: Path) -> None:
+    """nginx has no runtime maps: refused when the spec is read, not when the canary runs."""
+    (tmp_path / "releases").mkdir()
+    spec = tmp_path / "slipway.yaml"
+    text = GOOD.replace(
+        "strategy:\n  type: rolling\n  max_surge: 1\n",
+        'strategy:\n  type: canary\n  steps: [{set_header_route: {name: x, value: "1"}}]\n',
+    ).replace("type: haproxy", "type: nginx")
+    spec.write_text(text)
+    with pytest.raises(SpecError, match="needs the environment's own HAProxy") as caught:
+        load_spec(spec)
+    assert "slipway.yaml:" in str(caught.value)
+    spec.write_text(text.replace("type: nginx", "type: haproxy"))
+    assert load_spec(spec).environment("production").strategy.type == "canary"
