@@ -11,9 +11,10 @@ from pydantic import ValidationError
 
 from slipway.errors import SpecError
 from slipway.plan import rollback_plan
+from slipway.runbook.facts import other_runs
 from slipway.spec import load_spec
 from slipway.spec.strategy import CanarySpec, CanaryStep, FlagSpec, HeaderRouteSpec, PauseSpec
-from slipway.steps import HeaderRoute, Placement
+from slipway.steps import HeaderRoute, Nothing, Placement, Step
 from slipway.strategies import canary
 from tests.spec.test_load import GOOD
 from tests.strategies.test_rolling import all_on, layout
@@ -130,3 +131,10 @@ def test_a_header_route_behind_nginx_is_refused_where_the_spec_says_it(tmp_path:
     assert "slipway.yaml:" in str(caught.value)
     spec.write_text(text.replace("type: nginx", "type: haproxy"))
     assert load_spec(spec).environment("production").strategy.type == "canary"
+
+
+def test_the_runbook_says_what_a_header_route_step_runs(tmp_path: Path) -> None:
+    env = load_spec(write_sample_spec(tmp_path, count=1)).environment("test")
+    route = Step("set_header_route", HeaderRoute("header", "x", "1", ["web-1_b"], "v2"), "", 1)
+    assert "commit map" in (other_runs(route, env) or "")
+    assert "commit map" in (other_runs(Step("clear_header_routes", Nothing(), "", 1), env) or "")
