@@ -13,6 +13,7 @@ from typing import Any
 
 from slipway.backends import Backends
 from slipway.errors import SlipwayError, UsageError
+from slipway.router.base import HeaderRouter
 from slipway.spec.environment import Environment
 from slipway.store import AnalysisRun, CurrentRelease, Deployment, StepRecord, Store, runner_alive
 from slipway.targets.base import FleetTarget
@@ -60,6 +61,7 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
         "router": f"{env.router.type} on {env.router.listen.host}:{env.router.listen.port}",
         "instances": [],
         "processes": [],  # of the roles without traffic (workers, beat)
+        "header_routes": [],  # requests with a header (or cookie) sent to chosen slots
         "problems": [],
     }
     if last and last.active and runner_alive(last.runner) is False:
@@ -121,6 +123,11 @@ def _live(env: Environment, backends: Backends, report: dict[str, Any]) -> set[s
     that serve."""
     instances = {i.slot: i for i in backends.target.instances()}
     servers = {s.slot: s for s in backends.router.servers()}
+    if isinstance(backends.router, HeaderRouter):
+        report["header_routes"] = [
+            {"match": match, "name": name, "value": value, "slots": slots}
+            for match, name, value, slots in backends.router.routes_in_effect()
+        ]
     unreachable = backends.target.unreachable if isinstance(backends.target, FleetTarget) else {}
     for host, why in unreachable.items():
         report["problems"].append(f"host {host} does not answer ({why}): its slots are unknown")

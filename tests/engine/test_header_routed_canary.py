@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from slipway import reports
 from slipway.engine import Engine, control
 from slipway.router.haproxy import HAProxyRouter
 from tests.engine.test_progressive import engine_for, in_background, wait_for_step
@@ -49,11 +50,19 @@ def test_testers_reach_the_canary_by_header_and_an_abort_removes_the_route(
         assert releases(engine) == {"v1"}
         assert releases(engine, {"X-Canary": "yes"}) == {"v2"}
         assert releases(engine, {"X-Canary": "no"}) == {"v1"}
+        shown = reports.status(engine.env, store=store, backends=engine.backends)
+        canaries = sorted(i["slot"] for i in shown["instances"] if i["version"] == "v2")
+        assert shown["header_routes"] == [
+            {"match": "header", "name": "x-canary", "value": "yes", "slots": canaries}
+        ]
         control.send(engine.env, store, "abort", who="tester")
         thread.join(timeout=60)
         assert result[0].deployment.status == "aborted"
         assert releases(engine, {"X-Canary": "yes"}) == {"v1"}
         assert routes(engine) == {("header", "x-canary"): {}}
+        assert (
+            reports.status(engine.env, store=store, backends=engine.backends)["header_routes"] == []
+        )
         rollback = [s.kind for s in store.steps(dep_id) if s.phase == "rollback"]
         assert rollback[0] == "clear_header_routes"
 

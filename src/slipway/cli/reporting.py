@@ -82,6 +82,9 @@ def status(
         columns = ["role", "process", "version", "state", "pid"]
         rows = [[str(p[c]) for c in columns] for p in data["processes"]]
         out().print(table("processes without traffic", columns, rows))
+    for route in data.get("header_routes", []):
+        slots = ", ".join(route["slots"])
+        _say(f"{route['match']} {route['name']}: {route['value']} → {slots}, whatever the weights")
     for problem in data["problems"]:
         _say(f"! {problem}", "yellow")
 

@@ -79,3 +79,6 @@ class HeaderRouter(Protocol):
 
     def clear_routes(self) -> None:
         """Remove every route: each request balanced by weight again."""
+
+    def routes_in_effect(self) -> list[tuple[str, str, str, list[str]]]:
+        """(match, name, value, slots) of each route the router applies now."""

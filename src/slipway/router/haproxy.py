@@ -190,6 +190,13 @@ class HAProxyRouter:
     def clear_routes(self) -> None:
         self.routes.clear()
 
+    def routes_in_effect(self) -> list[tuple[str, str, str, list[str]]]:
+        return [
+            (match, name, value, [s for s in slots.split(",") if s])
+            for (match, name), entries in self.routes.current().items()
+            for value, slots in entries.items()
+        ]
+
     # the runtime API
 
     def command(self, line: str) -> str:
