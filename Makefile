@@ -62,6 +62,7 @@ bench: setup system
 	$(BIN)/python bench/switchback.py --quick
 	$(BIN)/python bench/store.py --quick
 	$(BIN)/python bench/containers.py --quick
+	$(BIN)/python bench/serve.py --quick
 
 clean:
 	rm -rf $(VENV) .slipway .mypy_cache .ruff_cache .pytest_cache

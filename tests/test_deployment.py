@@ -225,3 +225,28 @@ checks:
         backends.close()
         store.close()
         stop_environment(env)
+
+
+def test_plan_from_python_is_what_slipway_plan_prints(tmp_path: Path) -> None:
+    spec = write_sample_spec(tmp_path, extra=EXTRA)
+    done = subprocess.run(
+        [sys.executable, "-m", "slipway", "plan", "-f", str(spec), "-v", "v1", "-o", "json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    env = load_spec(spec).environment("test")
+    store = Store.for_state_dir(env.state_dir.parent)
+    backends = Backends.for_environment(env, clock=SystemClock())
+    try:
+        deployer = Deployer(env, store=store, backends=backends)
+        live = deployer.plan("v1")
+        assert live.as_dict("test") == json.loads(done.stdout)
+        assert [c["name"] for c in live.preflight] == ["unit tests"]
+        assert live.steps and live.placement_from == "supervisord and HAProxy"
+        offline = deployer.plan("v1", offline=True)
+        assert offline.placement_from == "the store's records"
+        assert [s.kind for s in offline.steps] == [s.kind for s in live.steps]  # nothing runs
+    finally:
+        backends.close()
+        store.close()
+        stop_environment(env)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from slipway.clock import ManualClock, utc_iso
-from slipway.metrics import dora
+from slipway.metrics import DoraCache, dora
 from slipway.release import commit_time
 from slipway.store import Store
 from slipway.store.records import Records
@@ -130,3 +130,22 @@ def test_slipway_metrics_prints_the_table_and_its_definitions(tmp_path: Path) ->
     assert (data["deployments"], data["change_failure_rate"], data["days"]) == (3, 0.0, 30.0)
     bad = run("metrics", "-f", spec, "--since", "a while")
     assert bad.returncode == 2 and "not a window" in bad.stderr
+
+
+def test_the_cache_recomputes_when_the_history_changes_or_the_window_slides(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock()
+    store = Store.for_state_dir(tmp_path / "state", clock=clock)
+    try:
+        cache = DoraCache(store, "shop", ttl_s=DAY, clock=clock)
+        deployment(store, clock, "v1", "succeeded")
+        first = cache.get("prod")
+        assert cache.get("prod") is first  # nothing changed: not read again
+        deployment(store, clock, "v2", "failed")
+        second = cache.get("prod")
+        assert (first.deployments, second.deployments, second.failures) == (1, 2, 1)
+        clock.sleep(DAY)
+        assert cache.get("prod") is not second  # the window slid
+    finally:
+        store.close()

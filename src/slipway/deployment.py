@@ -34,6 +34,7 @@ from slipway.notify.observer import NotifyingObserver
 from slipway.notify.sender import Notifier
 from slipway.observe import NullObserver, Observer, Observers
 from slipway.preflight import ReaderFor, default_reader, run_checks
+from slipway.preview import Preview, preview
 from slipway.release import check_version, commit_time
 from slipway.router.base import MaintenanceRouter
 from slipway.runbook.drill import DrillResult, run_drill
@@ -113,6 +114,10 @@ class Deployer:
             check_version(version)
         verdict, _ = self._preflight("check", version, request or Request())
         return verdict
+
+    def plan(self, version: str, *, offline: bool = False) -> Preview:
+        """``slipway plan``: what a deployment of ``version`` would do, changing nothing."""
+        return preview(self.env, self.store, self.backends, version, offline=offline)
 
     def deploy(
         self,

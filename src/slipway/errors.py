@@ -6,7 +6,12 @@ runtime failures (which the engine either retries or answers with a rollback)::
 
     SlipwayError
     ├── UsageError            bad command-line input                     exit 2
-    │   └── SpecError         bad slipway.yaml: file, line, column, hint  exit 2
+    │   ├── SpecError         bad slipway.yaml: file, line, column, hint  exit 2
+    │   ├── AccessDenied      the API: this token may not do that here    (HTTP 403)
+    │   │   ├── NotSignedIn   no token, or one that is unknown, expired or revoked (401)
+    │   │   └── TooManyRefusals  an address refused too often lately       (HTTP 429)
+    │   ├── NotFound          the API: no such deployment or environment   (HTTP 404)
+    │   └── Conflict          the API: not now (nothing running, a key reused) (HTTP 409)
     ├── NoGoError             not started: lock held, check failed        exit 4
     │   ├── LockedError       another runner holds the environment lock
     │   ├── Superseded        a newer request queued behind this one (--supersede)
@@ -95,6 +100,27 @@ class SpecError(UsageError):
         what = f"{self.field}: " if self.field else ""
         text = f"{where}{what}{self.message}"
         return text if not self.hint else f"{text}\n  hint: {self.hint}"
+
+
+class AccessDenied(UsageError):
+    """An API caller's token lacks the role, or the environment, for what it asked."""
+
+
+class NotSignedIn(AccessDenied):
+    """No token, or one the store does not know (wrong, expired, revoked): who asks is
+    unknown."""
+
+
+class TooManyRefusals(AccessDenied):
+    """This address was refused too often lately: refused without looking."""
+
+
+class NotFound(UsageError):
+    """No such deployment or environment (here, for this app)."""
+
+
+class Conflict(UsageError):
+    """The request cannot be done now: nothing running to act on, an idempotency key reused."""
 
 
 class NoGoError(SlipwayError):

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slipway.clock import Clock, SystemClock, utc_iso
-from slipway.store import Deployment, Status, Store
+from slipway.store import Deployment, Status, StepRecord, Store
 from slipway.store.records import Records
 
 FAILED = (Status.ROLLED_BACK, Status.FAILED)
@@ -82,9 +82,11 @@ def dora(
     succeeded = [d for d in deploys if d.status is Status.SUCCEEDED]
     undone = _undone_later(history)
     caught, escaped, restores = 0, 0, []
+    failed = [d.id for d in deploys if d.status in FAILED]
+    traffic = store.steps_of(failed, kinds=TRAFFIC_STEPS)  # one query, not one per failure
     for dep in deploys:
         if dep.status in FAILED:
-            if _had_all_traffic(store, dep):
+            if _had_all_traffic(traffic[dep.id]):
                 escaped += 1
             else:
                 caught += 1
@@ -117,10 +119,10 @@ def dora(
     )
 
 
-def _had_all_traffic(store: Store, dep: Deployment) -> bool:
+def _had_all_traffic(steps: Sequence[StepRecord]) -> bool:
     """Whether every traffic step of its deploy phase had run when it failed (so users had
     the release in full): compensated steps had succeeded before the rollback undid them."""
-    traffic = [s for s in store.steps(dep.id) if s.phase == "deploy" and s.kind in TRAFFIC_STEPS]
+    traffic = [s for s in steps if s.phase == "deploy"]
     return bool(traffic) and all(s.state in ("succeeded", "compensated") for s in traffic)
 
 
@@ -162,3 +164,25 @@ def _seconds(start: str, end: str) -> float:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
     return max(0.0, (parse(end) - parse(start)).total_seconds())
+
+
+class DoraCache:
+    """``dora`` for pages asked often (the dashboard's history): a figure is recomputed when
+    the environment's newest deployment changes — one started, or it ended — or after
+    ``ttl_s``, as the 30-day window slides. Over ten thousand deployments ``dora`` reads them
+    all; this reads one row per request instead."""
+
+    def __init__(self, store: Store, app: str, *, ttl_s: float = 60.0, clock: Clock) -> None:
+        self._store, self._app, self._ttl_s, self._clock = store, app, ttl_s, clock
+        self._known: dict[str, tuple[tuple[Any, ...], float, Dora]] = {}
+
+    def get(self, environment: str) -> Dora:
+        newest = self._store.deployments(self._app, environment, limit=1)
+        mark = tuple((d.id, d.status, d.ended_at) for d in newest)
+        now = self._clock.monotonic()
+        known = self._known.get(environment)
+        if known is not None and known[0] == mark and now - known[1] < self._ttl_s:
+            return known[2]
+        figures = dora(self._store, self._app, environment=environment, clock=self._clock)
+        self._known[environment] = (mark, now, figures)
+        return figures

@@ -93,6 +93,8 @@ def _go_no_go(env: Environment, version: str) -> list[Step]:
             version=version,
             approvers=list(env.go_no_go.approvers),
             timeout_s=env.go_no_go.timeout_s,
+            quorum=env.go_no_go.quorum,
+            distinct_from_deployer=env.go_no_go.distinct_from_deployer,
         ),
         f"Go/No-Go for {version}: `slipway approve` or `slipway reject`",
     )

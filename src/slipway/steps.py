@@ -261,6 +261,9 @@ class Gate(Watched):
     approvers: list[str] = field(default_factory=list)
     version: str | None = None
     backup: str | None = None
+    #: how many different people must approve; whether the deployer may be one of them
+    quorum: int = 1
+    distinct_from_deployer: bool = False
 
 
 @dataclass(frozen=True)

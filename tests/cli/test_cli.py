@@ -130,6 +130,9 @@ def test_demo_json_has_the_phases(spec_file: Path) -> None:
     result = slipway("demo", "-f", spec_file, "--output", "json", timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     phases = json.loads(result.stdout)["phases"]
+    dashboard = json.loads(result.stdout)["dashboard"]
+    assert dashboard["url"].startswith("http://127.0.0.1:")
+    assert dashboard["viewer_token"].startswith("slw_")
     assert [(p["version"], p["strategy"], p["outcome"]) for p in phases] == [
         ("v1", "rolling", "succeeded"),
         ("v2", "rolling", "succeeded"),

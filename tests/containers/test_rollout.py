@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from slipway.backends import Backends
 from slipway.clock import SystemClock
@@ -28,7 +29,7 @@ SLIPWAY = [sys.executable, "-m", "slipway"]
 
 @contextmanager
 def docker_engine_for(
-    tmp_path: Path, dockerd: Dockerd, **spec: str
+    tmp_path: Path, dockerd: Dockerd, **spec: Any
 ) -> Iterator[tuple[Engine, Store]]:
     path = write_docker_spec(tmp_path, docker_host=dockerd.host, **spec)
     env = load_spec(path).environment("test")

@@ -94,8 +94,6 @@ def test_what_cannot_be_mapped_is_listed(tmp_path: Path) -> None:
     assert found.workers == ["celery_worker", "celery_beat"]  # type: ignore[attr-defined]
     assert found.dependencies == ["db", "redis"]  # type: ignore[attr-defined]
     for words in (
-        "services.celery_worker: a worker (no ports)",
-        "services.celery_beat: a worker",
         "services.db: a dependency of backend",
         "services.backend.networks: not mapped",
         "services.backend.container_name: not mapped",
@@ -142,3 +140,45 @@ def test_a_compose_file_that_cannot_be_read_is_a_usage_error(
 ) -> None:
     with pytest.raises(UsageError, match=words.replace("$", r"\$")):
         imported(tmp_path, text)
+
+
+def test_workers_of_the_same_image_become_roles_and_beat_a_singleton(tmp_path: Path) -> None:
+    found = imported(tmp_path)
+    roles = found.spec["roles"]  # type: ignore[attr-defined]
+    assert roles == {
+        "celeryworker": {"command": ["celery", "-A", "shop", "worker"]},
+        "celerybeat": {"command": ["celery", "-A", "shop", "beat"], "singleton": True},
+    }
+    text = found.text("docker-compose.prod.yml")  # type: ignore[attr-defined]
+    assert "# Service 'celery_worker' as the role 'celeryworker' (no traffic)." in text
+
+
+def test_a_worker_of_another_image_or_without_command_is_listed(tmp_path: Path) -> None:
+    text = COMPOSE.replace(
+        "  celery_beat:\n    build: ./backend\n    command: celery -A shop beat\n",
+        "  celery_beat:\n    image: other/beat:1\n    command: celery beat\n"
+        "  flower:\n    build: ./backend\n    deploy: {replicas: 2}\n",
+    )
+    found = imported(tmp_path, text)
+    listed = "\n".join(found.unmapped)  # type: ignore[attr-defined]
+    assert "services.celery_beat: a worker of another image" in listed
+    assert "services.flower: no command: a role needs one" in listed
+    assert list(found.spec["roles"]) == ["celeryworker"]  # type: ignore[attr-defined]
+
+
+def test_a_role_keeps_replicas_grace_environment_and_its_healthcheck(tmp_path: Path) -> None:
+    text = COMPOSE.replace(
+        "  celery_worker:\n    build: ./backend\n    command: celery -A shop worker\n",
+        "  celery_worker:\n    build: ./backend\n    command: celery -A shop worker\n"
+        "    deploy: {replicas: 4}\n    stop_grace_period: 2m\n"
+        "    environment: {QUEUE: default}\n"
+        "    healthcheck: {test: [CMD-SHELL, celery -A shop inspect ping]}\n",
+    )
+    found = imported(tmp_path, text)
+    assert found.spec["roles"]["celeryworker"] == {  # type: ignore[attr-defined]
+        "command": ["celery", "-A", "shop", "worker"],
+        "count": 4,
+        "env": {"QUEUE": "default"},
+        "stop_timeout_s": 120.0,
+        "check": {"command": ["sh", "-c", "celery -A shop inspect ping"]},
+    }

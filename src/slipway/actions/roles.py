@@ -32,6 +32,7 @@ class RoleActions:
         self._env = context.env
         self._b = context.backends
         self._clock = context.clock
+        self._deployment_id = context.deployment_id
 
     def _target(self) -> RoleTarget:
         if self._b.roles is None:
@@ -59,6 +60,8 @@ class RoleActions:
                 command=_words(spec.command, params),
                 env=passed_env(spec.env, spec.pass_env),
                 stop_timeout_s=spec.stop_timeout_s,
+                image=release.image,
+                deployment=self._deployment_id,
             )
         )
         return {}

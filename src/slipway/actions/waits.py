@@ -30,6 +30,7 @@ from slipway.actions.signals import POLL_S, Waiter, said
 from slipway.analysis import Analysis, Provider, RunResult, Side, Window
 from slipway.analysis.haproxy_log import RequestLog
 from slipway.analysis.recorded import sample_to_json
+from slipway.clock import utc_iso
 from slipway.errors import AnalysisFailed, GateRejected, NoGoError, PermanentError
 from slipway.observe import Observer
 from slipway.spec.analysis import AnalysisSpec
@@ -44,9 +45,11 @@ from slipway.steps import (
     Watched,
 )
 from slipway.store import Signal
+from slipway.store.records import Records
 from slipway.who import LABEL_NOTE
 
 Result = dict[str, Any]
+COUNTED = "counted: "  # the outcome of an approval that is not yet the quorum
 
 
 #: gates a person may decline without failing the deployment: no is an answer
@@ -99,10 +102,11 @@ class Waits:
         self._event(ask, level="warning")
         dep = self._store.deployment(self._deployment_id)
         self._observer.waiting(dep, gate=params.gate, reason=ask)
+        tally = self._approvals_so_far(started)
         while True:
             signal = self._waiter.check(accept=("promote", "approve", "reject"))
             if signal is not None:
-                decided = self._decide(params, signal)
+                decided = self._decide(params, signal, tally)
                 if decided is not None:
                     return decided
             if watch is not None and watch.due():
@@ -138,20 +142,26 @@ class Waits:
             )
         if params.approvers:
             ask += f" — approvers: {', '.join(params.approvers)} ({LABEL_NOTE})"
+        if params.quorum > 1:
+            ask += f" — {params.quorum} different people must say Go"
+        if params.distinct_from_deployer:
+            ask += " — not the person who started it"
         return ask
 
-    def _decide(self, params: Gate, signal: Signal) -> Result | None:
-        """What a person's signal means at this gate: a decision, or None (refused, wait on)."""
-        gate, approvers = params.gate, list(params.approvers)
+    def _decide(self, params: Gate, signal: Signal, tally: list[str]) -> Result | None:
+        """What a person's signal means at this gate: a decision, or None (refused, or an
+        approval counted towards the quorum: wait on). ``tally``: who approved so far."""
+        gate = params.gate
         go_no_go, optional = gate == "go_no_go", gate in OPTIONAL_GATES
         if go_no_go and signal.kind == "promote":
             self._waiter.handled(
                 signal, "refused: a Go/No-Go takes `slipway approve` or `slipway reject`"
             )
             return None
-        if approvers and signal.actor not in approvers:
-            self._waiter.handled(signal, f"refused: not one of {', '.join(approvers)}")
-            self._event(f"{signal.actor} may not decide here", level="warning")
+        refusal = self._refusal(params, signal)
+        if refusal is not None:
+            self._waiter.handled(signal, f"refused: {refusal}")
+            self._event(f"{signal.actor} may not decide here: {refusal}", level="warning")
             return None
         decision = {"by": signal.actor, "at": signal.created_at, "comment": signal.comment}
         if signal.kind == "reject":
@@ -164,9 +174,48 @@ class Waits:
                 raise NoGoError(f"No-Go from {said(signal)}")
             self._waiter.handled(signal, "rejected: rolling back")
             raise GateRejected(f"{gate} rejected by {said(signal)}")
+        if signal.actor in tally:
+            self._waiter.handled(signal, f"already counted: {len(tally)} of {params.quorum}")
+            return None
+        tally.append(signal.actor)
+        if len(tally) < params.quorum:
+            counted = f"approval {len(tally)} of {params.quorum}"
+            self._waiter.handled(signal, f"{COUNTED}{counted}")
+            self._event(f"{'Go' if go_no_go else gate} from {said(signal)}: {counted}")
+            return None
         self._waiter.handled(signal, "approved")
         self._event(f"{'Go' if go_no_go else gate} from {said(signal)}")
-        return {"decision": "approved", **decision}
+        return {"decision": "approved", **decision, "approvals": list(tally)}
+
+    def _refusal(self, params: Gate, signal: Signal) -> str | None:
+        """Why ``signal``'s sender may not decide at this gate (None: they may)."""
+        approvers = list(params.approvers)
+        if approvers and signal.actor not in approvers:
+            return f"not one of {', '.join(approvers)}"
+        if params.distinct_from_deployer and signal.kind != "reject":
+            deployer = self._deployer()
+            if deployer is not None and signal.actor == deployer:
+                return f"{deployer} started this deployment; another person must say Go"
+        return None
+
+    def _deployer(self) -> str | None:
+        """Who started this deployment, as recorded with it."""
+        note = Records(self._store).deployment_note(self._deployment_id)
+        if note is not None and note.who:
+            return note.who
+        lock = self._store.lock(self._env.app, self._env.name)
+        return lock.who if lock is not None and lock.deployment_id == self._deployment_id else None
+
+    def _approvals_so_far(self, started: datetime) -> list[str]:
+        """Who approved at this gate before a resume (their signals are handled already)."""
+        since = utc_iso(started)
+        return [
+            s.actor
+            for s in self._store.signals(self._deployment_id)
+            if s.kind in ("approve", "promote")
+            and (s.outcome or "").startswith(COUNTED)
+            and s.created_at >= since
+        ]
 
     def _expired(self, params: Gate) -> Result:
         timeout = params.timeout_s or 0.0

@@ -73,7 +73,9 @@ def threshold_result(
     limit = condition.limit(base, floor=metric.baseline_floor)
     verb = "fails" if failed else "passes"
     detail = f"{value:.4g} {verb} `{condition}`" + (f" (limit {limit:.4g})" if base else "")
-    return result("fail" if failed else "pass", value, base, detail)
+    # the limit kept with the measurement: what the dashboard plots the canary against
+    extra = {"limit": limit} if limit is not None else {}
+    return result("fail" if failed else "pass", value, base, detail, extra=extra)
 
 
 def _maker(

@@ -46,7 +46,10 @@ def docker_parts(env: Environment, *, clock: Clock) -> Parts:
         app=env.app,
     )
     return Parts(
-        target=target, router=local_router(env, supervisor, clock=clock), releases=releases
+        target=target,
+        roles=target,  # a role's processes are containers of the same engine
+        router=local_router(env, supervisor, clock=clock),
+        releases=releases,
     )
 
 

@@ -7,7 +7,18 @@ from __future__ import annotations
 
 import sys
 
-from slipway.cli import checklist, control, deploying, flagging, lock, reporting, setup, store
+from slipway.cli import (
+    checklist,
+    control,
+    deploying,
+    flagging,
+    lock,
+    reporting,
+    serving,
+    setup,
+    store,
+    tokens,
+)
 from slipway.cli.base import app, refuse_undecodable_arguments
 
 __all__ = [
@@ -19,8 +30,10 @@ __all__ = [
     "lock",
     "main",
     "reporting",
+    "serving",
     "setup",
     "store",
+    "tokens",
 ]
 
 

@@ -60,39 +60,16 @@ def plan(
 
     It reads what runs where first — from supervisord and HAProxy here, or over SSH from
     every host of a fleet — unless --offline."""
-    from slipway.backends.placement import read_placement, read_processes, recorded_placement
-    from slipway.database.django import planned
-    from slipway.plan import build_plan
-    from slipway.preflight import checklist
-    from slipway.release import check_version
+    from slipway.deployment import Deployer
     from slipway.view import print_json, table
 
-    check_version(version)
     with session(file, env, limit) as s:
-        checks = checklist(s.env)
-        if offline:
-            placement, source = recorded_placement(s.store, s.env), "the store's records"
-        else:
-            placement, source = read_placement(s.backends), _live_source(s.env)
-        processes = [] if offline else read_processes(s.backends)
-        steps = build_plan(s.env, version=version, placement=placement, processes=processes)
-        prepared = s.backends.releases.get(version)  # its code, or this checkout's
-        migrations = planned(s.env.database, directory=prepared.path if prepared else s.env.root)
-    exposed = s.env.router.exposed()
+        seen = Deployer(s.env, store=s.store, backends=s.backends).plan(version, offline=offline)
     if output is Output.json:
-        print_json(
-            {
-                "environment": s.env.name,
-                "version": version,
-                "preflight": checks,
-                "steps": [st.as_dict() for st in steps],
-                "migrations": migrations,
-                "exposed": exposed,
-                "placement_from": source,
-            }
-        )
+        print_json(seen.as_dict(s.env.name))
         return
-    out().print(f"what runs where, read from {source}", markup=False, highlight=False)
+    checks, steps, exposed = seen.preflight, seen.steps, seen.exposed
+    out().print(f"what runs where, read from {seen.placement_from}", markup=False, highlight=False)
     if checks:
         rows = [(c["name"], c["type"], "yes" if c["blocking"] else "no") for c in checks]
         out().print(table("pre-flight (runs first)", ["check", "type", "blocking"], rows))
@@ -100,7 +77,7 @@ def plan(
     out().print(
         table(f"plan: {s.env.app}/{s.env.name} → {version}", ["#", "group", "kind", "step"], rows2)
     )
-    _print_migrations(migrations)
+    _print_migrations(seen.migrations)
     if exposed:
         out().print("listens beyond loopback:", style="yellow bold", markup=False)
         for line in exposed:
@@ -121,13 +98,6 @@ def _print_migrations(migrations: dict[str, Any] | None) -> None:
         out().print(f"migrations of {app_name} (migrate --plan):", markup=False, style="bold")
         for line in lines:
             out().print(f"  {line}", markup=False, highlight=False)
-
-
-def _live_source(env: Environment) -> str:
-    if env.fleet is not None:
-        count = len(env.fleet.app_hosts)
-        return f"{count} host{'s' if count != 1 else ''} over SSH (--offline: the store's records)"
-    return "supervisord and HAProxy"
 
 
 def _warn_exposed_admin(env: Environment) -> None:

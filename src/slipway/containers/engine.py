@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import signal
 import socket
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,6 +177,46 @@ class Engine:
             except docker.errors.NotFound:
                 return "(no container)"
         return out.decode(errors="replace") if isinstance(out, bytes) else str(out)
+
+    def exec_in(
+        self, name: str, argv: Sequence[str], *, env: Mapping[str, str], timeout_s: float
+    ) -> tuple[int | None, str]:
+        """Run ``argv`` in the running container ``name`` (``docker exec``), ``env`` added
+        through the API — never on a command line: (its exit status, its output), or (None,
+        why) when there is no such container or it ran past ``timeout_s``. A command that
+        overran is killed when the engine is on this machine (the exec's PID is ours: the
+        API has no call to stop an exec); on a remote engine it is left to finish."""
+        with translated(f"exec in {name}", self.host):
+            try:
+                created = self._api.exec_create(name, list(argv), environment=dict(env))
+            except docker.errors.NotFound:
+                return None, f"no container {name}"
+        exec_id = str(created["Id"])
+        done: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                done["output"] = self._api.exec_start(exec_id)
+            except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+                done["error"] = exc
+
+        worker = threading.Thread(target=run, name=f"exec-{name}", daemon=True)
+        worker.start()
+        worker.join(timeout_s)
+        with translated(f"exec in {name}", self.host):
+            info = self._api.exec_inspect(exec_id)
+        if worker.is_alive() or info.get("Running"):
+            pid = int(info.get("Pid") or 0)
+            if pid > 0 and self.host.startswith("unix://"):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            return None, f"timed out after {timeout_s:g}s"
+        if "error" in done:
+            return None, f"exec in {name} failed: {done['error']}"
+        output = done.get("output", b"")
+        text = output.decode(errors="replace") if isinstance(output, bytes) else str(output)
+        code = info.get("ExitCode")
+        return (int(code) if code is not None else None), text
 
     # images
 

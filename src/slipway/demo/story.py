@@ -34,14 +34,14 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from slipway.backends import Backends
-from slipway.clock import SystemClock
+from slipway.clock import SystemClock, utc_iso
 from slipway.demo.traffic import TrafficGenerator
 from slipway.engine import Engine, Outcome, control
 from slipway.errors import UsageError
@@ -75,7 +75,8 @@ def run_demo(spec_file: Path | None, *, console: Console) -> dict[str, Any]:
             f"the sample spec {file} is missing",
             hint="run the demo from a checkout of Slipway, or pass -f examples/slipway.yaml",
         )
-    env = load_spec(file).environment(None)
+    loaded = load_spec(file)
+    env = loaded.environment(None)
     clock = SystemClock()
     backends = Backends.for_environment(env, clock=clock)
     _clean_slate(env, backends)
@@ -99,6 +100,7 @@ def run_demo(spec_file: Path | None, *, console: Console) -> dict[str, Any]:
         phases.append(_blue_green_rollback(_with_strategy(engine, BLUE_GREEN), "v6", url=url))
         console.rule("7. v7 dark behind a flag, on for 20 % of users: analysis turns it off")
         phases.append(_flag_phase(_with_strategy(engine, FLAG), file, "v7", url=url))
+        dashboard = viewer_invitation(store, env, listen=str(loaded.spec.server.listen))
     finally:
         store.close()
     console.print(
@@ -106,9 +108,30 @@ def run_demo(spec_file: Path | None, *, console: Console) -> dict[str, Any]:
         f"{safe(phases[-1]['served_at_end'] or '?')}). Try:\n"
         f"  .venv/bin/slipway status -f {safe(file)}\n"
         f"  .venv/bin/slipway history -f {safe(file)}\n"
-        f"  .venv/bin/slipway down -f {safe(file)}"
+        f"  .venv/bin/slipway down -f {safe(file)}\n"
+        f"\nThe dashboard: `.venv/bin/slipway serve -f {safe(file)}`, then open "
+        f"{dashboard['url']} and sign in with this viewer token (shown once):\n"
+        f"  {dashboard['viewer_token']}"
     )
-    return {"phases": phases}
+    return {"phases": phases, "dashboard": dashboard}
+
+
+DEMO_VIEWER = "demo-viewer"
+
+
+def viewer_invitation(store: Store, env: Environment, *, listen: str) -> dict[str, str]:
+    """A fresh viewer token for the demo's environment (the previous demo's is revoked) and
+    the dashboard's address: what the demo leaves a person to look at it with."""
+    if store.token_named(DEMO_VIEWER) is not None:
+        store.revoke_token(DEMO_VIEWER, by="slipway demo")
+    _, secret = store.create_token(
+        DEMO_VIEWER,
+        role="viewer",
+        environments=(env.name,),
+        expires_at=utc_iso(SystemClock().now() + timedelta(days=7)),
+        created_by="slipway demo",
+    )
+    return {"url": f"http://{listen}/", "viewer_token": secret}
 
 
 def _clean_slate(env: Environment, backends: Backends) -> None:

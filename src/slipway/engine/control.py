@@ -13,6 +13,7 @@ from slipway.clock import Clock
 from slipway.errors import UsageError
 from slipway.spec.environment import Environment
 from slipway.store import Deployment, Signal, Store, runner_alive
+from slipway.store.records import Records
 from slipway.who import NAME_VARIABLE, current_user, machine, os_user_if_claimed
 
 
@@ -57,7 +58,12 @@ def send(
     who: str,
     comment: str | None = None,
     deployment: str | None = None,
+    token: str | None = None,
+    address: str | None = None,
 ) -> tuple[Deployment, Signal]:
+    """Append a ``kind`` signal for the running deployment (or the one named). ``who`` is a
+    label on the command line; through the API it is the name of the ``token`` the request
+    came with (authenticated), sent from ``address``."""
     dep = running_deployment(env, store, deployment=deployment)
     if dep is None:
         raise UsageError(
@@ -66,13 +72,18 @@ def send(
             "finished with `slipway resume` or undone with `slipway rollback`",
         )
     if kind in ("approve", "reject", "promote"):
-        _check_approver(store, dep, who)
+        _check_approver(store, dep, who, kind)
+    if token is not None:
+        return dep, store.send_signal(
+            dep.id, kind, actor=who, comment=comment, host=address, token=token
+        )
     return dep, store.send_signal(
         dep.id, kind, actor=who, comment=comment, os_user=os_user_if_claimed(), host=machine()
     )
 
 
-def _check_approver(store: Store, dep: Deployment, who: str) -> None:
+def _check_approver(store: Store, dep: Deployment, who: str, kind: str) -> None:
+    """Refuse at once what the gate would refuse (the runner checks again: it decides)."""
     for step in store.steps(dep.id):
         if step.kind == "gate" and step.state == "running":
             approvers = list(step.params.get("approvers") or [])
@@ -82,6 +93,13 @@ def _check_approver(store: Store, dep: Deployment, who: str) -> None:
                     hint=f"the approvers are {', '.join(approvers)} "
                     f"(set {NAME_VARIABLE} to act as one of them)",
                 )
+            if step.params.get("distinct_from_deployer") and kind != "reject":
+                note = Records(store).deployment_note(dep.id)
+                if note is not None and note.who == who:
+                    raise UsageError(
+                        f"{who} started {dep.id} and may not say Go at {step.description!r}",
+                        hint="the gate is distinct_from_deployer: another person approves",
+                    )
 
 
 def wait_handled(store: Store, signal: Signal, *, clock: Clock, timeout_s: float) -> Signal:

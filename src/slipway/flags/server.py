@@ -1,4 +1,4 @@
-"""The flag server: OFREP over HTTP, a small ASGI app (Starlette) on uvicorn.
+"""The flag server: OFREP over HTTP, a small bare ASGI app on uvicorn.
 
 ``ofrep_routes`` are the two OFREP endpoints, ready to be mounted in a larger ASGI app (the
 HTTP API's ``slipway serve``), whose lifespan then starts and stops the ``FlagSource``;
@@ -155,9 +155,18 @@ def _stopped(_signum: int, _frame: object) -> None:
 
 
 class FlagServer:
-    """uvicorn serving ``app`` on ``host:port``."""
+    """uvicorn serving ``app`` on ``host:port`` (``slipway serve`` runs its app on it too,
+    as ``name``, with ``tls``: a certificate file and its key)."""
 
-    def __init__(self, app: ASGIApp, *, host: str, port: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        host: str,
+        port: int,
+        name: str = "flag server",
+        tls: tuple[str, str] | None = None,
+    ) -> None:
         config = uvicorn.Config(
             app,
             host=host,
@@ -168,15 +177,17 @@ class FlagServer:
             log_level="warning",
             access_log=False,
             server_header=False,
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
-        self.host, self.port = host, port
+        self.host, self.port, self.name, self.tls = host, port, name, tls is not None
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def run(self) -> None:
         """In the foreground, until SIGINT or SIGTERM: either is a clean stop (exit 0)."""
@@ -190,7 +201,7 @@ class FlagServer:
         finally:
             signal.signal(signal.SIGTERM, previous)
         if not self._server.started:
-            raise BackendError(f"the flag server could not listen on {self.url}")
+            raise BackendError(f"the {self.name} could not listen on {self.url}")
 
     def start(self) -> FlagServer:
         """In a thread; returns once it listens."""
@@ -203,7 +214,7 @@ class FlagServer:
             done.wait(0.02)
         if not self._server.started:
             self.stop()
-            raise BackendError(f"the flag server did not start on {self.url}")
+            raise BackendError(f"the {self.name} did not start on {self.url}")
         return self
 
     def _in_thread(self) -> None:

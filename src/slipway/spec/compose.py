@@ -5,11 +5,12 @@
 the web process behind HAProxy: its ``build`` (or ``image``), ``command``, ``environment``,
 ``volumes``, ``healthcheck``, ``restart``, ``stop_grace_period`` and ``deploy.replicas``
 become the spec's release, process, health and target. Everything that cannot be carried
-over is *listed*, never dropped silently: services without ports (workers, beat) until the
-spec has roles, the services it ``depends_on`` (databases, brokers: started first, not by
-Slipway), ``env_file`` (secrets do not go into slipway.yaml: its variables are named, not
-copied), a variable Compose would take from the shell, and every key Slipway has no place
-for (networks, a fixed container_name, …).
+over is *listed*, never dropped silently. Services without ports that run the same image
+(workers, beat) become roles without traffic (``compose_roles.py``); listed are the services
+web ``depends_on`` (databases, brokers: started first, not by Slipway), ``env_file``
+(secrets do not go into slipway.yaml: its variables are named, not copied), a variable
+Compose would take from the shell, and every key Slipway has no place for (networks, a
+fixed container_name, …).
 
 A version in a tag or a build argument — ``${TAG}``, ``${VERSION:-latest}`` — becomes
 ``{version}``. The generated file is validated like any other before it is written.
@@ -27,12 +28,11 @@ from typing import Any
 import yaml
 
 from slipway.errors import UsageError
+from slipway.spec.compose_roles import role_name, role_of, same_release, seconds
 
 VERSION_VARIABLE = re.compile(r"\$\{?(TAG|VERSION|IMAGE_TAG|RELEASE|APP_VERSION)(:?-[^}]*)?\}?")
 OTHER_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 LOCAL_URL = re.compile(r"https?://(?:localhost|127\.0\.0\.1)(?::\d+)?(/[^\s\"']*)?")
-DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us)")
-UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 0.000001}
 MAPPED = {
     "build", "image", "command", "environment", "env_file", "volumes", "healthcheck",
     "depends_on", "ports", "restart", "stop_grace_period", "deploy",
@@ -47,12 +47,16 @@ class Imported:
     spec: dict[str, Any]
     web: str
     workers: list[str] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)  # role → the service it came from
     dependencies: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
 
     def text(self, source: str) -> str:
         lines = [f"# slipway.yaml made by `slipway init --from-compose {source}`: the web"]
-        lines.append(f"# service {self.web!r} as containers behind HAProxy. Not carried over:")
+        lines.append(f"# service {self.web!r} as containers behind HAProxy.")
+        for role, service in self.roles.items():
+            lines.append(f"# Service {service!r} as the role {role!r} (no traffic).")
+        lines.append("# Not carried over:")
         lines += [f"#   - {item}" for item in self.unmapped] or ["#   (nothing)"]
         dumped = yaml.safe_dump(self.spec, sort_keys=False, default_flow_style=False, width=100)
         return "\n".join(lines) + "\n" + dumped
@@ -77,10 +81,33 @@ def from_compose(path: Path, *, app: str, spec_dir: Path) -> Imported:
             found.unmapped.append(f"services.{name}: a dependency of {web}; start it first")
         else:
             found.workers.append(name)
-            what = "another web service" if name in webs else "a worker (no ports)"
-            found.unmapped.append(f"services.{name}: {what}; roles are not in the spec yet")
     _web(found, services[web], base=path.parent, spec_dir=spec_dir, app=app)
+    _roles(found, services)
     return found
+
+
+def _roles(found: Imported, services: dict[str, dict[str, Any]]) -> None:
+    """The services left beside web, as roles without traffic where they can be one."""
+    web = services[found.web]
+    roles: dict[str, Any] = {}
+    for name in found.workers:
+        service = services[name]
+        role = role_name(name)
+        if service.get("ports"):
+            found.unmapped.append(f"services.{name}: another web service; one web per spec")
+        elif not same_release(service, web):
+            found.unmapped.append(
+                f"services.{name}: a worker of another image; a role runs the release's image"
+            )
+        elif role is None or role in roles:
+            found.unmapped.append(f"services.{name}: no role name can be made of it")
+        else:
+            made = role_of(found, name, service, environment=_environment(found, service, name))
+            if made is not None:
+                roles[role] = made
+                found.roles[role] = name
+    if roles:
+        found.spec["roles"] = roles
 
 
 def _services(path: Path) -> dict[str, dict[str, Any]]:
@@ -125,7 +152,7 @@ def _web(found: Imported, service: dict[str, Any], *, base: Path, spec_dir: Path
     if env:
         process["env"] = env
     grace = service.get("stop_grace_period")
-    process["stop_timeout_s"] = _seconds(grace) if grace else 10.0
+    process["stop_timeout_s"] = seconds(grace) if grace else 10.0
     target: dict[str, Any] = {"type": "docker"}
     restart = str(service.get("restart", "unless-stopped"))
     if restart in RESTARTS:
@@ -247,8 +274,10 @@ def _dockerfile_cmd(dockerfile: Path) -> list[str] | None:
     return ["sh", "-c", last]
 
 
-def _environment(found: Imported, service: dict[str, Any]) -> dict[str, str]:
-    web, env = found.web, service.get("environment") or {}
+def _environment(
+    found: Imported, service: dict[str, Any], name: str | None = None
+) -> dict[str, str]:
+    web, env = name or found.web, service.get("environment") or {}
     pairs = (
         env.items()
         if isinstance(env, dict)
@@ -304,14 +333,7 @@ def _health(found: Imported, service: dict[str, Any]) -> dict[str, Any]:
     if not test:
         found.unmapped.append(f"services.{found.web}: no healthcheck; a tcp check")
     if check.get("interval"):
-        health["interval_s"] = _seconds(check["interval"])
+        health["interval_s"] = seconds(check["interval"])
     if check.get("retries"):
         health["unhealthy_threshold"] = int(check["retries"])
     return health
-
-
-def _seconds(value: Any) -> float:
-    if isinstance(value, int | float):
-        return float(value)
-    total = sum(float(n) * UNITS[unit] for n, unit in DURATION.findall(str(value)))
-    return total or 10.0

@@ -24,6 +24,7 @@ from slipway.spec.roles import RoleSpec, check_roles
 from slipway.spec.router import RouterSpec
 from slipway.spec.runbook import GoNoGoSpec, RunbookSpec
 from slipway.spec.sections import RunbookSections
+from slipway.spec.server import ServerSpec
 from slipway.spec.store import StoreSpec
 from slipway.spec.strategy import RollingSpec, StrategySpec, header_routes
 from slipway.spec.targets import DockerTargetSpec, InstancesSpec, TargetSpec, _local
@@ -106,6 +107,9 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
     )
     environments: dict[Name, EnvironmentSpec] = Field(..., min_length=1)
     store: StoreSpec = Field(default_factory=StoreSpec, description="The team's store.")
+    server: ServerSpec = Field(
+        default_factory=ServerSpec, description="`slipway serve`: the HTTP API and dashboard."
+    )
 
     @model_validator(mode="after")
     def _images_run_in_containers(self) -> Spec:

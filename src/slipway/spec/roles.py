@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from slipway.spec.base import Argv, EnvName, Model, Seconds
+from slipway.spec.base import Argv, EnvMap, EnvName, Model, Seconds
 
 #: the role ``process:`` describes: behind the router, moved by the strategy
 WEB = "web"
@@ -67,7 +67,7 @@ class RoleSpec(Model):
         description="Never two at once (a scheduler): the old process is stopped before its "
         "successor starts. Needs count 1.",
     )
-    env: dict[str, str] = Field(default_factory=dict)
+    env: EnvMap = Field(default_factory=dict)
     pass_env: list[EnvName] = Field(
         default_factory=list,
         description="Variables of the runner's environment each process (and its check) gets.",
@@ -87,23 +87,6 @@ class RoleSpec(Model):
         if self.singleton and self.count != 1:
             raise ValueError("a singleton role has exactly one process: `count: 1`")
         return self
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        for key, value in env.items():
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-                raise ValueError(f"{key!r} is not a valid environment variable name")
-            if "\0" in value:
-                raise ValueError(f"{key}: a NUL character cannot be in an environment variable")
-        return env
-
-    @field_validator("command")
-    @classmethod
-    def _no_nul(cls, command: list[str]) -> list[str]:
-        if any("\0" in word for word in command):
-            raise ValueError("a NUL character cannot be in a command's argument")
-        return command
 
 
 def check_roles(roles: dict[str, RoleSpec]) -> dict[str, RoleSpec]:

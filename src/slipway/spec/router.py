@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from slipway.spec.base import EnvName, Model, Port, Seconds
 
@@ -48,6 +48,15 @@ def _ip(host: str, *, named: bool) -> str:
     except ValueError as exc:
         raise ValueError(f"{host!r} is not an IP address") from exc
     return host
+
+
+def _named_listen(listen: Listen) -> Listen:
+    _ip(listen.host, named=True)
+    return listen
+
+
+#: ``"127.0.0.1:8080"`` or ``{host, port}``, its host an IP address or ``localhost``
+ListenAddress = Annotated[Listen, BeforeValidator(parse_listen), AfterValidator(_named_listen)]
 
 
 class MaintenanceSpec(Model):

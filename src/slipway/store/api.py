@@ -19,11 +19,7 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any
 
-from sqlalchemy import (
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import func, insert, select, update
 
 from slipway.errors import StoreError
 from slipway.store.analyses import AnalysesMixin
@@ -33,6 +29,7 @@ from slipway.store.leases import LeasesMixin, Lock, runner_alive, this_runner
 from slipway.store.queue import QueueMixin
 from slipway.store.signals import SignalsMixin
 from slipway.store.tables import current_releases, deployments, events, steps
+from slipway.store.tokens import TokensMixin
 
 __all__ = [
     "MIGRATIONS",
@@ -127,7 +124,9 @@ class CurrentRelease:
     updated_at: str
 
 
-class Store(FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, StoreBase):
+class Store(
+    TokensMixin, FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, StoreBase
+):
     """One handle on the store; safe to share between the engine's threads."""
 
     # deployments
@@ -240,6 +239,29 @@ class Store(FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, St
             rows = conn.execute(query.order_by(deployments.c.started_at))
             return [_deployment(r._asdict()) for r in rows]
 
+    def deployments_page(
+        self,
+        app: str,
+        *,
+        environments: Sequence[str],
+        status: str | None = None,
+        before: tuple[str, str] | None = None,
+        limit: int = 50,
+    ) -> list[Deployment]:
+        """Newest first, in ``environments``, optionally of one ``status``, started before
+        ``before`` (the (started_at, id) of the last one of the previous page: a keyset, so a
+        page stays right while deployments are added)."""
+        c = deployments.c
+        query = select(deployments).where((c.app == app) & c.environment.in_(environments))
+        if status is not None:
+            query = query.where(c.status == status)
+        if before is not None:
+            at, last = before
+            query = query.where((c.started_at < at) | ((c.started_at == at) & (c.id < last)))
+        query = query.order_by(c.started_at.desc(), c.id.desc()).limit(limit)
+        with self._read() as conn:
+            return [_deployment(r._asdict()) for r in conn.execute(query)]
+
     # steps
 
     def add_steps(self, deployment_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -262,16 +284,22 @@ class Store(FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, St
     def steps(self, deployment_id: str) -> list[StepRecord]:
         query = select(steps).where(steps.c.deployment_id == deployment_id).order_by(steps.c.seq)
         with self._read() as conn:
-            return [
-                StepRecord(
-                    **{
-                        **r._asdict(),
-                        "params": json.loads(r.params),
-                        "result": json.loads(r.result) if r.result else None,
-                    }
-                )
-                for r in conn.execute(query)
-            ]
+            return [_step(r._asdict()) for r in conn.execute(query)]
+
+    def steps_of(
+        self, deployment_ids: Sequence[str], *, kinds: Sequence[str]
+    ) -> dict[str, list[StepRecord]]:
+        """The steps of ``kinds`` of many deployments in one query (a history's figures)."""
+        found: dict[str, list[StepRecord]] = {d: [] for d in deployment_ids}
+        for start in range(0, len(deployment_ids), 500):  # bounded IN lists
+            query = select(steps).where(
+                steps.c.deployment_id.in_(deployment_ids[start : start + 500])
+                & steps.c.kind.in_(kinds)
+            )
+            with self._read() as conn:
+                for r in conn.execute(query.order_by(steps.c.seq)):
+                    found[r.deployment_id].append(_step(r._asdict()))
+        return found
 
     # events
 
@@ -290,10 +318,34 @@ class Store(FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, St
     def events(self, deployment_id: str) -> list[Event]:
         query = select(events).where(events.c.deployment_id == deployment_id)
         with self._read() as conn:
-            return [
-                Event(**{**r._asdict(), "data": json.loads(r.data) if r.data else {}})
-                for r in conn.execute(query.order_by(events.c.id))
-            ]
+            return [_event(r._asdict()) for r in conn.execute(query.order_by(events.c.id))]
+
+    def events_after(
+        self, after: int, *, app: str | None = None, limit: int = 500
+    ) -> list[tuple[Event, str, str]]:
+        """Events past ``after`` (of ``app``, or of all), oldest first, with their deployment's
+        app and environment: what live pages follow. Ids are the store's sequence numbers."""
+        query = (
+            select(events, deployments.c.app, deployments.c.environment)
+            .join(deployments, deployments.c.id == events.c.deployment_id)
+            .where(events.c.id > after)
+        )
+        if app is not None:
+            query = query.where(deployments.c.app == app)
+        with self._read() as conn:
+            rows = [r._asdict() for r in conn.execute(query.order_by(events.c.id).limit(limit))]
+        return [
+            (
+                _event({k: v for k, v in r.items() if k not in ("app", "environment")}),
+                r["app"],
+                r["environment"],
+            )
+            for r in rows
+        ]
+
+    def last_event_id(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.max(events.c.id))).scalar() or 0)
 
     # current release
 
@@ -329,3 +381,18 @@ class Store(FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, St
 
 def _deployment(row: Mapping[str, Any]) -> Deployment:
     return Deployment(**{**row, "status": Status(row["status"])})
+
+
+def _step(row: Mapping[str, Any]) -> StepRecord:
+    result = row["result"]
+    return StepRecord(
+        **{
+            **row,
+            "params": json.loads(row["params"]),
+            "result": json.loads(result) if result else None,
+        }
+    )
+
+
+def _event(row: Mapping[str, Any]) -> Event:
+    return Event(**{**row, "data": json.loads(row["data"]) if row["data"] else {}})

@@ -32,15 +32,18 @@ class Signal:
     outcome: str | None
     #: the OS user who sent it, when ``actor`` is a name claimed through $SLIPWAY_USER
     os_user: str | None = None
-    #: the machine it was sent from
+    #: the machine it was sent from (through the API: the client's address)
     host: str | None = None
+    #: the API token it was sent with: then ``actor`` is that token's name, authenticated
+    token: str | None = None
 
     @property
     def sender(self) -> str:
         """``actor``, the OS user beside a claimed name and the machine: ``cto (OS user ci,
-        on build-7)``."""
-        beside = [f"OS user {self.os_user}"] if self.os_user else []
-        beside += [f"on {self.host}"] if self.host else []
+        on build-7)``; through the API: ``tech-lead (API token, from 10.0.0.7)``."""
+        beside = ["API token"] if self.token else []
+        beside += [f"OS user {self.os_user}"] if self.os_user else []
+        beside += [f"{'from' if self.token else 'on'} {self.host}"] if self.host else []
         return f"{self.actor} ({', '.join(beside)})" if beside else self.actor
 
 
@@ -54,6 +57,7 @@ class SignalsMixin(StoreBase):
         comment: str | None = None,
         os_user: str | None = None,
         host: str | None = None,
+        token: str | None = None,
     ) -> Signal:
         if kind not in SIGNAL_KINDS:
             raise ValueError(f"unknown signal {kind!r}")
@@ -65,6 +69,7 @@ class SignalsMixin(StoreBase):
                     actor=actor,
                     os_user=os_user,
                     host=host,
+                    token=token,
                     comment=comment,
                     created_at=self.now(),
                 )

@@ -134,7 +134,8 @@ signals = Table(
     Column("kind", String(16), nullable=False),  # promote | approve | reject | abort | rollback
     Column("actor", String(128), nullable=False),
     Column("os_user", String(64)),  # beside a name claimed through $SLIPWAY_USER
-    Column("host", String(255)),  # the machine it was sent from
+    Column("host", String(255)),  # the machine it was sent from (the API: the client's address)
+    Column("token", String(64)),  # the API token it came with: the actor is authenticated
     Column("comment", Scrubbed),
     Column("created_at", String(32), nullable=False),
     Column("handled_at", String(32)),

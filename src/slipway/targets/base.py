@@ -54,6 +54,8 @@ class RoleProcess:
     env: Mapping[str, str] = field(default_factory=dict)
     #: warm shutdown: how long SIGTERM lets running work finish before SIGKILL
     stop_timeout_s: float = 30.0
+    image: str | None = None  # a container release: the image ID to run (docker target)
+    deployment: str = ""  # the deployment starting it (a container's label)
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,30 @@ then SIGKILL) and replaced. A new container counts as started once it ran ``STAR
 without exiting or being restarted (supervisord's ``startsecs`` for a process): a command
 that cannot run fails its start with its log, not later as a health check that times out.
 ``stop`` of a slot without a container does nothing.
+
+The processes of roles without traffic (workers, beat) are containers too, of the release's
+image: ``shop-production-worker-1_b``, labelled with the process and its role instead of a
+slot. A role's check runs in its container (``docker exec``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from slipway.clock import Clock, SystemClock
 from slipway.containers.engine import Container, ContainerConfig, Engine
 from slipway.errors import PermanentError
 from slipway.spec.targets import DockerTargetSpec
 from slipway.supervisord.local import Supervisor
-from slipway.targets.base import InstanceSpec, InstanceState
+from slipway.targets.base import (
+    CommandRun,
+    InstanceSpec,
+    InstanceState,
+    ProcessState,
+    RoleProcess,
+)
 
 LABEL = "slipway."  # every label Slipway sets starts with this
 START_SECS = 1.0
@@ -68,50 +82,54 @@ class DockerTarget:
         return sorted(result, key=lambda i: i.slot)
 
     def start(self, spec: InstanceSpec) -> None:
-        if spec.image is None:
-            raise PermanentError(f"{spec.slot}: release {spec.version} is not an image")
-        name = self.container_name(spec.slot)
+        self._replace(
+            spec.slot,
+            _Run(spec.image, spec.version, spec.command, spec.stop_timeout_s, spec.deployment),
+            env={**spec.env, "PORT": str(spec.port), "SLIPWAY_SLOT": spec.slot},
+            labels={f"{LABEL}slot": spec.slot, f"{LABEL}port": str(spec.port)},
+        )
+
+    def _replace(
+        self, what: str, run: _Run, *, env: dict[str, str], labels: dict[str, str]
+    ) -> None:
+        """Container ``what`` running ``run``: kept when it already runs that image and
+        version, else the one there is stopped and a new one started and watched."""
+        if run.image is None:
+            raise PermanentError(f"{what}: release {run.version} is not an image")
+        name = self.container_name(what)
         existing = self.engine.container(name)
         if (
             existing is not None
             and existing.running
-            and existing.image == spec.image
-            and existing.labels.get(f"{LABEL}version") == spec.version
+            and existing.image == run.image
+            and existing.labels.get(f"{LABEL}version") == run.version
         ):
             return
         if existing is not None:
             self._remove(existing)
-        env = {
-            **spec.env,
-            "PORT": str(spec.port),
-            "SLIPWAY_VERSION": spec.version,
-            "SLIPWAY_SLOT": spec.slot,
-        }
-        labels = {
-            **self._ours(),
-            f"{LABEL}version": spec.version,
-            f"{LABEL}slot": spec.slot,
-            f"{LABEL}port": str(spec.port),
-            f"{LABEL}deployment": spec.deployment,
-            f"{LABEL}stop_timeout_s": f"{spec.stop_timeout_s:g}",
-        }
         started = self.engine.run(
             ContainerConfig(
                 name=name,
-                image=spec.image,
-                command=list(spec.command),
-                env=env,
-                labels=labels,
+                image=run.image,
+                command=list(run.command),
+                env={**env, "SLIPWAY_VERSION": run.version},
+                labels={
+                    **self._ours(),
+                    **labels,
+                    f"{LABEL}version": run.version,
+                    f"{LABEL}deployment": run.deployment,
+                    f"{LABEL}stop_timeout_s": f"{run.stop_timeout_s:g}",
+                },
                 volumes=self._volumes,
-                init=self._spec.init,
+                init=self._spec.init,  # SIGTERM reaches the app (a worker: its warm shutdown)
                 restart=self._spec.restart,
-                stop_timeout_s=spec.stop_timeout_s,
+                stop_timeout_s=run.stop_timeout_s,
                 network=self._spec.network,
             )
         )
-        self._settle(started, spec)
+        self._settle(started, what, run.version)
 
-    def _settle(self, started: Container, spec: InstanceSpec) -> None:
+    def _settle(self, started: Container, what: str, version: str) -> None:
         """Watch the new container for ``START_SECS``: exited or restarted is a failed start."""
         deadline = self._clock.monotonic() + START_SECS
         now: Container | None = started
@@ -119,7 +137,7 @@ class DockerTarget:
             if now is None or not now.running or now.restarts != started.restarts:
                 state = "gone" if now is None else f"{now.status}, restarted {now.restarts}x"
                 raise PermanentError(
-                    f"{spec.slot}: {spec.version} did not stay up ({state}); its log ends "
+                    f"{what}: {version} did not stay up ({state}); its log ends "
                     f"with:\n{self.engine.logs(started.name)}"
                 )
             if self._clock.monotonic() >= deadline:
@@ -140,6 +158,35 @@ class DockerTarget:
             timeout = 10.0
         self.engine.remove(container.name, stop_timeout_s=timeout)
 
+    # roles without traffic: one container per process, labelled with the process and role
+
+    def processes(self) -> list[ProcessState]:
+        found = [c for c in self.engine.containers(self._ours()) if f"{LABEL}process" in c.labels]
+        return sorted((_process_state(c) for c in found), key=lambda p: p.name)
+
+    def start_process(self, spec: RoleProcess) -> None:
+        self._replace(
+            spec.name,
+            _Run(spec.image, spec.version, spec.command, spec.stop_timeout_s, spec.deployment),
+            env={**spec.env, "SLIPWAY_ROLE": spec.role, "SLIPWAY_PROCESS": spec.name},
+            labels={f"{LABEL}process": spec.name, f"{LABEL}role": spec.role},
+        )
+
+    def stop_process(self, name: str) -> None:
+        """``docker stop`` with the role's grace waits until the container has exited."""
+        self.stop(name)
+
+    def run_beside(
+        self, name: str, argv: Sequence[str], *, directory: Path, env: Mapping[str, str],
+        timeout_s: float,
+    ) -> CommandRun:  # fmt: skip
+        """In the process's own container (``docker exec``, in the image's working directory:
+        the release's files are the image's; ``directory`` is the host's view of them)."""
+        status, output = self.engine.exec_in(
+            self.container_name(name), argv, env=env, timeout_s=timeout_s
+        )
+        return CommandRun(status, output.strip()[-500:])
+
     def down(self) -> None:
         for container in self.engine.containers(self._ours()):
             self._remove(container)
@@ -148,6 +195,29 @@ class DockerTarget:
 
     def close(self) -> None:
         self.engine.close()
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What a container of a release runs, whichever kind of process it is."""
+
+    image: str | None
+    version: str
+    command: Sequence[str]
+    stop_timeout_s: float
+    deployment: str
+
+
+def _process_state(container: Container) -> ProcessState:
+    labels = container.labels
+    return ProcessState(
+        name=labels[f"{LABEL}process"],
+        role=labels.get(f"{LABEL}role", "?"),
+        version=labels.get(f"{LABEL}version", "?"),
+        running=container.running,
+        state=container.status.upper(),
+        pid=container.pid if container.running else None,
+    )
 
 
 def _state(container: Container) -> InstanceState:
