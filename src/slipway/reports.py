@@ -13,6 +13,7 @@ from typing import Any
 
 from slipway.backends import Backends
 from slipway.errors import SlipwayError, UsageError
+from slipway.router.base import HeaderRouter
 from slipway.spec.environment import Environment
 from slipway.store import AnalysisRun, CurrentRelease, Deployment, StepRecord, Store, runner_alive
 from slipway.store.records import Records
@@ -56,10 +57,12 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
         "current": _current_dict(env, current) if current else None,
         "last_deployment": deployment_dict(last) if last else None,
         "interrupted": None,
+        "watch": _watch(store, last) if last and last.active else None,
         "lock": None,
         "router": f"{env.router.type} on {env.router.listen.host}:{env.router.listen.port}",
         "instances": [],
         "processes": [],  # of the roles without traffic (workers, beat)
+        "header_routes": [],  # requests with a header (or cookie) sent to chosen slots
         "problems": [],
     }
     if last and last.active and runner_alive(last.runner) is False:
@@ -86,6 +89,27 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
         env, current, serving, interrupted=bool(report["interrupted"])
     )
     return report
+
+
+def _watch(store: Store, dep: Deployment) -> dict[str, Any] | None:
+    """The watch after promotion in progress, if it is: what it compares, its time left and
+    its last run."""
+    for step in store.steps(dep.id):
+        if step.kind != "post_promotion" or step.state != "running" or not step.started_at:
+            continue
+        duration = float(step.params.get("duration_s", 0.0))
+        elapsed = seconds_between(step.started_at, store.now()) or 0.0
+        runs = [r for r in store.analysis_runs(dep.id) if r.analysis == "post-promotion"]
+        return {
+            "version": (step.params.get("canary") or {}).get("version"),
+            "baseline": (step.params.get("baseline") or {}).get("version"),
+            "started_at": step.started_at,
+            "duration_s": duration,
+            "left_s": round(max(0.0, duration - elapsed), 1),
+            "runs": len(runs),
+            "last_run": runs[-1].summary if runs else None,
+        }
+    return None
 
 
 def _current_dict(env: Environment, current: CurrentRelease) -> dict[str, Any]:
@@ -121,6 +145,11 @@ def _live(env: Environment, backends: Backends, report: dict[str, Any]) -> dict[
     version it serves, for the slots that serve."""
     instances = {i.slot: i for i in backends.target.instances()}
     servers = {s.slot: s for s in backends.router.servers()}
+    if isinstance(backends.router, HeaderRouter):
+        report["header_routes"] = [
+            {"match": match, "name": name, "value": value, "slots": slots}
+            for match, name, value, slots in backends.router.routes_in_effect()
+        ]
     unreachable = backends.target.unreachable if isinstance(backends.target, FleetTarget) else {}
     for host, why in unreachable.items():
         report["problems"].append(f"host {host} does not answer ({why}): its slots are unknown")

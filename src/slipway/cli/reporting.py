@@ -66,6 +66,13 @@ def status(
         _say(f"last deployment {last['id']}: {last['kind']} {last['version']} → {last['status']}")
     if data["interrupted"]:
         _say(f"interrupted: {data['interrupted']['hint']}", "red bold")
+    if data["watch"]:
+        watch = data["watch"]
+        _say(
+            f"watching {watch['version']} after promotion against {watch['baseline']}'s "
+            f"pre-deploy baseline: {watch['left_s']:g}s left of {watch['duration_s']:g}s, "
+            f"{watch['runs']} runs" + (f" (last: {watch['last_run']})" if watch["last_run"] else "")
+        )
     if data["lock"]:
         lock = data["lock"]
         _say(f"locked by {lock['deployment']} ({lock['holder']}) since {lock['since']}")
@@ -78,6 +85,9 @@ def status(
         columns = ["role", "process", "version", "state", "pid"]
         rows = [[str(p[c]) for c in columns] for p in data["processes"]]
         out().print(table("processes without traffic", columns, rows))
+    for route in data.get("header_routes", []):
+        slots = ", ".join(route["slots"])
+        _say(f"{route['match']} {route['name']}: {route['value']} → {slots}, whatever the weights")
     for problem in data["problems"]:
         _say(f"! {problem}", "yellow")
 
