@@ -63,6 +63,7 @@ sys.path.insert(0, str(ROOT))  # tests.support.sample: the sample spec the tests
 from tests.support.sample import free_port_range, write_sample_spec  # noqa: E402
 
 from slipway.analysis import Sample, Window, make_judge  # noqa: E402
+from slipway.analysis.base import percentile  # noqa: E402
 from slipway.backends import Backends  # noqa: E402
 from slipway.backends.local import request_log  # noqa: E402
 from slipway.clock import SystemClock  # noqa: E402
@@ -245,6 +246,10 @@ class Bench:
         start, end = self.exposure(dep)
         looks = [r for r in self.store.analysis_runs(dep.id) if r.analysis == "background"]
         pause = next(s for s in self.store.steps(dep.id) if s.kind == "pause")
+        # what the analysis saw: up to the end of the pause, not the promotion after it (all
+        # traffic to the canary while the stable set drains: neither side's normal latency)
+        if pause.ended_at is not None:
+            end = min(end, self.monotonic(pause.ended_at))
         window = Window(start, end)
         canary = self._outcomes(pause.params["canary"], window)
         base = self._outcomes(pause.params["baseline"], window)
@@ -267,6 +272,15 @@ class Bench:
             "looks": len(looks),
             "reason": dep.reason if aborted else None,
         }
+
+
+def _percentiles(outcomes: list[tuple[bool, float]]) -> dict[str, float]:
+    """p50, p95, p99 of a pool's latencies: a good canary slower than its baseline is what
+    latency rules abort."""
+    if not outcomes:
+        return {}
+    latencies = [ms for _, ms in outcomes]
+    return {f"p{q}": round(percentile(latencies, q), 2) for q in (50, 95, 99)}
 
 
 def replay(
@@ -393,7 +407,12 @@ def summary(
         "good_canaries_per_judge": good_per_judge,
         "replays_per_judge": REPLAYS,
         "replay_pool": {
-            k: {"canary_requests": len(p.canary), "baseline_requests": len(p.baseline)}
+            k: {
+                "canary_requests": len(p.canary),
+                "baseline_requests": len(p.baseline),
+                "canary_latency_ms": _percentiles(p.canary),
+                "baseline_latency_ms": _percentiles(p.baseline),
+            }
             for k, p in bench.pools.items()
         },
         "settings": {

@@ -50,10 +50,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.support.hosts import TestFleet, test_hosts
-from tests.support.sample import SAMPLE_BUILD
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # tests.support.hosts: the test hosts the tests start
+
+from tests.support.hosts import TestFleet, test_hosts  # noqa: E402
+from tests.support.sample import SAMPLE_BUILD  # noqa: E402
+
 PEERS_VENV = HERE / ".venv-peers"
 PEERS = HERE / "peers"
 TOOLS = ("slipway", "ansible", "pyinfra", "fabric", "asyncssh")

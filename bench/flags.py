@@ -72,6 +72,7 @@ def parse_wrk(output: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_S} s instead of {DURATION_S}")
+    parser.add_argument("--connections", type=int, default=CONNECTIONS)
     args = parser.parse_args()
     duration = QUICK_S if args.quick else DURATION_S
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
@@ -125,7 +126,7 @@ def main() -> None:
                     "1",
                     "wrk",
                     "-t1",
-                    f"-c{CONNECTIONS}",
+                    f"-c{args.connections}",
                     f"-d{duration}s",
                     "--latency",
                     "-s",
@@ -143,7 +144,7 @@ def main() -> None:
     result = parse_wrk(run.stdout)
     result.update(
         flags_per_evaluation=FLAGS,
-        connections=CONNECTIONS,
+        connections=args.connections,
         duration_s=duration,
         targets={
             "at_least_5000_per_s": result["bulk_evaluations_per_s"] >= 5000,

@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "flag": None,  # a feature flag the release asks its OFREP server for (OFREP_URL)
     "flag_error_rate": 0.0,  # with the flag on: its code path's error rate and latency
     "flag_latency_ms": 0,
+    # once the file named by $FAULT_FILE exists: a regression seen only after promotion
+    "late_error_rate": 0.0,
+    "flag_late_error_rate": 0.0,
 }
 
 

@@ -24,6 +24,9 @@ SDK's default value). With the flag on, the request takes the new code path:
 it, so analysis compares users with the flag on against users with it off) and
 the request counts with ``feature_flag_key`` and ``feature_flag_variant`` labels.
 
+``late_error_rate`` (``flag_late_error_rate`` with the flag on) is a regression that shows
+only later: 5xx on that share of requests once the file named by ``FAULT_FILE`` exists.
+
 Every response carries ``X-Release: <version>``, and each request is logged as
 one line on stdout. With ``crash_after_s`` the process exits with status 3 that
 many seconds after it started.
@@ -62,6 +65,7 @@ SLOT = os.environ.get("SLIPWAY_SLOT", "")
 random_source = random.Random(os.getpid())
 FLAG = str(RELEASE.get("flag") or "")
 OFREP_URL = os.environ.get("OFREP_URL", "")
+FAULT_FILE = os.environ.get("FAULT_FILE", "")
 
 
 class FlagClient:
@@ -213,7 +217,10 @@ class Handler(BaseHTTPRequestHandler):
             latency_s = float(RELEASE.get(f"{prefix}latency_ms") or 0) / 1000
             if latency_s:
                 time.sleep(latency_s)
-            if random_source.random() < float(RELEASE.get(f"{prefix}error_rate") or 0):
+            error_rate = float(RELEASE.get(f"{prefix}error_rate") or 0)
+            if FAULT_FILE and os.path.exists(FAULT_FILE):
+                error_rate += float(RELEASE.get(f"{prefix}late_error_rate") or 0)
+            if random_source.random() < error_rate:
                 self._send(500, "injected error\n")
             else:
                 body = {"version": VERSION, "slot": SLOT, "pid": os.getpid()}

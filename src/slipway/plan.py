@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slipway.spec.environment import Environment
+from slipway.spec.strategy import header_routes
 from slipway.steps import (
     Gate,
     Layout,
@@ -110,6 +111,16 @@ def _lifted(env: Environment) -> list[Step]:
     return plan.steps
 
 
+def _unrouted(env: Environment) -> list[Step]:
+    """A rollback of a canary that routes by header first removes its routes: a tester's
+    request must not reach what is being undone."""
+    if not header_routes(env.strategy):
+        return []
+    plan = StepList()
+    plan.one("clear_header_routes", Nothing(), "header routes removed")
+    return plan.steps
+
+
 def _chain(*parts: Sequence[Step]) -> list[Step]:
     """One plan from several: parallel groups renumbered in order, kept apart across parts."""
     result: list[Step] = []
@@ -135,7 +146,9 @@ def rollback_plan(
     """Steps back to ``version`` (nothing serving if None) — web first, then the roles;
     ``prepare`` its release first."""
     layout = Layout.from_slots(env.slots())
-    web = _lifted(env) + back_to(version, layout=layout, placement=placement)
+    web = _lifted(env) + _chain(
+        _unrouted(env), back_to(version, layout=layout, placement=placement)
+    )
     roles = roles_steps(env.roles, slots=env.role_slots(), version=version, processes=processes)
     body = _chain(*_then_roles(web, roles))
     if not prepare or version is None:

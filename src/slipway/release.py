@@ -23,7 +23,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,8 +60,9 @@ class ReleaseStore(Protocol):
     def get(self, version: str) -> Release | None:
         """``version`` as already prepared here, or None (nothing is built or pulled)."""
 
-    def link_current(self, version: str) -> None:
-        """Record ``version`` as the environment's current release."""
+    def link_current(self, version: str) -> Sequence[str]:
+        """Record ``version`` as the environment's current release; the fleet hosts whose
+        ``current`` now names it (none when the releases are here only)."""
 
     def prune(self, *, keep: int, protect: Collection[str]) -> list[str]:
         """Remove the oldest releases beyond ``keep``, never one in ``protect``."""
@@ -171,12 +172,13 @@ class Releases:
                 f"release {version}: build exited with {result.returncode}: {tail}"
             )
 
-    def link_current(self, version: str) -> None:
+    def link_current(self, version: str) -> Sequence[str]:
         link = self.root / "current"
         tmp = self.root / f".current-{os.getpid()}"
         tmp.unlink(missing_ok=True)
         tmp.symlink_to(version)
         os.replace(tmp, link)
+        return ()
 
     def current(self) -> str | None:
         link = self.root / "current"

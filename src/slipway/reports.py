@@ -13,6 +13,7 @@ from typing import Any
 
 from slipway.backends import Backends
 from slipway.errors import SlipwayError, UsageError
+from slipway.router.base import HeaderRouter
 from slipway.spec.environment import Environment
 from slipway.store import AnalysisRun, CurrentRelease, Deployment, StepRecord, Store, runner_alive
 from slipway.store.records import Records
@@ -53,13 +54,15 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
     report: dict[str, Any] = {
         "app": env.app,
         "environment": env.name,
-        "current": _current_dict(current) if current else None,
+        "current": _current_dict(env, current) if current else None,
         "last_deployment": deployment_dict(last) if last else None,
         "interrupted": None,
+        "watch": _watch(store, last) if last and last.active else None,
         "lock": None,
         "router": f"{env.router.type} on {env.router.listen.host}:{env.router.listen.port}",
         "instances": [],
         "processes": [],  # of the roles without traffic (workers, beat)
+        "header_routes": [],  # requests with a header (or cookie) sent to chosen slots
         "problems": [],
     }
     if last and last.active and runner_alive(last.runner) is False:
@@ -82,35 +85,82 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
     except SlipwayError as exc:
         report["problems"].append(f"cannot read live state: {exc}")
         return report
-    report["problems"] += _disagreements(current, serving, interrupted=bool(report["interrupted"]))
+    report["problems"] += _disagreements(
+        env, current, serving, interrupted=bool(report["interrupted"])
+    )
     return report
 
 
-def _current_dict(current: CurrentRelease) -> dict[str, Any]:
-    return {
+def _watch(store: Store, dep: Deployment) -> dict[str, Any] | None:
+    """The watch after promotion in progress, if it is: what it compares, its time left and
+    its last run."""
+    for step in store.steps(dep.id):
+        if step.kind != "post_promotion" or step.state != "running" or not step.started_at:
+            continue
+        duration = float(step.params.get("duration_s", 0.0))
+        elapsed = seconds_between(step.started_at, store.now()) or 0.0
+        runs = [r for r in store.analysis_runs(dep.id) if r.analysis == "post-promotion"]
+        return {
+            "version": (step.params.get("canary") or {}).get("version"),
+            "baseline": (step.params.get("baseline") or {}).get("version"),
+            "started_at": step.started_at,
+            "duration_s": duration,
+            "left_s": round(max(0.0, duration - elapsed), 1),
+            "runs": len(runs),
+            "last_run": runs[-1].summary if runs else None,
+        }
+    return None
+
+
+def _current_dict(env: Environment, current: CurrentRelease) -> dict[str, Any]:
+    """The environment's current release; on a fleet, each host's (``--limit`` may have left
+    several releases current at once: ``mixed``) and which hosts run which."""
+    found: dict[str, Any] = {
         "version": current.version,
         "release_digest": current.release_digest,
         "since": current.updated_at,
         "deployment": current.deployment_id,
     }
+    if env.fleet is None:
+        return found
+    hosts: dict[str, Any] = {}
+    by_version: dict[str, list[str]] = {}
+    for host in env.fleet.app_hosts:
+        record = current.on(host)
+        hosts[host] = (
+            {"version": record.version, "since": record.at, "deployment": record.deployment_id}
+            if record
+            else None
+        )
+        by_version.setdefault(record.version if record else "none", []).append(host)
+    found["version"] = current.common(env.fleet.app_hosts)
+    found["hosts"] = hosts
+    found["versions"] = by_version
+    found["mixed"] = len(by_version) > 1
+    return found
 
 
-def _live(env: Environment, backends: Backends, report: dict[str, Any]) -> set[str]:
-    """Each slot as the target and the router report it (into ``report``); the versions
-    that serve."""
+def _live(env: Environment, backends: Backends, report: dict[str, Any]) -> dict[str, str]:
+    """Each slot as the target and the router report it (into ``report``); slot → the
+    version it serves, for the slots that serve."""
     instances = {i.slot: i for i in backends.target.instances()}
     servers = {s.slot: s for s in backends.router.servers()}
+    if isinstance(backends.router, HeaderRouter):
+        report["header_routes"] = [
+            {"match": match, "name": name, "value": value, "slots": slots}
+            for match, name, value, slots in backends.router.routes_in_effect()
+        ]
     unreachable = backends.target.unreachable if isinstance(backends.target, FleetTarget) else {}
     for host, why in unreachable.items():
         report["problems"].append(f"host {host} does not answer ({why}): its slots are unknown")
-    serving_versions = set()
+    serving_versions: dict[str, str] = {}
     for instance, slot, port in env.slots():
         inst, server = instances.get(slot), servers.get(slot)
         if inst is None and (server is None or server.admin == "maint"):
             continue
         serving = bool(inst and inst.running and server and server.admin == "ready")
         if serving and inst:
-            serving_versions.add(inst.version)
+            serving_versions[slot] = inst.version
         report["instances"].append(
             {
                 "instance": instance,
@@ -130,7 +180,11 @@ def _live(env: Environment, backends: Backends, report: dict[str, Any]) -> set[s
 
 
 def _disagreements(
-    current: CurrentRelease | None, serving: set[str], *, interrupted: bool
+    env: Environment,
+    current: CurrentRelease | None,
+    serving: dict[str, str],
+    *,
+    interrupted: bool,
 ) -> list[str]:
     if current is None:
         return []
@@ -139,21 +193,44 @@ def _disagreements(
             f"nothing serves {current.version}: stopped with `slipway down`? "
             f"`slipway deploy --version {current.version}` starts it again"
         ]
-    if not interrupted and serving - {current.version}:
-        others = ", ".join(sorted(serving - {current.version}))
-        return [f"serving {others} although the current release is {current.version}"]
-    return []
+    if interrupted:
+        return []
+    hosts = env.slot_hosts()
+    wrong: dict[tuple[str, str], list[str]] = {}  # (serving, current) → where
+    for slot, version in serving.items():
+        record = current.on(hosts[slot]) if slot in hosts else None
+        expected = record.version if record else current.version
+        if version != expected:
+            wrong.setdefault((version, expected), []).append(hosts.get(slot, slot))
+    if not wrong:
+        return []
+    if not hosts:
+        return [
+            f"serving {', '.join(sorted({v for v, _ in wrong}))} although the current release"
+            f" is {current.version}"
+        ]
+    return [
+        f"serving {version} on {', '.join(sorted(set(where)))} although the current release"
+        f" there is {expected}"
+        for (version, expected), where in sorted(wrong.items())
+    ]
 
 
 def history(env: Environment, *, store: Store, limit: int) -> list[dict[str, Any]]:
+    """Past deployments, newest first; on a fleet, the hosts each made its release current on
+    (a ``--limit`` deployment some of them; a rejected one none)."""
     result = []
-    for dep in store.deployments(env.app, env.name, limit=limit):
+    found = store.deployments(env.app, env.name, limit=limit)
+    hosts = store.hosts_of([d.id for d in found]) if env.fleet is not None else {}
+    for dep in found:
         steps = store.steps(dep.id)
         entry = deployment_dict(dep)
         entry["steps"] = {
             "total": len(steps),
             "failed": sum(s.state == "failed" for s in steps),
         }
+        if env.fleet is not None:
+            entry["hosts"] = hosts.get(dep.id, [])
         result.append(entry)
     return result
 
@@ -271,7 +348,7 @@ def summary(env: Environment, *, store: Store) -> dict[str, Any]:
     return {
         "app": env.app,
         "environment": env.name,
-        "current": {**_current_dict(current), "by": note.who if note else None}
+        "current": {**_current_dict(env, current), "by": note.who if note else None}
         if current
         else None,
         "last_deployment": deployment_dict(last) if last else None,

@@ -46,6 +46,10 @@ StepKind = Literal[
     "maintenance",  # the router answers its maintenance page (on) or the app again (off)
     "set_flag",  # a feature flag's share of users, in one write (the flag source serves it)
     "verify_flag",  # synthetic keys through the flag server: the share served is the share set
+    "record_baseline",  # measure the live release before anything moves, for the watch after
+    "post_promotion",  # all traffic on the new release: watched against that baseline a while
+    "set_header_route",  # requests with a header (or cookie) to the canary, whatever the weights
+    "clear_header_routes",  # every such route removed (a rollback)
 ]
 
 StepState = Literal["pending", "running", "succeeded", "failed", "compensated", "skipped"]
@@ -207,6 +211,17 @@ class Switch(Params):
 
 
 @dataclass(frozen=True)
+class HeaderRoute(Params):
+    """``match`` (header, cookie) ``name`` = ``value`` to ``slots``; None: the route removed."""
+
+    match: str
+    name: str
+    value: str | None
+    slots: list[str]
+    version: str
+
+
+@dataclass(frozen=True)
 class Compared(Params):
     """One side an analysis compares: a release and the slots it runs in — and, for a flag
     rollout, the flag's variant its users got (both sides then run the same release)."""
@@ -231,6 +246,10 @@ class Watched(Params):
 @dataclass(frozen=True)
 class Pause(Watched):
     duration_s: float = 0.0
+
+
+RecordBaseline = Pause  # a pause's shape: measures ``baseline`` for ``duration_s``, and
+PostPromotion = Pause  # compares ``canary`` with that record as long (strategies/post_promotion)
 
 
 @dataclass(frozen=True)
@@ -345,6 +364,10 @@ PARAMS: dict[str, type[Params]] = {
     "maintenance": Maintenance,
     "set_flag": SetFlag,
     "verify_flag": VerifyFlag,
+    "record_baseline": RecordBaseline,
+    "post_promotion": PostPromotion,
+    "set_header_route": HeaderRoute,
+    "clear_header_routes": Nothing,
 }
 
 P = TypeVar("P", bound=Params)

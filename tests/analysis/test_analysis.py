@@ -97,3 +97,44 @@ def test_a_crashed_canary_aborts_at_once() -> None:
     spec = AnalysisSpec(metrics=METRICS)
     result = run_all(spec, [GOOD], problems=["web-1_b: v2 restarted (pid 42)"])
     assert result == [("fail", "abort")]
+
+
+def test_a_rule_with_for_s_fails_only_once_it_held_that_long() -> None:
+    """The seeds' "error rate > 5 % for 5 minutes": three intervals of 5 s here."""
+    lasting = [MetricSpec(name="error_rate", fail_if="> 0.01", for_s=15)]
+    spec = AnalysisSpec(metrics=lasting)
+    assert run_all(spec, [BAD, BAD, GOOD, BAD, BAD, BAD]) == [
+        ("breach", "continue"),
+        ("breach", "continue"),
+        ("pass", "continue"),  # the streak ends: the next breach counts from its own start
+        ("breach", "continue"),
+        ("breach", "continue"),
+        ("fail", "abort"),  # failing in every run for 15 s
+    ]
+
+
+class Recorded:
+    """A baseline measured once, before: the same sample whatever the window."""
+
+    def __init__(self) -> None:
+        self.asked: list[Side] = []
+
+    def measure(self, metric: MetricSpec, side: Side, window: Window) -> Sample:
+        self.asked.append(side)
+        return Sample(requests=5000, errors=5)
+
+
+def test_the_baseline_may_come_from_providers_of_its_own() -> None:
+    recorded = Recorded()
+    analysis = Analysis(
+        AnalysisSpec(metrics=[MetricSpec(name="error_rate", fail_if="> 2 * baseline")]),
+        canary=CANARY,
+        baseline=BASELINE,
+        providers={"haproxy": Scripted([Sample(requests=100, errors=1)])},
+        baseline_providers={"haproxy": recorded},
+        clock=ManualClock(),
+    )
+    result = analysis.run()
+    assert recorded.asked == [BASELINE]
+    assert result.measurements[0]["baseline"] == 0.001  # the recorded one, not Scripted's
+    assert result.status == "fail"  # 1 % against 0.1 %

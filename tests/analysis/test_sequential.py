@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 from slipway.analysis import Sample, make_judge
 from slipway.analysis.judges import ThresholdJudge
-from slipway.analysis.sequential import SequentialJudge, msprt
+from slipway.analysis.sequential import ErrorSides, SequentialJudge, msprt
 from slipway.spec.analysis import AnalysisSpec, MetricSpec, default_metrics
 
 ERRORS = MetricSpec(name="error_rate", fail_if="> 0.01")
@@ -22,6 +23,37 @@ def test_the_ratio_grows_with_evidence_and_is_zero_when_not_worse() -> None:
     assert msprt(sample(50, 1), sample(450, 0)) < 100  # one error in 50: not enough
     assert msprt(sample(100, 3), sample(900, 0)) > 100
     assert msprt(sample(400, 8), sample(3600, 4)) > msprt(sample(200, 4), sample(1800, 2))
+
+
+def test_two_errors_at_a_tenth_of_the_traffic_are_not_evidence_enough() -> None:
+    """With no difference, each error lands on the canary with probability 0.1 (its share of
+    the requests): both of two errors there happen 1 % of the time, so at alpha 0.5 % (two
+    metrics) they cannot abort. The normal approximation (``msprt``) said p = 0.0009."""
+    assert msprt(sample(100, 2), sample(900, 0)) > 1000  # what the judge used to believe
+    judge = SequentialJudge(confidence=0.99, tests_per_run=2, min_requests=20)
+    two = judge.judge(ERRORS, sample(100, 2), sample(900, 0), run_no=1)
+    assert two.status == "pass" and two.extra["p_value"] > 0.01
+    three = judge.judge(ERRORS, sample(150, 3), sample(1350, 0), run_no=2)  # a third error
+    assert three.status == "fail" and three.extra["p_value"] < 0.005
+
+
+def test_the_error_sides_ratio_is_a_martingale_under_no_difference_at_any_count() -> None:
+    """Exactly: its expectation over where a look's errors fall, when each falls on the
+    canary with its share of the requests, is the ratio before the look."""
+    for canary_share, errors in [(0.1, 1), (0.1, 2), (0.1, 5), (0.3, 3), (0.02, 4)]:
+        n_c = round(1000 * canary_share)
+        expected = 0.0
+        for on_canary in range(errors + 1):
+            chance = (
+                math.comb(errors, on_canary)
+                * canary_share**on_canary
+                * (1 - canary_share) ** (errors - on_canary)
+            )
+            ratio = ErrorSides().update(
+                sample(n_c, on_canary), sample(1000 - n_c, errors - on_canary)
+            )
+            expected += chance * ratio
+        assert math.isclose(expected, 1.0, rel_tol=1e-9), (canary_share, errors)
 
 
 def test_a_p_value_never_goes_back_up_and_an_abort_needs_one_below_alpha() -> None:

@@ -28,6 +28,11 @@ def test_plan_deploy_and_status_take_limit(
     assert status.returncode == 0, status.stderr
     rows = {i["slot"]: i["version"] for i in json.loads(status.stdout)["instances"]}
     assert rows == {"h2-1_a": "v1", "h3-1_a": "v1"}
+    said = slipway("status", "-f", spec)  # h1 has no release yet: the fleet is mixed
+    assert "mixed: v1 current on 2 host(s): h2, h3" in said.stdout, said.stdout
+    assert "mixed: none current on 1 host(s): h1" in said.stdout
+    past = slipway("history", "-f", spec, "-o", "json")
+    assert [d["hosts"] for d in json.loads(past.stdout)["deployments"]] == [["h2", "h3"]]
     limited = slipway("status", "-f", spec, "-o", "json", "--limit", "h3")
     assert [i["slot"] for i in json.loads(limited.stdout)["instances"]] == ["h3-1_a"]
     wrong = slipway("plan", "-f", spec, "--version", "v1", "--limit", "db")

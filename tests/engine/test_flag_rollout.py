@@ -34,13 +34,19 @@ STRATEGY = """
 
 
 @contextmanager
-def flag_environment(tmp_path: Path, *, serving: bool = True) -> Iterator[tuple[Engine, Store]]:
+def flag_environment(
+    tmp_path: Path,
+    *,
+    serving: bool = True,
+    strategy: str = STRATEGY,
+    process_env: dict[str, str] | None = None,
+) -> Iterator[tuple[Engine, Store]]:
     port = free_port_range(1)
     spec = write_sample_spec(
         tmp_path,
-        strategy=STRATEGY,
+        strategy=strategy,
         extra=f"    flags: {{listen: 127.0.0.1:{port}}}\n",
-        process_env={"OFREP_URL": f"http://127.0.0.1:{port}"},
+        process_env={"OFREP_URL": f"http://127.0.0.1:{port}", **(process_env or {})},
     )
     env = load_spec(spec).environment("test")
     store = Store.for_state_dir(env.state_dir.parent)

@@ -52,8 +52,10 @@ PROMOTE_GATE = """
 
 
 @contextmanager
-def engine_for(tmp_path: Path, strategy: str) -> Iterator[tuple[Engine, Store]]:
-    spec = write_sample_spec(tmp_path, strategy=strategy)
+def engine_for(
+    tmp_path: Path, strategy: str, *, process_env: dict[str, str] | None = None
+) -> Iterator[tuple[Engine, Store]]:
+    spec = write_sample_spec(tmp_path, strategy=strategy, process_env=process_env)
     env = load_spec(spec).environment("test")
     store = Store.for_state_dir(env.state_dir.parent)
     engine = Engine(env, store=store, backends=Backends.for_environment(env, clock=SystemClock()))

@@ -95,3 +95,27 @@ def test_tokens() -> None:
     assert authorized("s3cret-token", {"x-api-key": "s3cret-token"})
     assert not authorized("s3cret-token", {"authorization": "Bearer nope"})
     assert not authorized("s3cret-token", {})
+
+
+def test_bulk_answers_encoded_from_cached_items_are_the_json_of_every_evaluation() -> None:
+    """Items are encoded once per snapshot and result: every answer must still be exactly
+    what encoding the whole payload gives, for every user and every kind of result."""
+    snapshot = Snapshot(
+        9,
+        {
+            "new-checkout": Flag("new-checkout", 30, on_for=frozenset({"alice"})),
+            "banner": Flag("banner", 100),
+            "old": Flag("old", 40, enabled=False),
+            "dark": Flag("dark", 0),
+        },
+    )
+    for who in ["alice", *(f"user-{i}" for i in range(200)), None]:
+        context = {"targetingKey": who} if who is not None else {}
+        answer = evaluate_flags(snapshot, body(**context), if_none_match=None)
+        items = []
+        for key in snapshot.flags:
+            one = json.loads(evaluate_flag(snapshot, key, body(**context)).body)
+            items.append(one)
+        expected = {"flags": items, "metadata": {"version": "9"}}
+        assert answer.body == json.dumps(expected, separators=(",", ":")).encode(), who
+    assert len(snapshot.encoded) <= 4 * 5  # a few items per flag, not one per user

@@ -185,3 +185,20 @@ def test_a_token_is_required_when_set(tmp_path: Path) -> None:
         assert (details.reason, details.error_code) == ("STATIC", None)
         refused = without.get_boolean_details("banner", False, EvaluationContext("u"))
         assert refused.error_code == ErrorCode.GENERAL and refused.value is False
+
+
+def test_paths_and_methods_outside_the_protocol(served: Served) -> None:
+    served.flags.set_weight("banner", 100, by="test")
+    served.wait_revision(1)
+    url = f"{served.server.url}/ofrep/v1"
+    with httpx.Client(trust_env=False) as http:
+        assert http.post(f"{url}/evaluate/other", json={}).status_code == 404
+        assert http.post(f"{url}/evaluate/flags/banner/x", json={}).status_code == 404
+        assert http.get(f"{url}/evaluate/flags/banner").status_code == 405
+        one = http.post(f"{url}/evaluate/flags/banner", json={"context": {}})
+        assert one.status_code == 200 and one.json()["value"] is True
+        assert one.headers["content-length"] == str(len(one.content))
+        # a body sent in several chunks is read whole
+        chunks = iter([b'{"context":', b'{"targetingKey":"u1"}}'])
+        streamed = http.post(f"{url}/evaluate/flags", content=chunks)
+        assert streamed.status_code == 200 and streamed.json()["flags"][0]["key"] == "banner"

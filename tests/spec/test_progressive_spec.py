@@ -44,7 +44,7 @@ def test_the_template_sends_production_out_as_a_canary_with_the_seeds_rules(
         (
             "strategy:\n  type: canary\n  steps:\n    - set_weight: 10\n      pause: {}\n",
             12,
-            "exactly one of set_weight, pause, analysis",
+            "exactly one of set_weight, set_header_route, pause, analysis",
         ),
         ("strategy:\n  type: canary\n  steps:\n    - set_weight: 150\n", 12, "less than or equal"),
         (

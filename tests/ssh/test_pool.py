@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -240,3 +242,53 @@ def test_hosts_see_the_runners_python_and_checkout_wherever_they_live(tmp_path: 
             assert hidden.strip() == "hidden"
     finally:
         shutil.rmtree(clone)
+
+
+def test_an_upload_holds_little_here_while_the_host_reads_slowly(
+    make_hosts: Callable[..., TestFleet], tmp_path: Path
+) -> None:
+    """asyncssh alone sends up to the host's window (2 MiB) and keeps in this process what the
+    socket does not take: a fleet of slow hosts is hundreds of MB here. An upload waits for
+    the transport to have room instead (``ssh/flow.py``). The host's link is slowed to
+    2 MB/s (a token bucket on its veth), so the socket takes little at a time."""
+    import os
+    import socket
+
+    from slipway.ssh.flow import CHUNK, HIGH_WATER
+
+    fleet = make_hosts(1)
+    host = fleet.host("h1")
+    assert host.link is not None, "a slow link needs the host's own veth"
+    pool = pool_for(fleet, command_timeout_s=60)
+    blob = tmp_path / "blob"
+    blob.write_bytes(os.urandom(3 << 20))
+    try:
+        pool.run("h1", "true")
+        conn = pool._conns["h1"]  # the test looks inside: what waits in this process
+        conn.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        slow = ["tc", "qdisc", "add", "dev", host.link, "root", "tbf", "rate", "16mbit"]
+        subprocess.run([*slow, "burst", "16kb", "latency", "2s"], check=True)
+        upload = pool.call(_start(pool.arun("h1", "cat > /tmp/blob", stdin=blob)))
+        held = pool.call(_most_buffered(conn, seconds=1.0))
+        result = pool.call(_wait(upload), timeout_s=60)
+        assert result.ok, result.stderr
+        assert (host.directory / "tmp" / "blob").read_bytes() == blob.read_bytes()
+        assert 0 < held <= HIGH_WATER + 2 * CHUNK, f"{held} bytes waited in this process"
+    finally:
+        pool.close()
+
+
+async def _start(coro: Any) -> asyncio.Task[Any]:
+    return asyncio.ensure_future(coro)
+
+
+async def _wait(task: asyncio.Task[Any]) -> Any:
+    return await task
+
+
+async def _most_buffered(conn: Any, *, seconds: float) -> int:
+    most, end = 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        most = max(most, conn._transport.get_write_buffer_size())
+        await asyncio.sleep(0.01)
+    return most

@@ -73,3 +73,50 @@ def test_upgrade_from_every_earlier_revision(empty_url: str, start: str) -> None
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     finally:
         store.close()
+
+
+def test_upgrade_keeps_the_current_release_for_every_host(empty_url: str) -> None:
+    """Before per-host records a fleet had one current release: after the upgrade every host
+    runs it until a deployment switches that host."""
+    _upgrade(empty_url, "0009_api_tokens")
+    engine = create_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO deployments (id, app, environment, kind, version, strategy, status,"
+                " started_at) VALUES ('d1', 'shop', 'prod', 'deploy', 'v1', 'rolling',"
+                " 'succeeded', '2026-01-01T00:00:00Z')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO current_releases (app, environment, version, deployment_id,"
+                " updated_at) VALUES ('shop', 'prod', 'v1', 'd1', '2026-01-01T00:01:00Z')"
+            )
+        )
+    engine.dispose()
+    store = Store.open(empty_url)
+    try:
+        before = store.current("shop", "prod")
+        assert before is not None
+        assert before.versions(["web1", "web2"]) == {"web1": "v1", "web2": "v1"}
+        store.create_deployment(
+            deployment_id="d2",
+            app="shop",
+            environment="prod",
+            kind="deploy",
+            version="v2",
+            previous_version="v1",
+            strategy="rolling",
+        )
+        store.update_deployment("d2", status="succeeded")
+        store.set_current(
+            "shop", "prod", version="v2", digest=None, deployment_id="d2", hosts=["web2"]
+        )
+        after = store.current("shop", "prod")
+        assert after is not None
+        assert after.versions(["web1", "web2"]) == {"web1": "v1", "web2": "v2"}
+        assert store.previous_on("shop", "prod", ["web2"], current="v2") == "v1"
+        assert store.hosts_of(["d1", "d2"]) == {"d2": ["web2"]}
+    finally:
+        store.close()

@@ -8,15 +8,15 @@ is touched: that is what makes taking a flag back to 0 % a rollback without rest
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slipway.actions.context import StepContext
 from slipway.errors import PermanentError
-from slipway.flags.backend import flag_backend
-from slipway.flags.server import token_for
-from slipway.flags.verify import OfrepClient, verify_split
 from slipway.steps import SetFlag, VerifyFlag
 from slipway.who import current_user
+
+if TYPE_CHECKING:
+    from slipway.flags.backend import FlagBackend
 
 Result = dict[str, Any]
 
@@ -26,7 +26,17 @@ class FlagActions:
         self._env = context.env
         self._store = context.store
         self._dep = context.deployment_id
-        self._flags = flag_backend(context.env, context.store)
+        self._backend: FlagBackend | None = None
+
+    @property
+    def _flags(self) -> FlagBackend:
+        """The flag backend, made (and the flag modules imported) on a flag step's first use:
+        a deployment without flags pays neither the memory nor the start-up for them."""
+        if self._backend is None:
+            from slipway.flags.backend import flag_backend
+
+            self._backend = flag_backend(self._env, self._store)
+        return self._backend
 
     def set_flag(self, params: SetFlag) -> Result:
         before = self._flags.get(params.flag)
@@ -47,6 +57,9 @@ class FlagActions:
         if flag is None or flag.weight != params.weight:
             raise PermanentError(f"{params.flag} is not at {params.weight}% in the store")
         revision = self._store.flags_revision(self._env.app, self._env.name)
+        from slipway.flags.server import token_for
+        from slipway.flags.verify import OfrepClient, verify_split
+
         listen = self._env.flags.listen
         host = f"[{listen.host}]" if ":" in listen.host else listen.host
         client = OfrepClient(f"http://{host}:{listen.port}", token=token_for(self._env))

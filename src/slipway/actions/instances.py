@@ -16,6 +16,7 @@ from slipway.actions.database import DatabaseActions
 from slipway.actions.flags import FlagActions
 from slipway.actions.media import MediaActions
 from slipway.actions.roles import RoleActions, passed_env
+from slipway.actions.routes import RouteActions
 from slipway.actions.waits import Waits
 from slipway.backends.health import health_check, instance_url
 from slipway.checks.health import wait_healthy
@@ -53,6 +54,8 @@ class Actions:
             "gate": self._waits.gate,
             "hold": self._waits.hold,
             "analysis": self._waits.analysis,
+            "record_baseline": self._waits.record_baseline,
+            "post_promotion": self._waits.post_promotion,
         }
         self._table: dict[str, Callable[[Any], Result]] = {
             "prepare_release": self.prepare_release,
@@ -85,6 +88,11 @@ class Actions:
         )
         flags = FlagActions(context)
         self._table.update(set_flag=flags.set_flag, verify_flag=flags.verify_flag)
+        routes = RouteActions(context)
+        self._table.update(
+            set_header_route=routes.set_header_route,
+            clear_header_routes=routes.clear_header_routes,
+        )
 
     def run(self, kind: str, stored: Mapping[str, Any], *, started: datetime) -> Result:
         """Run one step from its stored parameters; ``started`` is when it first started
@@ -207,13 +215,14 @@ class Actions:
     def mark_current(self, params: OfVersion) -> Result:
         version = params.version
         release = self._b.releases.prepare(version)
-        self._b.releases.link_current(version)
+        switched = self._b.releases.link_current(version)
         self._store.set_current(
             self._env.app,
             self._env.name,
             version=version,
             digest=release.digest,
             deployment_id=self._deployment_id,
+            hosts=switched,
         )
         in_use = {i.version for i in self._b.target.instances()}
         self._b.releases.prune(keep=self._env.release.keep, protect=in_use | {version})

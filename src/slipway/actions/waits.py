@@ -1,4 +1,5 @@
-"""The steps that wait: pauses, gates, analyses and the blue-green hold.
+"""The steps that wait: pauses, gates, analyses, the blue-green hold, and the watch after
+promotion with the baseline it compares with.
 
 Each waits in small slices (``POLL_S``), and in each slice listens for
 signals (``Waiter``) and, where a background analysis watches the canary, runs
@@ -9,6 +10,12 @@ An analysis verdict of *abort* raises ``AnalysisFailed`` (the engine rolls
 back: traffic to the baseline first); *inconclusive* hands the decision to a
 person — the step then waits for ``slipway promote`` (go on) or ``slipway
 abort`` — instead of guessing.
+
+The watch after promotion (``post_promotion``) is an analysis for a duration whose baseline is
+what the previous release measured before the deploy: ``record_baseline`` measured it (for
+``baseline_s``, before anything moved) and recorded it as its result; PromQL is asked about
+that moment. An inconclusive run there is recorded and the watch goes on (nobody is asked:
+the release is already out); ``slipway promote`` ends the watch early.
 """
 
 from __future__ import annotations
@@ -20,13 +27,23 @@ from typing import Any
 from slipway.actions.context import StepContext
 from slipway.actions.providers import ProviderSource
 from slipway.actions.signals import POLL_S, Waiter, said
-from slipway.analysis import Analysis, RunResult, Side
+from slipway.analysis import Analysis, Provider, RunResult, Side, Window
 from slipway.analysis.haproxy_log import RequestLog
+from slipway.analysis.recorded import sample_to_json
 from slipway.clock import utc_iso
 from slipway.errors import AnalysisFailed, GateRejected, NoGoError, PermanentError
 from slipway.observe import Observer
 from slipway.spec.analysis import AnalysisSpec
-from slipway.steps import Analyse, Compared, Gate, Hold, Pause, Watched
+from slipway.steps import (
+    Analyse,
+    Compared,
+    Gate,
+    Hold,
+    Pause,
+    PostPromotion,
+    RecordBaseline,
+    Watched,
+)
 from slipway.store import Signal
 from slipway.store.records import Records
 from slipway.who import LABEL_NOTE
@@ -234,6 +251,52 @@ class Waits:
             self._clock.sleep(POLL_S)
         return {"ended": "passed", "runs": analysis.run_no}
 
+    def record_baseline(self, params: RecordBaseline, started: datetime) -> Result:
+        """Measure the live release for ``duration_s`` (again in full after a resume: nothing
+        has moved yet) and record its samples, for the watch after promotion."""
+        spec = AnalysisSpec.model_validate(params.watch)
+        side = _side(params.baseline)
+        providers = self._providers.providers(spec)  # the request log listens from here
+        begin = self._clock.monotonic()
+        while self._clock.monotonic() < begin + float(params.duration_s):
+            self._waiter.check()  # an abort is heard meanwhile
+            self._clock.sleep(POLL_S)
+        window = Window(begin, self._clock.monotonic())
+        samples = {
+            m.name: sample_to_json(providers[m.provider].measure(m, side, window))
+            for m in spec.metrics
+            if self._providers.recorded(m.provider)
+        }
+        counts = ", ".join(f"{name}: {s['requests']} requests" for name, s in samples.items())
+        self._event(f"baseline of {side.version} recorded ({counts or 'PromQL only'})")
+        return {"recorded_at": self._store.now(), "samples": samples}
+
+    def post_promotion(self, params: PostPromotion, started: datetime) -> Result:
+        deadline = started + timedelta(seconds=float(params.duration_s))
+        spec = AnalysisSpec.model_validate(params.watch)
+        recorded = self._recorded_baseline()
+        past = self._providers.past(
+            spec, samples=recorded["samples"], recorded_at=str(recorded["recorded_at"])
+        )
+        watch = self._new_analysis(spec, params, name="post-promotion", baseline_providers=past)
+        while self._clock.now() < deadline:
+            signal = self._waiter.check(accept=("promote",))
+            if signal is not None:
+                self._waiter.handled(signal, "watch after promotion ended")
+                self._event(f"promoted by {said(signal)}: watch after promotion ended early")
+                return {"ended": "promoted", "by": signal.actor, "runs": watch.run_no}
+            if watch.due():
+                self._judge(watch, params, person_waits=True)
+            self._clock.sleep(POLL_S)
+        self._event(f"watch after promotion passed: {watch.run_no} runs")
+        return {"ended": "elapsed", "runs": watch.run_no}
+
+    def _recorded_baseline(self) -> dict[str, Any]:
+        for record in self._store.steps(self._deployment_id):
+            if record.kind == "record_baseline" and record.state == "succeeded" and record.result:
+                return dict(record.result)
+        raise PermanentError("no baseline was recorded before the deploy: nothing to watch against")
+
     # analysis
 
     def _watch(self, params: Watched) -> Analysis | None:
@@ -245,7 +308,14 @@ class Waits:
             self._background = self._new_analysis(spec, params, name="background")
         return self._background
 
-    def _new_analysis(self, spec: AnalysisSpec, params: Watched, *, name: str) -> Analysis:
+    def _new_analysis(
+        self,
+        spec: AnalysisSpec,
+        params: Watched,
+        *,
+        name: str,
+        baseline_providers: dict[str, Provider] | None = None,
+    ) -> Analysis:
         canary = _side(params.canary)
         baseline = _side(params.baseline) if params.baseline else None
         done = [r for r in self._store.analysis_runs(self._deployment_id) if r.analysis == name]
@@ -258,6 +328,7 @@ class Waits:
             clock=self._clock,
             instance_problems=self._problems_of(canary),
             first_run_no=len(done) + 1,
+            baseline_providers=baseline_providers,
         )
 
     def _problems_of(self, canary: Side) -> Callable[[], list[str]]:

@@ -11,6 +11,14 @@ a person (``slipway promote`` or ``slipway abort``) instead of guessing.
 Besides metrics, every run looks at the canary's instances themselves: one
 that stopped, restarted or was marked down by the router's health checks
 aborts at once — a crashing release must not wait for its error rate.
+
+A metric with ``for_s`` fails only once its rule has failed in every run for that long (the
+seeds' "error rate > 5 % for 5 minutes"): until then such a run is a *breach* — recorded,
+warned about, not counted as a failure. A run where the rule holds again ends the streak.
+
+The baseline's numbers may come from other providers than the canary's
+(``baseline_providers``): after promotion nothing of the previous release serves any more,
+and the watch compares with what it measured before the deploy (``analysis/recorded.py``).
 """
 
 from __future__ import annotations
@@ -67,12 +75,16 @@ class Analysis:
         instance_problems: Callable[[], list[str]] = list,
         judge: Judge | None = None,
         first_run_no: int = 1,
+        baseline_providers: Mapping[str, Provider] | None = None,
     ) -> None:
+        """``baseline_providers``: where the baseline's numbers come from, when not from the
+        canary's ``providers`` (a recorded pre-deploy measurement)."""
         self.spec = spec
         self.name = name
         self.canary = canary
         self.baseline = baseline
         self._providers = providers
+        self._baseline_providers = baseline_providers or providers
         self._clock = clock
         self._problems = instance_problems
         self.judge = judge or make_judge(spec)
@@ -83,6 +95,7 @@ class Analysis:
         self.failures = 0
         self.consecutive_errors = 0
         self.inconclusives = 0
+        self._failing_since: dict[str, float] = {}  # metric → start of its failing streak
 
     def acknowledge(self) -> None:
         """A person decided to go on after inconclusive runs: count them afresh."""
@@ -96,32 +109,19 @@ class Analysis:
         now = self._clock.monotonic()
         self.run_no += 1
         self.next_at = now + self.spec.interval_s
-        window = Window(self.started if self.judge.cumulative else self._last, now)
+        previous = self._last
+        window = Window(self.started if self.judge.cumulative else previous, now)
         self._last = now
 
         problems = self._problems()
         if problems:
             return RunResult(self.run_no, "abort", "fail", "; ".join(problems))
 
-        results: list[MetricResult] = []
-        errors: list[str] = []
-        for metric in self.spec.metrics:
-            provider = self._providers.get(metric.provider)
-            if provider is None:
-                errors.append(f"{metric.name}: no {metric.provider} provider here")
-                continue
-            try:
-                canary = provider.measure(metric, self.canary, window)
-                baseline = (
-                    provider.measure(metric, self.baseline, window) if self.baseline else None
-                )
-            except SlipwayError as exc:
-                errors.append(f"{metric.name}: {exc}")
-                continue
-            results.append(self.judge.judge(metric, canary, baseline, run_no=self.run_no))
+        results, errors = self._measure(window)
+        breaching = self._streaks(results, since=previous, now=now)
         measurements = [r.as_dict() for r in results] + [{"error": e} for e in errors]
 
-        failed = [r for r in results if r.status == "fail"]
+        failed = [r for r in results if r.status == "fail" and r.metric not in breaching]
         if failed:
             self.failures += 1
             self.consecutive_errors = 0
@@ -137,6 +137,9 @@ class Analysis:
             )
             return RunResult(self.run_no, verdict, "error", "; ".join(errors), measurements)
         self.consecutive_errors = 0
+        if breaching:
+            summary = "; ".join(f"{name} {text}" for name, text in breaching.items())
+            return RunResult(self.run_no, "continue", "breach", summary, measurements)
         unsure = [r for r in results if r.status == "inconclusive"]
         if unsure:
             self.inconclusives += 1
@@ -149,3 +152,47 @@ class Analysis:
             return RunResult(self.run_no, verdict, "inconclusive", summary, measurements)
         summary = "; ".join(f"{r.metric} {r.detail}" for r in results)
         return RunResult(self.run_no, "continue", "pass", summary, measurements)
+
+    def _measure(self, window: Window) -> tuple[list[MetricResult], list[str]]:
+        """Each metric measured on both sides and judged; what could not be measured."""
+        results: list[MetricResult] = []
+        errors: list[str] = []
+        for metric in self.spec.metrics:
+            provider = self._providers.get(metric.provider)
+            base_provider = self._baseline_providers.get(metric.provider)
+            if provider is None or (self.baseline is not None and base_provider is None):
+                errors.append(f"{metric.name}: no {metric.provider} provider here")
+                continue
+            try:
+                canary = provider.measure(metric, self.canary, window)
+                baseline = (
+                    base_provider.measure(metric, self.baseline, window)
+                    if self.baseline is not None and base_provider is not None
+                    else None
+                )
+            except SlipwayError as exc:
+                errors.append(f"{metric.name}: {exc}")
+                continue
+            results.append(self.judge.judge(metric, canary, baseline, run_no=self.run_no))
+        return results, errors
+
+    def _streaks(
+        self, results: Sequence[MetricResult], *, since: float, now: float
+    ) -> dict[str, str]:
+        """The failing metrics whose ``for_s`` has not elapsed yet, with how long they have
+        failed; a metric that did not fail ends its streak."""
+        lasting = {m.name: m.for_s for m in self.spec.metrics if m.for_s > 0}
+        breaching: dict[str, str] = {}
+        for result in results:
+            if result.metric not in lasting:
+                continue
+            if result.status != "fail":
+                self._failing_since.pop(result.metric, None)
+                continue
+            began = self._failing_since.setdefault(result.metric, since)
+            lasted = now - began
+            if lasted < lasting[result.metric]:
+                breaching[result.metric] = (
+                    f"{result.detail}, for {lasted:.0f}s of {lasting[result.metric]:g}s"
+                )
+        return breaching

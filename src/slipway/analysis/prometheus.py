@@ -8,6 +8,10 @@ replaced for the canary and for its baseline in turn; in a flag rollout
 baseline: ``feature_flag_variant="{{variant}}"``). The query must give one
 number (a scalar, or a vector whose values are summed); an empty vector is
 "nothing measured" (inconclusive), not zero.
+
+With ``at`` (a Unix time), every query is evaluated at that moment instead of now — the HTTP
+API's ``time``, which is an ``offset`` of (now - at) on every selector of the query: how the
+watch after promotion asks for the previous release's numbers as they were before the deploy.
 """
 
 from __future__ import annotations
@@ -22,10 +26,13 @@ from slipway.spec.analysis import MetricSpec, PrometheusSpec
 
 
 class PrometheusProvider:
-    def __init__(self, spec: PrometheusSpec, *, app: str, environment: str) -> None:
+    def __init__(
+        self, spec: PrometheusSpec, *, app: str, environment: str, at: float | None = None
+    ) -> None:
         self._spec = spec
         self._app = app
         self._environment = environment
+        self._at = at
 
     def render(self, query: str, side: Side) -> str:
         values = {
@@ -44,10 +51,9 @@ class PrometheusProvider:
         assert metric.query is not None
         query = self.render(metric.query, side)
         url = self._spec.url.rstrip("/") + "/api/v1/query"
+        params = {"query": query} | ({"time": f"{self._at:.3f}"} if self._at is not None else {})
         try:
-            answer = httpx.get(
-                url, params={"query": query}, timeout=self._spec.timeout_s, trust_env=False
-            )
+            answer = httpx.get(url, params=params, timeout=self._spec.timeout_s, trust_env=False)
             body = answer.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise BackendError(f"Prometheus at {self._spec.url} did not answer: {exc}") from exc

@@ -10,7 +10,7 @@ call the same three methods as for a local environment.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,7 @@ class FleetReleases(Releases):
             self._sent.add(release.digest)
         return release
 
-    def link_current(self, version: str) -> None:
+    def link_current(self, version: str) -> Sequence[str]:
         super().link_current(version)
         live = [h for h in self.hosts if not self.pool.is_down(h)]
 
@@ -81,6 +81,7 @@ class FleetReleases(Releases):
             self._listed[host] = await self.sync.layout.switch_current(host, version)
 
         raise_failures(self.pool.map(live, switch))
+        return live
 
     def prune(self, *, keep: int, protect: Collection[str]) -> list[str]:
         removed = super().prune(keep=keep, protect=protect)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from slipway.containers.engine import Credentials, Engine
@@ -127,7 +127,7 @@ class ImageReleases:
         image = self.engine.pull(repository, digest, credentials)
         return image, digest, [f"{repository}@{digest}"]
 
-    def link_current(self, version: str) -> None:
+    def link_current(self, version: str) -> Sequence[str]:
         if not self._record(version).is_file():
             raise PermanentError(f"release {version} was never prepared here")
         link = self.root / "current"
@@ -135,6 +135,7 @@ class ImageReleases:
         partial.unlink(missing_ok=True)
         partial.symlink_to(f"{version}{SUFFIX}")
         os.replace(partial, link)
+        return ()
 
     def current(self) -> str | None:
         link = self.root / "current"

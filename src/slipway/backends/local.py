@@ -21,6 +21,7 @@ from slipway.router.nginx import NginxConfig, NginxRouter
 from slipway.sockets import socket_dir
 from slipway.spec.environment import Environment
 from slipway.spec.process import HttpCheckSpec
+from slipway.spec.strategy import header_routes
 from slipway.supervisord.local import Supervisor
 from slipway.targets.local import LocalTarget
 
@@ -60,6 +61,7 @@ def _haproxy(env: Environment, run_dir: Path, supervisor: Supervisor, clock: Clo
         log_ring=True,
         socket_dir=socket_dir(run_dir),
         maintenance=maintenance_page(env, run_dir),
+        routes=header_routes(env.strategy),
     )
     router = HAProxyRouter(config, supervisor, clock=clock)
     if env.router.maintenance is not None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import time
 
-import psycopg
-
 from slipway.checks.base import CheckResult
 from slipway.database.dsn import Dsn, scrub
 
@@ -23,6 +21,8 @@ class DatabaseCheck:
         self.name = name or "database reachable"
 
     def probe(self) -> CheckResult:
+        import psycopg  # on use only: every deployment imports the checks, few have a database
+
         started = time.monotonic()
         try:
             with psycopg.connect(

@@ -55,14 +55,24 @@ def status(
     _say(
         f"{data['app']}/{data['environment']}: current release "
         f"{current['version'] if current else 'none'}"
-        + (f" since {current['since']}" if current else ""),
+        + (f" since {current['since']}" if current and not current.get("mixed") else ""),
         "bold",
     )
+    if current and current.get("mixed"):  # a --limit deployment left hosts on several releases
+        for version, hosts in sorted(current["versions"].items()):
+            _say(f"mixed: {version} current on {len(hosts)} host(s): {', '.join(hosts)}", "yellow")
     last = data["last_deployment"]
     if last:
         _say(f"last deployment {last['id']}: {last['kind']} {last['version']} → {last['status']}")
     if data["interrupted"]:
         _say(f"interrupted: {data['interrupted']['hint']}", "red bold")
+    if data["watch"]:
+        watch = data["watch"]
+        _say(
+            f"watching {watch['version']} after promotion against {watch['baseline']}'s "
+            f"pre-deploy baseline: {watch['left_s']:g}s left of {watch['duration_s']:g}s, "
+            f"{watch['runs']} runs" + (f" (last: {watch['last_run']})" if watch["last_run"] else "")
+        )
     if data["lock"]:
         lock = data["lock"]
         _say(f"locked by {lock['deployment']} ({lock['holder']}) since {lock['since']}")
@@ -75,6 +85,9 @@ def status(
         columns = ["role", "process", "version", "state", "pid"]
         rows = [[str(p[c]) for c in columns] for p in data["processes"]]
         out().print(table("processes without traffic", columns, rows))
+    for route in data.get("header_routes", []):
+        slots = ", ".join(route["slots"])
+        _say(f"{route['match']} {route['name']}: {route['value']} → {slots}, whatever the weights")
     for problem in data["problems"]:
         _say(f"! {problem}", "yellow")
 
@@ -99,7 +112,19 @@ def history(
     keys = ["id", "kind", "version", "previous_version", "status", "duration_s", "rollback_s"]
     rows = [[d[k] for k in keys] for d in data]
     columns = ["id", "kind", "version", "from", "outcome", "duration s", "rollback s"]
+    if s.env.fleet is not None:  # which hosts each made current: --limit made some only
+        every = len(s.env.fleet.app_hosts)
+        for row, d in zip(rows, data, strict=True):
+            row.append(_hosts_cell(d["hosts"], every))
+        columns.append("current on")
     out().print(table("history", columns, rows))
+
+
+def _hosts_cell(hosts: list[str], every: int) -> str:
+    if len(hosts) == every:
+        return f"all {every} hosts"
+    shown = ", ".join(hosts[:4]) or "none"
+    return shown + (f" +{len(hosts) - 4}" if len(hosts) > 4 else "")
 
 
 @app.command()

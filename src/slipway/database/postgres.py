@@ -22,12 +22,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import psycopg
-from psycopg import sql
+from typing import TYPE_CHECKING
 
 from slipway.database.dsn import Dsn, scrub
 from slipway.errors import BackendError
+
+if TYPE_CHECKING:
+    from psycopg.sql import Composed
 
 OUTPUT_CHARS = 2000
 CHUNK = 1 << 20
@@ -153,15 +154,21 @@ def scratch_name(dbname: str) -> str:
 
 
 def create_database(dsn: Dsn, name: str) -> None:
+    from psycopg import sql  # psycopg on use only: a deployment without a database never pays
+
     _admin(dsn, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def drop_database(dsn: Dsn, name: str) -> None:
+    from psycopg import sql
+
     query = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
     _admin(dsn, query)
 
 
 def databases(dsn: Dsn) -> list[str]:
+    import psycopg
+
     try:
         with psycopg.connect(dsn.conninfo(), autocommit=True, connect_timeout=10) as conn:
             rows = conn.execute("SELECT datname FROM pg_database ORDER BY datname").fetchall()
@@ -170,8 +177,10 @@ def databases(dsn: Dsn) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _admin(dsn: Dsn, query: sql.Composed) -> None:
+def _admin(dsn: Dsn, query: Composed) -> None:
     # CREATE/DROP DATABASE cannot run in a transaction: autocommit
+    import psycopg
+
     try:
         with psycopg.connect(dsn.conninfo(), autocommit=True, connect_timeout=10) as conn:
             conn.execute(query)

@@ -29,6 +29,8 @@ from slipway.spec.environment import Environment
 from slipway.steps import Step
 from slipway.store import Deployment, StepRecord, Store
 
+UNCHANGED = ("prepare_release", "record_baseline")
+
 
 class RollingBack:
     env: Environment
@@ -123,9 +125,10 @@ class RollingBack:
 
     def _compensate(self, records: Sequence[StepRecord], *, flag_only: bool) -> None:
         """The deploy steps the rollback undid; a flag's undo takes back the flag, not the
-        instances its rollout started."""
+        instances its rollout started. Steps that changed nothing live (a release prepared on
+        disk, a baseline measured) stay succeeded: there was nothing to undo."""
         for r in records:
-            if r.phase != "deploy" or r.state != "succeeded" or r.kind == "prepare_release":
+            if r.phase != "deploy" or r.state != "succeeded" or r.kind in UNCHANGED:
                 continue
             if flag_only and r.kind not in ("set_flag", "verify_flag"):
                 continue

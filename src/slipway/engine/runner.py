@@ -135,10 +135,8 @@ class Engine(RollingBack):
 
     def deploy(self, version: str, *, deployment_id: str | None = None) -> Outcome:
         self.backends.releases.check_source(version)
-        current = self.store.current(self.env.app, self.env.name)
-        previous = current.version if current else None
         return self._start(
-            kind="deploy", version=version, previous=previous, deployment_id=deployment_id
+            kind="deploy", version=version, previous=self._current(), deployment_id=deployment_id
         )
 
     def rollback(self, to: str | None = None, *, who: str | None = None) -> Outcome:
@@ -157,10 +155,7 @@ class Engine(RollingBack):
         if to is None:
             to = self._previous_release()
         self.backends.releases.check_source(to)
-        current = self.store.current(self.env.app, self.env.name)
-        return self._start(
-            kind="rollback", version=to, previous=current.version if current else None, who=who
-        )
+        return self._start(kind="rollback", version=to, previous=self._current(), who=who)
 
     def resume(self, *, who: str | None = None) -> Outcome:
         """Finish (or roll back, as the spec says) the deployment whose runner died."""
@@ -331,11 +326,32 @@ class Engine(RollingBack):
         self.store.event(dep_id, message, level=level, **data)
         self.observer.message(message, level)
 
+    def _current(self) -> str | None:
+        """The release current where this run works: on a fleet, on most of its hosts (a
+        ``--limit`` deployment may have left others on another)."""
+        current = self.store.current(self.env.app, self.env.name)
+        if current is None or self.env.fleet is None:
+            return current.version if current else None
+        return current.common(self.env.fleet.app_hosts)
+
     def _previous_release(self) -> str:
         current = self.store.current(self.env.app, self.env.name)
-        for dep in self.store.deployments(self.env.app, self.env.name, limit=100):
-            if dep.status == "succeeded" and (current is None or dep.version != current.version):
-                return dep.version
+        if current is not None and self.env.fleet is not None and current.hosts:
+            now = current.common(self.env.fleet.app_hosts) or current.version
+            hosts = self.env.fleet.app_hosts
+            found = self.store.previous_on(self.env.app, self.env.name, hosts, current=now)
+        else:
+            found = next(
+                (
+                    dep.version
+                    for dep in self.store.deployments(self.env.app, self.env.name, limit=100)
+                    if dep.status == "succeeded"
+                    and (current is None or dep.version != current.version)
+                ),
+                None,
+            )
+        if found is not None:
+            return found
         raise UsageError(
             "no earlier release to roll back to",
             hint="give one with --to VERSION (see `slipway history`)",

@@ -17,6 +17,7 @@ evaluated: ``TARGETING_KEY_MISSING``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import mmh3
@@ -67,9 +68,15 @@ def _cbor_text(text: str) -> bytes:
     return head + data
 
 
+@functools.lru_cache(maxsize=4096)
+def _array_head(flag_key: str) -> bytes:
+    """A 2-item CBOR array and its first item, the flag's key: the same for every user."""
+    return b"\x82" + _cbor_text(flag_key)
+
+
 def bucket(flag_key: str, targeting_key: str) -> int:
     """The key's bucket in ``[0, 100)`` for this flag (flagd's ``fractional``)."""
-    encoded = b"\x82" + _cbor_text(flag_key) + _cbor_text(targeting_key)  # a 2-item array
+    encoded = _array_head(flag_key) + _cbor_text(targeting_key)
     return (mmh3.hash(encoded, signed=False) * BUCKETS) >> 32
 
 

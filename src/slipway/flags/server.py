@@ -1,4 +1,4 @@
-"""The flag server: OFREP over HTTP, a small ASGI app (Starlette) on uvicorn.
+"""The flag server: OFREP over HTTP, a small bare ASGI app on uvicorn.
 
 ``ofrep_routes`` are the two OFREP endpoints, ready to be mounted in a larger ASGI app (the
 HTTP API's ``slipway serve``), whose lifespan then starts and stops the ``FlagSource``;
@@ -13,14 +13,14 @@ import asyncio
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from urllib.parse import unquote
 
 import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from slipway.errors import BackendError, UsageError
 from slipway.flags.ofrep import Answer, authorized, evaluate_flag, evaluate_flags, unauthorized
@@ -57,18 +57,76 @@ def ofrep_routes(source: FlagSource, *, token: str | None = None) -> list[Route]
     ]
 
 
-def ofrep_app(source: FlagSource, *, token: str | None = None) -> Starlette:
-    """The OFREP endpoints alone; the source refreshes while the app runs."""
+BULK = "/ofrep/v1/evaluate/flags"
+ONE = BULK + "/"
 
-    @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        source.start()
-        try:
-            yield
-        finally:
+
+def ofrep_app(source: FlagSource, *, token: str | None = None) -> ASGIApp:
+    """The OFREP endpoints alone, as a bare ASGI app; the source refreshes while it runs.
+
+    Not Starlette's routing, requests and responses: at thousands of evaluations a second
+    they cost as much as the evaluation (``bench/flags.py``); here a request is its path, its
+    few headers and its body, and the answer two messages. ``ofrep_routes`` is the same
+    protocol for mounting in a Starlette app.
+    """
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(source, receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        if path != BULK and not (path.startswith(ONE) and "/" not in path[len(ONE) :]):
+            await _send(send, Answer(404, b"Not Found", {"content-type": "text/plain"}))
+            return
+        if scope["method"] != "POST":
+            await _send(send, Answer(405, b"Method Not Allowed", {"allow": "POST"}))
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        body = await _body(receive)
+        if not authorized(token, headers):
+            answer = unauthorized()
+        elif path == BULK:
+            answer = evaluate_flags(
+                source.snapshot, body, if_none_match=headers.get("if-none-match")
+            )
+        else:
+            answer = evaluate_flag(source.snapshot, unquote(path[len(ONE) :]), body)
+        await _send(send, answer)
+
+    return app
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _send(send: Send, answer: Answer) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
+    headers.append((b"content-length", str(len(answer.body)).encode()))
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+async def _lifespan(source: FlagSource, receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            source.start()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
             source.stop()
-
-    return Starlette(routes=ofrep_routes(source, token=token), lifespan=lifespan)
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 def source_for(env: Environment, store: Store) -> FlagSource:
@@ -103,7 +161,7 @@ class FlagServer:
 
     def __init__(
         self,
-        app: Starlette,
+        app: ASGIApp,
         *,
         host: str,
         port: int,

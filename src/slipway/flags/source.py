@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from slipway.errors import StoreError
 from slipway.flags.backend import as_flag
@@ -23,6 +24,9 @@ from slipway.store import Store
 class Snapshot:
     revision: int = 0
     flags: Mapping[str, Flag] = field(default_factory=dict)
+    #: the OFREP items this snapshot's evaluations encode to, filled as they are first served
+    #: (``ofrep``): a request then joins bytes instead of encoding JSON
+    encoded: dict[Any, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 
 class FlagSource:

@@ -26,8 +26,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from slipway.clock import Clock
 from slipway.errors import SlipwayError
@@ -36,6 +35,9 @@ from slipway.notify.messages import Message
 from slipway.redact import SECRETS, remember_environ
 from slipway.spec.notify import NotificationSpec
 from slipway.store.records import Records
+
+if TYPE_CHECKING:
+    import httpx
 
 ERROR_CHARS = 300
 
@@ -109,6 +111,8 @@ class Notifier:
             self._thread.join(timeout=1.0)
 
     def _work(self) -> None:
+        import httpx  # in the sender's thread, when there is something to send
+
         with httpx.Client(trust_env=False) as client:
             while True:
                 item = self._queue.get()
@@ -127,6 +131,8 @@ class Notifier:
     def _deliver(
         self, client: httpx.Client, channel: NotificationSpec, message: Message
     ) -> Delivery:
+        import httpx
+
         name = channel_name(channel)
         url = self._environ.get(channel.url_env, "").strip()
         if not url:

@@ -66,3 +66,19 @@ class MaintenanceRouter(Protocol):
         """Idempotent; effective for the next request."""
 
     def in_maintenance(self) -> bool: ...
+
+
+@runtime_checkable
+class HeaderRouter(Protocol):
+    """A router that can send requests with a given header or cookie to chosen slots
+    (a canary reached on purpose), whatever the weights."""
+
+    def route(self, *, match: str, name: str, value: str | None, slots: Sequence[str]) -> None:
+        """Requests whose ``match`` (header or cookie) ``name`` is ``value`` go to ``slots``;
+        ``value`` None removes the route."""
+
+    def clear_routes(self) -> None:
+        """Remove every route: each request balanced by weight again."""
+
+    def routes_in_effect(self) -> list[tuple[str, str, str, list[str]]]:
+        """(match, name, value, slots) of each route the router applies now."""

@@ -28,14 +28,17 @@ import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slipway.clock import Clock, SystemClock
 from slipway.errors import BackendError, PermanentError
 from slipway.router import maintenance, ports, ring
 from slipway.router.base import AdminState, ServerState
 from slipway.router.haproxy_config import STATE_FILE, HAProxyConfig
-from slipway.supervisord.local import Supervisor
+from slipway.router.header_routes import MapRoutes
+
+if TYPE_CHECKING:  # the local router's; a fleet's router (``remote``) runs HAProxy over SSH
+    from slipway.supervisord.local import Supervisor
 
 PROGRAM = "haproxy"
 CONFIG_FILE = "haproxy.cfg"
@@ -92,6 +95,7 @@ class HAProxyRouter:
         self._state_lock = threading.Lock()
         self.maintenance_html = maintenance.DEFAULT_PAGE  # the spec's page, when it has one
         self.bypass_token: str | None = None  # the testers' token (a secret of the runner's)
+        self.routes = MapRoutes(self._run, config.routes, self.command)
 
     def follow_request_log(self, on_line: Callable[[str], None], stop: threading.Event) -> None:
         """Hand each request HAProxy logs from now on to ``on_line``, until ``stop`` is set
@@ -119,6 +123,7 @@ class HAProxyRouter:
         changed = not cfg.exists() or cfg.read_text() != text
         info = self._sv.info(PROGRAM)
         running = info is not None and info["statename"] == "RUNNING"
+        self.routes.ensure_files()  # before a check or a start: HAProxy needs its map files
         if changed:
             candidate = cfg.with_suffix(".new")
             candidate.write_text(text)
@@ -180,6 +185,19 @@ class HAProxyRouter:
         if self._sv.is_running() and self._sv.info(PROGRAM) is not None:
             self._save_state()
             self._sv.stop(PROGRAM)
+
+    def route(self, *, match: str, name: str, value: str | None, slots: Sequence[str]) -> None:
+        self.routes.route(match=match, name=name, value=value, slots=slots)
+
+    def clear_routes(self) -> None:
+        self.routes.clear()
+
+    def routes_in_effect(self) -> list[tuple[str, str, str, list[str]]]:
+        return [
+            (match, name, value, [s for s in slots.split(",") if s])
+            for (match, name), entries in self.routes.current().items()
+            for value, slots in entries.items()
+        ]
 
     # the runtime API
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slipway.errors import PermanentError
+from slipway.router.header_routes import config_lines
 from slipway.router.maintenance import MaintenancePage
 
 SOCKET = "hap.sock"
@@ -50,6 +51,8 @@ class HAProxyConfig:
     admin_address: tuple[str, int] | None = None  # an admin socket on TCP too (a fleet's LB)
     #: where the admin socket is, when not in run_dir (slipway.sockets: a short path)
     socket_dir: Path | None = None
+    #: (match, name) of each header or cookie route a canary may set (router/header_routes.py)
+    routes: Sequence[tuple[str, str]] = ()
     #: a maintenance page the frontend answers while switched on (router/maintenance.py)
     maintenance: MaintenancePage | None = None
 
@@ -160,6 +163,8 @@ class HAProxyConfig:
         lines = ["", f"backend {self.backend}", "    balance roundrobin"]
         if self.log_ring:  # the feature-flag variant the app reports, for the request log
             lines.append(f"    http-response set-var(txn.flag_variant) res.hdr({FLAG_HEADER})")
+        run = self.run_dir if self.run_dir.is_absolute() else self.run_dir.resolve()
+        lines += config_lines(run, self.routes, [slot for slot, _ in self.slots])
         check = ""
         if self.health_path:
             inter = max(100, int(self.check_interval_s * 1000))

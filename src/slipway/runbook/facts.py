@@ -91,9 +91,12 @@ def steady_plan(env: Environment, current: CurrentRelease | None) -> list[Step]:
     placement = []
     if current is not None:
         names = {instance for instance, _, _ in env.slots()}
+        hosts = env.slot_hosts()
         for instance, slot, _ in env.slots():
             if slot == f"{instance}_a" and instance in names:
-                placement.append(Placement(slot, current.version, running=True, serving=True))
+                record = current.on(hosts[slot]) if slot in hosts else None
+                version = record.version if record else current.version
+                placement.append(Placement(slot, version, running=True, serving=True))
     return build_plan(env, version=NEXT, placement=placement)
 
 
@@ -170,7 +173,8 @@ def slipway_command(verb: str, env: Environment, *extra: str) -> str:
 
 
 def other_runs(step: Step, env: Environment) -> str | None:
-    """What runs for the steps of roles, media backups, maintenance and migrating back."""
+    """What runs for the steps of roles, media backups, maintenance, header routes and
+    migrating back."""
     params = step.params.as_dict()
     role = env.roles.get(str(params.get("role", "")))
     name = str(params.get("name", ""))
@@ -187,6 +191,8 @@ def other_runs(step: Step, env: Environment) -> str | None:
             return f"tar of {env.media.path} with a sha256 manifest, every member read back"
         case "maintenance":
             return "HAProxy runtime API: `add map`/`del map` of maintenance.map (no reload)"
+        case "set_header_route" | "clear_header_routes":
+            return "HAProxy runtime API: `prepare map`/`add map`/`commit map` of route-*.map"
         case "migrate_back":
             targets = params.get("targets") or {}
             return ", ".join(f"`manage.py migrate {a} {t}`" for a, t in targets.items())

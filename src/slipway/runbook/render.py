@@ -35,7 +35,9 @@ from slipway.spec.checks import (
     ManualPreflight,
     preflight_name,
 )
+from slipway.spec.environment import Environment
 from slipway.steps import Step
+from slipway.store import CurrentRelease
 
 
 def render(facts: Facts, lang: Lang = "en") -> str:
@@ -107,12 +109,22 @@ def _overview(facts: Facts, lang: Lang) -> str:
         ),
         (t("database", lang), db),
         (t("owner", lang), env.runbook.owner or "—"),
-        (
-            t("current", lang),
-            f"{current.version} ({current.updated_at})" if current else t("none", lang),
-        ),
+        (t("current", lang), _current(env, current) if current else t("none", lang)),
     ]
     return table([t("attribute", lang), t("value", lang)], rows)
+
+
+def _current(env: Environment, current: CurrentRelease) -> str:
+    """The current release; on a fleet whose hosts run several (``--limit``), each with its
+    hosts."""
+    if env.fleet is None:
+        return f"{current.version} ({current.updated_at})"
+    where: dict[str, list[str]] = {}
+    for host, version in current.versions(env.fleet.app_hosts).items():
+        where.setdefault(version or "—", []).append(host)
+    if len(where) == 1:
+        return f"{next(iter(where))} ({current.updated_at})"
+    return "; ".join(f"{v} ({', '.join(hosts)})" for v, hosts in sorted(where.items()))
 
 
 def _prerequisites(facts: Facts, lang: Lang) -> str:

@@ -115,6 +115,13 @@ class MetricSpec(Model):
         description="A relative rule reads a baseline below this as this (`> 2 * baseline` "
         "on a 1 ms baseline is noise): the limit is never under factor * floor + offset.",
     )
+    for_s: float = Field(
+        0.0,
+        ge=0,
+        le=86_400,
+        description="The rule must fail in every run for this long before the metric fails "
+        "(a sustained breach, as in `error rate > 5 % for 5 minutes`); 0: the first failing run.",
+    )
 
     @field_validator("fail_if")
     @classmethod
@@ -154,6 +161,21 @@ def default_metrics() -> list[MetricSpec]:
         MetricSpec(name="error_rate", fail_if="> 0.01"),
         MetricSpec(
             name="p95_latency_ms", fail_if="> 2 * baseline", min_delta=5.0, baseline_floor=10.0
+        ),
+    ]
+
+
+def watch_metrics() -> list[MetricSpec]:
+    """The seeds' automatic rollback triggers after a deploy: error rate above 5 % for
+    5 minutes, p95 above twice the pre-deploy baseline for 10 minutes."""
+    return [
+        MetricSpec(name="error_rate", fail_if="> 0.05", for_s=300),
+        MetricSpec(
+            name="p95_latency_ms",
+            fail_if="> 2 * baseline",
+            min_delta=5.0,
+            baseline_floor=10.0,
+            for_s=600,
         ),
     ]
 

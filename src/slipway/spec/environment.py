@@ -26,7 +26,7 @@ from slipway.spec.runbook import GoNoGoSpec, RunbookSpec
 from slipway.spec.sections import RunbookSections
 from slipway.spec.server import ServerSpec
 from slipway.spec.store import StoreSpec
-from slipway.spec.strategy import RollingSpec, StrategySpec
+from slipway.spec.strategy import RollingSpec, StrategySpec, header_routes
 from slipway.spec.targets import DockerTargetSpec, InstancesSpec, TargetSpec, _local
 from slipway.spec.window import WindowSpec
 
@@ -125,6 +125,20 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
                 raise ValueError(
                     f"environment {name!r}: a release image needs a docker target "
                     "(`targets: [{type: docker}]`)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _header_routes_need_haproxy(self) -> Spec:
+        """A canary's `set_header_route` is a map of the environment's own HAProxy."""
+        for name, env in self.environments.items():
+            fleet = any(isinstance(t, SshTargetSpec) for t in env.targets)
+            if header_routes(env.strategy or self.strategy) and (
+                env.router.type != "haproxy" or fleet
+            ):
+                raise ValueError(
+                    f"environment {name!r}: `set_header_route` needs the environment's own "
+                    "HAProxy (`router: {type: haproxy}`, not a fleet's LB yet)"
                 )
         return self
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from slipway.spec.analysis import AnalysisSpec
+from slipway.spec.analysis import AnalysisSpec, watch_metrics
 from slipway.spec.base import Model, Seconds
 from slipway.spec.flags import FLAG_KEY
 
@@ -66,18 +66,41 @@ class PauseSpec(Model):
     )
 
 
+class HeaderRouteSpec(Model):
+    """Requests carrying this header (or cookie) with this value go to the canary, whatever
+    the weights (Argo's ``setHeaderRoute``): testers reach it on purpose."""
+
+    name: str = Field(
+        ..., pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The header's (or cookie's) name."
+    )
+    value: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._~+-]{1,128}$",
+        description="The value that routes to the canary; without it, the route is removed.",
+    )
+    match: Literal["header", "cookie"] = Field("header", description="A header or a cookie.")
+
+    def describe(self) -> str:
+        said = f"{self.match} {self.name}"
+        return f"{said}: {self.value} → canary" if self.value is not None else f"{said} unrouted"
+
+
 class CanaryStep(Model):
-    """Exactly one of: ``set_weight``, ``pause``, ``analysis``."""
+    """Exactly one of: ``set_weight``, ``set_header_route``, ``pause``, ``analysis``."""
 
     set_weight: int | None = Field(None, ge=0, le=100, description="Canary traffic, percent.")
+    set_header_route: HeaderRouteSpec | None = None
     pause: PauseSpec | None = None
     analysis: AnalysisSpec | None = None
 
     @model_validator(mode="after")
     def _one(self) -> CanaryStep:
-        given = [k for k in ("set_weight", "pause", "analysis") if getattr(self, k) is not None]
+        kinds = ("set_weight", "set_header_route", "pause", "analysis")
+        given = [k for k in kinds if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("each canary step has exactly one of set_weight, pause, analysis")
+            raise ValueError(
+                "each canary step has exactly one of set_weight, set_header_route, pause, analysis"
+            )
         return self
 
 
@@ -117,12 +140,46 @@ class CanaryScale(Model):
         return max(1, min(instances, wanted))
 
 
+def default_watch() -> AnalysisSpec:
+    return AnalysisSpec(interval_s=60, metrics=watch_metrics())
+
+
+class PostPromotionSpec(Model):
+    """Watching after promotion (Argo's ``postPromotionAnalysis``): all traffic is on the new
+    release, the previous one is kept ready, and the same metrics are compared with what the
+    previous release measured before the deploy; a failure rolls back automatically."""
+
+    duration_s: Seconds = Field(1800.0, description="How long the watch lasts after promotion.")
+    baseline_s: Seconds = Field(
+        60.0,
+        description="How long the previous release is measured, before anything moves, for the "
+        "watch's baseline (HAProxy and probe metrics; PromQL is asked at that time later).",
+    )
+    analysis: AnalysisSpec = Field(
+        default_factory=default_watch,
+        description="What the watch measures (default: the seeds' rollback triggers, error rate "
+        "> 5 % for 5 minutes and p95 > 2 x baseline for 10 minutes, every minute).",
+    )
+
+    def describe(self) -> str:
+        return f", watched {self.duration_s:g}s after promotion"
+
+
+WATCH_FIELD = Field(
+    None,
+    description="After all traffic is on the new release: keep the previous one ready and "
+    "watch it against the pre-deploy baseline for a while; a failure rolls back.",
+)
+
+
 def describe_steps(steps: list[CanaryStep], analysis: AnalysisSpec | None) -> str:
     """``10% → pause 60s → 50%, threshold analysis``: a canary's or a flag's steps in a line."""
     said = []
     for step in steps:
         if step.set_weight is not None:
             said.append(f"{step.set_weight}%")
+        elif step.set_header_route is not None:
+            said.append(step.set_header_route.describe())
         elif step.pause is not None:
             wait = step.pause.duration_s
             said.append(f"pause {wait:g}s" if wait else "`slipway promote`")
@@ -146,16 +203,27 @@ class CanarySpec(Model):
         default_factory=lambda: AnalysisSpec(),
         description="Background analysis: runs from the first weight until promotion.",
     )
+    post_promotion: PostPromotionSpec | None = WATCH_FIELD
 
     @model_validator(mode="after")
     def _weights(self) -> CanarySpec:
-        if not any(s.set_weight is not None for s in self.steps):
-            raise ValueError("a canary needs at least one `set_weight` step")
+        if not any(s.set_weight is not None or s.set_header_route for s in self.steps):
+            raise ValueError("a canary needs at least one `set_weight` or `set_header_route`")
         return self
+
+    def header_routes(self) -> list[tuple[str, str]]:
+        """(match, name) of each route the steps set: what the router's config declares."""
+        found = [
+            (s.set_header_route.match, s.set_header_route.name.lower())
+            for s in self.steps
+            if s.set_header_route
+        ]
+        return sorted(set(found))
 
     def describe(self) -> str:
         """One line for the runbook document."""
-        return f"canary: {describe_steps(self.steps, self.analysis)}"
+        watch = self.post_promotion.describe() if self.post_promotion else ""
+        return f"canary: {describe_steps(self.steps, self.analysis)}{watch}"
 
 
 class SmokeSpec(Model):
@@ -184,6 +252,7 @@ class BlueGreenSpec(Model):
         description="The old set stays up (and `slipway rollback` is a traffic switch) "
         "this long after the switch.",
     )
+    post_promotion: PostPromotionSpec | None = WATCH_FIELD
 
     @model_validator(mode="after")
     def _probe_only(self) -> BlueGreenSpec:
@@ -199,9 +268,10 @@ class BlueGreenSpec(Model):
     def describe(self) -> str:
         """One line for the runbook document."""
         promote = "auto" if self.auto_promote else "`slipway promote`"
+        watch = self.post_promotion.describe() if self.post_promotion else ""
         return (
             f"blue-green: switch {promote}, previous set kept "
-            f"{self.scale_down_delay_s:g}s for `slipway rollback`"
+            f"{self.scale_down_delay_s:g}s for `slipway rollback`{watch}"
         )
 
 
@@ -239,18 +309,32 @@ class FlagSpec(Model):
         description="Synthetic targeting keys evaluated through the flag server after each "
         "weight change: the share served must be the share set, and sticky.",
     )
+    post_promotion: PostPromotionSpec | None = WATCH_FIELD
 
     @model_validator(mode="after")
     def _weights(self) -> FlagSpec:
         if not any(s.set_weight is not None for s in self.steps):
             raise ValueError("a flag rollout needs at least one `set_weight` step")
+        if any(s.set_header_route for s in self.steps):
+            raise ValueError(
+                "`set_header_route` routes to canary instances: a flag rollout has none "
+                "(its flag decides per user)"
+            )
         return self
 
     def describe(self) -> str:
         """One line for the runbook document."""
-        return f"flag `{self.flag}`: {describe_steps(self.steps, self.analysis)}"
+        watch = self.post_promotion.describe() if self.post_promotion else ""
+        return f"flag `{self.flag}`: {describe_steps(self.steps, self.analysis)}{watch}"
 
 
 StrategySpec = Annotated[
     RollingSpec | BlueGreenSpec | CanarySpec | FlagSpec, Field(discriminator="type")
 ]
+
+
+def header_routes(
+    strategy: RollingSpec | BlueGreenSpec | CanarySpec | FlagSpec,
+) -> list[tuple[str, str]]:
+    """The header and cookie routes a strategy may set (only a canary's steps do)."""
+    return strategy.header_routes() if isinstance(strategy, CanarySpec) else []

@@ -103,6 +103,7 @@ environments:
     strategy:                 # production goes out as a canary, judged from its metrics
       type: canary
       steps:
+        # - set_header_route: {{name: x-canary, value: "true"}}   # testers first, by header
         - set_weight: 10      # percent of requests to the new release (HAProxy weights)
         - pause: {{duration_s: 300}}
         - set_weight: 50
@@ -122,11 +123,20 @@ environments:
           #   query: 'sum(rate(jobs_failed_total{{version="{{{{version}}}}"}}[5m]))'
           #   fail_if: "> 0"
         # prometheus: {{url: "http://127.0.0.1:9090"}}
+      post_promotion:         # after all traffic is on the new release ("24 h after": on-call)
+        duration_s: 1800      # the deployment ends when this watch does; a failure rolls back
+        baseline_s: 60        # the previous release measured this long before anything moves
+        analysis:             # compared with that pre-deploy baseline: the seeds' triggers
+          interval_s: 60
+          metrics:
+            - {{name: error_rate, fail_if: "> 0.05", for_s: 300}}     # > 5 % for 5 minutes
+            - {{name: p95_latency_ms, fail_if: "> 2 * baseline", baseline_floor: 10, for_s: 600}}
     # strategy:               # or blue-green: the whole new set beside the old, then one switch
     #   type: blue-green
     #   smoke: [{{path: /health}}]
     #   auto_promote: true    # false: wait for `slipway promote` before the switch
     #   scale_down_delay_s: 300   # `slipway rollback` meanwhile is a switch back (< 1 s)
+    #   post_promotion: {{duration_s: 1800}}   # the old set runs while the watch lasts
     go_no_go:                 # a person decides before production changes (after backup and
       approvers: []           # rehearsal): `slipway approve` = Go, `slipway reject` = No-Go;
       timeout_s: 3600         # names here restrict who may; no answer within the hour: No-Go

@@ -2,7 +2,6 @@
 
 from slipway.store.analyses import AnalysisRun
 from slipway.store.api import (
-    CurrentRelease,
     Deployment,
     Event,
     Lock,
@@ -14,6 +13,7 @@ from slipway.store.api import (
 )
 from slipway.store.base import Fence
 from slipway.store.flags import FlagRecord
+from slipway.store.hosts import CurrentRelease, HostRelease
 from slipway.store.leases import LockEntry
 from slipway.store.queue import QueuedRunner
 from slipway.store.signals import SIGNAL_KINDS, Signal
@@ -26,6 +26,7 @@ __all__ = [
     "Event",
     "Fence",
     "FlagRecord",
+    "HostRelease",
     "Lock",
     "LockEntry",
     "QueuedRunner",

@@ -25,10 +25,11 @@ from slipway.errors import StoreError
 from slipway.store.analyses import AnalysesMixin
 from slipway.store.base import MIGRATIONS, SCHEMA_HEAD, StoreBase, schema_revision
 from slipway.store.flags import FlagsMixin
+from slipway.store.hosts import HostReleasesMixin
 from slipway.store.leases import LeasesMixin, Lock, runner_alive, this_runner
 from slipway.store.queue import QueueMixin
 from slipway.store.signals import SignalsMixin
-from slipway.store.tables import current_releases, deployments, events, steps
+from slipway.store.tables import deployments, events, steps
 from slipway.store.tokens import TokensMixin
 
 __all__ = [
@@ -116,16 +117,15 @@ class Event:
     data: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class CurrentRelease:
-    version: str
-    release_digest: str | None
-    deployment_id: str
-    updated_at: str
-
-
 class Store(
-    TokensMixin, FlagsMixin, LeasesMixin, QueueMixin, SignalsMixin, AnalysesMixin, StoreBase
+    HostReleasesMixin,
+    TokensMixin,
+    FlagsMixin,
+    LeasesMixin,
+    QueueMixin,
+    SignalsMixin,
+    AnalysesMixin,
+    StoreBase,
 ):
     """One handle on the store; safe to share between the engine's threads."""
 
@@ -346,37 +346,6 @@ class Store(
     def last_event_id(self) -> int:
         with self._read() as conn:
             return int(conn.execute(select(func.max(events.c.id))).scalar() or 0)
-
-    # current release
-
-    def set_current(
-        self, app: str, environment: str, *, version: str, digest: str | None, deployment_id: str
-    ) -> None:
-        values = {
-            "version": version,
-            "release_digest": digest,
-            "deployment_id": deployment_id,
-            "updated_at": self.now(),
-        }
-        where = (current_releases.c.app == app) & (current_releases.c.environment == environment)
-        with self._write() as conn:
-            if conn.execute(update(current_releases).where(where).values(values)).rowcount == 0:
-                conn.execute(
-                    insert(current_releases).values(app=app, environment=environment, **values)
-                )
-
-    def current(self, app: str, environment: str) -> CurrentRelease | None:
-        where = (current_releases.c.app == app) & (current_releases.c.environment == environment)
-        with self._read() as conn:
-            row = conn.execute(select(current_releases).where(where)).one_or_none()
-        if row is None:
-            return None
-        return CurrentRelease(
-            version=row.version,
-            release_digest=row.release_digest,
-            deployment_id=row.deployment_id,
-            updated_at=row.updated_at,
-        )
 
 
 def _deployment(row: Mapping[str, Any]) -> Deployment:

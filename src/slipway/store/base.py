@@ -49,7 +49,7 @@ from slipway.store.tables import locks
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test keeps the two equal). Knowing it here lets
 # a store already at head open without importing Alembic, which costs a CLI half a second.
-SCHEMA_HEAD = "0009_api_tokens"
+SCHEMA_HEAD = "0010_host_releases"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from slipway.store.tables import (
     current_releases,
     deployments,
     events,
+    host_releases,
     signals,
     steps,
 )
@@ -49,6 +50,7 @@ COPIED: tuple[Table, ...] = (
     signals,
     analysis_runs,
     current_releases,
+    host_releases,
     deployment_notes,
     check_runs,
     backups,

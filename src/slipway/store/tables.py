@@ -126,6 +126,23 @@ current_releases = Table(
     Column("updated_at", String(32), nullable=False),
 )
 
+# The release current on each host of a fleet: a row each time a deployment switched a host's
+# `current` (a --limit deployment switches some hosts only); a host's newest row is its current.
+# Host "*" is what a store recorded before per-host records: every host of the environment.
+host_releases = Table(
+    "host_releases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app", String(64), nullable=False),
+    Column("environment", String(64), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("release_digest", String(80)),
+    Column("deployment_id", String(40), ForeignKey("deployments.id"), nullable=False),
+    Column("at", String(32), nullable=False),
+    Index("ix_host_releases_host", "app", "environment", "host", "id"),
+)
+
 signals = Table(
     "signals",
     metadata,

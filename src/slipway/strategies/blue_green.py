@@ -18,14 +18,18 @@ from collections.abc import Sequence
 
 from slipway.spec.strategy import BlueGreenSpec
 from slipway.steps import Analyse, Gate, Hold, Layout, Placement, Smoke, Step, StepList
-from slipway.strategies.common import start_beside, take_down
+from slipway.strategies.common import live_side, start_beside, take_down
+from slipway.strategies.post_promotion import baseline_step, watch_after
 
 
 def blue_green(
     spec: BlueGreenSpec, *, version: str, layout: Layout, placement: Sequence[Placement]
 ) -> list[Step]:
     plan = StepList()
-    beside = start_beside(plan, version, layout=layout, placement=placement)
+    after = spec.post_promotion
+    before = live_side(layout, placement) if after is not None else None
+    alongside = [baseline_step(after, before)] if after and before else []
+    beside = start_beside(plan, version, layout=layout, placement=placement, alongside=alongside)
     if beside is None:  # a first release: nothing to be beside
         return plan.steps
     green, blue, blue_version = beside.new, beside.old, beside.old_version
@@ -56,11 +60,21 @@ def blue_green(
             f"wait for `slipway promote` to switch to {version}",
         )
     beside.promote(plan, version, description=f"switch all traffic to {version}")
-    if spec.scale_down_delay_s > 0:
+    delay = spec.scale_down_delay_s
+    if after is not None and before is not None:
+        watch_after(
+            plan,
+            after,
+            canary=canary_side,
+            baseline=before,
+            kept=f"{blue_version} running on standby: a rollback is a switch back",
+        )
+        delay -= after.duration_s  # the watch kept blue up that long already
+    if delay > 0:
         plan.one(
             "hold",
-            Hold(spec.scale_down_delay_s, blue_version),
-            f"keep {blue_version} on standby for {spec.scale_down_delay_s:g}s "
+            Hold(delay, blue_version),
+            f"keep {blue_version} on standby for {delay:g}s "
             "(a rollback meanwhile is a switch back)",
         )
     take_down(plan, blue)

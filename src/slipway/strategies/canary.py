@@ -4,6 +4,9 @@ The new release starts in the free slot of every instance (so the canary and
 the stable set have the same size and a weight is an exact share of requests),
 is checked, and waits on standby. Then the spec's steps run in order:
 
+- ``set_header_route: {name, value}`` — requests carrying that header (or cookie) go to the
+  canary slots whatever the weights (``router/header_routes.py``), until promotion or a
+  rollback removes the route: testers reach the canary on purpose, even at weight 0;
 - ``set_weight: N`` — one router operation: the canary slots take ``N`` and the
   stable slots ``100 - N`` of each instance's weight;
 - ``pause`` — wait a duration, or for ``slipway promote`` when none is given;
@@ -27,11 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slipway.spec.strategy import CanaryScale, CanarySpec, CanaryStep
+from slipway.spec.strategy import CanaryScale, CanarySpec, CanaryStep, HeaderRouteSpec
 from slipway.steps import (
     Analyse,
+    Compared,
     Gate,
+    HeaderRoute,
     Layout,
+    Nothing,
     Pause,
     Placement,
     Step,
@@ -42,12 +48,14 @@ from slipway.steps import (
 from slipway.strategies.common import (
     FULL_WEIGHT,
     Beside,
+    live_side,
     standby,
     start_and_check,
     start_beside,
     switch,
     take_down,
 )
+from slipway.strategies.post_promotion import baseline_step, watch_after
 
 MAX_WEIGHT = 256  # HAProxy's per-server weight range is 1..256 (0: no traffic)
 
@@ -56,15 +64,18 @@ def canary(
     spec: CanarySpec, *, version: str, layout: Layout, placement: Sequence[Placement]
 ) -> list[Step]:
     plan = StepList()
-    first = next(s.set_weight for s in spec.steps if s.set_weight is not None)
+    first = next((s.set_weight for s in spec.steps if s.set_weight is not None), 0)
     total = len(layout.instances)
     scale = spec.scale
+    after = spec.post_promotion
+    before = live_side(layout, placement) if after is not None else None
     beside = start_beside(
         plan,
         version,
         layout=layout,
         placement=placement,
         only=_scaled(scale, total, first) if scale else None,
+        alongside=[baseline_step(after, before)] if after and before else [],
     )
     if beside is None:  # a first release: nothing to compare with
         return plan.steps
@@ -80,11 +91,24 @@ def canary(
                 canary_side, baseline = beside.sides(version)
             _set_weight(plan, weight, beside, version=version)
             continue
+        if step.set_header_route is not None:
+            _route(plan, step.set_header_route, beside, version=version)
+            continue
         watched = Watched(canary=canary_side, baseline=baseline, weight=weight, watch=watch)
         _wait(plan, step, number, watched, version=version, stable_version=stable_version)
     _grow(plan, beside, version, len(beside.pending) + len(beside.new))
     beside.promote(plan, version, description=f"promote: all traffic to {version}")
+    if spec.header_routes():
+        plan.one("clear_header_routes", Nothing(), "header routes removed: all traffic is on it")
     take_down(plan, beside.old)
+    if after is not None and before is not None:
+        watch_after(
+            plan,
+            after,
+            canary=Compared(version, [s.name for s in beside.new]),
+            baseline=before,
+            kept=f"{stable_version} stopped, its release on disk",
+        )
     return plan.steps
 
 
@@ -116,6 +140,13 @@ def _wait(
         plan.one(
             "analysis", analyse, f"analysis of {version} at {weight}% against {stable_version}"
         )
+
+
+def _route(plan: StepList, route: HeaderRouteSpec, beside: Beside, *, version: str) -> None:
+    """Requests with the route's header (or cookie) to the canary slots, weights aside."""
+    slots = [s.name for s in beside.new]
+    params = HeaderRoute(route.match, route.name, route.value, slots, version)
+    plan.one("set_header_route", params, f"{route.describe()} ({version} in {', '.join(slots)})")
 
 
 def _scaled(scale: CanaryScale, total: int, weight: int) -> int:

@@ -12,12 +12,18 @@ from slipway.steps import (
     Layout,
     OfSlot,
     OfVersion,
+    Params,
     Placement,
     Slot,
     Start,
+    Step,
+    StepKind,
     StepList,
     Switch,
 )
+
+#: a step to run beside others, in their group: (kind, parameters, description)
+Alongside = tuple[StepKind, Params, str]
 
 FULL_WEIGHT = 100  # a slot's whole share of its instance's traffic
 
@@ -55,10 +61,16 @@ def bring_up(plan: StepList, version: str, slots: Iterable[Slot]) -> None:
 
 
 def start_and_check(
-    plan: StepList, version: str, slots: Iterable[Slot], *, probe: Iterable[Slot] = ()
+    plan: StepList,
+    version: str,
+    slots: Iterable[Slot],
+    *,
+    probe: Iterable[Slot] = (),
+    alongside: Sequence[Alongside] = (),
 ) -> None:
     """Start ``version`` in ``slots`` and wait until healthy, taking no traffic yet; in the
-    same group, probe once each of ``probe`` (slots still running, to be trusted again)."""
+    same group, probe once each of ``probe`` (slots still running, to be trusted again) and
+    run ``alongside`` (the pre-deploy baseline, measured while the new set gets healthy)."""
     slots = list(slots)
     plan.group(
         "start_instance",
@@ -75,6 +87,8 @@ def start_and_check(
         [(Health(s.name, s.port), f"health check {s.name}") for s in slots]
         + [(Health(s.name, s.port, quick=True), f"probe {s.name} once") for s in probe],
     )
+    for kind, params, description in alongside:  # in the health checks' group: in parallel
+        plan.steps.append(Step(kind, params, description, plan.steps[-1].group))
 
 
 def standby(plan: StepList, slots: Iterable[Slot]) -> None:
@@ -172,6 +186,7 @@ def start_beside(
     layout: Layout,
     placement: Sequence[Placement],
     only: int | None = None,
+    alongside: Sequence[Alongside] = (),
 ) -> Beside | None:
     """Start ``version`` in the free slot of every instance (or of the first ``only``),
     checked and on standby in the router (blue-green's green set, a canary). Leftover idle
@@ -190,6 +205,16 @@ def start_beside(
     old_version = next(p.version for s in old if (p := defined(placement, s)) is not None)
     free = [other_slot(pair, slot) for pair, slot in pairs]
     new, pending = (free, []) if only is None else (free[:only], free[only:])
-    start_and_check(plan, version, new)
+    start_and_check(plan, version, new, alongside=alongside)
     standby(plan, new)
     return Beside(new, old, old_version, pending)
+
+
+def live_side(layout: Layout, placement: Sequence[Placement]) -> Compared | None:
+    """The release serving now and its slots (None when nothing serves): what a deployment's
+    pre-deploy baseline measures."""
+    slots = [slot for _, slot in live_pairs(layout, placement) if slot is not None]
+    if not slots:
+        return None
+    version = next(p.version for s in slots if (p := defined(placement, s)) is not None)
+    return Compared(version, [s.name for s in slots])

@@ -34,7 +34,8 @@ from slipway.steps import (
     StepList,
     VerifyFlag,
 )
-from slipway.strategies.common import FULL_WEIGHT, other_slot, serving
+from slipway.strategies.common import FULL_WEIGHT, live_side, other_slot, serving
+from slipway.strategies.post_promotion import record_baseline, watch_after
 from slipway.strategies.rolling import rolling
 
 ON, OFF = "on", "off"
@@ -46,6 +47,10 @@ def flag(
     plan = StepList()
     key = spec.flag
     plan.one("set_flag", SetFlag(key, 0), f"{key} off for everyone: {version} ships dark")
+    after = spec.post_promotion
+    before = live_side(layout, placement) if after is not None else None
+    if after is not None and before is not None:
+        record_baseline(plan, after, before)
     plan.extend(rolling(spec.rollout, version=version, layout=layout, placement=placement))
     slots = [s.name for s in _serving_after(layout, placement, version)]
     on = Compared(version, slots, flag=key, variant=ON)
@@ -94,6 +99,8 @@ def flag(
             )
     if weight != FULL_WEIGHT:
         _set(plan, spec, weight=FULL_WEIGHT, previous=weight)
+    if after is not None and before is not None:
+        watch_after(plan, after, canary=on, baseline=before, kept=f"taking it back: {key} at 0 %")
     return plan.steps
 
 
