@@ -376,13 +376,8 @@ W = TypeVar("W", bound=Watched)
 
 def replace_params(cls: type[W], watched: Watched, **more: Any) -> W:
     """A wait's parameters (``cls``) comparing what ``watched`` compares, with ``more``."""
-    return cls(
-        canary=watched.canary,
-        baseline=watched.baseline,
-        weight=watched.weight,
-        watch=watched.watch,
-        **more,
-    )
+    kept = {f: getattr(watched, f) for f in ("canary", "baseline", "weight", "watch")}
+    return cls(**kept, **more)
 
 
 def params_of(kind: str, data: Mapping[str, Any]) -> Params:

@@ -26,6 +26,7 @@ from typing import Any
 
 from slipway.actions.context import StepContext
 from slipway.actions.providers import ProviderSource
+from slipway.actions.questions import question
 from slipway.actions.signals import POLL_S, Waiter, said
 from slipway.analysis import Analysis, Provider, RunResult, Side, Window
 from slipway.analysis.haproxy_log import RequestLog
@@ -46,7 +47,6 @@ from slipway.steps import (
 )
 from slipway.store import Signal
 from slipway.store.records import Records
-from slipway.who import LABEL_NOTE
 
 Result = dict[str, Any]
 COUNTED = "counted: "  # the outcome of an approval that is not yet the quorum
@@ -98,7 +98,7 @@ class Waits:
         timeout = params.timeout_s
         deadline = started + timedelta(seconds=float(timeout)) if timeout else None
         watch = self._watch(params)
-        ask = self._ask(params)
+        ask = question(params, self._deployment_id)
         self._event(ask, level="warning")
         dep = self._store.deployment(self._deployment_id)
         self._observer.waiting(dep, gate=params.gate, reason=ask)
@@ -114,39 +114,6 @@ class Waits:
             if deadline is not None and self._clock.now() >= deadline:
                 return self._expired(params)
             self._clock.sleep(POLL_S)
-
-    def _ask(self, params: Gate) -> str:
-        """What the gate asks, and of whom."""
-        dep = self._deployment_id
-        if params.gate == "confirm_migrate_back":
-            ask = (
-                f"migrate the database back ({params.backup})? the columns and tables the "
-                f"migrations added go, every row stays: `slipway approve {dep}` migrates "
-                f"back, `slipway reject {dep}` leaves it as it is"
-            )
-        elif params.gate == "confirm_restore":
-            ask = (
-                f"restore the database from {params.backup}? it loses everything "
-                f"written since: `slipway approve {dep}` restores, "
-                f"`slipway reject {dep}` keeps the data"
-            )
-        elif params.gate == "go_no_go":
-            ask = (
-                f"Go/No-Go for {params.version}: `slipway approve {dep}` "
-                f"(Go) or `slipway reject {dep}` (No-Go)"
-            )
-        else:
-            ask = (
-                f"waiting for a person: `slipway promote {dep}` to go on, "
-                f"`slipway abort {dep}` to roll back"
-            )
-        if params.approvers:
-            ask += f" — approvers: {', '.join(params.approvers)} ({LABEL_NOTE})"
-        if params.quorum > 1:
-            ask += f" — {params.quorum} different people must say Go"
-        if params.distinct_from_deployer:
-            ask += " — not the person who started it"
-        return ask
 
     def _decide(self, params: Gate, signal: Signal, tally: list[str]) -> Result | None:
         """What a person's signal means at this gate: a decision, or None (refused, or an

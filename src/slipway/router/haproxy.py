@@ -28,13 +28,13 @@ import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slipway.clock import Clock, SystemClock
 from slipway.errors import BackendError, PermanentError
 from slipway.router import maintenance, ports, ring
 from slipway.router.base import AdminState, ServerState
-from slipway.router.haproxy_config import STATE_FILE, HAProxyConfig
+from slipway.router.haproxy_config import STATE_FILE, HAProxyConfig, haproxy_errors
 from slipway.router.header_routes import MapRoutes
 
 if TYPE_CHECKING:  # the local router's; a fleet's router (``remote``) runs HAProxy over SSH
@@ -49,28 +49,6 @@ ANSWER_TIMEOUT_S = 15.0
 # `disabled`: it stays set after `set server … state ready` and is not maintenance.
 MAINT_BITS = 0x01 | 0x02 | 0x20 | 0x40
 DRAIN_BITS = 0x08 | 0x10
-
-
-def haproxy_errors(output: str) -> str:
-    """What ``haproxy -c`` said, less its version notices: the lines that say what is wrong."""
-    lines = [ln for ln in output.strip().splitlines() if "[NOTICE]" not in ln]
-    return "\n".join(lines)[-1500:] or output.strip()[-1500:]
-
-
-def port_taken(held: Sequence[dict[str, Any]], config_file: str) -> str:
-    """The error for ports held by others; an HAProxy running this environment's own config
-    outside its supervisord (left by one that was killed) is said to be that."""
-    if any(f"-f {config_file}" in str(h["command"]) for h in held):
-        return (
-            f"HAProxy cannot listen: {ports.describe(held)}, an HAProxy of this environment "
-            "that its supervisord no longer knows (left by a supervisord that was killed?): "
-            "stop it by its pid, then try again"
-        )
-    return (
-        f"HAProxy cannot listen: {ports.describe(held)}. Another environment (another "
-        "checkout, another user) may serve this port: stop it (`slipway down` there), or give "
-        "this environment's router another `listen` port"
-    )
 
 
 def haproxy_binary() -> str:
@@ -137,7 +115,7 @@ class HAProxyRouter:
             held = ports.holders(self.config.binds(), ours=ours)
             if held:
                 cfg.with_suffix(".new").unlink(missing_ok=True)
-                raise BackendError(port_taken(held, str(cfg)))
+                raise BackendError(ports.port_taken(held, str(cfg)))
         if changed:
             cfg.with_suffix(".new").replace(cfg)
         binary = haproxy_binary()

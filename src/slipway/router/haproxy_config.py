@@ -224,3 +224,9 @@ def _bind(host: str, port: int) -> str:
 
 def _family(host: str) -> str:
     return "ipv6" if ":" in host else "ipv4"
+
+
+def haproxy_errors(output: str) -> str:
+    """What ``haproxy -c`` said, less its version notices: the lines that say what is wrong."""
+    lines = [ln for ln in output.strip().splitlines() if "[NOTICE]" not in ln]
+    return "\n".join(lines)[-1500:] or output.strip()[-1500:]

@@ -163,3 +163,19 @@ def main(argv: Sequence[str]) -> int:
 
 if __name__ == "__main__":  # on a fleet's LB host
     sys.exit(main(sys.argv[1:]))
+
+
+def port_taken(held: Sequence[dict[str, Any]], config_file: str) -> str:
+    """The error for ports held by others; an HAProxy running this environment's own config
+    outside its supervisord (left by one that was killed) is said to be that."""
+    if any(f"-f {config_file}" in str(h["command"]) for h in held):
+        return (
+            f"HAProxy cannot listen: {describe(held)}, an HAProxy of this environment "
+            "that its supervisord no longer knows (left by a supervisord that was killed?): "
+            "stop it by its pid, then try again"
+        )
+    return (
+        f"HAProxy cannot listen: {describe(held)}. Another environment (another "
+        "checkout, another user) may serve this port: stop it (`slipway down` there), or give "
+        "this environment's router another `listen` port"
+    )

@@ -38,10 +38,9 @@ from slipway.router.haproxy import (
     PROGRAM,
     HAProxyRouter,
     exchange,
-    haproxy_errors,
-    port_taken,
 )
-from slipway.router.haproxy_config import SOCKET, STATE_FILE, HAProxyConfig
+from slipway.router.haproxy_config import SOCKET, STATE_FILE, HAProxyConfig, haproxy_errors
+from slipway.router.ports import port_taken
 from slipway.ssh.pool import SshPool
 from slipway.supervisord.remote import RemoteSupervisor, tar_of
 

@@ -19,8 +19,9 @@ rolled back like any other. Pure: data in, steps out.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from slipway.spec.strategy import FlagSpec
+from slipway.spec.strategy import CanaryStep, FlagSpec
 from slipway.steps import (
     Analyse,
     Compared,
@@ -61,47 +62,63 @@ def flag(
         if step.set_weight is not None:
             _set(plan, spec, weight=step.set_weight, previous=weight)
             weight = step.set_weight
-        elif step.pause is not None and step.pause.duration_s is not None:
-            plan.one(
-                "pause",
-                Pause(
-                    canary=on,
-                    baseline=off,
-                    weight=weight,
-                    watch=watch,
-                    duration_s=step.pause.duration_s,
-                ),
-                f"pause {step.pause.duration_s:g}s with {key} at {weight}%",
-            )
-        elif step.pause is not None:
-            plan.one(
-                "gate",
-                Gate(
-                    canary=on,
-                    baseline=off,
-                    weight=weight,
-                    watch=watch,
-                    timeout_s=step.pause.timeout_s,
-                ),
-                f"wait for `slipway promote` with {key} at {weight}%",
-            )
-        elif step.analysis is not None:
-            plan.one(
-                "analysis",
-                Analyse(
-                    canary=on,
-                    baseline=off,
-                    weight=weight,
-                    name=f"step {number}",
-                    spec=step.analysis.model_dump(mode="json"),
-                ),
-                f"analysis of {key} on against off at {weight}%",
-            )
+        else:
+            _wait(plan, step, number, (on, off), weight=weight, watch=watch, key=key)
     if weight != FULL_WEIGHT:
         _set(plan, spec, weight=FULL_WEIGHT, previous=weight)
     if after is not None and before is not None:
         watch_after(plan, after, canary=on, baseline=before, kept=f"taking it back: {key} at 0 %")
     return plan.steps
+
+
+def _wait(
+    plan: StepList,
+    step: CanaryStep,
+    number: int,
+    sides: tuple[Compared, Compared],
+    *,
+    weight: int,
+    watch: dict[str, Any] | None,
+    key: str,
+) -> None:
+    """A pause, a gate or an analysis of the flag's users on (``sides[0]``) against off."""
+    on, off = sides
+    if step.pause is not None and step.pause.duration_s is not None:
+        plan.one(
+            "pause",
+            Pause(
+                canary=on,
+                baseline=off,
+                weight=weight,
+                watch=watch,
+                duration_s=step.pause.duration_s,
+            ),
+            f"pause {step.pause.duration_s:g}s with {key} at {weight}%",
+        )
+    elif step.pause is not None:
+        plan.one(
+            "gate",
+            Gate(
+                canary=on,
+                baseline=off,
+                weight=weight,
+                watch=watch,
+                timeout_s=step.pause.timeout_s,
+            ),
+            f"wait for `slipway promote` with {key} at {weight}%",
+        )
+    elif step.analysis is not None:
+        plan.one(
+            "analysis",
+            Analyse(
+                canary=on,
+                baseline=off,
+                weight=weight,
+                name=f"step {number}",
+                spec=step.analysis.model_dump(mode="json"),
+            ),
+            f"analysis of {key} on against off at {weight}%",
+        )
 
 
 def _set(plan: StepList, spec: FlagSpec, *, weight: int, previous: int) -> None:
