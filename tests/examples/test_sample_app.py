@@ -69,6 +69,8 @@ def test_build_writes_the_catalogue_entry(
         "flag",
         "flag_error_rate",
         "flag_latency_ms",
+        "late_error_rate",
+        "flag_late_error_rate",
     }
     for program in ("server.py", "worker.py"):
         assert (tmp_path / "r" / program).read_text() == (BUILD.parent / program).read_text()

@@ -26,6 +26,7 @@ import shlex
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from slipway.clock import Clock, SystemClock
@@ -156,6 +157,21 @@ class RemoteHAProxyRouter(HAProxyRouter):
             )
 
         return over_ssh
+
+    # header routes: refused on a fleet's LB when the spec is read; these keep a rollback's
+    # "remove the routes first" and `slipway status` true to that (there are none)
+
+    def route(self, *, match: str, name: str, value: str | None, slots: Sequence[str]) -> None:
+        raise BackendError(
+            f"header routes on the LB host {self.host} are not supported",
+            hint="route by header through the environment's own HAProxy",
+        )
+
+    def clear_routes(self) -> None:
+        return None
+
+    def routes_in_effect(self) -> list[tuple[str, str, str, list[str]]]:
+        return []
 
     def ensure_up(self) -> None:
         try:
