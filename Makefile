@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# sshd, haproxy, nginx, pgbouncer, dockerd live in /usr/sbin, which a user's PATH may lack:
+# `make test` finds them as .ci/run does
+export PATH := $(PATH):/usr/sbin:/sbin
 
 .PHONY: demo demo-django test lint typecheck layers unit bench setup system peers clean
 
@@ -53,7 +56,7 @@ typecheck: setup
 layers: setup
 	$(BIN)/lint-imports
 
-unit: setup peers
+unit: setup system peers
 	$(BIN)/pytest -n 4
 
 bench: setup system

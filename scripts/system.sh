@@ -27,12 +27,36 @@ PACKAGES=(
   hyperfine        # CLI start-up benchmark
 )
 
-missing=()
-for package in "${PACKAGES[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
-  [ "$status" = "install ok installed" ] || missing+=("$package")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# the programs the tests and the demo start, each from the package above that brings it
+PROGRAMS=(haproxy sshd ip unshare postgres pgbouncer prometheus dockerd docker busybox
+  debootstrap docker-registry htpasswd docker-compose nginx redis-server chromium chromedriver
+  wrk hyperfine)
+export PATH="$PATH:/usr/sbin:/sbin:$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -n 1)"
+
+not_installed() {
+  missing=()
+  for package in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$package")
+  done
+}
+
+programs_found() {
+  local absent=()
+  for program in "${PROGRAMS[@]}"; do
+    command -v "$program" >/dev/null || absent+=("$program")
+  done
+  if [ ${#absent[@]} -gt 0 ]; then
+    echo "installed, yet not found on PATH ($PATH): ${absent[*]}" >&2
+    return 1
+  fi
+}
+
+not_installed
+if [ ${#missing[@]} -eq 0 ]; then
+  programs_found
+  exit
+fi
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "Slipway's tests need these Debian packages: ${missing[*]}" >&2
@@ -52,3 +76,9 @@ cleanup() { [ "$own_policy" = 1 ] && rm -f "$policy"; return 0; }
 trap cleanup EXIT
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+not_installed
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "apt-get did not install: ${missing[*]}" >&2
+  exit 1
+fi
+programs_found
