@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from slipway.spec.base import EnvName, Model
-from slipway.spec.router import Listen, _ip, parse_listen
+from slipway.spec.router import ListenAddress
 
 FLAG_KEY = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -22,7 +22,7 @@ class FlagsSpec(Model):
     """Where the environment's flags are served, and where their flagd file is written."""
 
     type: Literal["slipway"] = "slipway"
-    listen: Listen = Field(
+    listen: ListenAddress = Field(
         ..., description="Address of the OFREP server (`slipway flags serve`): loopback by default."
     )
     file: str | None = Field(
@@ -43,17 +43,6 @@ class FlagsSpec(Model):
         description="Variable holding a token OFREP clients must send (`Authorization: Bearer` "
         "or `X-API-Key`); needed to listen beyond loopback.",
     )
-
-    @field_validator("listen", mode="before")
-    @classmethod
-    def _listen(cls, value: object) -> object:
-        return parse_listen(value)
-
-    @field_validator("listen")
-    @classmethod
-    def _listen_address(cls, listen: Listen) -> Listen:
-        _ip(listen.host, named=True)
-        return listen
 
     @model_validator(mode="after")
     def _exposed(self) -> FlagsSpec:

@@ -78,7 +78,7 @@ class MaintenanceSpec(Model):
 class _RouterSpec(Model):
     """What every router's section has; each kind refuses what it cannot do."""
 
-    listen: Listen
+    listen: ListenAddress
     maintenance: MaintenanceSpec | None = None
     metrics_port: Port | None = Field(
         None, description="Loopback port of HAProxy's Prometheus exporter."
@@ -104,17 +104,6 @@ class _RouterSpec(Model):
     @classmethod
     def _admin(cls, value: object) -> object:
         return parse_listen(value)
-
-    @field_validator("listen", mode="before")
-    @classmethod
-    def _listen(cls, value: object) -> object:
-        return parse_listen(value)
-
-    @field_validator("listen")
-    @classmethod
-    def _listen_address(cls, listen: Listen) -> Listen:
-        _ip(listen.host, named=True)
-        return listen
 
     @field_validator("admin")
     @classmethod
