@@ -34,7 +34,8 @@ def same_release(service: dict[str, Any], web: dict[str, Any]) -> bool:
     """Whether ``service`` runs the image the web service's release is."""
     if service.get("build") is not None and web.get("build") is not None:
         return _context(service["build"]) == _context(web["build"])
-    return service.get("build") is None and service.get("image") == web.get("image") is not None
+    image = web.get("image")
+    return service.get("build") is None and image is not None and service.get("image") == image
 
 
 def _context(build: Any) -> str:
