@@ -256,6 +256,12 @@ def _migrate(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('slipway-schema'))"))
         if schema_revision(conn) == SCHEMA_HEAD:
             return
+    elif conn.dialect.name == "sqlite":
+        # the same on one machine (a flag server and a CLI opening a new store at once): the
+        # write lock first, the others wait for it (busy_timeout) and find the schema at head
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if schema_revision(conn) == SCHEMA_HEAD:
+            return
     from alembic import command
     from alembic.config import Config
 
