@@ -2,8 +2,8 @@
 
 ``PARTS`` is the registry: one factory per target ``type:`` of the spec (``local``: this
 machine's supervisord and HAProxy; ``docker``: containers of a Docker engine behind that
-HAProxy, releases as images; ``ssh``: a fleet). A new kind of target is one module and one
-line here.
+HAProxy, releases as images; ``ssh``: a fleet, whose hosts run processes or containers:
+``RUNTIMES``). A new kind of target is one module and one line here.
 """
 
 from __future__ import annotations
@@ -49,11 +49,29 @@ def _docker(env: Environment, clock: Clock) -> Parts:
 
 
 def _ssh(env: Environment, clock: Clock) -> Parts:
+    assert env.fleet is not None
+    return RUNTIMES[env.fleet.spec.runtime](env, clock)
+
+
+def _fleet_processes(env: Environment, clock: Clock) -> Parts:
     from slipway.backends.fleet import fleet_parts  # imports asyncssh: fleets only
 
     assert env.fleet is not None
     target, router, releases, roles = fleet_parts(env, clock=clock)
     return Parts(target, router, releases, parallel=env.fleet.spec.max_parallel, roles=roles)
+
+
+def _fleet_containers(env: Environment, clock: Clock) -> Parts:
+    from slipway.backends.fleet_docker import container_fleet_parts  # asyncssh and docker
+
+    return container_fleet_parts(env, clock=clock)
+
+
+#: how a fleet's hosts run the release: one per ``runtime`` of the ssh target's spec
+RUNTIMES: dict[str, Callable[[Environment, Clock], Parts]] = {
+    "process": _fleet_processes,
+    "docker": _fleet_containers,
+}
 
 
 PARTS: dict[str, Callable[[Environment, Clock], Parts]] = {
@@ -82,4 +100,4 @@ class Backends(Parts):
             self.target.close()
 
 
-__all__ = ["PARTS", "Backends", "Parts"]
+__all__ = ["PARTS", "RUNTIMES", "Backends", "Parts"]

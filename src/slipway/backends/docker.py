@@ -11,8 +11,9 @@ from slipway.backends.images import ImageReleases
 from slipway.backends.local import local_router, run_directory
 from slipway.clock import Clock
 from slipway.containers.engine import Engine
+from slipway.spec.containers import VOLUME
 from slipway.spec.environment import Environment
-from slipway.spec.targets import VOLUME, DockerTargetSpec
+from slipway.spec.targets import DockerTargetSpec
 from slipway.supervisord.local import Supervisor
 from slipway.targets.docker import DockerTarget
 

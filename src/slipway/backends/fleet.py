@@ -172,6 +172,25 @@ def fleet_parts(
         slot_hosts=slot_hosts,
         hosts=fleet.app_hosts,
     )
+    router = fleet_router(env, pool, clock=clock)
+    releases = FleetReleases(
+        env.state_dir / "releases",
+        spec=env.release,
+        spec_root=env.root,
+        pool=pool,
+        sync=sync,
+        hosts=fleet.app_hosts,
+    )
+    return target, router, releases, _roles(env, pool, sync, target.service)
+
+
+def fleet_router(env: Environment, pool: SshPool, *, clock: Clock) -> RemoteHAProxyRouter:
+    """HAProxy on the router's host, under a supervisord there, sending each slot's traffic
+    to the slot's host; driven over the fleet's pool."""
+    fleet = env.fleet
+    assert fleet is not None
+    spec = fleet.spec
+    slot_hosts = env.slot_hosts()
     lb = env.router.host
     if lb is None:
         raise SlipwayError("a fleet needs `router.host`: the host HAProxy runs on")
@@ -191,7 +210,7 @@ def fleet_parts(
     )
     service_python = spec.service.python if isinstance(spec.service, SupervisordService) else None
     python = service_python or spec.python
-    router = RemoteHAProxyRouter(
+    return RemoteHAProxyRouter(
         config,
         pool,
         lb,
@@ -199,15 +218,6 @@ def fleet_parts(
         supervisor_dir=f"{spec.deploy_to}/.slipway/supervisor",
         clock=clock,
     )
-    releases = FleetReleases(
-        env.state_dir / "releases",
-        spec=env.release,
-        spec_root=env.root,
-        pool=pool,
-        sync=sync,
-        hosts=fleet.app_hosts,
-    )
-    return target, router, releases, _roles(env, pool, sync, target.service)
 
 
 def _roles(env: Environment, pool: SshPool, sync: ReleaseSync, service: Service) -> SshRoles | None:

@@ -104,10 +104,16 @@ def translated(what: str, host: str) -> Iterator[None]:
 
 
 class Engine:
-    """One Docker engine (``host``: ``unix://…`` or ``tcp://…``)."""
+    """One Docker engine (``host``: ``unix://…`` or ``tcp://…``).
 
-    def __init__(self, host: str | None = None, *, timeout_s: int = TIMEOUT_S) -> None:
+    ``remote``: the engine runs on another machine although its socket is here (a fleet
+    host's, forwarded over SSH: ``ssh/forward.py``) — the PIDs it reports are not ours."""
+
+    def __init__(
+        self, host: str | None = None, *, timeout_s: int = TIMEOUT_S, remote: bool = False
+    ) -> None:
         self.host = host or DEFAULT_HOST
+        self.remote = remote or not self.host.startswith("unix://")
         self._api = docker.APIClient(base_url=self.host, version=API_VERSION, timeout=timeout_s)
 
     def close(self) -> None:
@@ -207,7 +213,7 @@ class Engine:
             info = self._api.exec_inspect(exec_id)
         if worker.is_alive() or info.get("Running"):
             pid = int(info.get("Pid") or 0)
-            if pid > 0 and self.host.startswith("unix://"):
+            if pid > 0 and not self.remote:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
             return None, f"timed out after {timeout_s:g}s"
@@ -287,6 +293,19 @@ class Engine:
             raise PermanentError(f"pull {reference}: the image is not here afterwards")
         return found
 
+    def save(self, reference: str) -> Iterator[bytes]:
+        """``docker save reference``: the image's archive, in chunks as the engine writes it."""
+        with translated(f"save {reference}", self.host):
+            stream = self._api.get_image(reference, chunk_size=None)
+        return _chunks(stream, f"save {reference}", self.host)
+
+    def load(self, archive: Iterator[bytes], *, what: str) -> None:
+        """``docker load`` of ``archive`` (streamed: never whole in memory)."""
+        with translated(f"load {what}", self.host):
+            for chunk in self._api.load_image(archive):  # type: ignore[no-untyped-call]
+                if "error" in chunk:
+                    raise PermanentError(f"load {what}: {chunk['error']}")
+
     def remove_image(self, reference: str) -> bool:
         """Untag (and delete, if nothing else holds it) ``reference``; False if a container
         still uses it or it is not here."""
@@ -300,6 +319,12 @@ class Engine:
                     return False
                 raise
         return True
+
+
+def _chunks(stream: Iterator[bytes], what: str, host: str) -> Iterator[bytes]:
+    """``stream``, with Docker's errors while it is read translated as anywhere else."""
+    with translated(what, host):
+        yield from stream
 
 
 def _probe(host: str) -> None:

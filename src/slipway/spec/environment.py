@@ -115,16 +115,20 @@ class Spec(RunbookSections):  # runbook sections: the base of every environment
     def _images_run_in_containers(self) -> Spec:
         """An image runs on a docker target, and a docker target runs only images."""
         for name, env in self.environments.items():
-            docker = any(isinstance(t, DockerTargetSpec) for t in env.targets)
+            docker = any(
+                isinstance(t, DockerTargetSpec)
+                or (isinstance(t, SshTargetSpec) and t.runtime == "docker")
+                for t in env.targets
+            )
             if docker and self.release.image is None:
                 raise ValueError(
-                    f"environment {name!r} runs on a docker target: the release must be an "
+                    f"environment {name!r} runs containers: the release must be an "
                     "image (`release.image: {build: {context: .}}` or `{name: …}`)"
                 )
             if not docker and self.release.image is not None:
                 raise ValueError(
                     f"environment {name!r}: a release image needs a docker target "
-                    "(`targets: [{type: docker}]`)"
+                    "(`targets: [{type: docker}]`, or `{type: ssh, runtime: docker}`)"
                 )
         return self
 

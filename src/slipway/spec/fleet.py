@@ -17,10 +17,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from slipway.errors import SpecError, UsageError
 from slipway.spec.base import Model
+from slipway.spec.containers import HostDocker
 from slipway.spec.inventory import GROUP_NAME, Inventory, load_inventory
 from slipway.spec.inventory_ansible import read_with_ansible
 from slipway.spec.inventory_hosts import HOST_NAME
@@ -155,7 +156,15 @@ class SshTargetSpec(Model):
     linked_files: list[Annotated[str, Field(pattern=REL_PATH_PATTERN)]] = Field(
         default_factory=list
     )
+    runtime: Literal["process", "docker"] = Field(
+        "process",
+        description="process: the release's files run as processes (`service`); docker: the "
+        "release is an image, run as containers of each host's Docker engine (`docker`).",
+    )
     service: ServiceSpec = Field(default_factory=lambda: SupervisordService())
+    docker: HostDocker = Field(
+        default_factory=lambda: HostDocker(), description="With `runtime: docker`."
+    )
     max_parallel: int = Field(20, ge=1, le=1000, description="Hosts worked on at once.")
     connect_timeout_s: float = Field(10.0, gt=0, le=600)
     command_timeout_s: float = Field(120.0, gt=0, le=3600)
@@ -165,6 +174,19 @@ class SshTargetSpec(Model):
         "while at most max_fail_percentage of the hosts failed.",
     )
     max_fail_percentage: int = Field(0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _runtime(self) -> SshTargetSpec:
+        if self.runtime == "docker" and "service" in self.model_fields_set:
+            raise ValueError("`service` is how processes run: with `runtime: docker`, leave it out")
+        if self.runtime == "process" and "docker" in self.model_fields_set:
+            raise ValueError("`docker` needs `runtime: docker`")
+        if self.runtime == "docker" and (self.linked_dirs or self.linked_files):
+            raise ValueError(
+                "`linked_dirs`/`linked_files` link into a release's directory: containers "
+                "take `docker.volumes` instead"
+            )
+        return self
 
     @field_validator("deploy_to", "linked_dirs", "linked_files")
     @classmethod

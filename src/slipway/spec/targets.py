@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from slipway.spec.base import Model, Name, Port
+from slipway.spec.containers import ContainerSettings
 from slipway.spec.fleet import SshTargetSpec
 from slipway.spec.invalid import Invalid
 
@@ -19,14 +20,10 @@ class LocalTargetSpec(Model):
     name: Name = "local"
 
 
-# a Docker volume: `NAME:/path`, `./dir:/path` or `/dir:/path`, then `:ro` or `:rw`
-VOLUME = re.compile(
-    r"^(?P<source>[A-Za-z0-9][A-Za-z0-9_.-]*|\.{0,2}/[^:\0]*):(?P<target>/[^:\0]*)(?::(?P<mode>ro|rw))?$"
-)
 DOCKER_HOST = re.compile(r"^(unix:///[^\0\s]+|tcp://[A-Za-z0-9.:\[\]-]+:[0-9]{1,5})$")
 
 
-class DockerTargetSpec(Model):
+class DockerTargetSpec(ContainerSettings):
     """This machine's Docker engine: one container per slot, on the host's network (the
     instance listens on its slot's port, ``PORT``), HAProxy in front as for processes."""
 
@@ -36,20 +33,6 @@ class DockerTargetSpec(Model):
         None,
         description="The engine: `unix:///path/docker.sock` or `tcp://127.0.0.1:2375`; "
         "$DOCKER_HOST, else /var/run/docker.sock, when unset.",
-    )
-    network: Literal["host"] = Field(
-        "host", description="Containers share the host's network: each listens on its port."
-    )
-    init: bool = Field(True, description="`--init`: a PID 1 that forwards SIGTERM and reaps.")
-    restart: Literal["no", "on-failure", "always", "unless-stopped"] = Field(
-        "unless-stopped",
-        description="Restart policy; `unless-stopped` brings containers back after dockerd "
-        "restarts (run dockerd with --live-restore to keep them running meanwhile).",
-    )
-    volumes: list[str] = Field(
-        default_factory=list,
-        description="`NAME:/path`, `./dir:/path` (relative to the spec) or `/dir:/path`, "
-        "`:ro` for read-only; the same in every container.",
     )
 
     @field_validator("docker_host")
@@ -61,17 +44,6 @@ class DockerTargetSpec(Model):
                 hint="unix:///var/run/docker.sock or tcp://127.0.0.1:2375",
             )
         return value
-
-    @field_validator("volumes")
-    @classmethod
-    def _volumes(cls, volumes: list[str]) -> list[str]:
-        for volume in volumes:
-            if not VOLUME.fullmatch(volume):
-                raise Invalid(
-                    f"{volume!r} is not a volume",
-                    hint="NAME:/path, ./dir:/path or /dir:/path, optionally :ro",
-                )
-        return volumes
 
 
 TargetSpec = Annotated[

@@ -113,6 +113,11 @@ class SshPool:
         future: Future[T] = asyncio.run_coroutine_threadsafe(_as_coro(coro), loop)
         return future.result(timeout=timeout_s)
 
+    @property
+    def running(self) -> bool:
+        """Whether the loop thread runs (something was asked of the pool, and not closed)."""
+        return self._loop is not None
+
     def close(self) -> None:
         """Close every connection and stop the loop thread."""
         loop, thread = self._loop, self._thread

@@ -29,7 +29,7 @@ from pathlib import Path
 from slipway.clock import Clock, SystemClock
 from slipway.containers.engine import Container, ContainerConfig, Engine
 from slipway.errors import PermanentError
-from slipway.spec.targets import DockerTargetSpec
+from slipway.spec.containers import ContainerSettings
 from slipway.supervisord.local import Supervisor
 from slipway.targets.base import (
     CommandRun,
@@ -51,7 +51,7 @@ class DockerTarget:
         *,
         app: str,
         environment: str,
-        spec: DockerTargetSpec,
+        spec: ContainerSettings,
         volumes: list[str],
         host_supervisor: Supervisor | None = None,
         clock: Clock | None = None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from slipway.errors import HostFailed
 from slipway.ssh.fence import HostFence
@@ -22,24 +23,25 @@ from slipway.ssh.pool import SshPool
 from slipway.targets.base import InstanceSpec, InstanceState
 from slipway.targets.ssh_services import RemoteInstance, Service
 
+T = TypeVar("T")
 
-class SshTarget:
+
+class FleetHosts:
+    """What a fleet target does with its hosts, whatever runs on them: the lease's fence,
+    a probe, leaving a failed host out, and the slots' hosts."""
+
     def __init__(
         self,
         name: str,
         pool: SshPool,
         *,
-        service: Service,
-        layout: RemoteLayout,
-        sync: ReleaseSync,
+        deploy_to: str,
         slot_hosts: Mapping[str, str],
         hosts: Sequence[str],
     ) -> None:
         self.name = name
         self.pool = pool
-        self.service = service
-        self.layout = layout
-        self.sync = sync
+        self.deploy_to = deploy_to  # where each host records the lease token
         self.slot_hosts = dict(slot_hosts)
         self.hosts = list(hosts)  # the hosts this run works on (after --limit)
         self.unreachable: dict[str, str] = {}  # found so by ``instances``
@@ -53,11 +55,63 @@ class SshTarget:
                 self.pool.fence.disarm()
             return
         if self.pool.fence is None:
-            self.pool.fence = HostFence(f"{self.layout.deploy_to}/lease-token")
+            self.pool.fence = HostFence(f"{self.deploy_to}/lease-token")
         self.pool.fence.arm(token)
 
     def host_of(self, slot: str) -> str:
         return self.slot_hosts[slot]
+
+    def live_hosts(self) -> list[str]:
+        return [h for h in self.hosts if not self.pool.is_down(h)]
+
+    def readable(self, results: Mapping[str, list[T] | BaseException]) -> list[T]:
+        """What the hosts reported, together; a host that did not answer is named in
+        ``unreachable`` and left out, any other failure raised."""
+        found: list[T] = []
+        for host, result in results.items():
+            if isinstance(result, HostFailed) and result.unreachable:
+                self.unreachable[host] = result.detail
+                continue
+            if isinstance(result, BaseException):
+                raise result
+            found += result
+        return found
+
+    def probe(self, host: str) -> str | None:
+        """None if ``host`` answers a trivial command now; else why not."""
+        try:
+            self.pool.run(host, "true", timeout_s=min(5.0, self.pool.command_timeout_s))
+        except HostFailed as exc:
+            return exc.detail
+        return None
+
+    def exclude(self, host: str, reason: str) -> None:
+        """Leave ``host`` out of the rest of this run (it failed)."""
+        self.excluded[host] = reason
+        self.pool.mark_down(host, reason)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+class SshTarget(FleetHosts):
+    """Instances as processes of a host's service (supervisord, systemd, your commands)."""
+
+    def __init__(
+        self,
+        name: str,
+        pool: SshPool,
+        *,
+        service: Service,
+        layout: RemoteLayout,
+        sync: ReleaseSync,
+        slot_hosts: Mapping[str, str],
+        hosts: Sequence[str],
+    ) -> None:
+        super().__init__(name, pool, deploy_to=layout.deploy_to, slot_hosts=slot_hosts, hosts=hosts)
+        self.service = service
+        self.layout = layout
+        self.sync = sync
 
     def ensure_up(self) -> None:
         """Every host of the run, an unreachable one included: that one fails here, early,
@@ -66,15 +120,7 @@ class SshTarget:
         raise_failures(self.pool.map(live, self.service.ensure_up))
 
     def instances(self) -> list[InstanceState]:
-        results = self.pool.map(self.hosts, self.service.instances)
-        found: list[InstanceState] = []
-        for host, result in results.items():
-            if isinstance(result, HostFailed) and result.unreachable:
-                self.unreachable[host] = result.detail
-                continue
-            if isinstance(result, BaseException):
-                raise result
-            found += result
+        found = self.readable(self.pool.map(self.hosts, self.service.instances))
         return sorted(found, key=lambda i: i.slot)
 
     def start(self, spec: InstanceSpec) -> None:
@@ -107,24 +153,7 @@ class SshTarget:
         self.pool.call(self.service.stop(self.host_of(slot), slot))
 
     def down(self) -> None:
-        live = [h for h in self.hosts if not self.pool.is_down(h)]
-        raise_failures(self.pool.map(live, self.service.down))
-
-    def probe(self, host: str) -> str | None:
-        """None if ``host`` answers a trivial command now; else why not."""
-        try:
-            self.pool.run(host, "true", timeout_s=min(5.0, self.pool.command_timeout_s))
-        except HostFailed as exc:
-            return exc.detail
-        return None
-
-    def exclude(self, host: str, reason: str) -> None:
-        """Leave ``host`` out of the rest of this run (it failed)."""
-        self.excluded[host] = reason
-        self.pool.mark_down(host, reason)
-
-    def close(self) -> None:
-        self.pool.close()
+        raise_failures(self.pool.map(self.live_hosts(), self.service.down))
 
 
 def raise_failures(results: Mapping[str, object]) -> None:
