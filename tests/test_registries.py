@@ -13,7 +13,7 @@ import pytest
 
 from slipway.actions.providers import PROVIDERS
 from slipway.analysis.analysis import JUDGES
-from slipway.backends import PARTS
+from slipway.backends import PARTS, RUNTIMES
 from slipway.backends.fleet import SERVICES
 from slipway.backends.health import HEALTH_CHECKS
 from slipway.backends.local import ROUTERS
@@ -23,7 +23,7 @@ from slipway.preflight import BUILDERS
 from slipway.spec.analysis import AnalysisSpec, MetricSpec
 from slipway.spec.checks import PreflightSpec
 from slipway.spec.flags import FlagsSpec
-from slipway.spec.fleet import ServiceSpec
+from slipway.spec.fleet import ServiceSpec, SshTargetSpec
 from slipway.spec.notify import NotificationSpec
 from slipway.spec.process import CheckSpec
 from slipway.spec.router import RouterSpec
@@ -61,6 +61,7 @@ def _types(union: Any, field: str = "type") -> set[str]:
         (JUDGES, _literals(AnalysisSpec.model_fields["judge"].annotation)),
         (ROUTERS, _types(RouterSpec)),
         (FLAG_BACKENDS, _literals(FlagsSpec.model_fields["type"].annotation)),
+        (RUNTIMES, _literals(SshTargetSpec.model_fields["runtime"].annotation)),
     ],
     ids=[
         "strategy",
@@ -73,6 +74,7 @@ def _types(union: Any, field: str = "type") -> set[str]:
         "judge",
         "router",
         "flags",
+        "fleet runtime",
     ],
 )
 def test_each_spec_type_has_exactly_one_implementation(

@@ -5,6 +5,7 @@ SSH), once per host, and every strategy runs unchanged."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,14 +13,17 @@ from pathlib import Path
 
 import pytest
 
+from slipway import reports
 from slipway.backends import Backends
 from slipway.backends.fleet_images import FleetImages
-from slipway.backends.placement import read_placement
+from slipway.backends.placement import read_placement, read_processes
 from slipway.clock import SystemClock
 from slipway.demo.traffic import TrafficGenerator
-from slipway.engine import Engine
+from slipway.engine import Engine, NullObserver
 from slipway.spec import load_spec
 from slipway.store import Store
+from tests.cli.test_cli import slipway
+from tests.engine.test_fleet_failures import CutOff
 from tests.support.dockerd import Dockerd
 from tests.support.host_docker import (
     containers_on,
@@ -47,12 +51,12 @@ def docker_fleet(
 
 
 @contextmanager
-def fleet_engine(spec: Path) -> Iterator[Engine]:
+def fleet_engine(spec: Path, observer: NullObserver | None = None) -> Iterator[Engine]:
     env = load_spec(spec).environment("test")
     store = Store.for_state_dir(env.state_dir.parent)
     backends = Backends.for_environment(env, clock=SystemClock())
     try:
-        yield Engine(env, store=store, backends=backends)
+        yield Engine(env, store=store, backends=backends, observer=observer)
     finally:
         backends.close()
         store.close()
@@ -118,6 +122,17 @@ def test_rollback_to_an_image_the_hosts_have_sends_nothing(
         assert loaded(engine) == []  # both hosts had v1's image ID: skipped
         assert set(serving(engine).values()) == {"v1"}
     assert image_loads(h1, began) == 0 and image_loads(h2, began) == 0
+    # the command line reads the same placement from the hosts' engines
+    status = slipway("status", "-f", spec, "-o", "json")
+    assert status.returncode == 0, status.stderr
+    rows = json.loads(status.stdout)["instances"]
+    serving_now = {i["slot"]: i["version"] for i in rows if i["serving"]}
+    assert serving_now == {"h1-1_a": "v1", "h2-1_a": "v1"}
+    assert {i["process"] for i in rows if i["serving"]} == {"RUNNING"}
+    again = slipway("deploy", "-f", spec, "--version", "v2")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Traceback" not in again.stderr
+    assert containers_on(h1) == {"shop-test-h1-1_b": "v2"}  # the standby v1 was replaced
 
 
 def test_a_release_failing_its_health_check_rolls_back_on_every_host(
@@ -132,3 +147,65 @@ def test_a_release_failing_its_health_check_rolls_back_on_every_host(
         assert bad.deployment.status == "rolled_back", bad.deployment.reason
         assert serving(engine) == {"h1-1_a": "v1", "h2-1_a": "v1"}
     assert set(containers_on(h1).values()) | set(containers_on(h2).values()) == {"v1"}
+
+
+ROLES = """
+roles:
+  worker:
+    command: [python3, worker.py, "{name}"]
+    hosts: workers
+    stop_timeout_s: 10
+    check: {command: [python3, worker.py, "{name}", --check], interval_s: 0.2, within_s: 20}
+"""
+
+
+def test_blue_green_web_and_workers_on_their_own_host_as_containers(
+    make_hosts: Callable[..., TestFleet], docker_engine: Dockerd, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Web on h1 and h2, a worker on h3 (group workers; it gets the image too), HAProxy on
+    h4; blue-green switches web, then the worker follows, checked in its container there."""
+    fleet = make_hosts(4)
+    for host in fleet.hosts[:3]:
+        start_host_dockerd(host)
+    monkeypatch.setenv("DOCKER_HOST", docker_engine.host)
+    h1, h2, h3, _ = fleet.hosts
+    spec = write_docker_fleet_spec(
+        tmp_path, fleet, strategy="{type: blue-green}", workers=1, extra=ROLES.lstrip()
+    )
+    with fleet_engine(spec) as engine:
+        for version, side in (("v1", "a"), ("v2", "b")):
+            outcome = engine.deploy(version)
+            assert outcome.exit_code == 0, outcome.deployment.reason
+            assert set(serving(engine).values()) == {version}
+            running = {p.name: p.version for p in read_processes(engine.backends) if p.running}
+            assert running == {f"worker-h3-1_{side}": version}
+        checks = [s for s in engine.store.steps(outcome.deployment.id) if s.kind == "check_process"]
+        assert checks and all("exit 0" in str(s.result.get("evidence")) for s in checks)
+        assert ("h3", "v2") in loaded(engine)
+    assert containers_on(h3) == {"shop-test-worker-h3-1_b": "v2"}
+    assert set(containers_on(h1).values()) == set(containers_on(h2).values()) == {"v2"}
+
+
+def test_with_continue_a_host_cut_off_mid_rollout_is_left_out_and_named(
+    docker_fleet: TestFleet, tmp_path: Path
+) -> None:
+    _, h2, _ = docker_fleet.hosts
+    spec = write_docker_fleet_spec(tmp_path, docker_fleet, strategy=FAST)
+    with fleet_engine(spec) as engine:
+        assert engine.deploy("v1").exit_code == 0
+    policy = "        on_host_failure: continue\n        max_fail_percentage: 50\n"
+    text = spec.read_text().replace("        hosts:\n", policy + "        hosts:\n", 1)
+    spec.write_text(text.replace("command_timeout_s: 20", "command_timeout_s: 4"))
+    cut = CutOff(docker_fleet, "h2", "start v2 in h2-1_b (port 9101)")
+    with fleet_engine(spec, cut) as engine:
+        outcome = engine.deploy("v2")
+        assert cut.done
+        assert outcome.deployment.status == "succeeded", outcome.deployment.reason
+        assert outcome.failed_hosts == ("h2",) and outcome.exit_code == 5
+        assert serving(engine) == {"h1-1_b": "v2"}
+        log = reports.logs(engine.env, store=engine.store, deployment=outcome.deployment.id)
+    assert log["hosts"]["h2"].startswith("FAILED")
+    assert log["hosts"]["h1"] == "runs v2"
+    h2.reconnect()
+    assert containers_on(h2) == {"shop-test-h2-1_a": "v1"}  # untouched while cut off

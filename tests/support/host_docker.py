@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.support.dockerd import DOCKER, DOCKERD, PYTHON
@@ -30,8 +31,9 @@ START_TIMEOUT_S = 30.0
 SOCKET = "/run/docker.sock"
 
 
-def start_host_dockerd(host: TestHost) -> None:
-    """Start a dockerd inside ``host``; return once it answers there."""
+def start_host_dockerd(host: TestHost, *, insecure_registries: Sequence[str] = ()) -> None:
+    """Start a dockerd inside ``host``; return once it answers there. ``insecure_registries``:
+    registries it may reach over plain HTTP (one on the test bridge, ``HOST:PORT``)."""
     if host.pid is None:
         raise RuntimeError(f"test host {host.name} is not running")
     dockerd = [
@@ -39,6 +41,7 @@ def start_host_dockerd(host: TestHost) -> None:
         "--exec-opt", "native.cgroupdriver=cgroupfs", "--data-root", "/root/docker",
         "--exec-root", "/run/docker", "-H", f"unix://{SOCKET}", "--pidfile", "/run/docker.pid",
     ]  # fmt: skip
+    dockerd += [f"--insecure-registry={r}" for r in insecure_registries]
     script = "\n".join([*_cgroup_mounts(), f"exec {shlex.join(dockerd)}"])
     argv = ["nsenter", "-t", str(host.pid), "-m", *(["-n"] if host.netns else []), "sh", "-c"]
     log = (host.directory / "dockerd.log").open("ab")

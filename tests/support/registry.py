@@ -35,7 +35,7 @@ storage:
   filesystem: {{rootdirectory: "{root}/data"}}
   delete: {{enabled: true}}
 http:
-  addr: "127.0.0.1:{port}"
+  addr: "{host}:{port}"
   secret: "{secret}"
 auth:
   htpasswd: {{realm: slipway-test, path: "{root}/htpasswd"}}
@@ -48,11 +48,12 @@ class Registry:
     port: int
     username: str
     password: str
+    host: str = "127.0.0.1"
 
     @property
     def address(self) -> str:
-        """``127.0.0.1:PORT``: the start of an image reference in this registry."""
-        return f"127.0.0.1:{self.port}"
+        """``HOST:PORT``: the start of an image reference in this registry."""
+        return f"{self.host}:{self.port}"
 
     def answers(self) -> bool:
         try:
@@ -65,18 +66,22 @@ class Registry:
 
 
 @contextlib.contextmanager
-def running_registry() -> Iterator[Registry]:
+def running_registry(host: str = "127.0.0.1") -> Iterator[Registry]:
+    """A registry on ``host`` (loopback; or a test bridge's address, for test hosts)."""
     if not Path(REGISTRY).exists():
         pytest.fail("docker-registry is not installed: run `make system`")
     root = Path(tempfile.mkdtemp(prefix="slipway-registry-"))
-    registry = Registry(root, free_port_range(1), "deployer", "pw-" + secrets.token_urlsafe(12))
+    password = "pw-" + secrets.token_urlsafe(12)
+    registry = Registry(root, free_port_range(1), "deployer", password, host)
     hashed = subprocess.run(
         ["htpasswd", "-Bbn", registry.username, registry.password],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     (root / "htpasswd").write_text(hashed)
     config = root / "config.yml"
-    config.write_text(CONFIG.format(root=root, port=registry.port, secret=secrets.token_hex(16)))
+    config.write_text(
+        CONFIG.format(root=root, host=host, port=registry.port, secret=secrets.token_hex(16))
+    )
     with (root / "registry.log").open("wb") as log:
         process = subprocess.Popen(
             [REGISTRY, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT

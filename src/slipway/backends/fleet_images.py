@@ -10,24 +10,24 @@ run, skipping a host whose engine already has that image ID —
 - a **pulled** image is pulled by each host itself, as ``repository@digest`` with the
   registry's credentials in the API call (never on a command line, never written there).
 
-``link_current`` names the hosts that have the release (their current release, recorded per
-host); ``prune`` removes the references of pruned releases on each host too — Docker keeps an
-image a container still uses, and so does the prune.
+A pulled release is resolved by the first live host (this machine needs neither an engine
+nor a way to the registry). ``link_current`` names the hosts that have the release (their
+current release, recorded per host); ``prune`` removes the references of pruned releases on
+each host too — Docker keeps an image a container still uses, and so does the prune.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from slipway.backends.images import ImageReleases, repository_of
 from slipway.containers.engine import Engine
 from slipway.containers.hosts import HostEngines
 from slipway.errors import PermanentError
-from slipway.release import Release, prunable
+from slipway.release import Release
 from slipway.spec.release import ImageSpec
 from slipway.targets.ssh import raise_failures
 
@@ -98,10 +98,9 @@ class FleetImages(ImageReleases):
         self._check(host, release)
 
     def _pull_on(self, host: str, release: Release) -> None:
-        reference = f"{repository_of(self._reference(release.version))}@{release.digest}"
-        repository, digest = reference.split("@", 1)
+        repository = repository_of(self._reference(release.version))
         credentials = self._credentials()
-        self.engines.on(host, lambda e: e.pull(repository, digest, credentials))
+        self.engines.on(host, lambda e: e.pull(repository, release.digest, credentials))
         self._check(host, release)
 
     def _reference(self, version: str) -> str:
@@ -118,32 +117,36 @@ class FleetImages(ImageReleases):
         with self._loaded_lock:  # hosts are loaded in threads; `_lock` is held by `prepare`
             self.loaded.append((host, release.version))
 
+    def _present(self, release: Release) -> bool:
+        """A built image is kept here; a pulled one only on the hosts (checked at ``prepare``)."""
+        return super()._present(release) if self._spec.build is not None else True
+
+    def _pull(self, version: str) -> tuple[str, str, list[str]]:
+        """Resolved and pulled by the first live host: this machine needs no Docker engine
+        (nor a way to the registry) to deploy images from a registry to a fleet."""
+        live = self._live()
+        if not live:
+            raise PermanentError(f"release {version}: no host of the run answers to pull it")
+        reference, credentials = self._reference(version), self._credentials()
+        repository = repository_of(reference)
+        digest = self.engines.on(live[0], lambda e: e.registry_digest(reference, credentials))
+        image = self.engines.on(live[0], lambda e: e.pull(repository, digest, credentials))
+        return image, digest, [f"{repository}@{digest}"]
+
     def link_current(self, version: str) -> Sequence[str]:
         super().link_current(version)
         return self._live()
 
-    def prune(self, *, keep: int, protect: Collection[str]) -> list[str]:
-        doomed = {
-            version: self._refs(version)
-            for version in prunable(self.versions(), keep=keep, protect={*protect, self.current()})
-        }
-        removed = super().prune(keep=keep, protect=protect)
-        refs = [ref for version in removed for ref in doomed.get(version, [])]
-        if refs:
+    def _remove_refs(self, refs: list[str]) -> bool:
+        """On each host (a container there may keep an image: that host keeps it), and here
+        for a built image."""
 
-            def untag(engine: Engine) -> None:
-                for ref in refs:
-                    engine.remove_image(ref)  # False: a container there still uses it
+        def untag(engine: Engine) -> None:
+            for ref in refs:
+                engine.remove_image(ref)
 
-            raise_failures(self.engines.each(self._live(), lambda h: self.engines.on(h, untag)))
-        return removed
-
-    def _refs(self, version: str) -> list[str]:
-        try:
-            data = json.loads(self._record(version).read_text())
-        except (OSError, ValueError):
-            return []
-        return [str(ref) for ref in data.get("refs", [])]
+        raise_failures(self.engines.each(self._live(), lambda h: self.engines.on(h, untag)))
+        return super()._remove_refs(refs) if self._spec.build is not None else True
 
 
 def _read(archive: Path) -> Iterator[bytes]:

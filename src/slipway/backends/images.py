@@ -51,14 +51,24 @@ class ImageReleases:
         return self.root / f"{check_version(version)}{SUFFIX}"
 
     def get(self, version: str) -> Release | None:
+        release = self._recorded(version)
+        if release is None or not self._present(release):
+            return None  # recorded, but Docker no longer has it: made again
+        return release
+
+    def _recorded(self, version: str) -> Release | None:
         try:
             data = json.loads(self._record(version).read_text())
         except (OSError, ValueError):
             return None
         image = str(data.get("image", ""))
-        if not image or self.engine.image_id(image) != image:
-            return None  # recorded, but Docker no longer has it: made again
+        if not image:
+            return None
         return Release(version, str(data["digest"]), self._spec_root, image=image)
+
+    def _present(self, release: Release) -> bool:
+        """Whether the engine still has the release's image."""
+        return self.engine.image_id(release.image or "") == release.image
 
     def check_source(self, version: str) -> None:
         check_version(version)
@@ -158,11 +168,15 @@ class ImageReleases:
         removed = []
         for version in prunable(self.versions(), keep=keep, protect={*protect, self.current()}):
             record = self._record(version)
-            refs = json.loads(record.read_text()).get("refs", [])
-            if all([self.engine.remove_image(str(ref)) for ref in refs]):
+            refs = [str(ref) for ref in json.loads(record.read_text()).get("refs", [])]
+            if self._remove_refs(refs):
                 record.unlink(missing_ok=True)
                 removed.append(version)
         return removed
+
+    def _remove_refs(self, refs: list[str]) -> bool:
+        """Remove ``refs`` from the engine; False if one stays (a container uses it)."""
+        return all([self.engine.remove_image(ref) for ref in refs])
 
 
 def repository_of(reference: str) -> str:

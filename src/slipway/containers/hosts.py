@@ -24,6 +24,7 @@ from slipway.ssh.forward import UnixForwards
 from slipway.ssh.pool import SshPool
 
 T = TypeVar("T")
+PROBE_S = 5.0  # how long a host that did not answer its engine's call gets to answer SSH
 
 
 class HostEngines:
@@ -42,18 +43,22 @@ class HostEngines:
                 if self.pool.is_down(host):
                     raise self._failed(host)
                 local = self.forwards.local_path(host, self.socket)
-                self._engines[host] = Engine(f"unix://{local}", remote=True)
+                # a call the host does not answer fails after the fleet's command timeout
+                timeout = max(1, round(self.pool.command_timeout_s))
+                self._engines[host] = Engine(f"unix://{local}", remote=True, timeout_s=timeout)
             return self._engines[host]
 
     def on(self, host: str, work: Callable[[Engine], T]) -> T:
-        """``work(engine)`` for ``host``; a host that cannot be reached is its
-        ``HostFailed``, an engine there that does not answer says so with the host's name."""
+        """``work(engine)`` for ``host``. When the engine did not answer, the host is asked
+        over SSH at once: a host that does not answer is its ``HostFailed`` (unreachable);
+        else it is the engine there, and the error says so with the host's name."""
         try:
             return work(self.engine(host))
         except BackendError as exc:
+            unreachable = self._unreachable(host)
+            if unreachable is not None:
+                raise HostFailed(host, unreachable, unreachable=True) from None
             failure = self.forwards.failure(host)
-            if self.pool.is_down(host):
-                raise self._failed(host) from None
             if failure is None:
                 raise
             silent = BackendError(
@@ -63,9 +68,21 @@ class HostEngines:
             silent.delay_s = exc.delay_s
             raise silent from None
 
+    def _unreachable(self, host: str) -> str | None:
+        """Why ``host`` does not answer over SSH now (marked down by the pool), or None."""
+        if not self.pool.is_down(host):
+            try:
+                self.pool.run(host, "true", timeout_s=min(PROBE_S, self.pool.command_timeout_s))
+            except HostFailed as exc:
+                if not exc.unreachable:
+                    return None
+                self.pool.mark_down(host, exc.detail)
+                return exc.detail
+            return None
+        return self.forwards.failure(host) or "its SSH connection is down"
+
     def _failed(self, host: str) -> HostFailed:
-        detail = self.forwards.failure(host) or "its SSH connection is down"
-        return HostFailed(host, detail, unreachable=True)
+        return HostFailed(host, self._unreachable(host) or "unreachable", unreachable=True)
 
     def each(self, hosts: Iterable[str], work: Callable[[str], T]) -> dict[str, T | BaseException]:
         """``work(host)`` for every host, in threads (at most ``max_parallel`` at once);

@@ -43,6 +43,7 @@ class UnixForwards:
         self._dir: Path | None = None
         self._servers: dict[tuple[str, str], tuple[asyncio.Server, Path]] = {}
         self._failures: dict[str, str] = {}
+        self._carrying: set[asyncio.Task[None]] = set()  # connections being carried now
 
     def local_path(self, host: str, remote: str) -> Path:
         """The local socket reaching ``remote`` on ``host`` (listening from now on)."""
@@ -71,6 +72,22 @@ class UnixForwards:
     async def _carry(
         self, host: str, remote: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._carrying.add(task)
+        try:
+            await self._carry_one(host, remote, reader, writer)
+        except asyncio.CancelledError:
+            # `close` ended it; a connection handler that ends cancelled is logged by asyncio
+            # as an error with a traceback, and this is no error
+            return
+        finally:
+            self._carrying.discard(task)
+            writer.close()
+
+    async def _carry_one(
+        self, host: str, remote: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         try:
             conn = await self.pool.connection(host)
             far_reader, far_writer = await asyncio.wait_for(
@@ -78,20 +95,13 @@ class UnixForwards:
             )
         except HostFailed as exc:
             self._failures[host] = exc.detail
-            writer.close()
-            return
-        except TimeoutError:
-            self._failures[host] = f"no answer within {self.pool.connect_timeout_s:g}s"
-            writer.close()
             return
         except asyncssh.ChannelOpenError as exc:
             self._failures[host] = f"cannot open {remote}: {exc.reason}"
-            writer.close()
             return
-        except (OSError, asyncssh.Error) as exc:
+        except (TimeoutError, OSError, asyncssh.Error) as exc:
             self._failures[host] = f"cannot reach {remote}: {describe(exc)}"
-            self.pool.mark_down(host, self._failures[host])
-            writer.close()
+            self.pool.mark_down(host, self._failures[host])  # the connection is no good
             return
         self._failures.pop(host, None)
         try:
@@ -100,7 +110,6 @@ class UnixForwards:
             )
         finally:
             far_writer.close()
-            writer.close()
 
     def close(self) -> None:
         """Stop listening and remove the sockets (the pool's loop must still run)."""
@@ -114,6 +123,10 @@ class UnixForwards:
     async def _close(self) -> None:
         for server, _ in self._servers.values():
             server.close()
+        for task in list(self._carrying):  # the clients are gone: end what they left open
+            task.cancel()
+        if self._carrying:
+            await asyncio.wait(list(self._carrying), timeout=5)
         for server, _ in self._servers.values():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 5)
