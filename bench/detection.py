@@ -47,12 +47,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -60,10 +58,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.support.sample: the sample spec the tests use
 
+from bench.good_canaries import Pools, percentiles, replay  # noqa: E402
 from tests.support.sample import free_port_range, write_sample_spec  # noqa: E402
 
-from slipway.analysis import Sample, Window, make_judge  # noqa: E402
-from slipway.analysis.base import percentile  # noqa: E402
+from slipway.analysis import Window  # noqa: E402
 from slipway.backends import Backends  # noqa: E402
 from slipway.backends.local import request_log  # noqa: E402
 from slipway.clock import SystemClock  # noqa: E402
@@ -100,16 +98,6 @@ def strategy(judge: str, pause_s: float, kind: str = "canary") -> CanarySpec | F
     if kind == "flag":
         return FlagSpec(type="flag", flag=FLAG, steps=steps, analysis=analysis(judge))
     return CanarySpec(type="canary", steps=steps, analysis=analysis(judge))
-
-
-@dataclass
-class Pools:
-    """Per-request outcomes of good canaries: (failed, latency ms), canary and baseline apart."""
-
-    canary: list[tuple[bool, float]] = field(default_factory=list)
-    baseline: list[tuple[bool, float]] = field(default_factory=list)
-    canary_per_look: list[int] = field(default_factory=list)
-    baseline_per_look: list[int] = field(default_factory=list)
 
 
 class Bench:
@@ -274,55 +262,6 @@ class Bench:
         }
 
 
-def _percentiles(outcomes: list[tuple[bool, float]]) -> dict[str, float]:
-    """p50, p95, p99 of a pool's latencies: a good canary slower than its baseline is what
-    latency rules abort."""
-    if not outcomes:
-        return {}
-    latencies = [ms for _, ms in outcomes]
-    return {f"p{q}": round(percentile(latencies, q), 2) for q in (50, 95, 99)}
-
-
-def replay(
-    pools: Pools, judge_name: str, *, replays: int, seed: int
-) -> tuple[float, dict[str, int]]:
-    """Share of simulated good canaries, resampled from real ones, that the judge aborts,
-    and how many aborts each metric caused."""
-    spec = analysis(judge_name)
-    rng = random.Random(seed)
-    n_c = max(1, int(sum(pools.canary_per_look) / max(1, len(pools.canary_per_look))))
-    n_b = max(1, int(sum(pools.baseline_per_look) / max(1, len(pools.baseline_per_look))))
-    aborted = 0
-    by_metric: dict[str, int] = {}
-    for _ in range(replays):
-        judge = make_judge(spec)
-        canary: list[tuple[bool, float]] = []
-        base: list[tuple[bool, float]] = []
-        for look in range(1, GOOD_LOOKS + 1):
-            new_c = rng.choices(pools.canary, k=n_c)
-            new_b = rng.choices(pools.baseline, k=n_b)
-            canary = canary + new_c if judge.cumulative else new_c
-            base = base + new_b if judge.cumulative else new_b
-            c, b = _sample(canary), _sample(base)
-            failed = [
-                m.name for m in spec.metrics if judge.judge(m, c, b, run_no=look).status == "fail"
-            ]
-            if failed:
-                aborted += 1
-                for name in failed:
-                    by_metric[name] = by_metric.get(name, 0) + 1
-                break
-    return aborted / replays, by_metric
-
-
-def _sample(outcomes: list[tuple[bool, float]]) -> Sample:
-    return Sample(
-        requests=len(outcomes),
-        errors=sum(1 for failed, _ in outcomes if failed),
-        latencies_ms=tuple(ms for _, ms in outcomes),
-    )
-
-
 def busy_core() -> subprocess.Popen[bytes]:
     """A busy loop on one core for as long as it runs (stopped by its PID)."""
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
@@ -385,7 +324,7 @@ def summary(
         for k, j in pairs
     }
     replayed = {
-        f"{k}/{j}": replay(bench.pools[k], j, replays=REPLAYS, seed=i)
+        f"{k}/{j}": replay(bench.pools[k], analysis(j), looks=GOOD_LOOKS, replays=REPLAYS, seed=i)
         for i, (k, j) in enumerate(pairs)
         if k in bench.pools and bench.pools[k].canary
     }
@@ -410,8 +349,8 @@ def summary(
             k: {
                 "canary_requests": len(p.canary),
                 "baseline_requests": len(p.baseline),
-                "canary_latency_ms": _percentiles(p.canary),
-                "baseline_latency_ms": _percentiles(p.baseline),
+                "canary_latency_ms": percentiles(p.canary),
+                "baseline_latency_ms": percentiles(p.baseline),
             }
             for k, p in bench.pools.items()
         },
