@@ -38,7 +38,10 @@ __all__ = [
 
 
 def main() -> None:
+    from slipway.arenas import limit_malloc_arenas
     from slipway.errors import SpecError, UsageError
+
+    limit_malloc_arenas()  # before any thread: a fleet's deployment runs one per host
 
     try:
         refuse_undecodable_arguments(sys.argv[1:])
