@@ -216,12 +216,22 @@ def _disagreements(
     ]
 
 
-def history(env: Environment, *, store: Store, limit: int) -> list[dict[str, Any]]:
+MAX_HISTORY = 1000  # deployments read to filter by host
+
+
+def history(
+    env: Environment, *, store: Store, limit: int, hosts: str | None = None
+) -> list[dict[str, Any]]:
     """Past deployments, newest first; on a fleet, the hosts each made its release current on
-    (a ``--limit`` deployment some of them; a rejected one none)."""
+    (a ``--limit`` deployment some of them; a rejected one none). ``hosts``: an Ansible
+    pattern — only the deployments that made their release current on one of those hosts
+    (what a host went through, after ``--limit`` deployments)."""
+    wanted = _hosts_wanted(env, hosts)
+    found = store.deployments(env.app, env.name, limit=limit if wanted is None else MAX_HISTORY)
+    made_current = store.hosts_of([d.id for d in found]) if env.fleet is not None else {}
+    if wanted is not None:
+        found = [d for d in found if wanted & set(made_current.get(d.id, []))][:limit]
     result = []
-    found = store.deployments(env.app, env.name, limit=limit)
-    hosts = store.hosts_of([d.id for d in found]) if env.fleet is not None else {}
     for dep in found:
         steps = store.steps(dep.id)
         entry = deployment_dict(dep)
@@ -230,9 +240,20 @@ def history(env: Environment, *, store: Store, limit: int) -> list[dict[str, Any
             "failed": sum(s.state == "failed" for s in steps),
         }
         if env.fleet is not None:
-            entry["hosts"] = hosts.get(dep.id, [])
+            entry["hosts"] = made_current.get(dep.id, [])
         result.append(entry)
     return result
+
+
+def _hosts_wanted(env: Environment, pattern: str | None) -> set[str] | None:
+    if pattern is None:
+        return None
+    if env.fleet is None:
+        raise UsageError(
+            "`--host` picks hosts of a fleet: this environment runs on no SSH hosts",
+            hint="leave it out: every deployment here ran on the same target",
+        )
+    return set(env.fleet.select(pattern))
 
 
 def logs(env: Environment, *, store: Store, deployment: str) -> dict[str, Any]:

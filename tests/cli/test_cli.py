@@ -87,6 +87,8 @@ def test_deploy_status_history_logs_and_down(spec_file: Path) -> None:
     assert status["problems"] == [] and status["interrupted"] is None
     history = json.loads(slipway("history", "-f", spec_file, "-o", "json").stdout)["deployments"]
     assert [d["status"] for d in history] == ["succeeded"]
+    by_host = slipway("history", "-f", spec_file, "--host", "web1")
+    assert by_host.returncode == 2 and "runs on no SSH hosts" in by_host.stderr
     logs = json.loads(slipway("logs", "-f", spec_file, history[0]["id"], "-o", "json").stdout)
     assert logs["steps"] and all(s["state"] == "succeeded" for s in logs["steps"])
     assert logs["events"]

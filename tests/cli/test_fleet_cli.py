@@ -33,6 +33,13 @@ def test_plan_deploy_and_status_take_limit(
     assert "mixed: none current on 1 host(s): h1" in said.stdout
     past = slipway("history", "-f", spec, "-o", "json")
     assert [d["hosts"] for d in json.loads(past.stdout)["deployments"]] == [["h2", "h3"]]
+    # what one host went through: only the deployments that made a release current there
+    for pattern, count in (("h1", 0), ("h3", 1), ("web:!h2", 1)):
+        found = slipway("history", "-f", spec, "--host", pattern, "-o", "json")
+        assert found.returncode == 0, found.stderr
+        assert len(json.loads(found.stdout)["deployments"]) == count, pattern
+    nowhere = slipway("history", "-f", spec, "--host", "db")
+    assert nowhere.returncode == 2 and "'db' matches no host or group" in nowhere.stderr
     limited = slipway("status", "-f", spec, "-o", "json", "--limit", "h3")
     assert [i["slot"] for i in json.loads(limited.stdout)["instances"]] == ["h3-1_a"]
     wrong = slipway("plan", "-f", spec, "--version", "v1", "--limit", "db")

@@ -23,6 +23,7 @@ from slipway.engine import Engine, NullObserver
 from slipway.spec import load_spec
 from slipway.store import Store
 from tests.cli.test_cli import slipway
+from tests.engine.test_crash import kill_when_step_starts
 from tests.engine.test_fleet_failures import CutOff
 from tests.support.dockerd import Dockerd
 from tests.support.host_docker import (
@@ -209,3 +210,27 @@ def test_with_continue_a_host_cut_off_mid_rollout_is_left_out_and_named(
     assert log["hosts"]["h1"] == "runs v2"
     h2.reconnect()
     assert containers_on(h2) == {"shop-test-h2-1_a": "v1"}  # untouched while cut off
+
+
+# 0 prepare (the image on its way to the hosts), 1 infra, then h1's start / health / …
+@pytest.mark.parametrize("seq", [0, 3], ids=["sending-the-image", "health-check"])
+def test_runner_killed_mid_rollout_then_resume_on_the_hosts(
+    docker_fleet: TestFleet, tmp_path: Path, seq: int
+) -> None:
+    h1, h2, _ = docker_fleet.hosts
+    spec = write_docker_fleet_spec(tmp_path, docker_fleet)
+    first = slipway("deploy", "-f", spec, "--version", "v1")
+    assert first.returncode == 0, first.stdout + first.stderr
+    dep_id = kill_when_step_starts(spec, "v2", seq)
+    status = json.loads(slipway("status", "-f", spec, "-o", "json").stdout)
+    assert status["interrupted"]["deployment"] == dep_id
+    resumed = slipway("resume", "-f", spec)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    with fleet_engine(spec) as engine:
+        assert serving(engine) == {"h1-1_b": "v2", "h2-1_b": "v2"}
+        current = engine.store.current("shop", "test")
+        assert current is not None and current.version == "v2"
+        assert engine.store.lock("shop", "test") is None
+    assert containers_on(h1) == {"shop-test-h1-1_b": "v2"}
+    assert containers_on(h2) == {"shop-test-h2-1_b": "v2"}
+    assert not list((tmp_path / "state").rglob(".save-*"))  # no archive left behind

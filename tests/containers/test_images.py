@@ -136,7 +136,7 @@ def test_credentials_are_checked_by_the_registry(
     wrong = pulled(
         tmp_path, engine, registry, repo, REG_USER=registry.username, REG_PASSWORD="nope"
     )
-    with pytest.raises(PermanentError, match="Docker refused") as refused:
+    with pytest.raises(PermanentError, match=r"Docker at .* refused") as refused:
         wrong.prepare("v1")
     assert "nope" not in str(refused.value)
     unset = pulled(tmp_path, engine, registry, repo, REG_USER=registry.username)

@@ -82,6 +82,8 @@ class FleetImages(ImageReleases):
             raise_failures(self.engines.each(lacking, lambda h: self._pull_on(h, release)))
             return
         self.root.mkdir(parents=True, exist_ok=True)
+        for stale in self.root.glob(".save-*.tar"):  # a runner killed while it sent one
+            stale.unlink(missing_ok=True)
         with tempfile.NamedTemporaryFile(dir=self.root, prefix=".save-", suffix=".tar") as saved:
             for chunk in self.engine.save(self._tag(release.version)):
                 saved.write(chunk)

@@ -98,6 +98,14 @@ def history(
     file: FileOpt = Path(DEFAULT_FILE),
     env: EnvOpt = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            help="On a fleet: only deployments that made their release current on these "
+            "hosts (an Ansible pattern, like --limit).",
+        ),
+    ] = None,
     output: OutputOpt = Output.text,
 ) -> None:
     """Past deployments, newest first."""
@@ -105,7 +113,7 @@ def history(
     from slipway.view import print_json, table
 
     with session(file, env) as s:
-        data = reports.history(s.env, store=s.store, limit=limit)
+        data = reports.history(s.env, store=s.store, limit=limit, hosts=host)
     if output is Output.json:
         print_json({"deployments": data})
         return

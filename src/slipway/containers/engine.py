@@ -87,18 +87,24 @@ class Credentials:
 
 
 @contextlib.contextmanager
-def translated(what: str, host: str) -> Iterator[None]:
-    """Docker's errors, as Slipway's: see the module's docstring."""
+def translated(
+    what: str, host: str, *, probe: bool = True, label: str | None = None
+) -> Iterator[None]:
+    """Docker's errors, as Slipway's: see the module's docstring. ``probe``: connect to a unix
+    socket first (``_probe``); not for a forwarded one, which always accepts. ``label``: the
+    engine in messages (``host`` when None)."""
+    where = label or host
     try:
-        _probe(host)
+        if probe:
+            _probe(host)
         yield
     except docker.errors.APIError as exc:
         explanation = exc.explanation or str(exc)
         if exc.status_code is not None and exc.status_code >= 500:
-            raise BackendError(f"{what}: Docker at {host} failed: {explanation}") from None
-        raise PermanentError(f"{what}: Docker refused: {explanation}") from None
+            raise BackendError(f"{what}: Docker at {where} failed: {explanation}") from None
+        raise PermanentError(f"{what}: Docker at {where} refused: {explanation}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
-        silent = BackendError(f"{what}: Docker at {host} does not answer ({exc})")
+        silent = BackendError(f"{what}: Docker at {where} does not answer ({exc})")
         silent.delay_s = SILENT_RETRY_S
         raise silent from None
 
@@ -107,20 +113,30 @@ class Engine:
     """One Docker engine (``host``: ``unix://…`` or ``tcp://…``).
 
     ``remote``: the engine runs on another machine although its socket is here (a fleet
-    host's, forwarded over SSH: ``ssh/forward.py``) — the PIDs it reports are not ours."""
+    host's, forwarded over SSH: ``ssh/forward.py``) — the PIDs it reports are not ours;
+    ``label`` names it in messages (the host, not a local socket's path)."""
 
     def __init__(
-        self, host: str | None = None, *, timeout_s: int = TIMEOUT_S, remote: bool = False
+        self,
+        host: str | None = None,
+        *,
+        timeout_s: int = TIMEOUT_S,
+        remote: bool = False,
+        label: str | None = None,
     ) -> None:
         self.host = host or DEFAULT_HOST
         self.remote = remote or not self.host.startswith("unix://")
+        self.label = label
         self._api = docker.APIClient(base_url=self.host, version=API_VERSION, timeout=timeout_s)
 
     def close(self) -> None:
         self._api.close()
 
+    def _translated(self, what: str) -> contextlib.AbstractContextManager[None]:
+        return translated(what, self.host, probe=not self.remote, label=self.label)
+
     def ping(self) -> None:
-        with translated("ping", self.host):
+        with self._translated("ping"):
             self._api.ping()
 
     # containers
@@ -128,13 +144,13 @@ class Engine:
     def containers(self, labels: Mapping[str, str]) -> list[Container]:
         """Every container (running or not) carrying all of ``labels``."""
         wanted = [f"{k}={v}" for k, v in labels.items()]
-        with translated("list containers", self.host):
+        with self._translated("list containers"):
             found = self._api.containers(all=True, filters={"label": wanted})
         result = [self.container(str(c["Id"])) for c in found]
         return [c for c in result if c is not None]  # one removed meanwhile is gone
 
     def container(self, name: str) -> Container | None:
-        with translated(f"inspect {name}", self.host):
+        with self._translated(f"inspect {name}"):
             try:
                 data = self._api.inspect_container(name)
             except docker.errors.NotFound:
@@ -144,7 +160,7 @@ class Engine:
     def run(self, config: ContainerConfig) -> Container:
         """Create and start ``config.name``; the container as it is right after its start."""
         binds, volumes = _volumes(config.volumes)
-        with translated(f"start {config.name}", self.host):
+        with self._translated(f"start {config.name}"):
             host_config = self._api.create_host_config(
                 network_mode=config.network,
                 init=config.init,
@@ -169,7 +185,7 @@ class Engine:
 
     def remove(self, name: str, *, stop_timeout_s: float) -> None:
         """Stop (SIGTERM, then SIGKILL after ``stop_timeout_s``) and remove; gone is done."""
-        with translated(f"remove {name}", self.host):
+        with self._translated(f"remove {name}"):
             try:
                 self._api.stop(name, timeout=math.ceil(stop_timeout_s))
                 self._api.remove_container(name, force=True)
@@ -177,7 +193,7 @@ class Engine:
                 return
 
     def logs(self, name: str, *, lines: int = 20) -> str:
-        with translated(f"logs of {name}", self.host):
+        with self._translated(f"logs of {name}"):
             try:
                 out = self._api.logs(name, tail=lines)
             except docker.errors.NotFound:
@@ -192,7 +208,7 @@ class Engine:
         why) when there is no such container or it ran past ``timeout_s``. A command that
         overran is killed when the engine is on this machine (the exec's PID is ours: the
         API has no call to stop an exec); on a remote engine it is left to finish."""
-        with translated(f"exec in {name}", self.host):
+        with self._translated(f"exec in {name}"):
             try:
                 created = self._api.exec_create(name, list(argv), environment=dict(env))
             except docker.errors.NotFound:
@@ -209,7 +225,7 @@ class Engine:
         worker = threading.Thread(target=run, name=f"exec-{name}", daemon=True)
         worker.start()
         worker.join(timeout_s)
-        with translated(f"exec in {name}", self.host):
+        with self._translated(f"exec in {name}"):
             info = self._api.exec_inspect(exec_id)
         if worker.is_alive() or info.get("Running"):
             pid = int(info.get("Pid") or 0)
@@ -228,7 +244,7 @@ class Engine:
 
     def image_id(self, reference: str) -> str | None:
         """The ID of the image ``reference`` names here, or None if it is not here."""
-        with translated(f"inspect image {reference}", self.host):
+        with self._translated(f"inspect image {reference}"):
             try:
                 data = self._api.inspect_image(reference)  # type: ignore[no-untyped-call]
                 return str(data["Id"])
@@ -245,7 +261,7 @@ class Engine:
         labels: Mapping[str, str],
     ) -> str:
         """``docker build`` (RUN on the host's network); the new image's ID."""
-        with translated(f"build {tag}", self.host):
+        with self._translated(f"build {tag}"):
             stream = self._api.build(
                 path=str(context),
                 dockerfile=dockerfile,
@@ -272,7 +288,7 @@ class Engine:
     def registry_digest(self, reference: str, credentials: Credentials | None) -> str:
         """The manifest digest the registry serves for ``reference`` now (``sha256:…``)."""
         auth = credentials.auth_config() if credentials else None
-        with translated(f"resolve {reference}", self.host):
+        with self._translated(f"resolve {reference}"):
             data = self._api.inspect_distribution(  # type: ignore[no-untyped-call]
                 reference, auth_config=auth
             )
@@ -282,7 +298,7 @@ class Engine:
         """Pull ``repository@digest``; the image's ID here."""
         auth = credentials.auth_config() if credentials else None
         reference = f"{repository}@{digest}"
-        with translated(f"pull {reference}", self.host):
+        with self._translated(f"pull {reference}"):
             for chunk in self._api.pull(
                 repository, tag=digest, stream=True, decode=True, auth_config=auth
             ):
@@ -295,13 +311,13 @@ class Engine:
 
     def save(self, reference: str) -> Iterator[bytes]:
         """``docker save reference``: the image's archive, in chunks as the engine writes it."""
-        with translated(f"save {reference}", self.host):
+        with self._translated(f"save {reference}"):
             stream = self._api.get_image(reference, chunk_size=None)
-        return _chunks(stream, f"save {reference}", self.host)
+        return _chunks(stream, self._translated(f"save {reference}"))
 
     def load(self, archive: Iterator[bytes], *, what: str) -> None:
         """``docker load`` of ``archive`` (streamed: never whole in memory)."""
-        with translated(f"load {what}", self.host):
+        with self._translated(f"load {what}"):
             for chunk in self._api.load_image(archive):  # type: ignore[no-untyped-call]
                 if "error" in chunk:
                     raise PermanentError(f"load {what}: {chunk['error']}")
@@ -309,7 +325,7 @@ class Engine:
     def remove_image(self, reference: str) -> bool:
         """Untag (and delete, if nothing else holds it) ``reference``; False if a container
         still uses it or it is not here."""
-        with translated(f"remove image {reference}", self.host):
+        with self._translated(f"remove image {reference}"):
             try:
                 self._api.remove_image(reference)
             except docker.errors.NotFound:
@@ -321,9 +337,11 @@ class Engine:
         return True
 
 
-def _chunks(stream: Iterator[bytes], what: str, host: str) -> Iterator[bytes]:
+def _chunks(
+    stream: Iterator[bytes], errors: contextlib.AbstractContextManager[None]
+) -> Iterator[bytes]:
     """``stream``, with Docker's errors while it is read translated as anywhere else."""
-    with translated(what, host):
+    with errors:
         yield from stream
 
 

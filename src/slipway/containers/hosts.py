@@ -45,7 +45,12 @@ class HostEngines:
                 local = self.forwards.local_path(host, self.socket)
                 # a call the host does not answer fails after the fleet's command timeout
                 timeout = max(1, round(self.pool.command_timeout_s))
-                self._engines[host] = Engine(f"unix://{local}", remote=True, timeout_s=timeout)
+                self._engines[host] = Engine(
+                    f"unix://{local}",
+                    remote=True,
+                    timeout_s=timeout,
+                    label=f"{host}:{self.socket} (over SSH)",
+                )
             return self._engines[host]
 
     def on(self, host: str, work: Callable[[Engine], T]) -> T:
