@@ -25,6 +25,7 @@ from slipway.store import Store
 from tests.cli.test_cli import slipway
 from tests.engine.test_crash import kill_when_step_starts
 from tests.engine.test_fleet_failures import CutOff
+from tests.engine.test_fleet_progressive import CANARY
 from tests.support.dockerd import Dockerd
 from tests.support.host_docker import (
     containers_on,
@@ -39,16 +40,26 @@ FAST = "{type: rolling, batch_size: 100%, max_surge: 100%}"
 
 
 @pytest.fixture
-def docker_fleet(
+def make_docker_fleet(
     make_hosts: Callable[..., TestFleet], docker_engine: Dockerd, monkeypatch: pytest.MonkeyPatch
-) -> TestFleet:
-    """Three test hosts: h1 and h2 with their own dockerd (web), h3 the LB; releases are
-    built on the test session's engine (``DOCKER_HOST``)."""
-    fleet = make_hosts(3)
-    for host in fleet.hosts[:2]:
-        start_host_dockerd(host)
+) -> Callable[[int], TestFleet]:
+    """``make_docker_fleet(n)``: n test hosts with their own dockerd (web: h1 … hn) and one
+    more, the LB; releases are built on the test session's engine (``DOCKER_HOST``)."""
     monkeypatch.setenv("DOCKER_HOST", docker_engine.host)
-    return fleet
+
+    def make(web: int) -> TestFleet:
+        fleet = make_hosts(web + 1)
+        for host in fleet.hosts[:web]:
+            start_host_dockerd(host)
+        return fleet
+
+    return make
+
+
+@pytest.fixture
+def docker_fleet(make_docker_fleet: Callable[[int], TestFleet]) -> TestFleet:
+    """h1 and h2 with their own dockerd (web), h3 the LB."""
+    return make_docker_fleet(2)
 
 
 @contextmanager
@@ -73,17 +84,18 @@ def loaded(engine: Engine) -> list[tuple[str, str]]:
     return sorted(releases.loaded)
 
 
-def test_rolling_deploy_of_images_to_two_hosts_under_load_loses_no_request(
-    docker_fleet: TestFleet, tmp_path: Path
+def test_rolling_deploy_of_images_to_three_hosts_under_load_loses_no_request(
+    make_docker_fleet: Callable[[int], TestFleet], tmp_path: Path
 ) -> None:
-    h1, h2, lb = docker_fleet.hosts
-    spec = write_docker_fleet_spec(tmp_path, docker_fleet)
+    fleet = make_docker_fleet(3)
+    h1, h2, h3, lb = fleet.hosts
+    spec = write_docker_fleet_spec(tmp_path, fleet)
     began = time.time()
     with fleet_engine(spec) as engine:
         first = engine.deploy("v1")
         assert first.exit_code == 0, first.deployment.reason
-        assert loaded(engine) == [("h1", "v1"), ("h2", "v1")]
-        assert serving(engine) == {"h1-1_a": "v1", "h2-1_a": "v1"}
+        assert loaded(engine) == [("h1", "v1"), ("h2", "v1"), ("h3", "v1")]
+        assert serving(engine) == {"h1-1_a": "v1", "h2-1_a": "v1", "h3-1_a": "v1"}
         with TrafficGenerator(
             f"http://{lb.address}:8080/work",
             concurrency=4,
@@ -100,12 +112,13 @@ def test_rolling_deploy_of_images_to_two_hosts_under_load_loses_no_request(
         assert report.requests > 50
         assert report.failed == 0, report.errors
         assert report.versions_after(finished) == {"v2"}
-        assert serving(engine) == {"h1-1_b": "v2", "h2-1_b": "v2"}
+        assert serving(engine) == {"h1-1_b": "v2", "h2-1_b": "v2", "h3-1_b": "v2"}
     # the live placement is each host's Docker: named, labelled containers on the right host
     assert containers_on(h1) == {"shop-test-h1-1_b": "v2"}
     assert containers_on(h2) == {"shop-test-h2-1_b": "v2"}
+    assert containers_on(h3) == {"shop-test-h3-1_b": "v2"}
     # each image went to each host once, by `docker load` (no registry anywhere)
-    assert image_loads(h1, began) == 2 and image_loads(h2, began) == 2
+    assert [image_loads(h, began) for h in (h1, h2, h3)] == [2, 2, 2]
 
 
 def test_rollback_to_an_image_the_hosts_have_sends_nothing(
@@ -161,15 +174,11 @@ roles:
 
 
 def test_blue_green_web_and_workers_on_their_own_host_as_containers(
-    make_hosts: Callable[..., TestFleet], docker_engine: Dockerd, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    make_docker_fleet: Callable[[int], TestFleet], tmp_path: Path
+) -> None:
     """Web on h1 and h2, a worker on h3 (group workers; it gets the image too), HAProxy on
     h4; blue-green switches web, then the worker follows, checked in its container there."""
-    fleet = make_hosts(4)
-    for host in fleet.hosts[:3]:
-        start_host_dockerd(host)
-    monkeypatch.setenv("DOCKER_HOST", docker_engine.host)
+    fleet = make_docker_fleet(3)
     h1, h2, h3, _ = fleet.hosts
     spec = write_docker_fleet_spec(
         tmp_path, fleet, strategy="{type: blue-green}", workers=1, extra=ROLES.lstrip()
@@ -234,3 +243,29 @@ def test_runner_killed_mid_rollout_then_resume_on_the_hosts(
     assert containers_on(h1) == {"shop-test-h1-1_b": "v2"}
     assert containers_on(h2) == {"shop-test-h2-1_b": "v2"}
     assert not list((tmp_path / "state").rglob(".save-*"))  # no archive left behind
+
+
+def test_a_5xx_canary_of_containers_is_aborted_by_analysis_of_the_lbs_log(
+    docker_fleet: TestFleet, tmp_path: Path
+) -> None:
+    lb = docker_fleet.hosts[-1]
+    spec = write_docker_fleet_spec(tmp_path, docker_fleet, strategy=CANARY)
+    with fleet_engine(spec) as engine:
+        assert engine.deploy("v1").exit_code == 0
+        with TrafficGenerator(
+            f"http://{lb.address}:8080/work",
+            concurrency=4,
+            max_duration_s=120,
+            test_hosts=[lb.address],
+        ) as traffic:
+            outcome = engine.deploy("errors_20pct")
+            done = time.monotonic()
+            time.sleep(0.3)
+        dep = outcome.deployment
+        assert outcome.exit_code == 3 and dep.status == "rolled_back", dep.reason
+        assert dep.reason is not None and "error_rate" in dep.reason
+        runs = engine.store.analysis_runs(dep.id)
+        assert runs[-1].verdict == "abort" and runs[-1].weight == 10
+        assert traffic.report.failed_between(done, float("inf")) == 0
+        assert traffic.report.versions_after(done) == {"v1"}
+        assert set(serving(engine).values()) == {"v1"}
