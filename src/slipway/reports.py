@@ -16,7 +16,6 @@ from slipway.errors import SlipwayError, UsageError
 from slipway.router.base import HeaderRouter
 from slipway.spec.environment import Environment
 from slipway.store import AnalysisRun, CurrentRelease, Deployment, StepRecord, Store, runner_alive
-from slipway.store.records import Records
 from slipway.targets.base import FleetTarget
 
 
@@ -54,7 +53,7 @@ def status(env: Environment, *, store: Store, backends: Backends) -> dict[str, A
     report: dict[str, Any] = {
         "app": env.app,
         "environment": env.name,
-        "current": _current_dict(env, current) if current else None,
+        "current": current_dict(env, current) if current else None,
         "last_deployment": deployment_dict(last) if last else None,
         "interrupted": None,
         "watch": _watch(store, last) if last and last.active else None,
@@ -112,7 +111,7 @@ def _watch(store: Store, dep: Deployment) -> dict[str, Any] | None:
     return None
 
 
-def _current_dict(env: Environment, current: CurrentRelease) -> dict[str, Any]:
+def current_dict(env: Environment, current: CurrentRelease) -> dict[str, Any]:
     """The environment's current release; on a fleet, each host's (``--limit`` may have left
     several releases current at once: ``mixed``) and which hosts run which."""
     found: dict[str, Any] = {
@@ -271,7 +270,7 @@ def logs(env: Environment, *, store: Store, deployment: str) -> dict[str, Any]:
     return {
         "deployment": deployment_dict(dep),
         "hosts": hosts,  # a fleet's hosts and what happened to each (empty when local)
-        "steps": [_step_dict(s) for s in store.steps(dep.id)],
+        "steps": [step_dict(s) for s in store.steps(dep.id)],
         # every analysis run: what was measured on canary and baseline, and the verdict
         "analysis": [_analysis_dict(r) for r in store.analysis_runs(dep.id)],
         "signals": [
@@ -323,7 +322,7 @@ def _processes(env: Environment, backends: Backends, report: dict[str, Any]) -> 
             report["problems"].append(f"{role}: {len(running)} of {spec.count} processes run")
 
 
-def _step_dict(s: StepRecord) -> dict[str, Any]:
+def step_dict(s: StepRecord) -> dict[str, Any]:
     return {
         "seq": s.seq,
         "phase": s.phase,
@@ -350,63 +349,3 @@ def _analysis_dict(r: AnalysisRun) -> dict[str, Any]:
         "summary": r.summary,
         "measurements": r.measurements,
     }
-
-
-def summary(env: Environment, *, store: Store) -> dict[str, Any]:
-    """One environment as the store knows it (no live probe: a page lists many): the current
-    release, since when and by whom, the last deployment, the lock, a running one's progress."""
-    current = store.current(env.app, env.name)
-    recent = store.deployments(env.app, env.name, limit=1)
-    last = recent[0] if recent else None
-    note = Records(store).deployment_note(current.deployment_id) if current else None
-    lock = store.lock(env.app, env.name)
-    progress = None
-    if last is not None and last.active:
-        steps = store.steps(last.id)
-        done = sum(s.state in ("succeeded", "skipped") for s in steps)
-        running = next((s.description for s in steps if s.state == "running"), None)
-        progress = {"done": done, "total": len(steps), "running": running}
-    return {
-        "app": env.app,
-        "environment": env.name,
-        "current": {**_current_dict(env, current), "by": note.who if note else None}
-        if current
-        else None,
-        "last_deployment": deployment_dict(last) if last else None,
-        "lock": {"deployment": lock.deployment_id, "holder": lock.holder, "since": lock.acquired_at}
-        if lock
-        else None,
-        "progress": progress,
-    }
-
-
-def record(env: Environment, *, store: Store, deployment: str) -> dict[str, Any]:
-    """``logs`` and the runbook's records around it: the pre-flight runs with each check's
-    evidence, the gates (who decided, when, with which comment), backups, rehearsals and the
-    notifications sent — what a deployment's page shows."""
-    found = logs(env, store=store, deployment=deployment)
-    dep_id = found["deployment"]["id"]
-    records = Records(store)
-    found["checks"] = [
-        {"purpose": c.purpose, "at": c.at, "verdict": c.verdict, "results": c.results}
-        for c in records.check_runs(env.app, env.name, limit=50)
-        if c.deployment_id == dep_id
-    ]
-    found["gates"] = [
-        {**_step_dict(s), "params": s.params} for s in store.steps(dep_id) if s.kind == "gate"
-    ]
-    found["backups"] = [
-        {k: v for k, v in b.__dict__.items() if k not in ("app", "environment")}
-        for b in records.backups(env.app, env.name, limit=50)
-        if b.deployment_id == dep_id
-    ]
-    found["rehearsals"] = [
-        {"at": r.at, "backup": r.backup_id, "outcome": r.outcome, "duration_s": r.duration_s}
-        for r in records.rehearsals(env.app, env.name, limit=50)
-        if r.deployment_id == dep_id
-    ]
-    found["notifications"] = [
-        {"channel": n.channel, "event": n.event, "at": n.at, "status": n.status}
-        for n in records.notifications(dep_id)
-    ]
-    return found

@@ -7,24 +7,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from slipway import reports
-from slipway.backends import Backends
 from slipway.backends.fleet_images import FleetImages
 from slipway.backends.placement import read_placement, read_processes
-from slipway.clock import SystemClock
 from slipway.demo.traffic import TrafficGenerator
-from slipway.engine import Engine, NullObserver
-from slipway.spec import load_spec
-from slipway.store import Store
+from slipway.engine import Engine
 from tests.cli.test_cli import slipway
 from tests.engine.test_crash import kill_when_step_starts
-from tests.engine.test_fleet_failures import CutOff
+from tests.engine.test_fleet_failures import CutOff, fleet_engine
 from tests.engine.test_fleet_progressive import CANARY
 from tests.support.dockerd import Dockerd
 from tests.support.host_docker import (
@@ -60,18 +55,6 @@ def make_docker_fleet(
 def docker_fleet(make_docker_fleet: Callable[[int], TestFleet]) -> TestFleet:
     """h1 and h2 with their own dockerd (web), h3 the LB."""
     return make_docker_fleet(2)
-
-
-@contextmanager
-def fleet_engine(spec: Path, observer: NullObserver | None = None) -> Iterator[Engine]:
-    env = load_spec(spec).environment("test")
-    store = Store.for_state_dir(env.state_dir.parent)
-    backends = Backends.for_environment(env, clock=SystemClock())
-    try:
-        yield Engine(env, store=store, backends=backends, observer=observer)
-    finally:
-        backends.close()
-        store.close()
 
 
 def serving(engine: Engine) -> dict[str, str]:

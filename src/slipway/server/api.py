@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from slipway import reports
 from slipway.errors import AccessDenied, StoreError, UsageError
+from slipway.server import summaries
 from slipway.server.actions import Answer, act, remembered
 from slipway.server.feed import Feed, FeedEvent
 from slipway.server.site import Caller, Site
@@ -79,7 +80,8 @@ def environments(request: Request) -> Response:
     site, caller = site_of(request), caller_of(request)
     query_of(request)
     found = [
-        reports.summary(site.environments[name], store=site.store) for name in site.readable(caller)
+        summaries.summary(site.environments[name], store=site.store)
+        for name in site.readable(caller)
     ]
     return JSONResponse({"environments": found})
 
@@ -138,7 +140,7 @@ def deployments(request: Request) -> Response:
 def deployment_record(site: Site, caller: Caller, deployment_id: str) -> dict[str, Any]:
     dep = site.deployment(deployment_id, caller)
     env = site.environment(dep.environment)
-    found = reports.record(env, store=site.store, deployment=dep.id)
+    found = summaries.record(env, store=site.store, deployment=dep.id)
     found["environment"] = env.name
     found["allowed"] = caller.identity.allowed(env.name)
     current = site.store.current(env.app, env.name)

@@ -23,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from slipway import reports
 from slipway.access import same
 from slipway.errors import NotSignedIn
+from slipway.server import summaries
 from slipway.server.actions import act
 from slipway.server.api import (
     address,
@@ -119,7 +119,8 @@ async def sign_out(request: Request) -> Response:
 def overview(request: Request) -> Response:
     site, caller = site_of(request), caller_of(request)
     found = [
-        reports.summary(site.environments[name], store=site.store) for name in site.readable(caller)
+        summaries.summary(site.environments[name], store=site.store)
+        for name in site.readable(caller)
     ]
     return render(request, "overview.html", environments=found, caller=caller)
 

@@ -36,6 +36,7 @@ from slipway.targets.docker import DockerTarget
 from slipway.targets.ssh import FleetHosts, raise_failures
 
 T = TypeVar("T")
+S = TypeVar("S", InstanceSpec, RoleProcess)
 
 
 class ContainerFleet(FleetHosts):
@@ -83,9 +84,6 @@ class ContainerFleet(FleetHosts):
     ) -> dict[str, T | BaseException]:
         return self.engines.each(hosts, lambda host: self._on(host, work))
 
-    def _address(self, host: str) -> str:
-        return self.pool.host(host).address
-
     def ensure_up(self) -> None:
         """Every host of the run answers, and its engine too (an unreachable one fails here,
         early, and the host-failure policy decides)."""
@@ -96,15 +94,20 @@ class ContainerFleet(FleetHosts):
         found = self.readable(self._each(self.hosts, DockerTarget.instances))
         return sorted(found, key=lambda i: i.slot)
 
-    def start(self, spec: InstanceSpec) -> None:
-        host = self.host_of(spec.slot)
-        address = self._address(host)
-        spec = replace(
+    def _at(self, host: str, spec: S) -> S:
+        """``spec`` as it runs on ``host``: its address in the command and the environment
+        (``SLIPWAY_ADDRESS``), where the app listens on the host's network."""
+        address = self.pool.host(host).address
+        return replace(
             spec,
             command=[a.replace("{address}", address) for a in spec.command],
             env={**spec.env, "SLIPWAY_ADDRESS": address},
         )
-        self._on(host, lambda docker: docker.start(spec))
+
+    def start(self, spec: InstanceSpec) -> None:
+        host = self.host_of(spec.slot)
+        here = self._at(host, spec)
+        self._on(host, lambda docker: docker.start(here))
 
     def stop(self, slot: str) -> None:
         self._on(self.host_of(slot), lambda docker: docker.stop(slot))
@@ -127,13 +130,8 @@ class ContainerFleet(FleetHosts):
 
     def start_process(self, spec: RoleProcess) -> None:
         host = self._process_host(spec.name)
-        address = self._address(host)
-        spec = replace(
-            spec,
-            command=[a.replace("{address}", address) for a in spec.command],
-            env={**spec.env, "SLIPWAY_ADDRESS": address},
-        )
-        self._on(host, lambda docker: docker.start_process(spec))
+        here = self._at(host, spec)
+        self._on(host, lambda docker: docker.start_process(here))
 
     def stop_process(self, name: str) -> None:
         self._on(self._process_host(name), lambda docker: docker.stop_process(name))
