@@ -41,10 +41,21 @@ $(PEERS)/.installed: bench/peers-requirements.txt
 	$(PEERS)/bin/pip install --quiet -r bench/peers-requirements.txt
 	touch $@
 
-# The Debian packages the tests, the demo and the benchmarks start for real (scripts/system.sh):
-# installed when missing and we are root, with their services kept from starting.
+# The Debian packages the tests, the demo and the benchmarks start for real, installed by
+# scripts/system.sh when missing and we are root, with their services kept from starting:
+# haproxy (the router), openssh-server (one sshd per fleet test host), iproute2 and util-linux
+# (network and mount namespaces of the test hosts), postgresql and pgbouncer (backups, the
+# team store), prometheus (the analysis provider), docker.io, busybox-static, debootstrap,
+# docker-registry, apache2-utils (htpasswd) and docker-compose (containers, their base images,
+# a registry with basic auth, the seeds' way in bench/containers.py), nginx (the second
+# router), redis-server (the Django stack's broker), chromium and chromium-driver (the
+# dashboard in a real browser), wrk and hyperfine (benchmarks).
+SYSTEM_PACKAGES := haproxy openssh-server iproute2 util-linux postgresql pgbouncer prometheus \
+  docker.io busybox-static debootstrap docker-registry apache2-utils docker-compose nginx \
+  redis-server chromium chromium-driver wrk hyperfine
+
 system:
-	@scripts/system.sh
+	@scripts/system.sh $(SYSTEM_PACKAGES)
 
 lint: setup
 	$(BIN)/ruff check src tests bench examples

@@ -1,31 +1,17 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that Slipway's tests, demo and benchmarks start for real.
+# Installs the Debian packages (its arguments: the Makefile's SYSTEM_PACKAGES) that Slipway's
+# tests, demo and benchmarks start for real.
 # Root on Debian/Ubuntu: installs what is missing, with a policy-rc.d that keeps every
 # package's service from starting (the tests start their own, on loopback). Otherwise: says
 # which command to run, and fails.
 set -euo pipefail
 
-PACKAGES=(
-  haproxy          # the router
-  openssh-server   # one sshd per fleet test host
-  iproute2         # network namespaces of the test hosts
-  util-linux       # unshare: a private mount namespace per test host
-  postgresql       # backups, rehearsals, the team store
-  pgbouncer        # the team store behind a pooler
-  prometheus       # the analysis provider
-  docker.io        # the container target: tests start their own dockerd
-  busybox-static   # base images for tests, made with `docker import`
-  debootstrap      # the python base image of container tests (a Debian minbase rootfs)
-  docker-registry  # a real registry on loopback: images pushed and pulled by digest
-  apache2-utils    # htpasswd: the test registry's basic auth
-  docker-compose   # 1.29: the seeds' way, side by side with Slipway in bench/containers.py
-  nginx            # the second router
-  redis-server     # the Django stack's broker
-  chromium         # the dashboard, tested in a real browser
-  chromium-driver
-  wrk              # load in benchmarks
-  hyperfine        # CLI start-up benchmark
-)
+# the packages: the Makefile's SYSTEM_PACKAGES (`make system`), each said there with its use
+PACKAGES=("$@")
+if [ ${#PACKAGES[@]} -eq 0 ]; then
+  echo "usage: scripts/system.sh PACKAGE... (make system passes the Makefile's list)" >&2
+  exit 2
+fi
 
 # the programs the tests and the demo start, each from the package above that brings it
 PROGRAMS=(haproxy sshd ip unshare postgres pgbouncer prometheus dockerd docker busybox
