@@ -30,20 +30,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from slipway.spec.strategy import CanaryScale, CanarySpec, CanaryStep, HeaderRouteSpec
+from slipway.spec.strategy import CanaryScale, CanarySpec, HeaderRouteSpec
 from slipway.steps import (
-    Analyse,
     Compared,
-    Gate,
     HeaderRoute,
     Layout,
     Nothing,
-    Pause,
     Placement,
     Step,
     StepList,
     Watched,
-    replace_params,
 )
 from slipway.strategies.common import (
     FULL_WEIGHT,
@@ -54,6 +50,7 @@ from slipway.strategies.common import (
     start_beside,
     switch,
     take_down,
+    wait,
 )
 from slipway.strategies.post_promotion import baseline_step, watch_after
 
@@ -95,7 +92,8 @@ def canary(
             _route(plan, step.set_header_route, beside, version=version)
             continue
         watched = Watched(canary=canary_side, baseline=baseline, weight=weight, watch=watch)
-        _wait(plan, step, number, watched, version=version, stable_version=stable_version)
+        analysed = f"analysis of {version} at {weight}% against {stable_version}"
+        wait(plan, step, number, watched, where=f"at {weight}%", analysed=analysed)
     _grow(plan, beside, version, len(beside.pending) + len(beside.new))
     beside.promote(plan, version, description=f"promote: all traffic to {version}")
     if spec.header_routes():
@@ -110,36 +108,6 @@ def canary(
             kept=f"{stable_version} stopped, its release on disk",
         )
     return plan.steps
-
-
-def _wait(
-    plan: StepList,
-    step: CanaryStep,
-    number: int,
-    watched: Watched,
-    *,
-    version: str,
-    stable_version: str,
-) -> None:
-    """A pause (timed, or until `slipway promote`) or an analysis, comparing ``watched``."""
-    weight, canary, baseline = watched.weight, watched.canary, watched.baseline
-    if step.pause is not None and step.pause.duration_s is not None:
-        pause = replace_params(Pause, watched, duration_s=step.pause.duration_s)
-        plan.one("pause", pause, f"pause {step.pause.duration_s:g}s at {weight}%")
-    elif step.pause is not None:
-        gate = replace_params(Gate, watched, timeout_s=step.pause.timeout_s)
-        plan.one("gate", gate, f"wait for `slipway promote` at {weight}%")
-    elif step.analysis is not None:
-        analyse = Analyse(
-            canary=canary,
-            baseline=baseline,
-            weight=weight,
-            name=f"step {number}",
-            spec=step.analysis.model_dump(mode="json"),
-        )
-        plan.one(
-            "analysis", analyse, f"analysis of {version} at {weight}% against {stable_version}"
-        )
 
 
 def _route(plan: StepList, route: HeaderRouteSpec, beside: Beside, *, version: str) -> None:

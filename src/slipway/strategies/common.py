@@ -6,13 +6,17 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from slipway.spec.strategy import CanaryStep
 from slipway.steps import (
+    Analyse,
     Compared,
+    Gate,
     Health,
     Layout,
     OfSlot,
     OfVersion,
     Params,
+    Pause,
     Placement,
     Slot,
     Start,
@@ -20,6 +24,8 @@ from slipway.steps import (
     StepKind,
     StepList,
     Switch,
+    Watched,
+    replace_params,
 )
 
 #: a step to run beside others, in their group: (kind, parameters, description)
@@ -218,3 +224,26 @@ def live_side(layout: Layout, placement: Sequence[Placement]) -> Compared | None
         return None
     version = next(p.version for s in slots if (p := defined(placement, s)) is not None)
     return Compared(version, [s.name for s in slots])
+
+
+def wait(
+    plan: StepList, step: CanaryStep, number: int, watched: Watched, *, where: str, analysed: str
+) -> None:
+    """A progressive step's pause (timed, or until `slipway promote`) or analysis, comparing
+    what ``watched`` compares: a canary's slots, or a flag's users on and off. ``where`` ends
+    a wait's description (``at 5%``), ``analysed`` is an analysis's."""
+    if step.pause is not None and step.pause.duration_s is not None:
+        pause = replace_params(Pause, watched, duration_s=step.pause.duration_s)
+        plan.one("pause", pause, f"pause {step.pause.duration_s:g}s {where}")
+    elif step.pause is not None:
+        gate = replace_params(Gate, watched, timeout_s=step.pause.timeout_s)
+        plan.one("gate", gate, f"wait for `slipway promote` {where}")
+    elif step.analysis is not None:
+        analyse = Analyse(
+            canary=watched.canary,
+            baseline=watched.baseline,
+            weight=watched.weight,
+            name=f"step {number}",
+            spec=step.analysis.model_dump(mode="json"),
+        )
+        plan.one("analysis", analyse, analysed)

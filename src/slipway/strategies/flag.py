@@ -19,23 +19,20 @@ rolled back like any other. Pure: data in, steps out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from slipway.spec.strategy import CanaryStep, FlagSpec
+from slipway.spec.strategy import FlagSpec
 from slipway.steps import (
-    Analyse,
     Compared,
-    Gate,
     Layout,
-    Pause,
     Placement,
     SetFlag,
     Slot,
     Step,
     StepList,
     VerifyFlag,
+    Watched,
 )
-from slipway.strategies.common import FULL_WEIGHT, live_side, other_slot, serving
+from slipway.strategies.common import FULL_WEIGHT, live_side, other_slot, serving, wait
 from slipway.strategies.post_promotion import record_baseline, watch_after
 from slipway.strategies.rolling import rolling
 
@@ -63,62 +60,17 @@ def flag(
             _set(plan, spec, weight=step.set_weight, previous=weight)
             weight = step.set_weight
         else:
-            _wait(plan, step, number, (on, off), weight=weight, watch=watch, key=key)
+            watched = Watched(canary=on, baseline=off, weight=weight, watch=watch)
+            where, analysed = (
+                f"with {key} at {weight}%",
+                f"analysis of {key} on against off at {weight}%",
+            )
+            wait(plan, step, number, watched, where=where, analysed=analysed)
     if weight != FULL_WEIGHT:
         _set(plan, spec, weight=FULL_WEIGHT, previous=weight)
     if after is not None and before is not None:
         watch_after(plan, after, canary=on, baseline=before, kept=f"taking it back: {key} at 0 %")
     return plan.steps
-
-
-def _wait(
-    plan: StepList,
-    step: CanaryStep,
-    number: int,
-    sides: tuple[Compared, Compared],
-    *,
-    weight: int,
-    watch: dict[str, Any] | None,
-    key: str,
-) -> None:
-    """A pause, a gate or an analysis of the flag's users on (``sides[0]``) against off."""
-    on, off = sides
-    if step.pause is not None and step.pause.duration_s is not None:
-        plan.one(
-            "pause",
-            Pause(
-                canary=on,
-                baseline=off,
-                weight=weight,
-                watch=watch,
-                duration_s=step.pause.duration_s,
-            ),
-            f"pause {step.pause.duration_s:g}s with {key} at {weight}%",
-        )
-    elif step.pause is not None:
-        plan.one(
-            "gate",
-            Gate(
-                canary=on,
-                baseline=off,
-                weight=weight,
-                watch=watch,
-                timeout_s=step.pause.timeout_s,
-            ),
-            f"wait for `slipway promote` with {key} at {weight}%",
-        )
-    elif step.analysis is not None:
-        plan.one(
-            "analysis",
-            Analyse(
-                canary=on,
-                baseline=off,
-                weight=weight,
-                name=f"step {number}",
-                spec=step.analysis.model_dump(mode="json"),
-            ),
-            f"analysis of {key} on against off at {weight}%",
-        )
 
 
 def _set(plan: StepList, spec: FlagSpec, *, weight: int, previous: int) -> None:
