@@ -58,12 +58,16 @@ class FleetReleases(Releases):
         # round trip, not two); an upload makes it stale, and a prune uses it once
         self._listed: dict[str, Listing] = {}
 
+    def _live(self) -> list[str]:
+        """The run's hosts but those left out (unreachable, or failed under `continue`)."""
+        return [h for h in self.hosts if not self.pool.is_down(h)]
+
     def prepare(self, version: str) -> Release:
         release = super().prepare(version)
         with self._lock:
             if release.digest in self._sent:
                 return release
-            live = [h for h in self.hosts if not self.pool.is_down(h)]
+            live = self._live()
 
             async def send(host: str) -> bool:
                 return await self.sync.ensure(host, version, release.path)
@@ -75,7 +79,7 @@ class FleetReleases(Releases):
 
     def link_current(self, version: str) -> Sequence[str]:
         super().link_current(version)
-        live = [h for h in self.hosts if not self.pool.is_down(h)]
+        live = self._live()
 
         async def switch(host: str) -> None:
             self._listed[host] = await self.sync.layout.switch_current(host, version)
@@ -85,7 +89,7 @@ class FleetReleases(Releases):
 
     def prune(self, *, keep: int, protect: Collection[str]) -> list[str]:
         removed = super().prune(keep=keep, protect=protect)
-        live = [h for h in self.hosts if not self.pool.is_down(h)]
+        live = self._live()
 
         async def prune(host: str) -> list[str]:
             listing = self._listed.pop(host, None)
