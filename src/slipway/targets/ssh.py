@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from slipway.errors import HostFailed
+from slipway.errors import HostFailed, PermanentError
 from slipway.ssh.fence import HostFence
 from slipway.ssh.layout import ReleaseSync, RemoteLayout
 from slipway.ssh.pool import SshPool
@@ -154,6 +154,14 @@ class SshTarget(FleetHosts):
 
     def down(self) -> None:
         raise_failures(self.pool.map(self.live_hosts(), self.service.down))
+
+
+def process_host(process_hosts: Mapping[str, str], name: str) -> str:
+    """The host that runs the role process ``name`` (``worker-h1-1_a``)."""
+    try:
+        return process_hosts[name]
+    except KeyError:
+        raise PermanentError(f"no host runs the role process {name!r}") from None
 
 
 def raise_failures(results: Mapping[str, object]) -> None:

@@ -22,7 +22,6 @@ from typing import TypeVar
 
 from slipway.clock import Clock
 from slipway.containers.hosts import HostEngines
-from slipway.errors import PermanentError
 from slipway.spec.containers import HostDocker
 from slipway.ssh.pool import SshPool
 from slipway.targets.base import (
@@ -33,7 +32,7 @@ from slipway.targets.base import (
     RoleProcess,
 )
 from slipway.targets.docker import DockerTarget
-from slipway.targets.ssh import FleetHosts, raise_failures
+from slipway.targets.ssh import FleetHosts, process_host, raise_failures
 
 T = TypeVar("T")
 S = TypeVar("S", InstanceSpec, RoleProcess)
@@ -118,10 +117,7 @@ class ContainerFleet(FleetHosts):
     # roles without traffic: containers on the hosts of their groups
 
     def _process_host(self, name: str) -> str:
-        try:
-            return self.process_hosts[name]
-        except KeyError:
-            raise PermanentError(f"no host runs the role process {name!r}") from None
+        return process_host(self.process_hosts, name)
 
     def processes(self) -> list[ProcessState]:
         hosts = sorted(set(self.process_hosts.values()))

@@ -24,7 +24,7 @@ from slipway.ssh.layout import ReleaseSync
 from slipway.ssh.pool import SshPool
 from slipway.supervisord.remote import LAUNCH, launch_script
 from slipway.targets.base import CommandRun, ProcessState, RoleProcess
-from slipway.targets.ssh import raise_failures
+from slipway.targets.ssh import process_host, raise_failures
 from slipway.targets.ssh_services import SupervisordPrograms
 
 PREFIX = "role-"
@@ -47,10 +47,7 @@ class SshRoles:
         self.stop_timeouts = dict(stop_timeouts)  # every slot → its role's warm shutdown
 
     def _host(self, name: str) -> str:
-        try:
-            return self.process_hosts[name]
-        except KeyError:
-            raise PermanentError(f"no host runs the role process {name!r}") from None
+        return process_host(self.process_hosts, name)
 
     def processes(self) -> list[ProcessState]:
         hosts = sorted(set(self.process_hosts.values()))
