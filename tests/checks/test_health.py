@@ -165,3 +165,55 @@ def test_a_real_unhealthy_release_fails_with_its_answers_as_evidence(start_app: 
             clock=SystemClock(),
         )
     assert info.value.evidence.count("status 503 from v3") == 3
+
+
+PREFORKING = """
+import socket, sys, time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)  # bound and listening
+time.sleep(float(sys.argv[2]))  # like gunicorn's master before its workers have loaded the app
+server.serve_forever()
+"""
+
+
+def test_a_real_server_silent_while_its_workers_load_becomes_healthy(tmp_path: Path) -> None:
+    """The port accepts (the kernel's backlog) before anyone reads: the probes' timeouts
+    before the first answer are the startup grace, not three failures."""
+    port = free_port()
+    script = tmp_path / "preforking.py"
+    script.write_text(PREFORKING)
+    process = subprocess.Popen([sys.executable, str(script), str(port), "1.5"])
+    try:
+        result = wait_healthy(
+            HttpCheck(f"http://127.0.0.1:{port}/", timeout_s=0.2),
+            interval_s=0.05,
+            timeout_s=10,
+            healthy_threshold=2,
+            unhealthy_threshold=3,
+            clock=SystemClock(),
+        )
+        assert result.passed, result.evidence
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_real_release_too_slow_from_the_start_fails_at_the_deadline(start_app: StartApp) -> None:
+    app = start_app("latency_300ms")
+    with pytest.raises(CheckFailed, match="never answered within 1.5s") as info:
+        wait_healthy(
+            HttpCheck(f"{app.url}/", name="web-1_a", timeout_s=0.05),
+            interval_s=0.05,
+            timeout_s=1.5,
+            healthy_threshold=2,
+            unhealthy_threshold=3,
+            clock=SystemClock(),
+        )
+    assert "ReadTimeout: no answer within 0.05s" in info.value.evidence

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.hung import run_or_dump
 from tests.support.sample import ROOT, free_port_range
 
 EXAMPLE = ROOT / "examples" / "django"
@@ -82,10 +83,8 @@ class Shop:
     media: Path
 
     def slipway(self, *args: str, timeout_s: float = 600) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "slipway", *args, "-f", str(self.spec)],
-            capture_output=True, text=True, timeout=timeout_s, env=self.environ,
-        )  # fmt: skip
+        argv = [sys.executable, "-m", "slipway", *args, "-f", str(self.spec)]
+        return run_or_dump(argv, env=self.environ, timeout_s=timeout_s)
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(

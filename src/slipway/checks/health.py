@@ -5,13 +5,16 @@ the previous probe):
 
 - ``pass``: one more pass in a row; ``healthy_threshold`` of them in a row make
   the instance healthy and ``wait_healthy`` returns.
-- ``fail`` (the instance answered, wrongly or too slowly): one more failure in a
-  row; ``unhealthy_threshold`` of them in a row raise ``CheckFailed``.
-- ``inconclusive`` (connection refused: nothing listens on the port):
-  *before the instance has answered at all* it counts for neither — this is the
-  startup grace, since a process opens its port some time after it starts;
+- ``fail`` (the instance answered, wrongly): one more failure in a row;
+  ``unhealthy_threshold`` of them in a row raise ``CheckFailed``.
+- ``inconclusive`` (no answer: the connection refused, or accepted and silent
+  until the probe's timeout): *before the instance has answered at all* it
+  counts for neither — this is the startup grace, since a process opens its port
+  some time after it starts, and a pre-forking server (gunicorn) binds before its
+  workers have loaded the app, so the kernel accepts for it while nobody reads;
   *once it has answered* (any pass or fail), it counts as a failure, because
-  an instance that answered and now refuses has died or closed its port.
+  an instance that answered and now refuses or stays silent has died, closed its
+  port or become too slow.
 - Whatever the probes say, ``timeout_s`` after the first probe it is over:
   ``CheckFailed``. So the startup grace lasts at most ``timeout_s``.
 

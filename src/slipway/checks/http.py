@@ -1,9 +1,10 @@
 """HTTP check: one GET that must answer the expected status (and body) in time.
 
-A refused connection is *inconclusive*, not a failure: the process may not have
-opened its port yet, and ``wait_healthy`` decides what that means. Anything
-that did answer, wrongly or too slowly, is a failure with the answer as
-evidence. Each probe opens a fresh connection, so a probe sees what a new
+A refused connection, or one accepted that stays silent until the probe's timeout, is
+*inconclusive*, not a failure: the process may not have opened its port yet, or (gunicorn,
+uWSGI and every pre-forking server bind before their workers have loaded the app) the
+kernel accepted for it while nobody reads; ``wait_healthy`` decides what that means. Anything
+that did answer wrongly is a failure with the answer as evidence. Each probe opens a fresh connection, so a probe sees what a new
 client would, and no socket outlives it. It is the standard library's
 ``http.client``: a fleet's hundreds of instances are probed every tenth of a
 second while they start, and an HTTP client object per probe cost more CPU and
@@ -63,7 +64,7 @@ class HttpCheck:
         except TimeoutError as exc:
             name = "ReadTimeout" if exc.args[:1] != ("connect",) else "ConnectTimeout"
             return CheckResult(
-                "fail", f"{name}: no answer within {self.timeout_s:g}s", _since(started)
+                "inconclusive", f"{name}: no answer within {self.timeout_s:g}s", _since(started)
             )
         except (OSError, HTTPException) as exc:
             return CheckResult("fail", f"{type(exc).__name__}: {exc}", _since(started))
