@@ -207,7 +207,7 @@ def test_a_real_server_silent_while_its_workers_load_becomes_healthy(tmp_path: P
 
 def test_a_real_release_too_slow_from_the_start_fails_at_the_deadline(start_app: StartApp) -> None:
     app = start_app("latency_300ms")
-    with pytest.raises(CheckFailed, match="never answered within 1.5s") as info:
+    with pytest.raises(CheckFailed, match=r"never answered within 1\.5s") as info:
         wait_healthy(
             HttpCheck(f"{app.url}/", name="web-1_a", timeout_s=0.05),
             interval_s=0.05,

@@ -4,11 +4,11 @@ A refused connection, or one accepted that stays silent until the probe's timeou
 *inconclusive*, not a failure: the process may not have opened its port yet, or (gunicorn,
 uWSGI and every pre-forking server bind before their workers have loaded the app) the
 kernel accepted for it while nobody reads; ``wait_healthy`` decides what that means. Anything
-that did answer wrongly is a failure with the answer as evidence. Each probe opens a fresh connection, so a probe sees what a new
-client would, and no socket outlives it. It is the standard library's
-``http.client``: a fleet's hundreds of instances are probed every tenth of a
-second while they start, and an HTTP client object per probe cost more CPU and
-memory than the probe itself. No proxy from the environment is used (a proxy
+that did answer wrongly is a failure with the answer as evidence. Each probe opens a fresh
+connection, so a probe sees what a new client would, and no socket outlives it. It is the
+standard library's ``http.client``: a fleet's hundreds of instances are probed every tenth of
+a second while they start, and an HTTP client object per probe cost more CPU and memory than
+the probe itself. No proxy from the environment is used (a proxy
 must never stand in for the instance) and redirects are not followed.
 """
 
