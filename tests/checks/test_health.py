@@ -128,6 +128,18 @@ def test_nonsense_parameters_are_refused(bad: dict[str, float]) -> None:
         run("p", **bad)
 
 
+def probed(check: HttpCheck, *, timeout_s: float = 10) -> CheckResult:
+    """``wait_healthy`` on the real clock, as the real-app tests below run it."""
+    return wait_healthy(
+        check,
+        interval_s=0.05,
+        timeout_s=timeout_s,
+        healthy_threshold=2,
+        unhealthy_threshold=3,
+        clock=SystemClock(),
+    )
+
+
 def test_a_real_app_still_starting_becomes_healthy(tmp_path: Path) -> None:
     """Probing starts before the process listens: the refusals are its startup grace."""
     port = free_port()
@@ -139,14 +151,7 @@ def test_a_real_app_still_starting_becomes_healthy(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
     )
     try:
-        result = wait_healthy(
-            HttpCheck(f"http://127.0.0.1:{port}/health", timeout_s=1),
-            interval_s=0.05,
-            timeout_s=10,
-            healthy_threshold=2,
-            unhealthy_threshold=3,
-            clock=SystemClock(),
-        )
+        result = probed(HttpCheck(f"http://127.0.0.1:{port}/health", timeout_s=1))
         assert result.passed and "status 200 from v1" in result.evidence
     finally:
         process.kill()
@@ -156,14 +161,7 @@ def test_a_real_app_still_starting_becomes_healthy(tmp_path: Path) -> None:
 def test_a_real_unhealthy_release_fails_with_its_answers_as_evidence(start_app: StartApp) -> None:
     app = start_app("v3")
     with pytest.raises(CheckFailed, match="failed 3 health checks in a row") as info:
-        wait_healthy(
-            HttpCheck(f"{app.url}/health", name="web-1_a"),
-            interval_s=0.05,
-            timeout_s=10,
-            healthy_threshold=2,
-            unhealthy_threshold=3,
-            clock=SystemClock(),
-        )
+        probed(HttpCheck(f"{app.url}/health", name="web-1_a"))
     assert info.value.evidence.count("status 503 from v3") == 3
 
 
@@ -191,14 +189,7 @@ def test_a_real_server_silent_while_its_workers_load_becomes_healthy(tmp_path: P
     script.write_text(PREFORKING)
     process = subprocess.Popen([sys.executable, str(script), str(port), "1.5"])
     try:
-        result = wait_healthy(
-            HttpCheck(f"http://127.0.0.1:{port}/", timeout_s=0.2),
-            interval_s=0.05,
-            timeout_s=10,
-            healthy_threshold=2,
-            unhealthy_threshold=3,
-            clock=SystemClock(),
-        )
+        result = probed(HttpCheck(f"http://127.0.0.1:{port}/", timeout_s=0.2))
         assert result.passed, result.evidence
     finally:
         process.kill()
@@ -208,12 +199,5 @@ def test_a_real_server_silent_while_its_workers_load_becomes_healthy(tmp_path: P
 def test_a_real_release_too_slow_from_the_start_fails_at_the_deadline(start_app: StartApp) -> None:
     app = start_app("latency_300ms")
     with pytest.raises(CheckFailed, match=r"never answered within 1\.5s") as info:
-        wait_healthy(
-            HttpCheck(f"{app.url}/", name="web-1_a", timeout_s=0.05),
-            interval_s=0.05,
-            timeout_s=1.5,
-            healthy_threshold=2,
-            unhealthy_threshold=3,
-            clock=SystemClock(),
-        )
+        probed(HttpCheck(f"{app.url}/", name="web-1_a", timeout_s=0.05), timeout_s=1.5)
     assert "ReadTimeout: no answer within 0.05s" in info.value.evidence

@@ -3,11 +3,13 @@ older one refused before it runs anything there."""
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 
 import pytest
 
-from slipway.errors import LeaseLost
+from slipway.errors import HostFailed, LeaseLost
 from slipway.ssh import SshHost, SshPool
 from slipway.ssh.fence import HostFence
 from tests.support.hosts import TestFleet
@@ -52,3 +54,29 @@ def test_hosts_record_the_newest_token_and_refuse_an_older_one(
     finally:
         newer.close()
         stale.close()
+
+
+def test_a_host_slow_to_answer_the_check_has_the_commands_timeout(
+    make_hosts: Callable[..., TestFleet],
+) -> None:
+    """The check waits as long as any command on the host (``command_timeout_s``), not a
+    fixed time of its own: a busy fleet's slowest hosts answer late, and that is the user's
+    setting to make. A FIFO as the token file makes the check's ``cat`` wait for a writer."""
+    fleet = make_hosts(1)
+    host = fleet.hosts[0]
+    (host.srv / "shop").mkdir(parents=True)
+    os.mkfifo(host.srv / "shop" / "lease-token")
+    pool = SshPool(
+        [SshHost(host.name, host.address, host.port, "root", fleet.key_file)],
+        known_hosts=fleet.known_hosts,
+        command_timeout_s=1.5,
+    )
+    try:
+        pool.fence = HostFence("/srv/shop/lease-token")
+        pool.fence.arm(3)
+        started = time.monotonic()
+        with pytest.raises(HostFailed, match=r"no answer to the lease-token check within 1\.5s"):
+            pool.run("h1", "true")
+        assert 1.5 <= time.monotonic() - started < 8
+    finally:
+        pool.close()

@@ -163,19 +163,24 @@ def netns_possible() -> bool:
     return True
 
 
-def _free_subnet() -> ipaddress.IPv4Network:
-    """A /24 of 198.18.0.0/15 that no interface here uses; chosen from the PID first."""
+def _free_subnet(count: int) -> ipaddress.IPv4Network:
+    """The smallest subnet of 198.18.0.0/15 holding a gateway and ``count`` hosts (a /24 up to
+    253 hosts; larger for the benchmarks' bigger fleets) that no interface here overlaps;
+    chosen from the PID first."""
+    prefix = 24
+    while (1 << (32 - prefix)) - 2 < count + 1:
+        prefix -= 1
     used = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True, check=False)
-    taken = set()
+    taken: list[ipaddress.IPv4Network] = []
     for token in used.stdout.split():
         with contextlib.suppress(ValueError):
-            taken.add(ipaddress.ip_interface(token).network.supernet(new_prefix=24))
-    subnets = list(ipaddress.IPv4Network("198.18.0.0/15").subnets(new_prefix=24))
+            taken.append(ipaddress.ip_interface(token).network)
+    subnets = list(ipaddress.IPv4Network("198.18.0.0/15").subnets(new_prefix=prefix))
     start = (os.getpid() * 7 + next(_counter)) % len(subnets)
     for net in subnets[start:] + subnets[:start]:
-        if net not in taken:
+        if not any(net.overlaps(other) for other in taken):
             return net
-    raise RuntimeError("no free /24 in 198.18.0.0/15 for test hosts")
+    raise RuntimeError(f"no free /{prefix} in 198.18.0.0/15 for {count} test hosts")
 
 
 PRIVATE = ("/root", "/tmp", "/srv")  # each host has its own (and its own /run)
@@ -259,10 +264,8 @@ def _wait_listening(hosts: list[TestHost]) -> None:
 
 
 def _make_netns(fleet: TestFleet, count: int, tag: str) -> None:
-    net = _free_subnet()
+    net = _free_subnet(count)
     addresses = list(net.hosts())
-    if count > len(addresses) - 1:
-        raise RuntimeError(f"at most {len(addresses) - 1} test hosts")
     fleet.bridge = f"sb{tag}"
     fleet.gateway = str(addresses[0])
     _ip("link", "add", fleet.bridge, "type", "bridge")

@@ -25,8 +25,6 @@ import asyncssh
 from slipway.errors import HostFailed, LeaseLost
 from slipway.ssh.connect import describe
 
-CHECK_TIMEOUT_S = 10.0
-
 
 def _script(path: str, token: int) -> str:
     f, d = shlex.quote(path), shlex.quote(path.rsplit("/", 1)[0] or "/")
@@ -61,17 +59,24 @@ class HostFence:
     def recorded(self, host: str) -> bool:
         return self._checked.get(host) == self._epoch
 
-    async def check(self, host: str, conn: asyncssh.SSHClientConnection) -> None:
+    async def check(
+        self, host: str, conn: asyncssh.SSHClientConnection, *, timeout_s: float
+    ) -> None:
+        """Before a host's first command of this lease: its recorded token, compared and
+        written in one shell command, given as long as any command on that host (the
+        target's ``command_timeout_s``: a fleet's busiest hosts answer late, not never)."""
         with self._lock:
             token, epoch = self.token, self._epoch
         if token is None or self._checked.get(host) == epoch:
             return
         try:
             done = await asyncio.wait_for(
-                conn.run(_script(self.path, token), check=False), CHECK_TIMEOUT_S
+                conn.run(_script(self.path, token), check=False), timeout_s
             )
         except TimeoutError:
-            raise HostFailed(host, "no answer to the lease-token check", unreachable=True) from None
+            raise HostFailed(
+                host, f"no answer to the lease-token check within {timeout_s:g}s", unreachable=True
+            ) from None
         except (OSError, asyncssh.Error) as exc:
             raise HostFailed(
                 host, f"lease-token check: {describe(exc)}", unreachable=True

@@ -163,7 +163,7 @@ class SshPool:
         this runner to act there (``ssh/fence.py``)."""
         conn = await self._connection(name)
         if self.fence is not None:
-            await self.fence.check(name, conn)
+            await self.fence.check(name, conn, timeout_s=self.command_timeout_s)
         return conn
 
     async def _connection(self, name: str) -> asyncssh.SSHClientConnection:
