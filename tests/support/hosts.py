@@ -335,6 +335,7 @@ def test_hosts(
         for i in range(count)
     ]
     fleet = TestFleet(hosts, directory, key_file, directory / "known_hosts", chosen)
+    neighbours = _roomy_neighbour_table(count) if chosen == "netns" else {}
     try:
         if chosen == "netns":
             _make_netns(fleet, count, tag)
@@ -348,6 +349,36 @@ def test_hosts(
         yield fleet
     finally:
         _teardown(fleet)
+        _restore(neighbours)
+
+
+NEIGHBOUR_SYSCTLS = "/proc/sys/net/ipv4/neigh/default/gc_thresh{}"
+
+
+def _roomy_neighbour_table(count: int) -> dict[str, str]:
+    """Room in the kernel's ARP table for ``count`` hosts; what it was, to put back.
+
+    The table and its limits are the machine's, shared by every network namespace: this one
+    knows each host, each host knows the gateway and its load balancer, and the load balancer
+    knows every host — ~3 entries per host. Past ``gc_thresh3`` (1,024 by default, so ~300
+    hosts) the kernel logs "neighbor table overflow" and drops packets to addresses it cannot
+    resolve: TCP connections to some hosts stall and a fleet's deployment fails for the test
+    kit's reasons, not the tool's."""
+    wanted = {"1": 8 * count, "2": 16 * count, "3": 32 * count}
+    before: dict[str, str] = {}
+    for level, value in wanted.items():
+        path = Path(NEIGHBOUR_SYSCTLS.format(level))
+        current = path.read_text().strip()
+        if int(current) < value:
+            before[level] = current
+            path.write_text(str(value))
+    return before
+
+
+def _restore(before: dict[str, str]) -> None:
+    for level, value in before.items():
+        with contextlib.suppress(OSError):
+            Path(NEIGHBOUR_SYSCTLS.format(level)).write_text(value)
 
 
 def _namespace_pids(host: TestHost) -> set[int]:
