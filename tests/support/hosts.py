@@ -171,7 +171,7 @@ def _free_subnet(count: int) -> ipaddress.IPv4Network:
     while (1 << (32 - prefix)) - 2 < count + 1:
         prefix -= 1
     used = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True, check=False)
-    taken: list[ipaddress.IPv4Network] = []
+    taken: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
     for token in used.stdout.split():
         with contextlib.suppress(ValueError):
             taken.append(ipaddress.ip_interface(token).network)
