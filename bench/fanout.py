@@ -26,6 +26,9 @@ sampled every 20 ms. Afterwards every host is asked which release answers:
 - **asyncssh**: a bare asyncssh script, the lower bound: per host one
   connection, the upload streamed into ``tar``, one more command for the rest.
 
+Connecting may take 60 s for Slipway and pyinfra (both default to 10 s, which a few of 400
+hosts on two cores missed); Fabric (paramiko) and asyncssh wait without a limit by default.
+
 Peers run from their own virtualenv, ``bench/.venv-peers`` (Python >= 3.12 for
 ansible-core), made on first use from ``bench/peers-requirements.txt``.
 ``--quick`` does one run per tool and size instead of the median of three.
@@ -191,6 +194,7 @@ environments:
         service: {{type: supervisord, python: {python}}}
         max_parallel: {parallel}
         command_timeout_s: 120
+        connect_timeout_s: 60
         hosts:
 {hosts}
 """
