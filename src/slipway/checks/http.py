@@ -8,8 +8,8 @@ that did answer wrongly is a failure with the answer as evidence. Each probe ope
 connection, so a probe sees what a new client would, and no socket outlives it. It is the
 standard library's ``http.client``: a fleet's hundreds of instances are probed every tenth of
 a second while they start, and an HTTP client object per probe cost more CPU and memory than
-the probe itself. No proxy from the environment is used (a proxy
-must never stand in for the instance) and redirects are not followed.
+the probe itself. No proxy from the environment is used (a proxy must never stand in for the
+instance) and redirects are not followed.
 """
 
 from __future__ import annotations
