@@ -23,6 +23,7 @@ from tests.engine.test_progressive import BLUE_GREEN, CANARY, in_background, wai
 from tests.engine.test_rollout import serving_versions
 from tests.support.dockerd import Dockerd
 from tests.support.sample_docker import write_docker_spec
+from tests.support.verdicts import aborted_by_error_rate
 
 SLIPWAY = [sys.executable, "-m", "slipway"]
 
@@ -108,11 +109,7 @@ def test_a_canary_answering_5xx_is_aborted_by_analysis(dockerd: Dockerd, tmp_pat
             outcome = engine.deploy("errors_20pct")
             done = time.monotonic()
             time.sleep(0.3)
-        dep = outcome.deployment
-        assert outcome.exit_code == 3 and dep.status == "rolled_back", dep.reason
-        assert dep.reason is not None and "error_rate" in dep.reason
-        runs = store.analysis_runs(dep.id)
-        assert runs and runs[-1].verdict == "abort" and runs[-1].weight == 10
+        aborted_by_error_rate(outcome, store)  # at the first step's weight
         report = traffic.report
         assert 0 < report.failed < report.requests * 0.1  # only the canary's share
         assert report.failed_between(done, float("inf")) == 0

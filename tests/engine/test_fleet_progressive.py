@@ -20,6 +20,7 @@ from slipway.router.remote import RemoteHAProxyRouter
 from slipway.store import Store
 from tests.engine.test_fleet import fleet_engine, serving
 from tests.support.hosts import TestFleet, write_fleet_spec
+from tests.support.verdicts import aborted_by_error_rate
 
 BLUE_GREEN = "{type: blue-green, smoke: [{path: /}], scale_down_delay_s: 60}"
 # 10 % for up to 20 s with analysis every 0.5 s, then 50 %: the local canary test's, inline
@@ -121,11 +122,7 @@ def test_canary_on_a_fleet_answering_5xx_is_aborted_by_analysis_of_haproxys_log(
             outcome = engine.deploy("errors_20pct")
             done = time.monotonic()
             time.sleep(0.3)
-        dep = outcome.deployment
-        assert outcome.exit_code == 3 and dep.status == "rolled_back", dep.reason
-        assert dep.reason is not None and "error_rate" in dep.reason
-        runs = store.analysis_runs(dep.id)
-        assert runs[-1].verdict == "abort" and runs[-1].weight == 10
+        runs = aborted_by_error_rate(outcome, store)  # at the first step's weight
         measured = {m["metric"]: m for m in runs[-1].measurements if "metric" in m}
         error_rate = measured["error_rate"]
         assert error_rate["canary"] > 0.01 and error_rate["baseline"] == 0

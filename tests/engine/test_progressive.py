@@ -27,6 +27,7 @@ from slipway.store import Deployment, Store
 from tests.conftest import stop_environment
 from tests.engine.test_rollout import serving_versions
 from tests.support.sample import write_sample_spec
+from tests.support.verdicts import aborted_by_error_rate
 
 BLUE_GREEN = "{type: blue-green, smoke: [{path: /}], scale_down_delay_s: 60}"
 # A short canary: 10 % for up to 20 s with background analysis every 0.5 s, then 50 %.
@@ -155,18 +156,13 @@ def test_canary_of_a_release_answering_5xx_is_aborted_by_analysis(
         outcome = engine.deploy("errors_20pct")
         done = time.monotonic()
         time.sleep(0.3)
-    dep = outcome.deployment
-    assert outcome.exit_code == 3 and dep.status == "rolled_back", dep.reason
-    assert dep.reason is not None and "error_rate" in dep.reason
-    runs = store.analysis_runs(dep.id)
-    assert runs and runs[-1].verdict == "abort"
-    assert runs[-1].weight == 10  # stopped at the first step
+    runs = aborted_by_error_rate(outcome, store)  # at the first step's weight
     measured = {m["metric"]: m for m in runs[-1].measurements if "metric" in m}
     assert measured["error_rate"]["status"] == "fail"
     assert measured["error_rate"]["canary"] > 0.01
     assert measured["error_rate"]["baseline_requests"] > measured["error_rate"]["canary_requests"]
     # `slipway logs` says why
-    shown = reports.logs(engine.env, store=store, deployment=dep.id)["analysis"]
+    shown = reports.logs(engine.env, store=store, deployment=outcome.deployment.id)["analysis"]
     assert shown[-1]["verdict"] == "abort" and "error_rate" in shown[-1]["summary"]
     # only the canary's share of traffic saw its errors, and none after the rollback
     report = traffic.report
