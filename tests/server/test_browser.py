@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -152,7 +153,10 @@ def test_a_live_canary_is_followed_and_aborted_from_the_page(
                     )
                 )
                 thread.join(timeout=120)
-            reason = browser.find_element(By.ID, "reason").text
+            # the page re-renders its fields as events arrive: read one that is not stale
+            reason = WebDriverWait(
+                browser, WAIT_S, ignored_exceptions=(StaleElementReferenceException,)
+            ).until(lambda d: d.find_element(By.ID, "reason").text or None)
             assert reason == "aborted by deployer" and result[0].exit_code == 3
             assert browser.execute_script("return window.slipwayMarker") == "the same page"
         finally:
