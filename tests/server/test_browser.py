@@ -29,6 +29,9 @@ from tests.server.test_actions import at_the_gate
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 WAIT_S = 90  # a bound on waiting for the page, not a measure of it
+# the pages re-render their fields as events arrive: an element read may just have been
+# replaced, so every wait reads again rather than fail on a stale one
+LIVE = (StaleElementReferenceException,)
 ARGUMENTS = (
     "--headless=new",
     "--no-sandbox",  # root in a container
@@ -62,7 +65,9 @@ def sign_in(driver: WebDriver, served: Served, role: str, next_path: str) -> Non
     driver.get(f"{served.url}/sign-in?next={next_path}")
     driver.find_element(By.ID, "token").send_keys(served.tokens[role])
     driver.find_element(By.ID, "sign-in-button").click()
-    WebDriverWait(driver, WAIT_S).until(lambda d: d.find_elements(By.ID, "live"))
+    WebDriverWait(driver, WAIT_S, ignored_exceptions=LIVE).until(
+        lambda d: d.find_elements(By.ID, "live")
+    )
 
 
 def live_text(driver: WebDriver) -> str:
@@ -84,10 +89,10 @@ def test_an_approver_says_go_and_the_page_follows_without_a_reload(
         form = browser.find_element(By.CSS_SELECTOR, 'form[data-action="approve"]')
         form.find_element(By.NAME, "comment").send_keys("<b>ship it</b>")
         browser.find_element(By.ID, "button-approve").click()
-        WebDriverWait(browser, WAIT_S).until(
+        WebDriverWait(browser, WAIT_S, ignored_exceptions=LIVE).until(
             lambda d: "approved by approver (<b>ship it</b>)" in live_text(d)
         )
-        WebDriverWait(browser, WAIT_S).until(
+        WebDriverWait(browser, WAIT_S, ignored_exceptions=LIVE).until(
             lambda d: d.find_element(By.ID, "status").text == "succeeded"
         )
         states = [
@@ -147,16 +152,16 @@ def test_a_live_canary_is_followed_and_aborted_from_the_page(
                 first = _runs_plotted(browser, at_least=1)
                 _runs_plotted(browser, at_least=first + 2)  # the plot moved, unprompted
                 browser.find_element(By.ID, "button-abort").click()
-                WebDriverWait(browser, WAIT_S).until(
+                WebDriverWait(browser, WAIT_S, ignored_exceptions=LIVE).until(
                     lambda d: (
                         d.find_element(By.ID, "status").text in ("rolled_back", "aborted", "failed")
                     )
                 )
                 thread.join(timeout=120)
             # the page re-renders its fields as events arrive: read one that is not stale
-            reason = WebDriverWait(
-                browser, WAIT_S, ignored_exceptions=(StaleElementReferenceException,)
-            ).until(lambda d: d.find_element(By.ID, "reason").text or None)
+            reason = WebDriverWait(browser, WAIT_S, ignored_exceptions=LIVE).until(
+                lambda d: d.find_element(By.ID, "reason").text or None
+            )
             assert reason == "aborted by deployer" and result[0].exit_code == 3
             assert browser.execute_script("return window.slipwayMarker") == "the same page"
         finally:
@@ -173,5 +178,5 @@ def _runs_plotted(driver: WebDriver, *, at_least: int) -> int:
             return 0
         return len((lines[-1].get_attribute("points") or "").split())
 
-    WebDriverWait(driver, WAIT_S).until(lambda d: count(d) >= at_least)
+    WebDriverWait(driver, WAIT_S, ignored_exceptions=LIVE).until(lambda d: count(d) >= at_least)
     return count(driver)
