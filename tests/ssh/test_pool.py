@@ -124,6 +124,7 @@ def test_cut_off_host_fails_within_its_timeout_then_at_once(
         assert pool.is_down("h1")
         assert time.monotonic() - started < 1.0
         assert pool.run("h2", "true").ok  # the others are unaffected
+        assert pool.live(["h2", "h1"]) == ["h2"]
     finally:
         pool.close()
 
@@ -149,6 +150,37 @@ def test_map_works_on_at_most_max_parallel_hosts_at_once(
         results = pool.map([h.name for h in fleet.hosts], work)
         assert results == {h.name: h.address for h in fleet.hosts}
         assert peak == 2
+    finally:
+        pool.close()
+
+
+def test_a_closed_pool_works_again_within_the_same_bounds(
+    make_hosts: Callable[..., TestFleet],
+) -> None:
+    """Closing stops the loop thread; the next call starts a new one, and the bound on hosts
+    worked on at once holds there too (a semaphore of the old loop would refuse to work)."""
+    fleet = make_hosts(3)
+    pool = pool_for(fleet, max_parallel=1)
+    active, peak = 0, 0
+
+    async def work(name: str) -> str:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        try:
+            return (await pool.arun(name, "sleep 0.1; hostname")).stdout.strip()
+        finally:
+            active -= 1
+
+    names = [h.name for h in fleet.hosts]
+    try:
+        first = pool.map(names, work)
+        pool.close()
+        assert not pool.running
+        second = pool.map(names, work)
+        assert first == second and all(isinstance(v, str) for v in second.values())
+        assert peak == 1
+        assert pool.connections_opened == 6  # closing closed the connections
     finally:
         pool.close()
 

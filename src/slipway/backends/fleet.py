@@ -60,7 +60,7 @@ class FleetReleases(Releases):
 
     def _live(self) -> list[str]:
         """The run's hosts but those left out (unreachable, or failed under `continue`)."""
-        return [h for h in self.hosts if not self.pool.is_down(h)]
+        return self.pool.live(self.hosts)
 
     def prepare(self, version: str) -> Release:
         release = super().prepare(version)

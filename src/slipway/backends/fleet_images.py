@@ -58,7 +58,7 @@ class FleetImages(ImageReleases):
         self._loaded_lock = threading.Lock()
 
     def _live(self) -> list[str]:
-        return [h for h in self.hosts if not self.engines.pool.is_down(h)]
+        return self.engines.pool.live(self.hosts)
 
     def prepare(self, version: str) -> Release:
         release = super().prepare(version)

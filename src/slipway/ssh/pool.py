@@ -1,10 +1,8 @@
 """SSH connections to a fleet: one per host, opened once and reused for the whole deployment.
 
-The engine runs steps in threads; asyncssh is asynchronous. ``SshPool`` owns
-one event loop in one background thread, and every call from a step thread is
-handed to it (``run_coroutine_threadsafe``) and waited for with a timeout, so
-hundreds of hosts cost one thread and one TCP connection each, not a process
-per command as ``ssh`` would.
+Every call is run on the pool's ``LoopThread`` (``ssh/loop.py``) and waited for with a
+timeout, so hundreds of hosts cost one thread and one TCP connection each, not a process per
+command as ``ssh`` would.
 
 Bounds: at most ``max_parallel`` hosts are worked on at once by ``map`` (and
 at most that many handshakes run together); every command has a timeout. A
@@ -20,9 +18,7 @@ logged; secrets never go in them (those travel on stdin).
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -34,6 +30,7 @@ from slipway.ssh.connect import connect, describe
 from slipway.ssh.fence import HostFence
 from slipway.ssh.flow import Room, send_file
 from slipway.ssh.hostkeys import host_key_error
+from slipway.ssh.loop import LoopThread
 
 T = TypeVar("T")
 STDERR_TAIL = 400
@@ -86,43 +83,30 @@ class SshPool:
         self._rooms: dict[str, Room] = {}  # each connection's transport: room for an upload
         self._locks: dict[str, asyncio.Lock] = {}
         self._down: dict[str, str] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._sem: asyncio.Semaphore | None = None  # hosts worked on at once (``map``)
-        self._handshakes: asyncio.Semaphore | None = None  # connections opening at once
+        self._sem = asyncio.Semaphore(self.max_parallel)  # hosts worked on at once (``map``)
+        self._handshakes = asyncio.Semaphore(self.max_parallel)  # connections opening at once
+        self._loop = LoopThread("slipway-ssh", on_start=self._fresh_gates)
         self._trusted: asyncssh.SSHKnownHosts | None = None  # known_hosts, parsed once
         self.fence: HostFence | None = None  # the lease's token, checked on every host
 
     # the loop thread
 
-    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
-        with self._start_lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                self._sem = asyncio.Semaphore(self.max_parallel)
-                self._handshakes = asyncio.Semaphore(self.max_parallel)
-                thread = threading.Thread(target=loop.run_forever, name="slipway-ssh", daemon=True)
-                thread.start()
-                self._loop, self._thread = loop, thread
-            return self._loop
+    def _fresh_gates(self) -> None:
+        """New semaphores for a new loop: one used on a stopped loop stays bound to it."""
+        self._sem = asyncio.Semaphore(self.max_parallel)
+        self._handshakes = asyncio.Semaphore(self.max_parallel)
 
     def call(self, coro: Awaitable[T], *, timeout_s: float | None = None) -> T:
         """Run ``coro`` on the pool's loop and wait for its result (from any thread)."""
-        loop = self._ensure_loop()
-        future: Future[T] = asyncio.run_coroutine_threadsafe(_as_coro(coro), loop)
-        return future.result(timeout=timeout_s)
+        return self._loop.call(coro, timeout_s=timeout_s)
 
     @property
     def running(self) -> bool:
         """Whether the loop thread runs (something was asked of the pool, and not closed)."""
-        return self._loop is not None
+        return self._loop.running
 
     def close(self) -> None:
         """Close every connection and stop the loop thread."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
 
         async def _close_all() -> None:
             conns = list(self._conns.values())
@@ -132,11 +116,7 @@ class SshPool:
             for conn in conns:
                 await conn.wait_closed()
 
-        asyncio.run_coroutine_threadsafe(_close_all(), loop).result(timeout=15)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=15)
-        loop.close()
-        self._loop = self._thread = None
+        self._loop.stop(_close_all())
 
     # connections
 
@@ -149,14 +129,19 @@ class SshPool:
     def is_down(self, name: str) -> bool:
         return name in self._down
 
+    def live(self, names: Iterable[str]) -> list[str]:
+        """``names`` but the hosts left out of this run (unreachable, or failed under
+        ``on_host_failure: continue``), in their order."""
+        return [n for n in names if n not in self._down]
+
     def mark_down(self, name: str, reason: str) -> None:
         self._down.setdefault(name, reason)
         conn = self._conns.pop(name, None)
         room = self._rooms.pop(name, None)
-        if conn is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(conn.abort)
+        if conn is not None:
+            self._loop.soon(conn.abort)
             if room is not None:
-                self._loop.call_soon_threadsafe(room.release)
+                self._loop.soon(room.release)
 
     async def connection(self, name: str) -> asyncssh.SSHClientConnection:
         """The host's connection (opened on first use), once the host's lease token allows
@@ -176,7 +161,6 @@ class SshPool:
         async with lock:
             conn = self._conns.get(name)
             if conn is None:
-                assert self._handshakes is not None
                 async with self._handshakes:
                     conn = await self._connect(self.host(name))
                 self._conns[name] = conn
@@ -369,7 +353,6 @@ class SshPool:
         """
 
         async def each(name: str) -> T:
-            assert self._sem is not None
             async with self._sem:
                 return await work(name)
 
@@ -377,16 +360,11 @@ class SshPool:
             return await asyncio.gather(*(each(n) for n in names), return_exceptions=True)
 
         order = list(names)
-        self._ensure_loop()
         results = self.call(all_of(order))
         for result in results:
             if isinstance(result, HostKeyError):
                 raise result
         return dict(zip(order, results, strict=True))
-
-
-async def _as_coro(awaitable: Awaitable[T]) -> T:
-    return await awaitable
 
 
 def _short(command: str, limit: int = 120) -> str:

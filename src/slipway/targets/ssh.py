@@ -62,7 +62,7 @@ class FleetHosts:
         return self.slot_hosts[slot]
 
     def live_hosts(self) -> list[str]:
-        return [h for h in self.hosts if not self.pool.is_down(h)]
+        return self.pool.live(self.hosts)
 
     def readable(self, results: Mapping[str, list[T] | BaseException]) -> list[T]:
         """What the hosts reported, together; a host that did not answer is named in
