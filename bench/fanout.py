@@ -2,8 +2,9 @@
 
 Prints JSON. ``--hosts N`` measures N hosts::
 
-    {"hosts": N, "results": {"slipway": {"wall_s": x, "peak_rss_mb": x, "ok": true}, "ansible":
-     {...}, "pyinfra": {...}, "fabric": {...}, "asyncssh": {...}}, "ratios": {...}}
+    {"hosts": N, "results": {"slipway": {"wall_s": x, "peak_rss_mb": x, "cpu_s": x,
+     "machine_cpu_s": x, "ok": true}, "ansible": {...}, "pyinfra": {...}, "fabric": {...},
+     "asyncssh": {...}}, "ratios": {...}}
 
 without it, 10, 50 and 100 hosts (``{"runs": [...]}``). Every tool does the same
 deployment, on its own fresh test hosts (``tests.support.hosts``: one sshd per
@@ -13,8 +14,11 @@ supervisord program, ``startsecs`` 1 for every tool), pass an HTTP health
 check. A first deployment (v1) warms every tool up and is not timed; the
 second (v2, a new 5 MB blob) is: wall time of the tool's own command, and the
 peak resident memory of its whole process tree (Ansible's forks included),
-sampled every 20 ms. Afterwards every host is asked which release answers:
-``ok`` says all of them serve v2.
+sampled every 20 ms; its CPU time (``cpu_s``, user + system, its children included) and
+the CPU time of the whole machine meanwhile (``machine_cpu_s``, every core, the test hosts'
+sshd, tar and services included: on two cores a large fleet keeps the machine busy, and the
+tool's own share is what it can still save). Afterwards every host is asked which release
+answers: ``ok`` says all of them serve v2.
 
 - **slipway**: ``slipway deploy`` on a fleet spec: rolling, the whole fleet in
   one batch (``batch_size: 100%``, ``max_surge: 100%``), ``max_parallel`` = N;
@@ -42,6 +46,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -139,7 +144,19 @@ class TreeMemory:
         return round(self.peak_kb / 1024, 1)
 
 
+def machine_busy_s() -> float:
+    """CPU seconds this machine's cores have been busy since boot (all of them, /proc/stat)."""
+    with open("/proc/stat") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(argv: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Wall time, peak memory and CPU time of one command; and how busy the whole machine was
+    meanwhile (the test hosts share its cores with the tool)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy = machine_busy_s()
     started = time.monotonic()
     process = subprocess.Popen(
         argv,
@@ -152,10 +169,18 @@ def timed(argv: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> d
     memory = TreeMemory(process.pid)
     output, _ = process.communicate(timeout=TIMEOUT_S)
     wall = time.monotonic() - started
+    busy = machine_busy_s() - busy
     peak = memory.stop()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if process.returncode != 0:
         raise RuntimeError(f"{argv[:3]} exited with {process.returncode}:\n{output[-3000:]}")
-    return {"wall_s": round(wall, 2), "peak_rss_mb": peak}
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": peak,
+        "cpu_s": round(cpu, 2),
+        "machine_cpu_s": round(busy, 2),
+    }
 
 
 def serving(address: str, port: int) -> str | None:
@@ -337,6 +362,8 @@ def measure(hosts: int, *, runs: int, tools: list[str], base: Path) -> dict[str,
         results[tool] = {
             "wall_s": round(statistics.median(s["wall_s"] for s in samples), 2),
             "peak_rss_mb": round(statistics.median(s["peak_rss_mb"] for s in samples), 1),
+            "cpu_s": round(statistics.median(s["cpu_s"] for s in samples), 2),
+            "machine_cpu_s": round(statistics.median(s["machine_cpu_s"] for s in samples), 2),
             "ok": all(s["ok"] for s in samples),
             **({"runs_wall_s": [s["wall_s"] for s in samples]} if runs > 1 else {}),
         }
