@@ -108,24 +108,29 @@ def test_five_runners_at_once_one_deploys_the_others_exit_4(team: Team) -> None:
 
 
 def test_waiting_runners_deploy_one_after_the_other_in_order(team: Team) -> None:
+    """The first runner holds the lock at its Go/No-Go gate until both others are queued, so
+    they wait however slowly this machine starts them; then each deploys in queue order."""
     store = team.store()
     try:
         versions = ["v1", "v2", "v7"]  # (the sample app's v3 fails its health check)
-        started = []
-        for n, (host, version) in enumerate(zip(["h1", "h2", "h3"], versions, strict=True)):
+        started = [
+            team.start("h1", "deploy", "-f", team.spec("r0", GO_NO_GO), "-v", "v1",
+                       "--lock-wait", "5m")
+        ]  # fmt: skip
+        wait_until(lambda: _at_gate(store))
+        for n, (host, version) in enumerate(zip(["h2", "h3"], versions[1:], strict=True)):
             started.append(
                 team.start(
-                    host, "deploy", "-f", team.spec(f"r{n}"), "-v", version, "--lock-wait", "5m"
+                    host, "deploy", "-f", team.spec(f"r{n + 1}"), "-v", version, "--lock-wait", "5m"
                 )
             )
-            wait_until(
-                lambda n=n: (
-                    len(store.deployments("shop", "test")) + len(store.queue("shop", "test")) > n
-                )
-            )
+            wait_until(lambda n=n: len(store.queue("shop", "test")) > n)
+        approved = team.run("h1", "approve", "-f", team.spec("r0", GO_NO_GO), user="alice")
+        assert approved.returncode == 0, approved.stderr
         outcomes = [p.communicate(timeout=300) for p in started]
         assert [p.returncode for p in started] == [0, 0, 0], outcomes
-        assert "waiting for shop/test: deployment" in outcomes[1][1] + outcomes[1][0]
+        for out, err in outcomes[1:]:
+            assert "waiting for shop/test: deployment" in err + out
         history = list(reversed(store.deployments("shop", "test")))
         assert [(d.version, d.status) for d in history] == [(v, "succeeded") for v in versions]
         for earlier, later in itertools.pairwise(history):
@@ -135,19 +140,20 @@ def test_waiting_runners_deploy_one_after_the_other_in_order(team: Team) -> None
     assert {served_version(h) for h in team.fleet.hosts[:2]} == {"v7"}
 
 
+def _at_gate(store: Store) -> bool:
+    """The newest deployment waits at a gate."""
+    deps = store.deployments("shop", "test", limit=1)
+    return bool(deps) and any(
+        s.kind == "gate" and s.state == "running" for s in store.steps(deps[0].id)
+    )
+
+
 def test_an_approve_from_another_machine_is_heard(team: Team) -> None:
     spec = team.spec("r1", GO_NO_GO)
     runner = team.start("h1", "deploy", "-f", spec, "-v", "v1")
     store = team.store()
     try:
-
-        def at_gate() -> bool:
-            deps = store.deployments("shop", "test", limit=1)
-            return bool(deps) and any(
-                s.kind == "gate" and s.state == "running" for s in store.steps(deps[0].id)
-            )
-
-        wait_until(at_gate)
+        wait_until(lambda: _at_gate(store))
         approved = team.run("h2", "approve", "-f", team.spec("r2", GO_NO_GO), "-m", "QA signed off",
                             user="alice")  # fmt: skip
         assert approved.returncode == 0 and "approve by alice" in approved.stdout, approved.stderr
