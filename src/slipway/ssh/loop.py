@@ -9,6 +9,7 @@ each. The loop starts on first use, so a pool that is never asked anything start
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
@@ -61,6 +62,8 @@ class LoopThread:
         """Run ``last`` (closing what lives on the loop), then end the loop and its thread."""
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
+            if inspect.iscoroutine(last):
+                last.close()  # never to run: not left to warn that it was never awaited
             return
         asyncio.run_coroutine_threadsafe(_as_coro(last), loop).result(timeout=STOP_TIMEOUT_S)
         loop.call_soon_threadsafe(loop.stop)

@@ -107,6 +107,8 @@ class SshPool:
 
     def close(self) -> None:
         """Close every connection and stop the loop thread."""
+        if not self._loop.running:
+            return  # nothing was opened (and no coroutine is made only to be dropped)
 
         async def _close_all() -> None:
             conns = list(self._conns.values())
