@@ -30,7 +30,10 @@ from tests.support.sample import write_sample_spec
 from tests.support.verdicts import aborted_by_error_rate
 
 BLUE_GREEN = "{type: blue-green, smoke: [{path: /}], scale_down_delay_s: 60}"
-# A short canary: 10 % for up to 20 s with background analysis every 0.5 s, then 50 %.
+# A short canary: 10 % for up to 20 s with background analysis every 0.5 s, then 50 %. Its
+# latency rule needs 100 ms more than the baseline: on a busy machine a good canary's p95 over
+# half a second of requests can be tens of ms above it (seen in a full run: 44.6 ms against
+# 15.8); the judges' verdicts on slow samples are tested in tests/analysis.
 CANARY = """
   type: canary
   steps:
@@ -43,7 +46,7 @@ CANARY = """
     min_requests: 5
     metrics:
       - {name: error_rate, fail_if: "> 0.01"}
-      - {name: p95_latency_ms, fail_if: "> 2 * baseline", min_delta: 20}"""
+      - {name: p95_latency_ms, fail_if: "> 2 * baseline", min_delta: 100}"""
 PROMOTE_GATE = """
   type: canary
   steps:
@@ -272,7 +275,7 @@ def test_abort_from_another_terminal_rolls_back(canary: tuple[Engine, Store]) ->
 # on a busy machine a latency rule may speak first; what is shown here is that the instance
 # check (its process, its restarts, the router's health checks) speaks before any metric.
 CRASH_CANARY = CANARY.replace(
-    '      - {name: p95_latency_ms, fail_if: "> 2 * baseline", min_delta: 20}', ""
+    '      - {name: p95_latency_ms, fail_if: "> 2 * baseline", min_delta: 100}', ""
 )
 
 
