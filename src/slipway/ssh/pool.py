@@ -83,8 +83,9 @@ class SshPool:
         self._rooms: dict[str, Room] = {}  # each connection's transport: room for an upload
         self._locks: dict[str, asyncio.Lock] = {}
         self._down: dict[str, str] = {}
-        self._sem = asyncio.Semaphore(self.max_parallel)  # hosts worked on at once (``map``)
-        self._handshakes = asyncio.Semaphore(self.max_parallel)  # connections opening at once
+        # made by ``_fresh_gates`` as each loop starts, before anything runs on it
+        self._sem: asyncio.Semaphore  # hosts worked on at once (``map``)
+        self._handshakes: asyncio.Semaphore  # connections opening at once
         self._loop = LoopThread("slipway-ssh", on_start=self._fresh_gates)
         self._trusted: asyncssh.SSHKnownHosts | None = None  # known_hosts, parsed once
         self.fence: HostFence | None = None  # the lease's token, checked on every host
@@ -106,9 +107,7 @@ class SshPool:
         return self._loop.running
 
     def close(self) -> None:
-        """Close every connection and stop the loop thread."""
-        if not self._loop.running:
-            return  # nothing was opened (and no coroutine is made only to be dropped)
+        """Close every connection and stop the loop thread (nothing to do if it never ran)."""
 
         async def _close_all() -> None:
             conns = list(self._conns.values())
