@@ -34,7 +34,9 @@ BLUE_GREEN = "{type: blue-green, smoke: [{path: /}], scale_down_delay_s: 60}"
 # latency rule needs 100 ms more than the baseline: on a busy machine a good canary's p95 over
 # half a second of requests can be tens of ms above it (seen in a full run: 44.6 ms against
 # 15.8); the judges' verdicts on slow samples are tested in tests/analysis.
-CANARY = """
+CANARY_P95 = '      - {name: p95_latency_ms, fail_if: "> 2 * baseline", min_delta: 100}'
+CANARY = (
+    """
   type: canary
   steps:
     - set_weight: 10
@@ -46,7 +48,9 @@ CANARY = """
     min_requests: 5
     metrics:
       - {name: error_rate, fail_if: "> 0.01"}
-      - {name: p95_latency_ms, fail_if: "> 2 * baseline", min_delta: 100}"""
+"""
+    + CANARY_P95
+)
 PROMOTE_GATE = """
   type: canary
   steps:
@@ -274,9 +278,7 @@ def test_abort_from_another_terminal_rolls_back(canary: tuple[Engine, Store]) ->
 # Only the error rate as a metric: a crashing canary also slows HAProxy's retried requests, and
 # on a busy machine a latency rule may speak first; what is shown here is that the instance
 # check (its process, its restarts, the router's health checks) speaks before any metric.
-CRASH_CANARY = CANARY.replace(
-    '      - {name: p95_latency_ms, fail_if: "> 2 * baseline", min_delta: 100}', ""
-)
+CRASH_CANARY = CANARY.replace(CANARY_P95, "")
 
 
 def test_crashing_canary_is_caught_by_its_instances_not_its_error_rate(tmp_path: Path) -> None:
